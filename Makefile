@@ -1,0 +1,48 @@
+# Thin wrapper over CMake presets; see README.md.
+#   make        build build/ketang
+#   make run    install missing Debian packages, build, start on embedded defaults
+#   make test   install missing packages, build, run every test (+ the sanitizer build)
+JOBS ?= $(shell nproc)
+CTEST_ARGS ?=
+
+.PHONY: all build deps test-deps run test test-default test-dev dev release bench clean format
+
+all: build
+
+build:
+	cmake --preset default >/dev/null
+	cmake --build --preset default -j $(JOBS)
+
+deps:
+	./scripts/install-deps.sh
+
+test-deps:
+	./scripts/install-deps.sh --test
+	cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error
+
+run: deps build
+	./build/ketang serve
+
+test: test-deps build test-default test-dev
+
+test-default: build
+	cd build && ctest --output-on-failure -j 2 $(CTEST_ARGS)
+
+# ASan + UBSan build running the unit and integration tests (STYLE.md, CI).
+test-dev:
+	cmake --preset dev >/dev/null
+	cmake --build --preset dev -j $(JOBS)
+	cd build-dev && ctest --output-on-failure -j 2 -L 'unit|integration' $(CTEST_ARGS)
+
+release:
+	cmake --preset release >/dev/null
+	cmake --build --preset release -j $(JOBS)
+
+bench: release
+	./bench/run.sh build-release
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf build build-dev build-release

@@ -1,0 +1,618 @@
+/* Settings: one option table drives defaults, parsing, validation and the documented sample,
+ * in the manner of Redis's config.c. Adding a key means adding a KtSettings field and one row
+ * to kt_config_options; nothing else. */
+#include "kt-config.h"
+
+#include <stddef.h>
+#include <string.h>
+
+G_DEFINE_QUARK(kt - config - error - quark, kt_config_error)
+
+typedef enum {
+	KT_OPT_STRING, /* char * */
+	KT_OPT_INT,    /* gint64 within [min, max] */
+	KT_OPT_BOOL,   /* gboolean */
+	KT_OPT_LIST,   /* char **, comma-separated in the file */
+} KtOptType;
+
+enum {
+	KT_OPT_NONEMPTY = 1 << 0, /* the string, or the list, must not be empty */
+};
+
+/* Checks one string value (or one list element); sets @error saying why it is bad. */
+typedef bool (*KtOptCheck)(const char *value, GError **error);
+
+typedef struct {
+	const char *group;
+	const char *key;
+	KtOptType type;
+	size_t offset;              /* of the field in KtSettings */
+	const char *def;            /* string default; list default joined by commas */
+	gint64 def_int;             /* int or bool default */
+	gint64 min, max;            /* int range, inclusive */
+	const char *const *choices; /* NULL-terminated allowed values for strings and lists */
+	KtOptCheck check;           /* extra check of each non-empty string or list element */
+	guint flags;
+	const char *doc; /* one line, shown in the sample config */
+} KtOption;
+
+typedef struct {
+	const char *name;
+	const char *doc;
+} KtOptionGroup;
+
+#define KT_FIELD(s, opt, type) ((type *)((char *)(s) + (opt)->offset))
+#define KT_OFF(field) offsetof(KtSettings, field)
+
+static bool kt_config_check_listen(const char *value, GError **error);
+static bool kt_config_check_ip(const char *value, GError **error);
+static bool kt_config_check_url(const char *value, GError **error);
+static bool kt_config_check_secret(const char *value, GError **error);
+
+static const char *const kt_config_codecs[] = {"vp8", "h264", NULL};
+static const char *const kt_config_policies[] = {"reject", "replace", NULL};
+
+static const KtOptionGroup kt_config_groups[] = {
+    {"server", "HTTPS/WSS front end and storage."},
+    {"auth", "Signed, expiring tokens that carry each endpoint's role."},
+    {"media", "ICE, RTP and the media worker threads."},
+    {"lesson", "Limits and rules for lessons."},
+};
+
+static const KtOption kt_config_options[] = {
+    {"server", "listen", KT_OPT_LIST, KT_OFF(listen), .def = "0.0.0.0:8443,[::]:8443",
+     .check = kt_config_check_listen, .flags = KT_OPT_NONEMPTY,
+     .doc = "Addresses for HTTPS, WSS and WHIP/WHEP: ADDR:PORT, IPv6 in brackets."},
+    {"server", "data_dir", KT_OPT_STRING, KT_OFF(data_dir), .def = "./data",
+     .flags = KT_OPT_NONEMPTY,
+     .doc = "Directory for recordings, the catalog, generated TLS material and the token "
+            "secret."},
+    {"server", "tls_cert", KT_OPT_STRING, KT_OFF(tls_cert), .def = "",
+     .doc = "PEM certificate chain for HTTPS; empty = self-signed, generated into data_dir."},
+    {"server", "tls_key", KT_OPT_STRING, KT_OFF(tls_key), .def = "",
+     .doc = "PEM private key of tls_cert; set both or neither."},
+    {"server", "web_root", KT_OPT_STRING, KT_OFF(web_root), .def = "",
+     .doc = "Directory of the web pages; empty = the web/ directory the binary was built "
+            "from."},
+    {"server", "public_url", KT_OPT_STRING, KT_OFF(public_url), .def = "",
+     .check = kt_config_check_url,
+     .doc = "Base URL clients reach the server at (http:// or https://); empty = taken "
+            "from each request's Host."},
+    {"server", "max_body_bytes", KT_OPT_INT, KT_OFF(max_body_bytes), .def_int = 65536, .min = 1024,
+     .max = 1048576,
+     .doc = "Largest HTTP request body accepted, in bytes (SDP offers, API calls)."},
+
+    {"auth", "secret", KT_OPT_STRING, KT_OFF(secret), .def = "", .check = kt_config_check_secret,
+     .doc = "HMAC key that signs tokens, at least 16 characters; empty = random, kept in "
+            "data_dir/secret."},
+    {"auth", "token_ttl", KT_OPT_INT, KT_OFF(token_ttl), .def_int = 86400, .min = 60,
+     .max = 31536000, .doc = "Lifetime of minted tokens, in seconds."},
+
+    {"media", "workers", KT_OPT_INT, KT_OFF(workers), .def_int = 0, .min = 0, .max = 64,
+     .doc = "Media worker threads; 0 = one per CPU core."},
+    {"media", "ice_addresses", KT_OPT_LIST, KT_OFF(ice_addresses), .def = "",
+     .check = kt_config_check_ip,
+     .doc = "Local IP addresses to gather ICE candidates on; empty = every non-loopback "
+            "interface."},
+    {"media", "ice_port_min", KT_OPT_INT, KT_OFF(ice_port_min), .def_int = 0, .min = 0,
+     .max = 65535, .doc = "Lowest local port for ICE; 0 (with ice_port_max = 0) = any port."},
+    {"media", "ice_port_max", KT_OPT_INT, KT_OFF(ice_port_max), .def_int = 0, .min = 0,
+     .max = 65535, .doc = "Highest local port for ICE, inclusive; >= ice_port_min."},
+    {"media", "ice_tcp", KT_OPT_BOOL, KT_OFF(ice_tcp), .def_int = TRUE,
+     .doc = "Also offer ICE-TCP candidates (RFC 6544), for networks that block UDP."},
+    {"media", "stun_server", KT_OPT_STRING, KT_OFF(stun_server), .def = "",
+     .check = kt_config_check_listen,
+     .doc = "STUN server HOST:PORT, to learn the public address behind NAT; empty = none."},
+    {"media", "video_codecs", KT_OPT_LIST, KT_OFF(video_codecs), .def = "vp8,h264",
+     .choices = kt_config_codecs, .flags = KT_OPT_NONEMPTY,
+     .doc = "Video codecs to negotiate, most preferred first."},
+    {"media", "keyframe_interval_ms", KT_OPT_INT, KT_OFF(keyframe_interval_ms), .def_int = 300,
+     .min = 50, .max = 5000,
+     .doc = "Least time between keyframe requests (PLI/FIR) for one stream, in ms."},
+    {"media", "rtx_cache_ms", KT_OPT_INT, KT_OFF(rtx_cache_ms), .def_int = 1000, .min = 100,
+     .max = 5000, .doc = "How long sent packets stay available for retransmission, in ms."},
+
+    {"lesson", "teacher_publish_policy", KT_OPT_STRING, KT_OFF(teacher_publish_policy),
+     .def = "reject", .choices = kt_config_policies, .flags = KT_OPT_NONEMPTY,
+     .doc = "A second teacher publisher in a lesson: reject it (HTTP 409) or replace the "
+            "first."},
+    {"lesson", "max_lessons", KT_OPT_INT, KT_OFF(max_lessons), .def_int = 100, .min = 1,
+     .max = 100000, .doc = "Most lessons live at the same time."},
+    {"lesson", "max_subscribers", KT_OPT_INT, KT_OFF(max_subscribers), .def_int = 500, .min = 1,
+     .max = 100000, .doc = "Most receiving endpoints in one lesson."},
+};
+
+/* Sets @error to "[group] key: <why>". */
+static bool G_GNUC_PRINTF(3, 4)
+    kt_option_fail(const KtOption *opt, GError **error, const char *fmt, ...)
+{
+	va_list args;
+	va_start(args, fmt);
+	g_autofree char *why = g_strdup_vprintf(fmt, args);
+	va_end(args);
+	g_set_error(error, KT_CONFIG_ERROR, KT_CONFIG_ERROR_INVALID_VALUE, "[%s] %s: %s",
+	            opt->group, opt->key, why);
+	return false;
+}
+
+static const KtOption *kt_option_find(const char *group, const char *key)
+{
+	for (gsize i = 0; i < G_N_ELEMENTS(kt_config_options); i++) {
+		const KtOption *opt = &kt_config_options[i];
+		if (strcmp(opt->group, group) == 0 && strcmp(opt->key, key) == 0)
+			return opt;
+	}
+	return NULL;
+}
+
+static bool kt_config_group_known(const char *group)
+{
+	for (gsize i = 0; i < G_N_ELEMENTS(kt_config_groups); i++) {
+		if (strcmp(kt_config_groups[i].name, group) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* ---- value checks ---- */
+
+static bool kt_config_host_is_name(const char *host)
+{
+	/* A DNS name: letters, digits, '-' and '.', no empty labels (RFC 1123 section 2.1). */
+	gsize len = strlen(host);
+	if (len == 0 || len > 253 || host[0] == '.' || host[0] == '-' || strstr(host, ".."))
+		return false;
+	for (const char *p = host; *p; p++) {
+		if (!g_ascii_isalnum(*p) && *p != '-' && *p != '.')
+			return false;
+	}
+	/* All digits and dots but not an IPv4 address (e.g. "999.1.1.1"): a typo, not a name. */
+	return strspn(host, "0123456789.") != len;
+}
+
+static bool kt_config_split_host(const char *spec, char **host, const char **port, GError **error)
+{
+	const char *colon;
+	if (spec[0] == '[') {
+		const char *close = strchr(spec, ']');
+		if (close == NULL || close[1] != ':') {
+			g_set_error(error, KT_CONFIG_ERROR, KT_CONFIG_ERROR_INVALID_VALUE,
+			            "\"%s\": expected [IPV6]:PORT", spec);
+			return false;
+		}
+		*host = g_strndup(spec + 1, close - spec - 1);
+		*port = close + 2;
+		if (strchr(*host, ':') == NULL || !g_hostname_is_ip_address(*host)) {
+			g_set_error(error, KT_CONFIG_ERROR, KT_CONFIG_ERROR_INVALID_VALUE,
+			            "\"%s\": not an IPv6 address inside the brackets", spec);
+			return false;
+		}
+		return true;
+	}
+	colon = strrchr(spec, ':');
+	if (colon == NULL) {
+		g_set_error(error, KT_CONFIG_ERROR, KT_CONFIG_ERROR_INVALID_VALUE,
+		            "\"%s\": expected ADDR:PORT", spec);
+		return false;
+	}
+	*host = g_strndup(spec, colon - spec);
+	*port = colon + 1;
+	if (strchr(*host, ':') != NULL) {
+		g_set_error(error, KT_CONFIG_ERROR, KT_CONFIG_ERROR_INVALID_VALUE,
+		            "\"%s\": write IPv6 addresses in brackets, e.g. [::1]:8443", spec);
+		return false;
+	}
+	if (!g_hostname_is_ip_address(*host) && !kt_config_host_is_name(*host)) {
+		g_set_error(error, KT_CONFIG_ERROR, KT_CONFIG_ERROR_INVALID_VALUE,
+		            "\"%s\": \"%s\" is neither an IP address nor a host name", spec, *host);
+		return false;
+	}
+	return true;
+}
+
+bool kt_settings_parse_listen(const char *spec, char **host_out, guint16 *port_out, GError **error)
+{
+	g_autofree char *host = NULL;
+	const char *port_str = NULL;
+	guint64 port = 0;
+
+	if (spec == NULL || spec[0] == '\0' || strlen(spec) > 300) {
+		g_set_error(error, KT_CONFIG_ERROR, KT_CONFIG_ERROR_INVALID_VALUE,
+		            "expected ADDR:PORT, got %s",
+		            spec == NULL || spec[0] == '\0' ? "nothing" : "an over-long value");
+		return false;
+	}
+	if (!kt_config_split_host(spec, &host, &port_str, error))
+		return false;
+	if (!g_ascii_string_to_unsigned(port_str, 10, 1, 65535, &port, NULL)) {
+		g_set_error(error, KT_CONFIG_ERROR, KT_CONFIG_ERROR_INVALID_VALUE,
+		            "\"%s\": port must be a number from 1 to 65535", spec);
+		return false;
+	}
+	if (host_out != NULL)
+		*host_out = g_steal_pointer(&host);
+	if (port_out != NULL)
+		*port_out = (guint16)port;
+	return true;
+}
+
+static bool kt_config_check_listen(const char *value, GError **error)
+{
+	return kt_settings_parse_listen(value, NULL, NULL, error);
+}
+
+static bool kt_config_check_ip(const char *value, GError **error)
+{
+	if (g_hostname_is_ip_address(value))
+		return true;
+	g_set_error(error, KT_CONFIG_ERROR, KT_CONFIG_ERROR_INVALID_VALUE,
+	            "\"%s\" is not an IP address", value);
+	return false;
+}
+
+static bool kt_config_check_url(const char *value, GError **error)
+{
+	g_autoptr(GUri) uri = g_uri_parse(value, G_URI_FLAGS_NONE, NULL);
+	const char *scheme = uri != NULL ? g_uri_get_scheme(uri) : NULL;
+	const char *host = uri != NULL ? g_uri_get_host(uri) : NULL;
+
+	if (scheme == NULL || (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0) ||
+	    host == NULL || host[0] == '\0' || g_uri_get_query(uri) != NULL ||
+	    g_uri_get_fragment(uri) != NULL) {
+		g_set_error(error, KT_CONFIG_ERROR, KT_CONFIG_ERROR_INVALID_VALUE,
+		            "\"%s\" is not an http:// or https:// URL without query or fragment",
+		            value);
+		return false;
+	}
+	return true;
+}
+
+static bool kt_config_check_secret(const char *value, GError **error)
+{
+	/* Never echo the secret itself into an error message. */
+	if (strlen(value) >= 16)
+		return true;
+	g_set_error(error, KT_CONFIG_ERROR, KT_CONFIG_ERROR_INVALID_VALUE,
+	            "must be at least 16 characters (or empty to generate one)");
+	return false;
+}
+
+static bool kt_option_check_string(const KtOption *opt, const char *value, GError **error)
+{
+	if (value == NULL)
+		return kt_option_fail(opt, error, "no value");
+	if (value[0] == '\0') {
+		if (opt->flags & KT_OPT_NONEMPTY)
+			return kt_option_fail(opt, error, "must not be empty");
+		return true;
+	}
+	if (opt->choices != NULL && !g_strv_contains(opt->choices, value)) {
+		g_autofree char *allowed = g_strjoinv(", ", (char **)opt->choices);
+		return kt_option_fail(opt, error, "\"%s\" is not one of: %s", value, allowed);
+	}
+	if (opt->check != NULL && !opt->check(value, error)) {
+		g_prefix_error(error, "[%s] %s: ", opt->group, opt->key);
+		return false;
+	}
+	return true;
+}
+
+static bool kt_option_check_list(const KtOption *opt, char *const *list, GError **error)
+{
+	if (list == NULL)
+		return kt_option_fail(opt, error, "no value");
+	if (list[0] == NULL && (opt->flags & KT_OPT_NONEMPTY))
+		return kt_option_fail(opt, error, "the list must not be empty");
+	for (gsize i = 0; list[i] != NULL; i++) {
+		if (list[i][0] == '\0')
+			return kt_option_fail(opt, error, "empty list element (stray comma?)");
+		if (!kt_option_check_string(opt, list[i], error))
+			return false;
+		for (gsize j = 0; j < i; j++) {
+			if (strcmp(list[j], list[i]) == 0)
+				return kt_option_fail(opt, error, "\"%s\" is listed twice",
+				                      list[i]);
+		}
+	}
+	return true;
+}
+
+static bool kt_option_validate(const KtOption *opt, const KtSettings *s, GError **error)
+{
+	switch (opt->type) {
+	case KT_OPT_STRING:
+		return kt_option_check_string(opt, *KT_FIELD(s, opt, char *), error);
+	case KT_OPT_LIST:
+		return kt_option_check_list(opt, *KT_FIELD(s, opt, char **), error);
+	case KT_OPT_INT: {
+		gint64 v = *KT_FIELD(s, opt, gint64);
+		if (v < opt->min || v > opt->max)
+			return kt_option_fail(opt, error,
+			                      "%" G_GINT64_FORMAT
+			                      " is out of range %" G_GINT64_FORMAT
+			                      "..%" G_GINT64_FORMAT,
+			                      v, opt->min, opt->max);
+		return true;
+	}
+	case KT_OPT_BOOL:
+		return true;
+	}
+	return true;
+}
+
+/* Rules that tie two keys together. */
+static bool kt_settings_validate_pairs(const KtSettings *s, GError **error)
+{
+	const KtOption *min = kt_option_find("media", "ice_port_min");
+	const KtOption *key = kt_option_find("server", "tls_key");
+
+	if ((s->ice_port_min == 0) != (s->ice_port_max == 0))
+		return kt_option_fail(min, error,
+		                      "set ice_port_min and ice_port_max together (both 0 = any)");
+	if (s->ice_port_min > s->ice_port_max)
+		return kt_option_fail(
+		    min, error, "%" G_GINT64_FORMAT " is above ice_port_max %" G_GINT64_FORMAT,
+		    s->ice_port_min, s->ice_port_max);
+	if ((s->tls_cert[0] == '\0') != (s->tls_key[0] == '\0'))
+		return kt_option_fail(key, error, "set tls_cert and tls_key together, or neither");
+	return true;
+}
+
+bool kt_settings_validate(const KtSettings *s, GError **error)
+{
+	for (gsize i = 0; i < G_N_ELEMENTS(kt_config_options); i++) {
+		if (!kt_option_validate(&kt_config_options[i], s, error))
+			return false;
+	}
+	return kt_settings_validate_pairs(s, error);
+}
+
+/* ---- defaults, copy, free ---- */
+
+static void kt_option_set_default(const KtOption *opt, KtSettings *s)
+{
+	switch (opt->type) {
+	case KT_OPT_STRING:
+		*KT_FIELD(s, opt, char *) = g_strdup(opt->def);
+		break;
+	case KT_OPT_LIST:
+		*KT_FIELD(s, opt, char **) = g_strsplit(opt->def, ",", -1);
+		break;
+	case KT_OPT_INT:
+		*KT_FIELD(s, opt, gint64) = opt->def_int;
+		break;
+	case KT_OPT_BOOL:
+		*KT_FIELD(s, opt, gboolean) = opt->def_int != 0;
+		break;
+	}
+}
+
+KtSettings *kt_settings_new_default(void)
+{
+	KtSettings *s = g_new0(KtSettings, 1);
+	for (gsize i = 0; i < G_N_ELEMENTS(kt_config_options); i++)
+		kt_option_set_default(&kt_config_options[i], s);
+	return s;
+}
+
+KtSettings *kt_settings_copy(const KtSettings *s)
+{
+	KtSettings *copy = g_new(KtSettings, 1);
+	*copy = *s;
+	for (gsize i = 0; i < G_N_ELEMENTS(kt_config_options); i++) {
+		const KtOption *opt = &kt_config_options[i];
+		if (opt->type == KT_OPT_STRING)
+			*KT_FIELD(copy, opt, char *) = g_strdup(*KT_FIELD(s, opt, char *));
+		else if (opt->type == KT_OPT_LIST)
+			*KT_FIELD(copy, opt, char **) = g_strdupv(*KT_FIELD(s, opt, char **));
+	}
+	return copy;
+}
+
+void kt_settings_free(KtSettings *s)
+{
+	if (s == NULL)
+		return;
+	for (gsize i = 0; i < G_N_ELEMENTS(kt_config_options); i++) {
+		const KtOption *opt = &kt_config_options[i];
+		if (opt->type == KT_OPT_STRING)
+			g_free(*KT_FIELD(s, opt, char *));
+		else if (opt->type == KT_OPT_LIST)
+			g_strfreev(*KT_FIELD(s, opt, char **));
+	}
+	g_free(s);
+}
+
+/* ---- reading a key file ---- */
+
+#define KT_CONFIG_BAD_ESCAPE "invalid escape sequence (write a backslash as \\\\)"
+
+/* Converts the file's text for @opt into the field's type; ranges and choices are checked
+ * afterwards by kt_settings_validate, the same way for file values and CLI overrides. */
+static bool kt_option_read(const KtOption *opt, GKeyFile *kf, KtSettings *s, GError **error)
+{
+	g_autoptr(GError) local = NULL;
+	g_autofree char *raw = g_key_file_get_value(kf, opt->group, opt->key, NULL);
+	gint64 n = 0;
+
+	switch (opt->type) {
+	case KT_OPT_STRING: {
+		/* GKeyFile may return a value and an error together (bad escape). */
+		char *v = g_key_file_get_string(kf, opt->group, opt->key, &local);
+		if (local != NULL) {
+			g_free(v);
+			return kt_option_fail(opt, error, KT_CONFIG_BAD_ESCAPE);
+		}
+		g_free(*KT_FIELD(s, opt, char *));
+		*KT_FIELD(s, opt, char *) = v;
+		return true;
+	}
+	case KT_OPT_LIST: {
+		char **v = g_key_file_get_string_list(kf, opt->group, opt->key, NULL, &local);
+		if (local != NULL) {
+			g_strfreev(v);
+			return kt_option_fail(opt, error, KT_CONFIG_BAD_ESCAPE);
+		}
+		for (gsize i = 0; v[i] != NULL; i++)
+			g_strstrip(v[i]);
+		g_strfreev(*KT_FIELD(s, opt, char **));
+		*KT_FIELD(s, opt, char **) = v;
+		return true;
+	}
+	case KT_OPT_INT:
+		if (!g_ascii_string_to_signed(raw, 10, G_MININT64, G_MAXINT64, &n, NULL))
+			return kt_option_fail(opt, error, "expected an integer, got \"%.40s\"",
+			                      raw);
+		*KT_FIELD(s, opt, gint64) = n;
+		return true;
+	case KT_OPT_BOOL:
+		if (strcmp(raw, "true") != 0 && strcmp(raw, "false") != 0)
+			return kt_option_fail(opt, error, "expected true or false, got \"%.40s\"",
+			                      raw);
+		*KT_FIELD(s, opt, gboolean) = strcmp(raw, "true") == 0;
+		return true;
+	}
+	return true;
+}
+
+/* Every group and key in the file must be in the table: a typo must not silently leave a
+ * setting at its default. */
+static bool kt_config_check_names(GKeyFile *kf, GError **error)
+{
+	g_auto(GStrv) groups = g_key_file_get_groups(kf, NULL);
+	for (gsize g = 0; groups[g] != NULL; g++) {
+		g_auto(GStrv) keys = NULL;
+		if (!kt_config_group_known(groups[g])) {
+			g_set_error(error, KT_CONFIG_ERROR, KT_CONFIG_ERROR_UNKNOWN_GROUP,
+			            "unknown group [%s]", groups[g]);
+			return false;
+		}
+		keys = g_key_file_get_keys(kf, groups[g], NULL, NULL);
+		for (gsize k = 0; keys != NULL && keys[k] != NULL; k++) {
+			if (kt_option_find(groups[g], keys[k]) == NULL) {
+				g_set_error(error, KT_CONFIG_ERROR, KT_CONFIG_ERROR_UNKNOWN_KEY,
+				            "[%s] %s: unknown key", groups[g], keys[k]);
+				return false;
+			}
+		}
+	}
+	return true;
+}
+
+static bool kt_settings_apply(KtSettings *s, GKeyFile *kf, GError **error)
+{
+	g_autoptr(KtSettings) next = NULL;
+	KtSettings swap;
+
+	if (!kt_config_check_names(kf, error))
+		return false;
+	next = kt_settings_copy(s);
+	for (gsize i = 0; i < G_N_ELEMENTS(kt_config_options); i++) {
+		const KtOption *opt = &kt_config_options[i];
+		if (!g_key_file_has_key(kf, opt->group, opt->key, NULL))
+			continue;
+		if (!kt_option_read(opt, kf, next, error))
+			return false;
+	}
+	if (!kt_settings_validate(next, error))
+		return false;
+	/* All or nothing: @s only changes once the whole file is known to be good. */
+	swap = *s;
+	*s = *next;
+	*next = swap;
+	return true;
+}
+
+bool kt_settings_load_data(KtSettings *s, const char *data, gsize len, GError **error)
+{
+	g_autoptr(GKeyFile) kf = g_key_file_new();
+	g_autoptr(GError) local = NULL;
+
+	g_key_file_set_list_separator(kf, ',');
+	/* Keep "key[locale]" entries so they are reported as unknown keys instead of being
+	 * dropped silently or applied depending on the server's locale. */
+	if (!g_key_file_load_from_data(kf, data, len, G_KEY_FILE_KEEP_TRANSLATIONS, &local)) {
+		g_set_error(error, KT_CONFIG_ERROR, KT_CONFIG_ERROR_PARSE,
+		            "not a valid INI file: %s", local->message);
+		return false;
+	}
+	return kt_settings_apply(s, kf, error);
+}
+
+bool kt_settings_load_file(KtSettings *s, const char *path, GError **error)
+{
+	g_autofree char *data = NULL;
+	g_autoptr(GError) local = NULL;
+	gsize len = 0;
+
+	if (!g_file_get_contents(path, &data, &len, &local)) {
+		g_set_error(error, KT_CONFIG_ERROR, KT_CONFIG_ERROR_PARSE, "%s", local->message);
+		return false;
+	}
+	if (!kt_settings_load_data(s, data, len, error)) {
+		g_prefix_error(error, "%s: ", path);
+		return false;
+	}
+	return true;
+}
+
+/* ---- the documented sample ---- */
+
+/* "key = value", or "key =" for an empty value (no trailing blank). */
+static void kt_describe_assign(GString *out, const char *key, const char *value)
+{
+	g_string_append_printf(out, "%s =%s%s\n", key, value[0] ? " " : "", value);
+}
+
+static void kt_option_describe(const KtOption *opt, GString *out)
+{
+	g_autofree char *choices = opt->choices ? g_strjoinv(", ", (char **)opt->choices) : NULL;
+	g_autofree char *value = NULL;
+
+	g_string_append_printf(out, "\n# %s\n# ", opt->doc);
+	switch (opt->type) {
+	case KT_OPT_STRING:
+	case KT_OPT_LIST:
+		if (opt->type == KT_OPT_LIST)
+			g_string_append(out, "Comma-separated list");
+		else
+			g_string_append(out, choices != NULL ? "One" : "Text");
+		if (choices != NULL)
+			g_string_append_printf(out, " of: %s", choices);
+		g_string_append_printf(out, ". Default: %s\n", opt->def[0] ? opt->def : "empty");
+		value = g_strdup(opt->def);
+		break;
+	case KT_OPT_INT:
+		g_string_append_printf(out,
+		                       "Integer, %" G_GINT64_FORMAT "..%" G_GINT64_FORMAT
+		                       ". Default: %" G_GINT64_FORMAT "\n",
+		                       opt->min, opt->max, opt->def_int);
+		value = g_strdup_printf("%" G_GINT64_FORMAT, opt->def_int);
+		break;
+	case KT_OPT_BOOL:
+		value = g_strdup(opt->def_int ? "true" : "false");
+		g_string_append_printf(out, "true or false. Default: %s\n", value);
+		break;
+	}
+	kt_describe_assign(out, opt->key, value);
+}
+
+char *kt_settings_describe(void)
+{
+	GString *out = g_string_new(
+	    "# Ketang configuration: `ketang serve --config FILE`.\n"
+	    "#\n"
+	    "# Every key is optional; a key left out keeps the default shown here, and the\n"
+	    "# values below are those defaults. Lists are comma-separated. Unknown groups and\n"
+	    "# keys are errors, so a typo never goes unnoticed.\n");
+
+	for (gsize g = 0; g < G_N_ELEMENTS(kt_config_groups); g++) {
+		const KtOptionGroup *group = &kt_config_groups[g];
+		g_string_append_printf(out, "\n# %s\n[%s]\n", group->doc, group->name);
+		for (gsize i = 0; i < G_N_ELEMENTS(kt_config_options); i++) {
+			if (strcmp(kt_config_options[i].group, group->name) == 0)
+				kt_option_describe(&kt_config_options[i], out);
+		}
+	}
+	return g_string_free(out, FALSE);
+}

@@ -1,0 +1,84 @@
+/* Server settings: one INI file (GKeyFile) applied on top of built-in defaults.
+ *
+ * One table in kt-config.c drives parsing, defaults, validation and the documented sample
+ * (kt_settings_describe); configs/ketang.ini is that sample and a unit test keeps them equal
+ * in content. Lists are comma-separated ("listen = 0.0.0.0:8443,[::]:8443").
+ *
+ * Ownership: KtSettings is a plain value struct owned by whoever created it; every string
+ * and string vector in it belongs to the struct and is freed by kt_settings_free. A caller
+ * may replace a field (e.g. a CLI override), freeing the old value with g_free/g_strfreev,
+ * and should then call kt_settings_validate.
+ * Threads: any thread, but one KtSettings must not be used from two threads at once; the
+ * server loads it on the control loop and hands out read-only views afterwards. */
+#pragma once
+
+#include <glib.h>
+#include <stdbool.h>
+
+#define KT_CONFIG_ERROR (kt_config_error_quark())
+GQuark kt_config_error_quark(void);
+
+typedef enum {
+	KT_CONFIG_ERROR_PARSE,         /* not INI syntax, or the file cannot be read */
+	KT_CONFIG_ERROR_UNKNOWN_GROUP, /* a [group] the table does not know */
+	KT_CONFIG_ERROR_UNKNOWN_KEY,   /* a key the table does not know in a known group */
+	KT_CONFIG_ERROR_INVALID_VALUE, /* wrong type, out of range, or inconsistent */
+} KtConfigError;
+
+typedef struct {
+	/* [server] */
+	char **listen;    /* ADDR:PORT list, IPv6 in brackets; default 0.0.0.0:8443, [::]:8443 */
+	char *data_dir;   /* default "./data" */
+	char *tls_cert;   /* PEM path; "" = self-signed generated into data_dir */
+	char *tls_key;    /* PEM path; set together with tls_cert */
+	char *web_root;   /* "" = the web/ dir the binary was built from */
+	char *public_url; /* "" = derived from the request Host; else http(s)://... */
+	gint64 max_body_bytes; /* largest HTTP request body; 1024..1048576, default 65536 */
+	/* [auth] */
+	char *secret; /* token HMAC key; "" = generated into data_dir/secret; else >= 16 chars */
+	gint64 token_ttl; /* seconds; 60..31536000, default 86400 */
+	/* [media] */
+	gint64 workers;       /* media worker threads; 0 = one per core; 0..64 */
+	char **ice_addresses; /* IPs to gather on; empty = all non-loopback interfaces */
+	gint64 ice_port_min;  /* UDP port range; both 0 = any, else 1..65535, min <= max */
+	gint64 ice_port_max;
+	gboolean ice_tcp;    /* also offer ICE-TCP candidates (RFC 6544); default TRUE */
+	char *stun_server;   /* "" or HOST:PORT */
+	char **video_codecs; /* preference order; values "vp8", "h264"; default vp8, h264 */
+	gint64
+	    keyframe_interval_ms; /* min spacing of keyframe requests per stream; 50..5000, 300 */
+	gint64 rtx_cache_ms;      /* how long sent packets stay retransmittable; 100..5000, 1000 */
+	/* [lesson] */
+	char *
+	    teacher_publish_policy; /* "reject" (409 for a second teacher publisher) or "replace" */
+	gint64 max_lessons;         /* concurrent lessons; 1..100000, default 100 */
+	gint64 max_subscribers;     /* per lesson; 1..100000, default 500 */
+} KtSettings;
+
+/* A new struct holding the built-in defaults; free with kt_settings_free. */
+KtSettings *kt_settings_new_default(void);
+
+/* A deep copy of @s; free with kt_settings_free. */
+KtSettings *kt_settings_copy(const KtSettings *s);
+
+/* Applies the INI file at @path (or the @len bytes at @data) on top of @s: keys present
+ * replace the current values, absent keys keep them. All or nothing: on error @s is left
+ * unchanged and @error names the offending "[group] key" and why. */
+bool kt_settings_load_file(KtSettings *s, const char *path, GError **error);
+bool kt_settings_load_data(KtSettings *s, const char *data, gsize len, GError **error);
+
+/* Checks every field of @s against the table and the cross-field rules (port range,
+ * TLS cert/key pair). Loading already does this; call it after changing fields by hand. */
+bool kt_settings_validate(const KtSettings *s, GError **error);
+
+void kt_settings_free(KtSettings *s);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(KtSettings, kt_settings_free)
+
+/* Splits a listen spec "ADDR:PORT" ("0.0.0.0:8443", "[::]:8443", "localhost:8443") into
+ * @host_out (without brackets; caller frees with g_free; may be NULL) and @port_out (may be
+ * NULL). ADDR is an IPv4 address, a bracketed IPv6 address or a host name; PORT is 1..65535. */
+bool kt_settings_parse_listen(const char *spec, char **host_out, guint16 *port_out, GError **error);
+
+/* The documented sample INI generated from the table: every group and key with its
+ * description, type, range and default, and the default as its value. Caller frees. */
+char *kt_settings_describe(void);

@@ -1,0 +1,30 @@
+/* Server internals shared by the route files (kt-whip.c, kt-ops.c). Control
+ * loop only. */
+#pragma once
+
+#include "kt-cert.h"
+#include "kt-http.h"
+#include "kt-lesson.h"
+#include "kt-server.h"
+#include "kt-worker.h"
+
+struct _KtServer {
+	KtSettings *settings;
+	GMainLoop *loop;
+	guint8 *secret;
+	gsize secret_len;
+	KtCert *dtls_cert; /* one DTLS identity per process, fingerprint in every answer */
+	KtWorkerPool *workers;
+	KtHttpServer *http;
+	KtLessons *lessons;
+	char *web_root;
+	gint64 started_at;
+	guint64 http_errors; /* answered with 4xx/5xx by our handlers */
+};
+
+/* kt-whip.c */
+void kt_whip_handle(KtHttpRequest *req, gpointer user_data); /* /whip/ */
+void kt_whep_handle(KtHttpRequest *req, gpointer user_data); /* /whep/ */
+/* kt-ops.c */
+void kt_ops_healthz(KtHttpRequest *req, gpointer user_data);
+void kt_ops_metrics(KtHttpRequest *req, gpointer user_data);

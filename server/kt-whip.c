@@ -1,0 +1,436 @@
+/* WHIP (RFC 9725) and WHEP endpoints: POST an offer → 201 + Location + answer
+ * (non-trickle: every candidate is in the answer), DELETE the Location to end.
+ * The answer waits for the peer's ICE gathering, so the HTTP response is
+ * deferred until the peer reports its local description. */
+#include "kt-server-private.h"
+
+#include <string.h>
+
+#include "kt-auth.h"
+#include "kt-sdp-answer.h"
+#include "kt-sdp.h"
+
+typedef struct {
+	KtServer *server;
+	KtSessionKind kind;
+	char *lesson_id;
+	char *session_id;
+	KtHttpRequest *pending; /* until the answer is sent */
+	KtSdp *offer;
+	KtSdpAnswerParams params;
+	char *video_required;
+} WhipCtx;
+
+static const struct {
+	const char *prefix;
+	const char *name;
+	KtRole roles[5];
+} kinds[] = {
+	[KT_SESSION_WHIP] = { "/whip/", "WHIP", { KT_ROLE_TEACHER, KT_ROLE_NONE } },
+	[KT_SESSION_WHEP] = { "/whep/", "WHEP",
+			      { KT_ROLE_TEACHER, KT_ROLE_CLASSROOM, KT_ROLE_OBSERVER, KT_ROLE_NONE } },
+};
+
+static void whip_ctx_free(gpointer data)
+{
+	WhipCtx *ctx = data;
+
+	if (ctx->pending) {
+		kt_http_request_set_cancel_func(ctx->pending, NULL, NULL);
+		kt_http_request_respond_error(ctx->pending, 500, "session-closed",
+					      "the session closed before it was answered");
+	}
+	kt_sdp_free(ctx->offer);
+	g_free(ctx->lesson_id);
+	g_free(ctx->session_id);
+	g_free(ctx->video_required);
+	g_free(ctx);
+}
+
+/* Splits "/whip/LESSON[/SESSION]". FALSE when the shape is wrong. */
+static gboolean split_path(const char *path, const char *prefix, char **lesson, char **session)
+{
+	g_auto(GStrv) parts = g_strsplit(path + strlen(prefix), "/", 3);
+	guint n = g_strv_length(parts);
+
+	if (n < 1 || n > 2 || !kt_token_lesson_id_is_valid(parts[0]))
+		return FALSE;
+	if (n == 2 && (strlen(parts[1]) == 0 || strlen(parts[1]) > 64))
+		return FALSE;
+	*lesson = g_strdup(parts[0]);
+	*session = n == 2 ? g_strdup(parts[1]) : NULL;
+	return TRUE;
+}
+
+static KtLesson *lesson_of(KtServer *server, const char *lesson_id)
+{
+	return kt_lessons_lookup(server->lessons, lesson_id);
+}
+
+static KtSession *session_by_id(KtServer *server, const char *lesson_id, const char *session_id)
+{
+	KtLesson *l = lesson_of(server, lesson_id);
+
+	return l ? kt_lesson_find_session(l, session_id) : NULL;
+}
+
+/* ---- answering ---- */
+
+static guint negotiated_to_tracks(const KtSdpNegotiated *neg, guint n, KtRoomTrack *tracks,
+				  guint max)
+{
+	guint count = 0;
+
+	for (guint i = 0; i < n && count < max; i++) {
+		const KtSdpNegotiated *e = &neg[i];
+		KtRoomTrack *t;
+		KtCodec codec = kt_media_codec_from_name(e->codec);
+
+		if (!e->active || codec == KT_CODEC_NONE || e->direction == KT_SDP_DIR_INACTIVE)
+			continue;
+		t = &tracks[count++];
+		memset(t, 0, sizeof(*t));
+		t->kind = kt_media_codec_kind(codec);
+		t->codec = codec;
+		t->pt = e->pt;
+		t->rtx_pt = e->rtx_pt;
+		t->clock_rate = e->clock_rate;
+		t->remote_ssrc = e->remote_ssrc;
+		t->remote_rtx_ssrc = e->remote_rtx_ssrc;
+		t->mid_ext_id = e->mid_ext_id;
+		g_strlcpy(t->mid, e->mid, sizeof(t->mid));
+		t->nack = e->nack;
+		t->pli = e->pli;
+		t->fir = e->fir;
+	}
+	return count;
+}
+
+static void on_local_ready(KtPeer *peer, const char *ufrag, const char *pwd,
+			   const char *const *candidates, gpointer user_data)
+{
+	WhipCtx *ctx = user_data;
+	KtServer *server = ctx->server;
+	KtSession *session = session_by_id(server, ctx->lesson_id, ctx->session_id);
+	g_autoptr(GError) error = NULL;
+	g_autofree KtSdpNegotiated *neg = NULL;
+	g_autofree char *answer = NULL;
+	g_autofree char *location = NULL;
+	KtRoomTrack tracks[4];
+	guint n_neg = 0, n_tracks;
+	KtLesson *lesson;
+	KtHttpRequest *req = ctx->pending;
+
+	if (!session || !req)
+		return;
+	lesson = kt_session_get_lesson(session);
+	ctx->params.ice_ufrag = ufrag;
+	ctx->params.ice_pwd = pwd;
+	ctx->params.candidates = candidates;
+	answer = kt_sdp_answer_build(ctx->offer, &ctx->params, &neg, &n_neg, &error);
+	ctx->pending = NULL;
+	kt_http_request_set_cancel_func(req, NULL, NULL);
+	if (!answer) {
+		kt_http_request_respond_error(req, 400, "bad-sdp", "%s", error->message);
+		kt_lesson_remove_session(lesson, session, "answer failed");
+		return;
+	}
+	n_tracks = negotiated_to_tracks(neg, n_neg, tracks, G_N_ELEMENTS(tracks));
+	for (guint i = 0; i < n_tracks; i++)
+		if (tracks[i].kind == KT_MEDIA_VIDEO &&
+		    kt_lesson_get_video_codec(lesson) == KT_CODEC_NONE)
+			kt_lesson_set_video_codec(lesson, tracks[i].codec);
+	if (ctx->kind == KT_SESSION_WHIP)
+		kt_room_add_publisher(kt_lesson_get_room(lesson), peer, tracks, n_tracks);
+	else
+		kt_room_add_subscriber(kt_lesson_get_room(lesson), peer, tracks, n_tracks);
+
+	location = g_strdup_printf("%s%s/%s", kinds[ctx->kind].prefix, ctx->lesson_id,
+				   ctx->session_id);
+	kt_http_request_respond(req, 201, "application/sdp",
+				(const char *const[]){ "Location", location, NULL }, answer,
+				strlen(answer));
+	g_message("lesson %s: %s session %s answered", ctx->lesson_id, kinds[ctx->kind].name,
+		  ctx->session_id);
+}
+
+static void on_peer_state(KtPeer *peer, KtPeerState state, const char *reason,
+			  gpointer user_data)
+{
+	WhipCtx *ctx = user_data;
+	KtSession *session = session_by_id(ctx->server, ctx->lesson_id, ctx->session_id);
+
+	if (!session)
+		return;
+	if (state == KT_PEER_STATE_CONNECTED) {
+		g_message("lesson %s: %s session %s connected", ctx->lesson_id,
+			  kinds[ctx->kind].name, ctx->session_id);
+		return;
+	}
+	/* FAILED or CLOSED: the session is over. */
+	kt_lesson_remove_session(kt_session_get_lesson(session), session,
+				 reason ? reason : kt_peer_state_to_string(state));
+}
+
+static void on_request_cancelled(KtHttpRequest *req, gpointer user_data)
+{
+	WhipCtx *ctx = user_data;
+	KtSession *session = session_by_id(ctx->server, ctx->lesson_id, ctx->session_id);
+
+	ctx->pending = NULL;
+	if (session)
+		kt_lesson_remove_session(kt_session_get_lesson(session), session,
+					 "client went away before the answer");
+}
+
+/* ---- POST: offer ---- */
+
+static gboolean check_content_type(KtHttpRequest *req)
+{
+	g_autofree char *ct = kt_http_request_get_header(req, "content-type");
+	g_autofree char *base = NULL;
+
+	if (ct) {
+		char *semi = strchr(ct, ';');
+
+		base = g_strstrip(g_strndup(ct, semi ? (gsize)(semi - ct) : strlen(ct)));
+	}
+	if (!base || g_ascii_strcasecmp(base, "application/sdp") != 0) {
+		kt_http_request_respond_error(req, 415, "unsupported-media-type",
+					      "the offer must be sent as Content-Type: application/sdp");
+		return FALSE;
+	}
+	return TRUE;
+}
+
+static char *join_codecs(char **codecs)
+{
+	return codecs ? g_strjoinv(",", codecs) : g_strdup("");
+}
+
+/* Fills the answer parameters that do not depend on ICE gathering, and
+ * dry-runs the answer so a bad offer fails before any socket is opened. */
+static gboolean prepare_answer(WhipCtx *ctx, KtLesson *lesson_or_null, gboolean *dtls_active,
+			       GError **error)
+{
+	KtServer *server = ctx->server;
+	KtSdpAnswerParams *p = &ctx->params;
+	static char *video_codecs;
+	g_autofree KtSdpNegotiated *neg = NULL;
+	g_autofree char *answer = NULL;
+	guint n = 0;
+
+	if (!video_codecs)
+		video_codecs = join_codecs(server->settings->video_codecs);
+	memset(p, 0, sizeof(*p));
+	p->mode = ctx->kind == KT_SESSION_WHIP ? KT_SDP_ANSWER_RECEIVE : KT_SDP_ANSWER_SEND;
+	p->fingerprint = kt_cert_get_fingerprint(server->dtls_cert);
+	p->audio_codecs = "opus";
+	p->video_codecs = video_codecs;
+	if (lesson_or_null && kt_lesson_get_video_codec(lesson_or_null) != KT_CODEC_NONE) {
+		ctx->video_required =
+			g_strdup(kt_media_codec_name(kt_lesson_get_video_codec(lesson_or_null)));
+		p->video_codec_required = ctx->video_required;
+	}
+	p->session_id = g_random_int();
+	p->cname = "ketang";
+	p->stream_id = ctx->lesson_id;
+	p->ice_ufrag = "probe";
+	p->ice_pwd = "probeprobeprobeprobeprobe";
+	answer = kt_sdp_answer_build(ctx->offer, p, &neg, &n, error);
+	*dtls_active = answer && n > 0 && neg[0].dtls_active;
+	return answer != NULL;
+}
+
+static void fill_send_ssrcs(WhipCtx *ctx, KtRoom *room)
+{
+	if (ctx->kind != KT_SESSION_WHEP)
+		return;
+	ctx->params.audio_ssrc = kt_room_get_ssrc(room, KT_MEDIA_AUDIO);
+	ctx->params.video_ssrc = kt_room_get_ssrc(room, KT_MEDIA_VIDEO);
+	ctx->params.video_rtx_ssrc = kt_room_get_rtx_ssrc(room, KT_MEDIA_VIDEO);
+}
+
+/* The remote ICE description lives in the BUNDLE-tag m-line (RFC 8843 §7). */
+static const KtSdpMedia *bundle_tag_media(const KtSdp *sdp)
+{
+	const char *tag = kt_sdp_get_bundle_tag(sdp);
+	const KtSdpMedia *m = tag ? kt_sdp_find_media(sdp, tag) : NULL;
+
+	return m ? m : kt_sdp_get_media(sdp, 0);
+}
+
+static KtPeer *start_peer(WhipCtx *ctx, gboolean dtls_active, KtLesson *lesson, GError **error)
+{
+	KtServer *server = ctx->server;
+	const KtSettings *st = server->settings;
+	const KtSdpMedia *m = bundle_tag_media(ctx->offer);
+	g_autoptr(GPtrArray) cands = g_ptr_array_new();
+	g_autofree char *stun_host = NULL;
+	guint16 stun_port = 0;
+	KtPeerConfig cfg = {
+		.worker = kt_room_get_worker(kt_lesson_get_room(lesson)),
+		.cert = server->dtls_cert,
+		.local_addresses = (const char *const *)st->ice_addresses,
+		.port_min = st->ice_port_min,
+		.port_max = st->ice_port_max,
+		.ice_tcp = st->ice_tcp,
+		.controlling = FALSE,
+		.dtls_role = dtls_active ? KT_DTLS_ROLE_CLIENT : KT_DTLS_ROLE_SERVER,
+		.remote_ufrag = m->ice_ufrag,
+		.remote_pwd = m->ice_pwd,
+		.remote_fingerprint = m->fingerprint,
+	};
+	static const KtPeerEvents events = {
+		.local_ready = on_local_ready,
+		.state_changed = on_peer_state,
+	};
+
+	for (guint i = 0; m->candidates && i < m->candidates->len; i++)
+		g_ptr_array_add(cands, g_ptr_array_index(m->candidates, i));
+	g_ptr_array_add(cands, NULL);
+	cfg.remote_candidates = (const char *const *)cands->pdata;
+	if (st->stun_server && *st->stun_server &&
+	    kt_settings_parse_listen(st->stun_server, &stun_host, &stun_port, NULL)) {
+		cfg.stun_host = stun_host;
+		cfg.stun_port = stun_port;
+	}
+	return kt_peer_new(&cfg, &events, ctx, error);
+}
+
+/* 409 or replace, per [lesson] teacher_publish_policy. */
+static gboolean resolve_publisher_conflict(KtServer *server, KtHttpRequest *req, KtLesson *lesson,
+					   KtSession **replaced)
+{
+	KtSession *current = lesson ? kt_lesson_get_publisher(lesson) : NULL;
+
+	*replaced = NULL;
+	if (!current)
+		return TRUE;
+	if (g_strcmp0(server->settings->teacher_publish_policy, "replace") == 0) {
+		*replaced = current;
+		return TRUE;
+	}
+	kt_http_request_respond_error(req, 409, "already-publishing",
+				      "lesson %s already has a teacher publisher; DELETE that "
+				      "session first",
+				      kt_lesson_get_id(lesson));
+	return FALSE;
+}
+
+static void handle_offer(KtServer *server, KtHttpRequest *req, KtSessionKind kind,
+			 const char *lesson_id)
+{
+	KtTokenClaims claims;
+	gsize body_len = 0;
+	const guint8 *body;
+	g_autoptr(GError) error = NULL;
+	WhipCtx *ctx;
+	KtLesson *lesson;
+	KtSession *session, *replaced = NULL;
+	KtPeer *peer;
+	gboolean dtls_active = FALSE;
+
+	if (!check_content_type(req) ||
+	    !kt_auth_check_bearer(req, server->secret, server->secret_len, &claims) ||
+	    !kt_auth_check_lesson(req, &claims, lesson_id, kinds[kind].roles))
+		return;
+	body = kt_http_request_get_body(req, &body_len);
+	ctx = g_new0(WhipCtx, 1);
+	ctx->server = server;
+	ctx->kind = kind;
+	ctx->lesson_id = g_strdup(lesson_id);
+	ctx->offer = kt_sdp_parse((const char *)body, body_len, &error);
+	lesson = kt_lessons_lookup(server->lessons, lesson_id);
+	if (!ctx->offer || !prepare_answer(ctx, lesson, &dtls_active, &error)) {
+		kt_http_request_respond_error(req, 400, "bad-sdp", "%s", error->message);
+		whip_ctx_free(ctx);
+		return;
+	}
+	if (kind == KT_SESSION_WHIP && !resolve_publisher_conflict(server, req, lesson, &replaced)) {
+		whip_ctx_free(ctx);
+		return;
+	}
+	lesson = kt_lessons_get_or_create(server->lessons, lesson_id, &error);
+	peer = lesson ? start_peer(ctx, dtls_active, lesson, &error) : NULL;
+	session = peer ? kt_lesson_add_session(lesson, kind, peer, &error) : NULL;
+	if (!session) {
+		kt_http_request_respond_error(req, 503, "unavailable", "%s", error->message);
+		if (peer) {
+			kt_peer_close(peer);
+			kt_peer_unref(peer);
+		}
+		if (lesson && !kt_lesson_get_publisher(lesson) && !kt_lesson_count_subscribers(lesson))
+			kt_lessons_remove_if_empty(server->lessons, lesson);
+		whip_ctx_free(ctx);
+		return;
+	}
+	kt_peer_unref(peer); /* the session holds it */
+	if (replaced)
+		kt_lesson_remove_session(lesson, replaced, "replaced by a new teacher publisher");
+	fill_send_ssrcs(ctx, kt_lesson_get_room(lesson));
+	ctx->session_id = g_strdup(kt_session_get_id(session));
+	ctx->pending = req;
+	kt_session_set_data(session, ctx, whip_ctx_free);
+	kt_http_request_set_cancel_func(req, on_request_cancelled, ctx);
+}
+
+/* ---- DELETE: end a session ---- */
+
+static void handle_delete(KtServer *server, KtHttpRequest *req, KtSessionKind kind,
+			  const char *lesson_id, const char *session_id)
+{
+	KtTokenClaims claims;
+	KtSession *session;
+
+	if (!kt_auth_check_bearer(req, server->secret, server->secret_len, &claims) ||
+	    !kt_auth_check_lesson(req, &claims, lesson_id, kinds[kind].roles))
+		return;
+	session = session_by_id(server, lesson_id, session_id);
+	if (!session || kt_session_get_kind(session) != kind) {
+		kt_http_request_respond_error(req, 404, "no-such-session",
+					      "no %s session %s in lesson %s", kinds[kind].name,
+					      session_id, lesson_id);
+		return;
+	}
+	kt_lesson_remove_session(kt_session_get_lesson(session), session, "DELETE");
+	kt_http_request_respond(req, 200, NULL, NULL, NULL, 0);
+}
+
+static void handle(KtHttpRequest *req, KtServer *server, KtSessionKind kind)
+{
+	g_autofree char *lesson_id = NULL;
+	g_autofree char *session_id = NULL;
+	KtHttpMethod method = kt_http_request_get_method(req);
+
+	if (!split_path(kt_http_request_get_path(req), kinds[kind].prefix, &lesson_id,
+			&session_id)) {
+		kt_http_request_respond_error(req, 404, "not-found",
+					      "expected %sLESSON or %sLESSON/SESSION", kinds[kind].prefix,
+					      kinds[kind].prefix);
+		return;
+	}
+	if (method == KT_HTTP_POST && !session_id) {
+		handle_offer(server, req, kind, lesson_id);
+	} else if (method == KT_HTTP_DELETE && session_id) {
+		handle_delete(server, req, kind, lesson_id, session_id);
+	} else if (method == KT_HTTP_PATCH && session_id) {
+		/* RFC 9725 §4.3.1: trickle and ICE restart are optional. */
+		kt_http_request_respond_error(req, 405, "method-not-allowed",
+					      "trickle ICE is not supported; send complete offers");
+	} else {
+		kt_http_request_respond_error(req, 405, "method-not-allowed",
+					      "POST %sLESSON to start, DELETE its Location to stop",
+					      kinds[kind].prefix);
+	}
+}
+
+void kt_whip_handle(KtHttpRequest *req, gpointer user_data)
+{
+	handle(req, user_data, KT_SESSION_WHIP);
+}
+
+void kt_whep_handle(KtHttpRequest *req, gpointer user_data)
+{
+	handle(req, user_data, KT_SESSION_WHEP);
+}

@@ -1,0 +1,176 @@
+/* ketang: command-line entry point. Subcommands map to handlers through a
+ * table (STYLE.md): serve, token. */
+#include <glib-unix.h>
+#include <glib.h>
+#include <locale.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "kt-config.h"
+#include "kt-secret.h"
+#include "kt-server.h"
+#include "kt-token.h"
+
+typedef struct {
+	char *config;
+	char *data_dir;
+	char *listen;
+	char *lesson;
+	char *role;
+	gint64 ttl;
+	gboolean version;
+} CliOptions;
+
+/* Loads the config file (if any) over the defaults and applies CLI overrides. */
+static KtSettings *load_settings(const CliOptions *o, GError **error)
+{
+	g_autoptr(KtSettings) s = kt_settings_new_default();
+
+	if (o->config && !kt_settings_load_file(s, o->config, error))
+		return NULL;
+	if (o->data_dir) {
+		g_free(s->data_dir);
+		s->data_dir = g_strdup(o->data_dir);
+	}
+	if (o->listen) {
+		g_strfreev(s->listen);
+		s->listen = g_strsplit(o->listen, ",", -1);
+	}
+	if (!kt_settings_validate(s, error))
+		return NULL;
+	return g_steal_pointer(&s);
+}
+
+static gboolean on_signal(gpointer data)
+{
+	g_message("signal received, shutting down");
+	g_main_loop_quit(data);
+	return G_SOURCE_CONTINUE;
+}
+
+static int cmd_serve(const CliOptions *o)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GMainLoop) loop = g_main_loop_new(NULL, FALSE);
+	KtSettings *settings = load_settings(o, &error);
+	KtServer *server;
+	guint sigint, sigterm;
+
+	if (!settings) {
+		g_printerr("ketang: %s\n", error->message);
+		return 2;
+	}
+	server = kt_server_new(settings, loop, &error);
+	if (!server) {
+		g_printerr("ketang: %s\n", error->message);
+		return 1;
+	}
+	sigint = g_unix_signal_add(SIGINT, on_signal, loop);
+	sigterm = g_unix_signal_add(SIGTERM, on_signal, loop);
+	g_main_loop_run(loop);
+	g_source_remove(sigint);
+	g_source_remove(sigterm);
+	kt_server_free(server);
+	g_message("stopped");
+	return 0;
+}
+
+static int cmd_token(const CliOptions *o)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(KtSettings) settings = load_settings(o, &error);
+	guint8 *secret = NULL;
+	gsize secret_len = 0;
+	KtRole role = kt_role_from_string(o->role);
+	g_autofree char *token = NULL;
+	gint64 ttl;
+
+	if (!settings) {
+		g_printerr("ketang: %s\n", error->message);
+		return 2;
+	}
+	if (role == KT_ROLE_NONE) {
+		g_printerr("ketang token: --role must be teacher, classroom, observer, archivist or "
+			   "admin\n");
+		return 2;
+	}
+	ttl = o->ttl > 0 ? o->ttl : settings->token_ttl;
+	if (!kt_secret_load(settings, &secret, &secret_len, &error)) {
+		g_printerr("ketang: %s\n", error->message);
+		return 1;
+	}
+	token = kt_token_mint(secret, secret_len, o->lesson, role,
+			      g_get_real_time() / G_USEC_PER_SEC + ttl, &error);
+	kt_secret_free(secret, secret_len);
+	if (!token) {
+		g_printerr("ketang token: %s\n", error->message);
+		return 2;
+	}
+	printf("%s\n", token);
+	return 0;
+}
+
+static const struct {
+	const char *name;
+	const char *summary;
+	int (*run)(const CliOptions *o);
+} commands[] = {
+	{ "serve", "run the server", cmd_serve },
+	{ "token", "print a signed token for a lesson and role", cmd_token },
+};
+
+static void print_usage(void)
+{
+	g_printerr("usage: ketang COMMAND [OPTIONS]\n\ncommands:\n");
+	for (guint i = 0; i < G_N_ELEMENTS(commands); i++)
+		g_printerr("  %-8s %s\n", commands[i].name, commands[i].summary);
+	g_printerr("\nketang serve [--config FILE] [--listen ADDR:PORT] [--data-dir DIR]\n"
+		   "ketang token [--lesson ID] --role ROLE [--ttl SECONDS] [--config FILE] "
+		   "[--data-dir DIR]\nketang --version\n");
+}
+
+int main(int argc, char **argv)
+{
+	CliOptions o = { 0 };
+	GOptionEntry entries[] = {
+		{ "config", 'c', 0, G_OPTION_ARG_FILENAME, &o.config, "INI config file", "FILE" },
+		{ "data-dir", 'd', 0, G_OPTION_ARG_FILENAME, &o.data_dir, "data directory", "DIR" },
+		{ "listen", 'l', 0, G_OPTION_ARG_STRING, &o.listen, "listen address (serve)",
+		  "ADDR:PORT" },
+		{ "lesson", 0, 0, G_OPTION_ARG_STRING, &o.lesson, "lesson id (token)", "ID" },
+		{ "role", 0, 0, G_OPTION_ARG_STRING, &o.role, "role (token)", "ROLE" },
+		{ "ttl", 0, 0, G_OPTION_ARG_INT64, &o.ttl, "token lifetime (token)", "SECONDS" },
+		{ "version", 'V', 0, G_OPTION_ARG_NONE, &o.version, "print the version", NULL },
+		{ NULL },
+	};
+	g_autoptr(GOptionContext) ctx = g_option_context_new("COMMAND");
+	g_autoptr(GError) error = NULL;
+	int rc = 2;
+
+	setlocale(LC_ALL, "");
+	g_option_context_add_main_entries(ctx, entries, NULL);
+	if (!g_option_context_parse(ctx, &argc, &argv, &error)) {
+		g_printerr("ketang: %s\n", error->message);
+		return 2;
+	}
+	if (o.version) {
+		printf("ketang %s\n", KT_VERSION);
+		rc = 0;
+		goto out;
+	}
+	for (guint i = 0; argc >= 2 && i < G_N_ELEMENTS(commands); i++)
+		if (strcmp(argv[1], commands[i].name) == 0) {
+			rc = argc == 2 ? commands[i].run(&o) : 2;
+			if (argc != 2)
+				g_printerr("ketang: unexpected argument '%s'\n", argv[2]);
+			goto out;
+		}
+	print_usage();
+out:
+	g_free(o.config);
+	g_free(o.data_dir);
+	g_free(o.listen);
+	g_free(o.lesson);
+	g_free(o.role);
+	return rc;
+}

@@ -1,0 +1,2 @@
+/* Keeps the library non-empty while its modules land; removed then. */
+int kt_server_placeholder;

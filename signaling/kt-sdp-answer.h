@@ -1,0 +1,79 @@
+/* Builds Ketang's SDP answer to a browser offer (JSEP, RFC 8829 §5.3) and the negotiated
+ * summary the server hands to the transport.
+ *
+ * Policy (what the answer always does):
+ *  - BUNDLE (RFC 9143) and rtcp-mux (RFC 5761) are required; full ICE, controlled side (no
+ *    a=ice-lite); DTLS role passive unless the offer says a=setup:passive (RFC 5763 §5).
+ *  - At most one audio and one video m= line is accepted: the first of each kind in the
+ *    BUNDLE group that has a codec we take and flows the way the mode needs (failing that,
+ *    the first with a codec, answered a=inactive). Every other m= line, data channels and
+ *    unknown media included, is rejected with port 0, kept in order, left out of BUNDLE.
+ *  - One primary codec per m= line (the first of our preference the offer has, with the
+ *    offerer's payload type), plus its RTX; rtcp-fb limited to nack, nack pli, ccm fir;
+ *    only the sdes:mid header extension. transport-cc and goog-remb are declined: this
+ *    version produces neither kind of feedback.
+ *  - ICE candidates go in the answerer BUNDLE-tag m= line only (the first accepted one,
+ *    RFC 9143 §7.3.1); ICE credentials, fingerprint and setup go in every accepted one.
+ *
+ * The remote transport parameters (ICE ufrag/pwd, fingerprint, candidates) are those of
+ * the offerer's BUNDLE-tag m= line: kt_sdp_find_media(offer, kt_sdp_get_bundle_tag(offer)).
+ *
+ * Ownership: the returned answer text and *negotiated array are the caller's (g_free); the
+ * strings inside KtSdpAnswerParams stay the caller's and are only read during the call.
+ * Threads: any thread; the function only reads the offer. */
+#pragma once
+
+#include "kt-sdp.h"
+
+G_BEGIN_DECLS
+
+typedef enum {
+	KT_SDP_ANSWER_RECEIVE, /* WHIP: the browser sends, we answer recvonly */
+	KT_SDP_ANSWER_SEND,    /* WHEP: we send, answer sendonly and announce our SSRCs */
+} KtSdpAnswerMode;
+
+typedef struct {
+	KtSdpAnswerMode mode;
+	/* Our ICE credentials and certificate fingerprint ("AB:CD:..", sha-256). Required. */
+	const char *ice_ufrag, *ice_pwd, *fingerprint;
+	/* NULL-terminated "candidate:..." strings for the BUNDLE-tag m= line, followed by
+	 * a=end-of-candidates since gathering is complete. NULL: no candidates and no
+	 * a=end-of-candidates (the caller trickles them later). */
+	const char *const *candidates;
+	/* Comma-separated preference ("opus"; "vp8,h264"). For h264 the offered variant with
+	 * packetization-mode=1 and a baseline-family profile-level-id (42e01f, 42001f) wins. */
+	const char *audio_codecs, *video_codecs;
+	/* NULL, or the one video codec the answer must pick (the lesson already forwards it):
+	 * an offer whose flowing video m= line lacks it fails with KT_SDP_ERROR_NO_CODEC. */
+	const char *video_codec_required;
+	/* SEND mode: our SSRCs (0: not announced), CNAME and MediaStream id; track ids are
+	 * "<stream_id>-audio" and "<stream_id>-video". Ignored in RECEIVE mode. */
+	guint32 audio_ssrc, video_ssrc, video_rtx_ssrc;
+	const char *cname, *stream_id;
+	guint64 session_id; /* o= line */
+} KtSdpAnswerParams;
+
+/* One per offered m= line, in offer order. */
+typedef struct {
+	char mid[32];
+	KtSdpMediaKind kind;
+	gboolean active;          /* FALSE when rejected (port 0); then nothing below is set */
+	KtSdpDirection direction; /* ours in the answer; inactive means accepted but idle */
+	guint8 pt;
+	char codec[16]; /* lowercase: "opus", "vp8", "h264", ... */
+	guint clock_rate;
+	guint channels;
+	guint8 rtx_pt;                         /* 0 if none */
+	gboolean nack, pli, fir, transport_cc; /* transport_cc is always FALSE for now */
+	guint8 mid_ext_id;                     /* 0 if the sdes:mid extension was not offered */
+	guint32 remote_ssrc, remote_rtx_ssrc;  /* from the offer's a=ssrc / FID; 0 if none */
+	gboolean dtls_active; /* our DTLS role, same in every entry: TRUE = client */
+} KtSdpNegotiated;
+
+/* Returns the answer text, or NULL with @error set (KT_SDP_ERROR_NO_BUNDLE, _NO_RTCP_MUX,
+ * _NO_FINGERPRINT, _NO_ICE_CREDENTIALS, _NO_CODEC, _NO_MEDIA, _UNSUPPORTED, _MALFORMED).
+ * On success *@negotiated holds *@n_negotiated entries (one per offered m= line). */
+char *kt_sdp_answer_build(const KtSdp *offer, const KtSdpAnswerParams *p,
+                          KtSdpNegotiated **negotiated, guint *n_negotiated, GError **error);
+
+G_END_DECLS

@@ -1,0 +1,33 @@
+// Plain HTTP(S) requests from the test process. Certificate checks are off
+// for these requests only (the server's certificate is self-signed); nothing
+// else in the process is affected.
+
+import http from 'node:http';
+import https from 'node:https';
+
+/** Resolves { status, headers, body } (body as text); never throws on a status. */
+export function request(url, { method = 'GET', headers = {}, body } = {}) {
+	const target = new URL(url);
+	const lib = target.protocol === 'https:' ? https : http;
+	return new Promise((resolve, reject) => {
+		const req = lib.request(target, { method, headers, rejectUnauthorized: false }, (res) => {
+			let text = '';
+			res.setEncoding('utf8');
+			res.on('data', (chunk) => { text += chunk; });
+			res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: text }));
+		});
+		req.on('error', reject);
+		req.setTimeout(10000, () => req.destroy(new Error(`${method} ${url}: no answer in 10 s`)));
+		if (body !== undefined)
+			req.write(body);
+		req.end();
+	});
+}
+
+/** Headers for a WHIP/WHEP request with an optional bearer token. */
+export function sdpHeaders(token, contentType = 'application/sdp') {
+	const headers = { 'Content-Type': contentType };
+	if (token)
+		headers.Authorization = `Bearer ${token}`;
+	return headers;
+}

@@ -1,0 +1,117 @@
+/* Test helper: two Ketang peers back to back. */
+#include "peer-pair.h"
+
+static void on_server_ready(KtPeer *peer, const char *ufrag, const char *pwd,
+			    const char *const *candidates, gpointer user_data)
+{
+	PeerPair *pair = user_data;
+
+	pair->server_ufrag = g_strdup(ufrag);
+	pair->server_pwd = g_strdup(pwd);
+	pair->server_candidates = g_strdupv((char **)candidates);
+	pair->server_ready = TRUE;
+}
+
+static void on_server_state(KtPeer *peer, KtPeerState state, const char *reason, gpointer data)
+{
+	((PeerPair *)data)->server_state = state;
+}
+
+static void on_client_state(KtPeer *peer, KtPeerState state, const char *reason, gpointer data)
+{
+	((PeerPair *)data)->client_state = state;
+}
+
+static gboolean on_timeout(gpointer data)
+{
+	*(gboolean *)data = TRUE;
+	return G_SOURCE_REMOVE;
+}
+
+static gboolean keep_going(gpointer data)
+{
+	return G_SOURCE_CONTINUE; /* wakes the loop so deadlines are checked */
+}
+
+gboolean wait_for(volatile gint *flag, guint timeout_ms)
+{
+	gboolean expired = FALSE;
+	guint id = g_timeout_add(timeout_ms, on_timeout, &expired);
+
+	while (!g_atomic_int_get(flag) && !expired)
+		g_main_context_iteration(NULL, TRUE);
+	if (!expired)
+		g_source_remove(id);
+	return g_atomic_int_get(flag);
+}
+
+void peer_pair_connect(PeerPair *pair, KtWorker *worker)
+{
+	static const char *const loopback[] = { "127.0.0.1", NULL };
+	static const KtPeerEvents server_events = { on_server_ready, on_server_state };
+	static const KtPeerEvents client_events = { NULL, on_client_state };
+	GError *error = NULL;
+	KtPeerConfig scfg = {
+		.worker = worker,
+		.local_addresses = loopback,
+		.controlling = FALSE,
+		.dtls_role = KT_DTLS_ROLE_SERVER,
+		.remote_ufrag = "clientufrag",
+		.remote_pwd = "clientpasswordclientpassword",
+	};
+	KtPeerConfig ccfg = {
+		.worker = worker,
+		.local_addresses = loopback,
+		.controlling = TRUE,
+		.dtls_role = KT_DTLS_ROLE_CLIENT,
+		.local_ufrag = "clientufrag",
+		.local_pwd = "clientpasswordclientpassword",
+	};
+	gint connected = 0;
+	gint64 deadline = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
+
+	pair->client_cert = kt_cert_new_ecdsa("client", 1, NULL, &error);
+	g_assert_no_error(error);
+	pair->server_cert = kt_cert_new_ecdsa("server", 1, NULL, &error);
+	g_assert_no_error(error);
+	scfg.cert = pair->server_cert;
+	scfg.remote_fingerprint = kt_cert_get_fingerprint(pair->client_cert);
+	pair->server = kt_peer_new(&scfg, &server_events, pair, &error);
+	g_assert_no_error(error);
+	g_assert_true(wait_for((gint *)&pair->server_ready, 5000));
+	g_assert_nonnull(pair->server_candidates[0]);
+
+	ccfg.cert = pair->client_cert;
+	ccfg.remote_fingerprint = kt_cert_get_fingerprint(pair->server_cert);
+	ccfg.remote_ufrag = pair->server_ufrag;
+	ccfg.remote_pwd = pair->server_pwd;
+	ccfg.remote_candidates = (const char *const *)pair->server_candidates;
+	pair->client = kt_peer_new(&ccfg, &client_events, pair, &error);
+	g_assert_no_error(error);
+
+	guint tick;
+
+	tick = g_timeout_add(100, keep_going, NULL);
+	while (!connected && g_get_monotonic_time() < deadline) {
+		g_main_context_iteration(NULL, TRUE);
+		connected = pair->client_state == KT_PEER_STATE_CONNECTED &&
+			    pair->server_state == KT_PEER_STATE_CONNECTED;
+		g_assert_cmpint(pair->client_state, !=, KT_PEER_STATE_FAILED);
+		g_assert_cmpint(pair->server_state, !=, KT_PEER_STATE_FAILED);
+	}
+	g_source_remove(tick);
+	g_assert_true(connected);
+}
+
+void peer_pair_close(PeerPair *pair)
+{
+	kt_peer_close(pair->client);
+	kt_peer_close(pair->server);
+	kt_peer_unref(pair->client);
+	kt_peer_unref(pair->server);
+	kt_cert_unref(pair->client_cert);
+	kt_cert_unref(pair->server_cert);
+	g_strfreev(pair->server_candidates);
+	g_free(pair->server_ufrag);
+	g_free(pair->server_pwd);
+}

@@ -1,0 +1,23 @@
+/* Test helper: two real Ketang peers (libnice ICE + DTLS + SRTP) connected
+ * back to back over 127.0.0.1 on one media worker. The "client" side plays the
+ * browser (controlling ICE agent, DTLS client); the "server" side is what
+ * Ketang runs for a WHIP/WHEP session. Control loop = the test's main thread. */
+#pragma once
+
+#include "kt-peer.h"
+
+typedef struct {
+	KtPeer *client, *server;
+	KtCert *client_cert, *server_cert;
+	gboolean server_ready;
+	char **server_candidates;
+	char *server_ufrag, *server_pwd;
+	KtPeerState client_state, server_state;
+} PeerPair;
+
+/* Creates both peers and iterates the default context until both are
+ * CONNECTED (g_assert on failure or after 10 s). */
+void peer_pair_connect(PeerPair *pair, KtWorker *worker);
+void peer_pair_close(PeerPair *pair);
+/* Iterate the default main context until *flag becomes TRUE or @timeout_ms. */
+gboolean wait_for(volatile gint *flag, guint timeout_ms);

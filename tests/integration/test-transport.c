@@ -1,0 +1,272 @@
+/* Transport integration: real libnice ICE + OpenSSL DTLS + libsrtp SRTP
+ * between Ketang peers over loopback (run inside a private network namespace
+ * by ctest), and the room forwarding between them. */
+#include <string.h>
+
+#include "kt-room.h"
+#include "kt-rtcp.h"
+#include "kt-rtp.h"
+#include "kt-srtp.h"
+#include "peer-pair.h"
+
+#define PUB_SSRC 0x11223344u
+
+typedef struct {
+	gint rtp, rtcp;
+	gint plis, nacks_seen, srs;
+	guint32 last_ssrc, last_rtx_ssrc, sr_ssrc;
+	guint16 last_seq, rtx_osn;
+	guint8 last_pt;
+	guint8 payload[64];
+	gsize payload_len;
+	gint rtx;
+} Sink;
+
+static void sink_rtp(KtPeer *peer, guint8 *buf, gsize len, gpointer user_data)
+{
+	Sink *s = user_data;
+	KtRtpHeader h;
+
+	if (kt_rtp_parse(buf, len, &h) < 0)
+		return;
+	if (h.payload_type == 97) { /* RTX in these tests */
+		s->last_rtx_ssrc = h.ssrc;
+		s->rtx_osn = (buf[h.payload_offset] << 8) | buf[h.payload_offset + 1];
+		g_atomic_int_inc(&s->rtx);
+		return;
+	}
+	s->last_ssrc = h.ssrc;
+	s->last_seq = h.seq;
+	s->last_pt = h.payload_type;
+	s->payload_len = MIN(h.payload_len, sizeof(s->payload));
+	memcpy(s->payload, buf + h.payload_offset, s->payload_len);
+	g_atomic_int_inc(&s->rtp);
+}
+
+static void sink_rtcp(KtPeer *peer, guint8 *buf, gsize len, gpointer user_data)
+{
+	Sink *s = user_data;
+	KtRtcpIter it;
+	KtRtcpChunk c;
+
+	kt_rtcp_iter_init(&it, buf, len);
+	while (kt_rtcp_iter_next(&it, &c) > 0) {
+		if (c.type == KT_RTCP_PSFB && c.count == KT_RTCP_FB_PLI)
+			g_atomic_int_inc(&s->plis);
+		if (c.type == KT_RTCP_SR) {
+			KtRtcpSenderInfo si;
+
+			if (kt_rtcp_parse_sr(&c, &si) == 0)
+				s->sr_ssrc = si.ssrc;
+			g_atomic_int_inc(&s->srs);
+		}
+	}
+	g_atomic_int_inc(&s->rtcp);
+}
+
+typedef struct {
+	KtPeer *peer;
+	Sink *sink;
+} SinkCall;
+
+static gboolean install_sink(gpointer data)
+{
+	SinkCall *c = data;
+	static const KtPeerMediaFuncs funcs = { sink_rtp, sink_rtcp, NULL };
+
+	kt_peer_set_media_funcs(c->peer, c->sink ? &funcs : NULL, c->sink);
+	return G_SOURCE_REMOVE;
+}
+
+static void set_sink(KtWorker *w, KtPeer *peer, Sink *sink)
+{
+	SinkCall c = { peer, sink };
+
+	kt_worker_invoke_sync(w, install_sink, &c);
+}
+
+typedef struct {
+	KtPeer *peer;
+	guint8 buf[1500];
+	gsize len;
+	int rc;
+} SendCall;
+
+static gboolean do_send(gpointer data)
+{
+	SendCall *c = data;
+
+	if (kt_rtp_demux(c->buf, c->len) == KT_PACKET_RTCP)
+		c->rc = kt_peer_send_rtcp(c->peer, c->buf, c->len, sizeof(c->buf));
+	else
+		c->rc = kt_peer_send_rtp(c->peer, c->buf, c->len, sizeof(c->buf));
+	return G_SOURCE_REMOVE;
+}
+
+static void send_packet(KtWorker *w, KtPeer *peer, const guint8 *pkt, gsize len)
+{
+	SendCall *c = g_new0(SendCall, 1);
+
+	c->peer = peer;
+	memcpy(c->buf, pkt, len);
+	c->len = len;
+	kt_worker_invoke_sync(w, do_send, c);
+	g_assert_cmpint(c->rc, >, 0);
+	g_free(c);
+}
+
+/* A VP8 packet: payload descriptor S=1 PID=0, then a frame header whose P bit
+ * says keyframe (0) or interframe (1). */
+static gsize make_vp8(guint8 *buf, guint16 seq, guint32 ts, gboolean key)
+{
+	kt_rtp_write_header(buf, 1500, 96, TRUE, seq, ts, PUB_SSRC);
+	buf[12] = 0x10;
+	buf[13] = key ? 0x00 : 0x01;
+	for (guint i = 14; i < 112; i++)
+		buf[i] = (guint8)(seq + i);
+	return 112;
+}
+
+static gboolean wait_count(gint *counter, gint at_least, guint timeout_ms)
+{
+	gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
+
+	while (g_atomic_int_get(counter) < at_least && g_get_monotonic_time() < deadline)
+		g_main_context_iteration(NULL, FALSE) || (g_usleep(1000), TRUE);
+	return g_atomic_int_get(counter) >= at_least;
+}
+
+static void test_peer_pair_media(void)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(KtWorkerPool) pool = kt_worker_pool_new(1, &error);
+	KtWorker *w = kt_worker_pool_get(pool, 0);
+	PeerPair pair = { 0 };
+	Sink at_server = { 0 }, at_client = { 0 };
+	guint8 pkt[1500];
+	gsize len;
+	guint8 rr[64];
+	KtRtcpReportBlock block = { .ssrc = 5 };
+	int n;
+
+	peer_pair_connect(&pair, w);
+	set_sink(w, pair.server, &at_server);
+	set_sink(w, pair.client, &at_client);
+
+	len = make_vp8(pkt, 100, 9000, TRUE);
+	send_packet(w, pair.client, pkt, len);
+	g_assert_true(wait_count(&at_server.rtp, 1, 3000));
+	g_assert_cmpuint(at_server.last_ssrc, ==, PUB_SSRC);
+	g_assert_cmpuint(at_server.last_seq, ==, 100);
+	g_assert_cmpmem(at_server.payload, 64, pkt + 12, 64);
+
+	len = make_vp8(pkt, 7, 1, FALSE);
+	send_packet(w, pair.server, pkt, len);
+	g_assert_true(wait_count(&at_client.rtp, 1, 3000));
+	g_assert_cmpuint(at_client.last_seq, ==, 7);
+
+	n = kt_rtcp_build_rr(rr, sizeof(rr), 42, &block, 1);
+	g_assert_cmpint(n, >, 0);
+	send_packet(w, pair.client, rr, n);
+	g_assert_true(wait_count(&at_server.rtcp, 1, 3000));
+
+	set_sink(w, pair.server, NULL);
+	set_sink(w, pair.client, NULL);
+	peer_pair_close(&pair);
+}
+
+/* Publisher → room → subscriber, then the subscriber's feedback. */
+static void test_room_forwarding(void)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(KtWorkerPool) pool = kt_worker_pool_new(1, &error);
+	KtWorker *w = kt_worker_pool_get(pool, 0);
+	KtRoomConfig rc = { .keyframe_interval_ms = 300, .rtx_cache_ms = 1000 };
+	KtRoom *room = kt_room_new(w, &rc);
+	PeerPair pub = { 0 }, sub = { 0 };
+	Sink at_publisher = { 0 }, at_subscriber = { 0 };
+	KtRoomTrack pub_track = { .kind = KT_MEDIA_VIDEO, .codec = KT_CODEC_VP8, .pt = 96,
+				  .clock_rate = 90000, .remote_ssrc = PUB_SSRC, .pli = TRUE,
+				  .nack = TRUE };
+	KtRoomTrack sub_track = { .kind = KT_MEDIA_VIDEO, .codec = KT_CODEC_VP8, .pt = 100,
+				  .rtx_pt = 97, .clock_rate = 90000, .pli = TRUE, .nack = TRUE };
+	guint8 pkt[1500];
+	gsize len;
+	guint32 room_ssrc = kt_room_get_ssrc(room, KT_MEDIA_VIDEO);
+	KtRtcpSenderInfo si = { .ssrc = PUB_SSRC, .ntp_sec = 1, .rtp_ts = 9000 };
+	guint16 lost = 0;
+	int n;
+
+	peer_pair_connect(&pub, w);
+	peer_pair_connect(&sub, w);
+	set_sink(w, pub.client, &at_publisher);
+	set_sink(w, sub.client, &at_subscriber);
+	kt_room_add_publisher(room, pub.server, &pub_track, 1);
+	kt_room_add_subscriber(room, sub.server, &sub_track, 1);
+
+	/* The new subscriber makes the room ask the publisher for a keyframe. */
+	g_assert_true(wait_count(&at_publisher.plis, 1, 3000));
+
+	/* Interframes are held back until a keyframe starts the subscriber. */
+	len = make_vp8(pkt, 1000, 9000, FALSE);
+	send_packet(w, pub.client, pkt, len);
+	for (guint i = 0; i < 10; i++) {
+		len = make_vp8(pkt, 1001 + i, 12000, i == 0);
+		send_packet(w, pub.client, pkt, len);
+	}
+	g_assert_true(wait_count(&at_subscriber.rtp, 10, 3000));
+	g_assert_cmpuint(at_subscriber.last_ssrc, ==, room_ssrc);
+	g_assert_cmpuint(at_subscriber.last_pt, ==, 100);
+	g_assert_cmpuint(at_subscriber.last_seq, ==, 1010);
+	g_assert_cmpmem(at_subscriber.payload, 64, pkt + 12, 64);
+	g_assert_cmpint(g_atomic_int_get(&at_subscriber.rtp), ==, 10);
+
+	/* NACK → RTX from the cache with the original sequence number. */
+	lost = 1005;
+	n = kt_rtcp_build_nack(pkt, sizeof(pkt), 1, room_ssrc, &lost, 1);
+	send_packet(w, sub.client, pkt, n);
+	g_assert_true(wait_count(&at_subscriber.rtx, 1, 3000));
+	g_assert_cmpuint(at_subscriber.rtx_osn, ==, 1005);
+	g_assert_cmpuint(at_subscriber.last_rtx_ssrc, ==, kt_room_get_rtx_ssrc(room, KT_MEDIA_VIDEO));
+
+	/* A storm of PLIs becomes at most one request per interval. */
+	g_atomic_int_set(&at_publisher.plis, 0);
+	g_usleep(350 * 1000); /* let the previous request's interval lapse */
+	for (guint i = 0; i < 20; i++) {
+		n = kt_rtcp_build_pli(pkt, sizeof(pkt), 1, room_ssrc);
+		send_packet(w, sub.client, pkt, n);
+	}
+	g_assert_true(wait_count(&at_publisher.plis, 1, 3000));
+	g_assert_cmpint(g_atomic_int_get(&at_publisher.plis), ==, 1);
+
+	/* Publisher SR → subscriber SR under the room's SSRC (lip sync). */
+	n = kt_rtcp_build_sr(pkt, sizeof(pkt), &si, NULL, 0);
+	send_packet(w, pub.client, pkt, n);
+	g_assert_true(wait_count(&at_subscriber.srs, 1, 3000));
+	g_assert_cmpuint(at_subscriber.sr_ssrc, ==, room_ssrc);
+
+	/* Garbage from a subscriber changes nothing for anyone. */
+	memset(pkt, 0xff, 40);
+	pkt[0] = 0x80;
+	pkt[1] = 206;
+	send_packet(w, sub.client, pkt, 40);
+	len = make_vp8(pkt, 1011, 15000, FALSE);
+	send_packet(w, pub.client, pkt, len);
+	g_assert_true(wait_count(&at_subscriber.rtp, 11, 3000));
+
+	kt_room_remove_peer(room, sub.server);
+	kt_room_close(room);
+	kt_room_unref(room);
+	set_sink(w, pub.client, NULL);
+	set_sink(w, sub.client, NULL);
+	peer_pair_close(&pub);
+	peer_pair_close(&sub);
+}
+
+int main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	g_test_add_func("/transport/peer-pair-media", test_peer_pair_media);
+	g_test_add_func("/transport/room-forwarding", test_room_forwarding);
+	return g_test_run();
+}

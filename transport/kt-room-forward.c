@@ -1,0 +1,374 @@
+/* The room's packet path (media worker): publisher RTP → canonical packet →
+ * every subscriber; RTCP both ways. Allocates nothing and logs nothing. */
+#include "kt-room-private.h"
+
+#include <string.h>
+
+#include "kt-rtp.h"
+
+#define COUNT(room, field, n) __atomic_fetch_add(&(room)->counters.field, (n), __ATOMIC_RELAXED)
+
+static PubTrack *find_track(Publisher *pub, const guint8 *buf, const KtRtpHeader *h,
+			    gboolean *is_rtx)
+{
+	for (guint i = 0; i < pub->n_tracks; i++) {
+		PubTrack *t = &pub->tracks[i];
+
+		if (t->ssrc && t->ssrc == h->ssrc) {
+			*is_rtx = FALSE;
+			return t;
+		}
+		if (t->rtx_ssrc && t->rtx_ssrc == h->ssrc) {
+			*is_rtx = TRUE;
+			return t;
+		}
+	}
+	/* Unsignalled SSRC: learn it from the MID header extension (RFC 8843
+	 * §9.2) or, failing that, from the payload type. */
+	for (guint i = 0; i < pub->n_tracks; i++) {
+		PubTrack *t = &pub->tracks[i];
+		const guint8 *mid = NULL;
+		int n = -1;
+		gboolean match;
+
+		if (t->spec.mid_ext_id)
+			n = kt_rtp_find_extension(buf, h, t->spec.mid_ext_id, &mid);
+		if (n > 0)
+			match = (gsize)n == strlen(t->spec.mid) && memcmp(mid, t->spec.mid, n) == 0;
+		else
+			match = h->payload_type == t->spec.pt ||
+				(t->spec.rtx_pt && h->payload_type == t->spec.rtx_pt);
+		if (!match)
+			continue;
+		*is_rtx = t->spec.rtx_pt && h->payload_type == t->spec.rtx_pt;
+		if (*is_rtx)
+			t->rtx_ssrc = h->ssrc;
+		else
+			t->ssrc = h->ssrc;
+		return t;
+	}
+	return NULL;
+}
+
+/* New publisher on a source: continue the outgoing sequence and timeline so
+ * subscribers' jitter buffers see one stream (RFC 7667 §3.7). */
+static void resync_source(Source *s, guint16 seq, guint32 ts, gint64 now)
+{
+	if (s->have_out) {
+		guint64 elapsed = (guint64)(now - s->last_time_us) * s->clock_rate / G_USEC_PER_SEC;
+
+		s->seq_offset = (guint16)(s->last_seq + 1 - seq);
+		s->ts_offset = (guint32)(s->last_ts + MAX(elapsed, 1) - ts);
+	} else {
+		s->seq_offset = 0;
+		s->ts_offset = 0;
+	}
+	s->resync = FALSE;
+}
+
+/* Build room->canon: 12-byte header with our SSRC, rewritten seq/ts, no
+ * CSRCs or header extensions (their ids mean nothing to subscribers), then
+ * payload and padding as received. */
+static gsize build_canonical(KtRoom *room, Source *s, const guint8 *buf, const KtRtpHeader *h,
+			     const guint8 *payload, gsize payload_len, guint16 seq)
+{
+	guint16 out_seq = seq + s->seq_offset;
+	guint32 out_ts = h->timestamp + s->ts_offset;
+	gsize len = 12 + payload_len + h->padding_len;
+
+	if (len > sizeof(room->canon) - 64)
+		return 0;
+	kt_rtp_write_header(room->canon, sizeof(room->canon), h->payload_type, h->marker,
+			    out_seq, out_ts, s->ssrc);
+	if (h->padding)
+		room->canon[0] |= 0x20;
+	memcpy(room->canon + 12, payload, payload_len + h->padding_len);
+	/* Retransmissions (older seq) must not move the stream's head back. */
+	if (!s->have_out || (gint16)(out_seq - s->last_seq) > 0) {
+		s->have_out = TRUE;
+		s->last_seq = out_seq;
+		s->last_ts = out_ts;
+	}
+	return len;
+}
+
+static void send_to_subscribers(KtRoom *room, Source *s, gsize len, gboolean keyframe,
+				gsize payload_len)
+{
+	for (guint i = 0; i < room->subscribers->len; i++) {
+		Subscriber *sub = g_ptr_array_index(room->subscribers, i);
+		SubStream *ss = &sub->streams[s->kind];
+
+		if (!sub->has[s->kind] || ss->source != s || !kt_peer_is_connected(sub->peer))
+			continue;
+		if (!ss->started) {
+			/* Video starts at a keyframe so the first frame decodes. */
+			if (!keyframe)
+				continue;
+			ss->started = TRUE;
+		}
+		memcpy(room->tx, room->canon, len);
+		kt_rtp_set_payload_type(room->tx, ss->pt);
+		if (kt_peer_send_rtp(sub->peer, room->tx, len, sizeof(room->tx)) > 0) {
+			ss->packets++;
+			ss->octets += payload_len;
+			COUNT(room, rtp_out, 1);
+			COUNT(room, bytes_out, len);
+		}
+	}
+}
+
+void kt_room_on_publisher_rtp(KtPeer *peer, guint8 *buf, gsize len, gpointer user_data)
+{
+	Publisher *pub = user_data;
+	KtRoom *room = pub->room;
+	KtRtpHeader h;
+	PubTrack *t;
+	Source *s;
+	gboolean is_rtx = FALSE, keyframe;
+	const guint8 *payload;
+	gsize payload_len, out_len;
+	guint16 seq;
+	gint64 now;
+
+	if (kt_rtp_parse(buf, len, &h) < 0)
+		return;
+	t = find_track(pub, buf, &h, &is_rtx);
+	if (!t || !t->source)
+		return;
+	payload = buf + h.payload_offset;
+	payload_len = h.payload_len;
+	seq = h.seq;
+	if (is_rtx) {
+		/* RFC 4588 §4: original sequence number, then the payload. A
+		 * padding-only RTX packet is a bandwidth probe: drop it. */
+		if (payload_len < 2 + 1)
+			return;
+		seq = (payload[0] << 8) | payload[1];
+		payload += 2;
+		payload_len -= 2;
+		h.payload_type = t->spec.pt;
+	}
+	if (payload_len == 0)
+		return; /* padding only */
+	s = t->source;
+	now = g_get_monotonic_time();
+	COUNT(room, rtp_in, 1);
+	COUNT(room, bytes_in, len);
+	if (!t->stats_ready) {
+		kt_rtp_stats_init(&t->stats, t->ssrc, t->spec.clock_rate);
+		t->stats_ready = TRUE;
+	}
+	if (!is_rtx)
+		kt_rtp_stats_update(&t->stats, seq, h.timestamp, now);
+	if (s->resync)
+		resync_source(s, seq, h.timestamp, now);
+	s->last_time_us = now;
+	h.payload_type = t->spec.pt;
+	out_len = build_canonical(room, s, buf, &h, payload, payload_len, seq);
+	if (out_len == 0)
+		return;
+	kt_rtx_cache_store(s->cache, seq + s->seq_offset, room->canon, out_len, now);
+	keyframe = s->kind == KT_MEDIA_VIDEO && kt_media_is_keyframe(s->codec, payload, payload_len);
+	send_to_subscribers(room, s, out_len, keyframe, payload_len);
+}
+
+/* ---- RTCP ---- */
+
+static PubTrack *track_by_ssrc(Publisher *pub, guint32 ssrc)
+{
+	for (guint i = 0; i < pub->n_tracks; i++)
+		if (pub->tracks[i].ssrc == ssrc)
+			return &pub->tracks[i];
+	return NULL;
+}
+
+void kt_room_send_sender_report(KtRoom *room, Subscriber *sub, Source *s)
+{
+	SubStream *ss = &sub->streams[s->kind];
+	KtRtcpSenderInfo si = s->last_sr;
+	int n;
+
+	if (!ss->started || !kt_peer_is_connected(sub->peer))
+		return;
+	/* Same NTP↔RTP mapping as the publisher's (RFC 3550 §6.4.1), on our
+	 * timeline, with this subscriber's own counts: lip sync survives. */
+	si.ssrc = s->ssrc;
+	si.rtp_ts += s->ts_offset;
+	si.packet_count = ss->packets;
+	si.octet_count = ss->octets;
+	n = kt_rtcp_build_sr(room->tx, sizeof(room->tx), &si, NULL, 0);
+	if (n > 0)
+		kt_peer_send_rtcp(sub->peer, room->tx, n, sizeof(room->tx));
+}
+
+static void on_sender_report(KtRoom *room, Publisher *pub, const KtRtcpChunk *c, gint64 now)
+{
+	KtRtcpSenderInfo si;
+	PubTrack *t;
+
+	if (kt_rtcp_parse_sr(c, &si) < 0)
+		return;
+	t = track_by_ssrc(pub, si.ssrc);
+	if (!t || !t->source)
+		return;
+	if (t->stats_ready)
+		kt_rtp_stats_on_sr(&t->stats, si.ntp_sec, si.ntp_frac, now);
+	t->source->last_sr = si;
+	t->source->have_sr = TRUE;
+	for (guint i = 0; i < room->subscribers->len; i++) {
+		Subscriber *sub = g_ptr_array_index(room->subscribers, i);
+
+		if (sub->has[t->source->kind] && sub->streams[t->source->kind].source == t->source)
+			kt_room_send_sender_report(room, sub, t->source);
+	}
+}
+
+void kt_room_on_publisher_rtcp(KtPeer *peer, guint8 *buf, gsize len, gpointer user_data)
+{
+	Publisher *pub = user_data;
+	KtRtcpIter it;
+	KtRtcpChunk c;
+	gint64 now = g_get_monotonic_time();
+
+	kt_rtcp_iter_init(&it, buf, len);
+	while (kt_rtcp_iter_next(&it, &c) > 0) {
+		if (c.type == KT_RTCP_SR)
+			on_sender_report(pub->room, pub, &c, now);
+		/* RR/SDES/BYE/REMB/TWCC from a publisher need nothing yet. */
+	}
+}
+
+void kt_room_request_keyframe(KtRoom *room, Source *s, gint64 now)
+{
+	PubTrack *t = s->track;
+	Publisher *pub = room->publisher;
+	int n;
+
+	if (!t || !pub || !t->ssrc || s->kind != KT_MEDIA_VIDEO)
+		return;
+	/* Coalesce: however many subscribers ask, one request per interval. */
+	if (s->last_keyframe_request_us &&
+	    now - s->last_keyframe_request_us < (gint64)room->config.keyframe_interval_ms * 1000)
+		return;
+	s->last_keyframe_request_us = now;
+	if (t->spec.pli || !t->spec.fir)
+		n = kt_rtcp_build_pli(room->tx, sizeof(room->tx), room->rtcp_ssrc, t->ssrc);
+	else
+		n = kt_rtcp_build_fir(room->tx, sizeof(room->tx), room->rtcp_ssrc, t->ssrc,
+				      s->fir_seq++);
+	if (n > 0 && kt_peer_send_rtcp(pub->peer, room->tx, n, sizeof(room->tx)) > 0)
+		COUNT(room, keyframe_requests_sent, 1);
+}
+
+static Source *source_by_ssrc(KtRoom *room, guint32 ssrc)
+{
+	for (guint k = 0; k < KT_MEDIA_N_KINDS; k++)
+		if (room->sources[k].ssrc == ssrc)
+			return &room->sources[k];
+	return NULL;
+}
+
+static void retransmit(KtRoom *room, Subscriber *sub, SubStream *ss, guint16 seq, gint64 now)
+{
+	gsize len = 0;
+	const guint8 *pkt = kt_rtx_cache_lookup(ss->source->cache, seq, now, &len);
+
+	if (!pkt || len < 12 || len + 2 > sizeof(room->tx) - 64)
+		return;
+	if (ss->rtx_pt) {
+		/* RFC 4588 §4: RTX stream with its own SSRC and sequence. */
+		memcpy(room->tx, pkt, 12);
+		room->tx[12] = seq >> 8;
+		room->tx[13] = seq & 0xff;
+		memcpy(room->tx + 14, pkt + 12, len - 12);
+		len += 2;
+		kt_rtp_set_payload_type(room->tx, ss->rtx_pt);
+		kt_rtp_set_ssrc(room->tx, ss->source->rtx_ssrc);
+		kt_rtp_set_seq(room->tx, ss->rtx_seq++);
+	} else {
+		memcpy(room->tx, pkt, len);
+		kt_rtp_set_payload_type(room->tx, ss->pt);
+	}
+	if (kt_peer_send_rtp(sub->peer, room->tx, len, sizeof(room->tx)) > 0)
+		COUNT(room, retransmissions, 1);
+}
+
+static void on_nack(KtRoom *room, Subscriber *sub, const KtRtcpChunk *c, gint64 now)
+{
+	Source *s = source_by_ssrc(room, kt_rtcp_fb_get_media_ssrc(c));
+	int n = kt_rtcp_nack_count(c);
+	SubStream *ss;
+
+	if (!s || !sub->has[s->kind] || n <= 0)
+		return;
+	ss = &sub->streams[s->kind];
+	COUNT(room, nacks_received, 1);
+	for (int i = 0; i < n && i < 64; i++) {
+		guint16 pid, blp;
+
+		if (kt_rtcp_nack_get(c, i, &pid, &blp) < 0)
+			break;
+		retransmit(room, sub, ss, pid, now);
+		for (guint b = 0; b < 16; b++)
+			if (blp & (1u << b))
+				retransmit(room, sub, ss, pid + b + 1, now);
+	}
+}
+
+static void on_keyframe_request(KtRoom *room, guint32 media_ssrc, gint64 now)
+{
+	Source *s = source_by_ssrc(room, media_ssrc);
+
+	COUNT(room, keyframe_requests_received, 1);
+	if (s)
+		kt_room_request_keyframe(room, s, now);
+}
+
+void kt_room_on_subscriber_rtcp(KtPeer *peer, guint8 *buf, gsize len, gpointer user_data)
+{
+	Subscriber *sub = user_data;
+	KtRoom *room = sub->room;
+	KtRtcpIter it;
+	KtRtcpChunk c;
+	gint64 now = g_get_monotonic_time();
+
+	kt_rtcp_iter_init(&it, buf, len);
+	while (kt_rtcp_iter_next(&it, &c) > 0) {
+		if (c.type == KT_RTCP_RTPFB && c.count == KT_RTCP_FB_NACK) {
+			on_nack(room, sub, &c, now);
+		} else if (c.type == KT_RTCP_PSFB && c.count == KT_RTCP_FB_PLI) {
+			on_keyframe_request(room, kt_rtcp_fb_get_media_ssrc(&c), now);
+		} else if (c.type == KT_RTCP_PSFB && c.count == KT_RTCP_FB_FIR) {
+			guint32 ssrc;
+			guint8 fseq;
+
+			/* RFC 5104 §4.3.1: the target SSRC is in the FCI. */
+			if (kt_rtcp_fir_count(&c) > 0 && kt_rtcp_fir_get(&c, 0, &ssrc, &fseq) >= 0)
+				on_keyframe_request(room, ssrc, now);
+		}
+	}
+}
+
+void kt_room_send_receiver_reports(KtRoom *room, gint64 now)
+{
+	Publisher *pub = room->publisher;
+	KtRtcpReportBlock blocks[KT_ROOM_MAX_TRACKS];
+	guint n = 0;
+	int len;
+
+	if (!pub || !kt_peer_is_connected(pub->peer))
+		return;
+	for (guint i = 0; i < pub->n_tracks; i++) {
+		PubTrack *t = &pub->tracks[i];
+
+		if (!t->stats_ready || kt_rtp_stats_get_packets(&t->stats) == 0)
+			continue;
+		kt_rtp_stats_fill_report(&t->stats, now, &blocks[n++]);
+	}
+	if (n == 0)
+		return;
+	len = kt_rtcp_build_rr(room->tx, sizeof(room->tx), room->rtcp_ssrc, blocks, n);
+	if (len > 0)
+		kt_peer_send_rtcp(pub->peer, room->tx, len, sizeof(room->tx));
+}

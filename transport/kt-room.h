@@ -1,0 +1,72 @@
+/* A room: the SFU core of one lesson. It forwards RTP from publishers to
+ * subscribers without decoding, rewrites SSRC/sequence/timestamp so every
+ * subscriber sees one consistent stream per source even when a publisher
+ * reconnects, answers NACKs from a retransmission cache (RTX when the
+ * subscriber negotiated it), coalesces keyframe requests, forwards sender
+ * reports and sends receiver reports to publishers.
+ *
+ * Threads: a room is pinned to one media worker; all packet work happens
+ * there. The kt_room_* functions below are called from the control loop
+ * unless stated otherwise; they hand the work to the worker.
+ *
+ * Ownership: refcounted; kt_room_close() detaches every peer and stops the
+ * room's timer, after which the last kt_room_unref() frees it.
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "kt-media.h"
+#include "kt-peer.h"
+#include "kt-worker.h"
+
+G_BEGIN_DECLS
+
+typedef struct _KtRoom KtRoom;
+
+typedef struct {
+	guint keyframe_interval_ms; /* min spacing of keyframe requests per source */
+	guint rtx_cache_ms;         /* how long sent packets stay resendable */
+} KtRoomConfig;
+
+/* One negotiated m-line of a peer, as the room needs it. */
+typedef struct {
+	KtMediaKind kind;
+	KtCodec codec;
+	guint8 pt, rtx_pt; /* the peer's payload types; rtx_pt 0 = no RTX */
+	guint clock_rate;
+	guint32 remote_ssrc, remote_rtx_ssrc; /* publishers: from SDP, 0 = learn */
+	guint8 mid_ext_id;                    /* publishers: RFC 8843 MID extension id */
+	char mid[32];
+	gboolean nack, pli, fir;
+} KtRoomTrack;
+
+/* Counters for metrics; a snapshot read with atomics. */
+typedef struct {
+	guint64 rtp_in, rtp_out, bytes_in, bytes_out;
+	guint64 nacks_received, retransmissions, keyframe_requests_received,
+		keyframe_requests_sent;
+	guint publishers, subscribers;
+} KtRoomCounters;
+
+KtRoom *kt_room_new(KtWorker *worker, const KtRoomConfig *config);
+KtRoom *kt_room_ref(KtRoom *room);
+void kt_room_unref(KtRoom *room);
+void kt_room_close(KtRoom *room);
+KtWorker *kt_room_get_worker(KtRoom *room);
+
+/* The SSRCs Ketang sends the lesson's teacher streams with. Any thread. */
+guint32 kt_room_get_ssrc(KtRoom *room, KtMediaKind kind);
+guint32 kt_room_get_rtx_ssrc(KtRoom *room, KtMediaKind kind);
+
+/* Attach @peer as the publisher of the teacher streams (replacing any
+ * previous one), or as a subscriber of them. The room takes a reference. */
+void kt_room_add_publisher(KtRoom *room, KtPeer *peer, const KtRoomTrack *tracks, guint n);
+void kt_room_add_subscriber(KtRoom *room, KtPeer *peer, const KtRoomTrack *tracks, guint n);
+void kt_room_remove_peer(KtRoom *room, KtPeer *peer);
+
+void kt_room_get_counters(KtRoom *room, KtRoomCounters *out);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(KtRoom, kt_room_unref)
+
+G_END_DECLS
