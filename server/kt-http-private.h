@@ -63,6 +63,7 @@ struct _KtHttpRequest {
 	gboolean responded;  /* a response is queued */
 	KtHttpCancelFunc cancel;
 	gpointer cancel_data;
+	guint peer_watch; /* while a response is deferred, see kt_http_request_defer */
 	KtHttpResponse resp;
 };
 

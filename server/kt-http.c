@@ -6,14 +6,17 @@
  * dispatched once the body is complete, and freed after the last response
  * byte was written or when the connection closes.
  */
+#define _GNU_SOURCE /* POLLRDHUP */
 #define G_LOG_DOMAIN "kt-http"
 
 #include "kt-http-private.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <poll.h>
 #include <unistd.h>
 
+#include <glib-unix.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 
@@ -83,6 +86,7 @@ static void kt_http_response_clear(KtHttpResponse *resp)
 
 static void kt_http_request_free(KtHttpRequest *r)
 {
+	g_clear_handle_id(&r->peer_watch, g_source_remove);
 	if (r->server->requests)
 		g_hash_table_remove(r->server->requests, r);
 	kt_http_response_clear(&r->resp);
@@ -186,6 +190,43 @@ void kt_http_request_set_cancel_func(KtHttpRequest *r, KtHttpCancelFunc fn, gpoi
 	r->cancel_data = user_data;
 }
 
+/* ------------------------------------------------------- deferred answers */
+
+/* lws 4.1 does not read an HTTP/1.1 connection while its transaction is
+ * open, and with POLLIN armed a peer that hangs up makes its GLib source
+ * fire without end. So while a response is deferred, rx is paused (lws then
+ * still sees an RST through its error watch) and this watch notices an
+ * orderly close (FIN, usually after a TLS close_notify). */
+static gboolean kt_http_on_peer_event(gint fd, GIOCondition cond, gpointer data)
+{
+	KtHttpRequest *r = data;
+
+	r->peer_watch = 0;
+	if (!(cond & (G_IO_HUP | G_IO_ERR))) {
+		struct pollfd p = {.fd = fd, .events = POLLRDHUP};
+		if (poll(&p, 1, 0) != 1 || !(p.revents & (POLLRDHUP | POLLHUP | POLLERR)))
+			return G_SOURCE_REMOVE; /* pipelined bytes: the client is still there */
+	}
+	/* Closes now: CLOSED_HTTP runs the cancel func and frees r. */
+	lws_set_timeout(r->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_SYNC);
+	return G_SOURCE_REMOVE;
+}
+
+static void kt_http_request_defer(KtHttpRequest *r)
+{
+	lws_rx_flow_control(r->wsi, 0);
+	r->peer_watch = g_unix_fd_add(lws_get_socket_fd(r->wsi), G_IO_IN | G_IO_HUP | G_IO_ERR,
+				      kt_http_on_peer_event, r);
+}
+
+static void kt_http_request_undefer(KtHttpRequest *r)
+{
+	if (!r->peer_watch)
+		return;
+	g_clear_handle_id(&r->peer_watch, g_source_remove);
+	lws_rx_flow_control(r->wsi, 1);
+}
+
 /* --------------------------------------------------------------- responses */
 
 static void kt_http_response_add_header(KtHttpResponse *resp, const char *name, const char *value)
@@ -226,6 +267,7 @@ static void kt_http_request_queue(KtHttpRequest *r, guint status, const char *co
 		kt_http_response_add_header(resp, "Connection", "close");
 	r->responded = TRUE;
 	r->dispatched = TRUE;
+	kt_http_request_undefer(r);
 	g_debug("%s %s -> %u", kt_http_method_name(r->method), r->path, status);
 	lws_callback_on_writable(r->wsi);
 }
@@ -421,6 +463,8 @@ static void kt_http_dispatch(KtHttpRequest *r)
 		/* The handler may take its time (deferred response). */
 		lws_set_timeout(r->wsi, PENDING_TIMEOUT_USER_OK, KT_HTTP_IDLE_TIMEOUT_S);
 		route->handler(r, route->user_data);
+		if (!r->responded)
+			kt_http_request_defer(r);
 	}
 }
 

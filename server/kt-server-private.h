@@ -19,7 +19,9 @@ struct _KtServer {
 	KtLessons *lessons;
 	char *web_root;
 	gint64 started_at;
-	guint64 http_errors; /* answered with 4xx/5xx by our handlers */
+	/* Recently ended sessions (id → "kind/lesson"), so a DELETE arriving
+	 * after the browser already closed the connection still gets 200. */
+	GHashTable *tombstones;
 };
 
 /* kt-whip.c */

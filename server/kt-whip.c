@@ -31,10 +31,30 @@ static const struct {
 			      { KT_ROLE_TEACHER, KT_ROLE_CLASSROOM, KT_ROLE_OBSERVER, KT_ROLE_NONE } },
 };
 
+#define KT_WHIP_MAX_TOMBSTONES 4096
+
+static char *tombstone_value(KtSessionKind kind, const char *lesson_id)
+{
+	return g_strdup_printf("%s/%s", kinds[kind].name, lesson_id);
+}
+
+/* Bounded: past the cap the oldest memory simply goes (a late DELETE then
+ * gets 404, which is still truthful). */
+static void remember_closed(KtServer *server, WhipCtx *ctx)
+{
+	if (!ctx->session_id)
+		return;
+	if (g_hash_table_size(server->tombstones) >= KT_WHIP_MAX_TOMBSTONES)
+		g_hash_table_remove_all(server->tombstones);
+	g_hash_table_replace(server->tombstones, g_strdup(ctx->session_id),
+			     tombstone_value(ctx->kind, ctx->lesson_id));
+}
+
 static void whip_ctx_free(gpointer data)
 {
 	WhipCtx *ctx = data;
 
+	remember_closed(ctx->server, ctx);
 	if (ctx->pending) {
 		kt_http_request_set_cancel_func(ctx->pending, NULL, NULL);
 		kt_http_request_respond_error(ctx->pending, 500, "session-closed",
@@ -387,6 +407,15 @@ static void handle_delete(KtServer *server, KtHttpRequest *req, KtSessionKind ki
 	    !kt_auth_check_lesson(req, &claims, lesson_id, kinds[kind].roles))
 		return;
 	session = session_by_id(server, lesson_id, session_id);
+	if (!session) {
+		g_autofree char *want = tombstone_value(kind, lesson_id);
+
+		if (g_strcmp0(g_hash_table_lookup(server->tombstones, session_id), want) == 0) {
+			/* Already over (the browser closed first): DELETE is idempotent. */
+			kt_http_request_respond(req, 200, NULL, NULL, NULL, 0);
+			return;
+		}
+	}
 	if (!session || kt_session_get_kind(session) != kind) {
 		kt_http_request_respond_error(req, 404, "no-such-session",
 					      "no %s session %s in lesson %s", kinds[kind].name,

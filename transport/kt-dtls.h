@@ -56,7 +56,8 @@ typedef struct {
 	/* OpenSSL profile names, most preferred first;
 	 * NULL = "SRTP_AEAD_AES_128_GCM:SRTP_AES128_CM_SHA1_80". */
 	const char *srtp_profiles;
-	GMainContext *context; /* the worker's context; the retransmission timer runs here */
+	GMainContext
+	    *context; /* the worker's context (NULL: the global default); timers run here */
 	KtDtlsSendFunc send;
 	KtDtlsStateFunc state_changed; /* may be NULL */
 	gpointer user_data;

@@ -15,10 +15,10 @@ static gboolean audio_is_keyframe(const guint8 *payload, gsize len)
 }
 
 static const CodecInfo codecs[KT_CODEC_N] = {
-	[KT_CODEC_NONE] = { "none", KT_MEDIA_AUDIO, NULL },
-	[KT_CODEC_OPUS] = { "opus", KT_MEDIA_AUDIO, audio_is_keyframe },
-	[KT_CODEC_VP8] = { "vp8", KT_MEDIA_VIDEO, kt_rtp_vp8_is_keyframe },
-	[KT_CODEC_H264] = { "h264", KT_MEDIA_VIDEO, kt_rtp_h264_is_keyframe },
+    [KT_CODEC_NONE] = {"none", KT_MEDIA_AUDIO, NULL},
+    [KT_CODEC_OPUS] = {"opus", KT_MEDIA_AUDIO, audio_is_keyframe},
+    [KT_CODEC_VP8] = {"vp8", KT_MEDIA_VIDEO, kt_rtp_vp8_is_keyframe},
+    [KT_CODEC_H264] = {"h264", KT_MEDIA_VIDEO, kt_rtp_h264_is_keyframe},
 };
 
 KtCodec kt_media_codec_from_name(const char *name)
@@ -48,7 +48,7 @@ gboolean kt_media_is_keyframe(KtCodec codec, const guint8 *payload, gsize len)
 
 const char *kt_media_kind_name(KtMediaKind kind)
 {
-	static const char *const names[KT_MEDIA_N_KINDS] = { "audio", "video" };
+	static const char *const names[KT_MEDIA_N_KINDS] = {"audio", "video"};
 
 	return (guint)kind < KT_MEDIA_N_KINDS ? names[kind] : "unknown";
 }

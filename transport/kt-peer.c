@@ -7,7 +7,7 @@
 #include "kt-rtp.h"
 #include "kt-srtp.h"
 
-G_DEFINE_QUARK(kt-peer-error-quark, kt_peer_error)
+G_DEFINE_QUARK(kt - peer - error - quark, kt_peer_error)
 
 #define KT_PEER_RX_CAP 2048
 
@@ -35,6 +35,7 @@ struct _KtPeer {
 	guint stream_id;
 	KtDtls *dtls;
 	KtSrtp *srtp;
+	GPtrArray *dtls_backlog; /* GBytes the agent could not send yet */
 	KtPeerMediaFuncs media;
 	gpointer media_data;
 	gboolean media_set;
@@ -44,12 +45,12 @@ struct _KtPeer {
 static gint next_peer_id = 1;
 
 static const char *const state_names[] = {
-	[KT_PEER_STATE_NEW] = "new",
-	[KT_PEER_STATE_GATHERING] = "gathering",
-	[KT_PEER_STATE_CONNECTING] = "connecting",
-	[KT_PEER_STATE_CONNECTED] = "connected",
-	[KT_PEER_STATE_FAILED] = "failed",
-	[KT_PEER_STATE_CLOSED] = "closed",
+    [KT_PEER_STATE_NEW] = "new",
+    [KT_PEER_STATE_GATHERING] = "gathering",
+    [KT_PEER_STATE_CONNECTING] = "connecting",
+    [KT_PEER_STATE_CONNECTED] = "connected",
+    [KT_PEER_STATE_FAILED] = "failed",
+    [KT_PEER_STATE_CLOSED] = "closed",
 };
 
 const char *kt_peer_state_to_string(KtPeerState state)
@@ -133,7 +134,7 @@ static gboolean deliver_event(gpointer data)
 		return G_SOURCE_REMOVE;
 	if (ev->local_ready && peer->events.local_ready)
 		peer->events.local_ready(peer, ev->ufrag, ev->pwd,
-					 (const char *const *)ev->candidates, peer->user_data);
+		                         (const char *const *)ev->candidates, peer->user_data);
 	else if (!ev->local_ready && peer->events.state_changed)
 		peer->events.state_changed(peer, ev->state, ev->reason, peer->user_data);
 	return G_SOURCE_REMOVE;
@@ -143,7 +144,7 @@ static void post_event(KtPeer *peer, PeerEvent *ev)
 {
 	ev->peer = kt_peer_ref(peer);
 	g_main_context_invoke_full(peer->control, G_PRIORITY_DEFAULT, deliver_event, ev,
-				   peer_event_free);
+	                           peer_event_free);
 }
 
 /* Worker: move to a new state and tell the control loop. Terminal states stick. */
@@ -166,12 +167,38 @@ static void set_state(KtPeer *peer, KtPeerState state, const char *reason)
 
 /* ---- worker side: DTLS ---- */
 
+/* The browser's ClientHello can arrive before our side of ICE has selected a
+ * pair; libnice then cannot send our reply, and the browser would wait a full
+ * DTLS retransmission timeout (1 s). Keep the flight and send it as soon as a
+ * pair is selected. Handshake only: a few datagrams per peer. */
+#define KT_PEER_MAX_BACKLOG 16
+
 static void dtls_send(const guint8 *data, gsize len, gpointer user_data)
 {
 	KtPeer *peer = user_data;
 
-	if (peer->agent)
-		nice_agent_send(peer->agent, peer->stream_id, 1, len, (const gchar *)data);
+	if (!peer->agent)
+		return;
+	if (nice_agent_send(peer->agent, peer->stream_id, 1, len, (const gchar *)data) >= 0)
+		return;
+	if (!peer->dtls_backlog)
+		peer->dtls_backlog = g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);
+	if (peer->dtls_backlog->len < KT_PEER_MAX_BACKLOG)
+		g_ptr_array_add(peer->dtls_backlog, g_bytes_new(data, len));
+}
+
+static void flush_dtls_backlog(KtPeer *peer)
+{
+	if (!peer->dtls_backlog)
+		return;
+	for (guint i = 0; i < peer->dtls_backlog->len; i++) {
+		gsize len;
+		const gchar *data =
+		    g_bytes_get_data(g_ptr_array_index(peer->dtls_backlog, i), &len);
+
+		nice_agent_send(peer->agent, peer->stream_id, 1, len, data);
+	}
+	g_clear_pointer(&peer->dtls_backlog, g_ptr_array_unref);
 }
 
 static void dtls_state_changed(KtDtlsState state, const GError *error, gpointer user_data)
@@ -209,8 +236,8 @@ static void dtls_state_changed(KtDtlsState state, const GError *error, gpointer 
 
 /* ---- worker side: receive path ---- */
 
-static void on_recv(NiceAgent *agent, guint stream_id, guint component_id, guint len,
-		    gchar *buf, gpointer user_data)
+static void on_recv(NiceAgent *agent, guint stream_id, guint component_id, guint len, gchar *buf,
+                    gpointer user_data)
 {
 	KtPeer *peer = user_data;
 	int n;
@@ -307,7 +334,8 @@ static void on_gathering_done(NiceAgent *agent, guint stream_id, gpointer user_d
 
 		for (char **c = peer->remote_candidates; *c; c++) {
 			g_autofree char *line = g_strconcat("a=", *c, NULL);
-			NiceCandidate *nc = nice_agent_parse_remote_candidate_sdp(agent, stream_id, line);
+			NiceCandidate *nc =
+			    nice_agent_parse_remote_candidate_sdp(agent, stream_id, line);
 
 			if (nc) /* mDNS (.local) and TCP candidates are skipped */
 				remote = g_slist_prepend(remote, nc);
@@ -324,16 +352,18 @@ static void on_gathering_done(NiceAgent *agent, guint stream_id, gpointer user_d
 	post_event(peer, ev);
 }
 
-static void on_component_state(NiceAgent *agent, guint stream_id, guint component_id,
-			       guint state, gpointer user_data)
+static void on_component_state(NiceAgent *agent, guint stream_id, guint component_id, guint state,
+                               gpointer user_data)
 {
 	KtPeer *peer = user_data;
 
+	if (state == NICE_COMPONENT_STATE_CONNECTED || state == NICE_COMPONENT_STATE_READY)
+		flush_dtls_backlog(peer);
 	if (state == NICE_COMPONENT_STATE_FAILED) {
 		/* Also the RFC 7675 consent-freshness expiry after 30 s. */
 		set_state(peer, KT_PEER_STATE_FAILED, "ICE failed or consent expired");
 	} else if (state == NICE_COMPONENT_STATE_READY && peer->dtls_role == KT_DTLS_ROLE_CLIENT &&
-		   peer->dtls && kt_dtls_get_state(peer->dtls) == KT_DTLS_STATE_NEW) {
+	           peer->dtls && kt_dtls_get_state(peer->dtls) == KT_DTLS_STATE_NEW) {
 		kt_dtls_start(peer->dtls);
 	}
 }
@@ -345,7 +375,7 @@ static gboolean add_local_addresses(NiceAgent *agent, const char *const *addrs, 
 
 		if (!nice_address_set_from_string(&a, addrs[i])) {
 			g_set_error(error, KT_PEER_ERROR, KT_PEER_ERROR_ADDRESS,
-				    "'%s' is not an IP address", addrs[i]);
+			            "'%s' is not an IP address", addrs[i]);
 			return FALSE;
 		}
 		nice_agent_add_local_address(agent, &a);
@@ -366,24 +396,24 @@ static gboolean setup_on_worker(gpointer data)
 	KtPeer *peer = call->peer;
 	const KtPeerConfig *cfg = &call->config;
 	KtDtlsConfig dcfg = {
-		.cert = cfg->cert,
-		.role = cfg->dtls_role,
-		.remote_fingerprint = cfg->remote_fingerprint,
-		.context = kt_worker_get_context(cfg->worker),
-		.send = dtls_send,
-		.state_changed = dtls_state_changed,
-		.user_data = peer,
+	    .cert = cfg->cert,
+	    .role = cfg->dtls_role,
+	    .remote_fingerprint = cfg->remote_fingerprint,
+	    .context = kt_worker_get_context(cfg->worker),
+	    .send = dtls_send,
+	    .state_changed = dtls_state_changed,
+	    .user_data = peer,
 	};
 	NiceAgent *agent;
 
 	agent = nice_agent_new_full(kt_worker_get_context(cfg->worker), NICE_COMPATIBILITY_RFC5245,
-				    NICE_AGENT_OPTION_CONSENT_FRESHNESS);
+	                            NICE_AGENT_OPTION_CONSENT_FRESHNESS);
 	/* No UPnP: it would talk to routers on its own. */
 	g_object_set(agent, "controlling-mode", cfg->controlling, "upnp", FALSE, "ice-tcp",
-		     cfg->ice_tcp, NULL);
+	             cfg->ice_tcp, NULL);
 	if (cfg->stun_host && *cfg->stun_host)
 		g_object_set(agent, "stun-server", cfg->stun_host, "stun-server-port",
-			     cfg->stun_port ? cfg->stun_port : 3478, NULL);
+		             cfg->stun_port ? cfg->stun_port : 3478, NULL);
 	peer->agent = agent;
 	if (!add_local_addresses(agent, cfg->local_addresses, &call->error))
 		return G_SOURCE_REMOVE;
@@ -394,20 +424,20 @@ static gboolean setup_on_worker(gpointer data)
 	peer->stream_id = nice_agent_add_stream(agent, 1);
 	if (cfg->port_min || cfg->port_max)
 		nice_agent_set_port_range(agent, peer->stream_id, 1, cfg->port_min,
-					  cfg->port_max ? cfg->port_max : 65535);
+		                          cfg->port_max ? cfg->port_max : 65535);
 	if (cfg->local_ufrag && cfg->local_pwd)
 		nice_agent_set_local_credentials(agent, peer->stream_id, cfg->local_ufrag,
-						 cfg->local_pwd);
+		                                 cfg->local_pwd);
 	nice_agent_set_remote_credentials(agent, peer->stream_id, cfg->remote_ufrag,
-					  cfg->remote_pwd);
+	                                  cfg->remote_pwd);
 	g_signal_connect(agent, "candidate-gathering-done", G_CALLBACK(on_gathering_done), peer);
 	g_signal_connect(agent, "component-state-changed", G_CALLBACK(on_component_state), peer);
 	nice_agent_attach_recv(agent, peer->stream_id, 1, kt_worker_get_context(cfg->worker),
-			       on_recv, peer);
+	                       on_recv, peer);
 	g_atomic_int_set(&peer->state, KT_PEER_STATE_GATHERING);
 	if (!nice_agent_gather_candidates(agent, peer->stream_id)) {
 		g_set_error(&call->error, KT_PEER_ERROR, KT_PEER_ERROR_ICE,
-			    "ICE gathering failed (no usable local address or port)");
+		            "ICE gathering failed (no usable local address or port)");
 		return G_SOURCE_REMOVE;
 	}
 	call->ok = TRUE;
@@ -417,10 +447,10 @@ static gboolean setup_on_worker(gpointer data)
 static gboolean close_on_worker(gpointer data);
 
 KtPeer *kt_peer_new(const KtPeerConfig *config, const KtPeerEvents *events, gpointer user_data,
-		    GError **error)
+                    GError **error)
 {
 	KtPeer *peer = g_new0(KtPeer, 1);
-	SetupCall call = { .peer = peer, .config = *config };
+	SetupCall call = {.peer = peer, .config = *config};
 
 	kt_srtp_init();
 	peer->refcount = 1;
@@ -474,6 +504,7 @@ static void teardown_worker_side(KtPeer *peer)
 		kt_srtp_free(peer->srtp);
 		peer->srtp = NULL;
 	}
+	g_clear_pointer(&peer->dtls_backlog, g_ptr_array_unref);
 	g_atomic_int_set(&peer->state, KT_PEER_STATE_CLOSED);
 	if (peer->agent) {
 		NiceAgent *agent = peer->agent;

@@ -54,7 +54,7 @@ typedef struct {
 	KtDtlsRole dtls_role;
 	const char *local_ufrag, *local_pwd; /* NULL = generated */
 	const char *remote_ufrag, *remote_pwd;
-	const char *remote_fingerprint; /* sha-256, "AB:CD:..." */
+	const char *remote_fingerprint;       /* sha-256, "AB:CD:..." */
 	const char *const *remote_candidates; /* "candidate:..." lines, may be NULL */
 } KtPeerConfig;
 
@@ -62,10 +62,10 @@ typedef struct {
 typedef struct {
 	/* The local ICE description is complete (non-trickle answer). */
 	void (*local_ready)(KtPeer *peer, const char *ufrag, const char *pwd,
-			    const char *const *candidates, gpointer user_data);
+	                    const char *const *candidates, gpointer user_data);
 	/* CONNECTED, FAILED or CLOSED; @reason is set for FAILED. */
 	void (*state_changed)(KtPeer *peer, KtPeerState state, const char *reason,
-			      gpointer user_data);
+	                      gpointer user_data);
 } KtPeerEvents;
 
 /* Worker callbacks. @buf is the peer's receive buffer, already decrypted; the
@@ -78,7 +78,7 @@ typedef struct {
 
 /* Control loop. Starts gathering on the worker; events follow. */
 KtPeer *kt_peer_new(const KtPeerConfig *config, const KtPeerEvents *events, gpointer user_data,
-		    GError **error);
+                    GError **error);
 KtPeer *kt_peer_ref(KtPeer *peer);
 void kt_peer_unref(KtPeer *peer);
 /* Control loop. Idempotent. */

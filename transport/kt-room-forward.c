@@ -9,7 +9,7 @@
 #define COUNT(room, field, n) __atomic_fetch_add(&(room)->counters.field, (n), __ATOMIC_RELAXED)
 
 static PubTrack *find_track(Publisher *pub, const guint8 *buf, const KtRtpHeader *h,
-			    gboolean *is_rtx)
+                            gboolean *is_rtx)
 {
 	for (guint i = 0; i < pub->n_tracks; i++) {
 		PubTrack *t = &pub->tracks[i];
@@ -37,7 +37,7 @@ static PubTrack *find_track(Publisher *pub, const guint8 *buf, const KtRtpHeader
 			match = (gsize)n == strlen(t->spec.mid) && memcmp(mid, t->spec.mid, n) == 0;
 		else
 			match = h->payload_type == t->spec.pt ||
-				(t->spec.rtx_pt && h->payload_type == t->spec.rtx_pt);
+			        (t->spec.rtx_pt && h->payload_type == t->spec.rtx_pt);
 		if (!match)
 			continue;
 		*is_rtx = t->spec.rtx_pt && h->payload_type == t->spec.rtx_pt;
@@ -70,7 +70,7 @@ static void resync_source(Source *s, guint16 seq, guint32 ts, gint64 now)
  * CSRCs or header extensions (their ids mean nothing to subscribers), then
  * payload and padding as received. */
 static gsize build_canonical(KtRoom *room, Source *s, const guint8 *buf, const KtRtpHeader *h,
-			     const guint8 *payload, gsize payload_len, guint16 seq)
+                             const guint8 *payload, gsize payload_len, guint16 seq)
 {
 	guint16 out_seq = seq + s->seq_offset;
 	guint32 out_ts = h->timestamp + s->ts_offset;
@@ -78,8 +78,8 @@ static gsize build_canonical(KtRoom *room, Source *s, const guint8 *buf, const K
 
 	if (len > sizeof(room->canon) - 64)
 		return 0;
-	kt_rtp_write_header(room->canon, sizeof(room->canon), h->payload_type, h->marker,
-			    out_seq, out_ts, s->ssrc);
+	kt_rtp_write_header(room->canon, sizeof(room->canon), h->payload_type, h->marker, out_seq,
+	                    out_ts, s->ssrc);
 	if (h->padding)
 		room->canon[0] |= 0x20;
 	memcpy(room->canon + 12, payload, payload_len + h->padding_len);
@@ -93,7 +93,7 @@ static gsize build_canonical(KtRoom *room, Source *s, const guint8 *buf, const K
 }
 
 static void send_to_subscribers(KtRoom *room, Source *s, gsize len, gboolean keyframe,
-				gsize payload_len)
+                                gsize payload_len)
 {
 	for (guint i = 0; i < room->subscribers->len; i++) {
 		Subscriber *sub = g_ptr_array_index(room->subscribers, i);
@@ -106,6 +106,10 @@ static void send_to_subscribers(KtRoom *room, Source *s, gsize len, gboolean key
 			if (!keyframe)
 				continue;
 			ss->started = TRUE;
+			/* Once per subscriber, not per packet. */
+			g_debug("peer %u: first keyframe %" G_GINT64_FORMAT " ms after connect",
+			        kt_peer_get_id(sub->peer),
+			        (g_get_monotonic_time() - ss->waiting_since_us) / 1000);
 		}
 		memcpy(room->tx, room->canon, len);
 		kt_rtp_set_payload_type(room->tx, ss->pt);
@@ -169,7 +173,8 @@ void kt_room_on_publisher_rtp(KtPeer *peer, guint8 *buf, gsize len, gpointer use
 	if (out_len == 0)
 		return;
 	kt_rtx_cache_store(s->cache, seq + s->seq_offset, room->canon, out_len, now);
-	keyframe = s->kind == KT_MEDIA_VIDEO && kt_media_is_keyframe(s->codec, payload, payload_len);
+	keyframe =
+	    s->kind == KT_MEDIA_VIDEO && kt_media_is_keyframe(s->codec, payload, payload_len);
 	send_to_subscribers(room, s, out_len, keyframe, payload_len);
 }
 
@@ -239,24 +244,46 @@ void kt_room_on_publisher_rtcp(KtPeer *peer, guint8 *buf, gsize len, gpointer us
 	}
 }
 
+static gboolean on_keyframe_timer(gpointer data)
+{
+	Source *s = data;
+
+	g_source_unref(s->keyframe_timer);
+	s->keyframe_timer = NULL;
+	kt_room_request_keyframe(s->room, s, g_get_monotonic_time());
+	return G_SOURCE_REMOVE;
+}
+
 void kt_room_request_keyframe(KtRoom *room, Source *s, gint64 now)
 {
 	PubTrack *t = s->track;
 	Publisher *pub = room->publisher;
+	gint64 interval = (gint64)room->config.keyframe_interval_ms * 1000;
 	int n;
 
-	if (!t || !pub || !t->ssrc || s->kind != KT_MEDIA_VIDEO)
+	if (!t || !pub || !t->ssrc || s->kind != KT_MEDIA_VIDEO || room->closed)
 		return;
-	/* Coalesce: however many subscribers ask, one request per interval. */
-	if (s->last_keyframe_request_us &&
-	    now - s->last_keyframe_request_us < (gint64)room->config.keyframe_interval_ms * 1000)
+	/* Coalesce: however many subscribers ask, one request per interval. A
+	 * request inside the interval is not dropped but sent once at its end
+	 * (browsers also ignore requests closer than ~300 ms), so a subscriber
+	 * that joins just after another still gets its keyframe promptly. */
+	if (s->last_keyframe_request_us && now - s->last_keyframe_request_us < interval) {
+		if (!s->keyframe_timer) {
+			guint wait_ms = (s->last_keyframe_request_us + interval - now) / 1000 + 20;
+
+			s->keyframe_timer = g_timeout_source_new(wait_ms);
+			g_source_set_callback(s->keyframe_timer, on_keyframe_timer, s, NULL);
+			g_source_attach(s->keyframe_timer, kt_worker_get_context(room->worker));
+		}
 		return;
+	}
 	s->last_keyframe_request_us = now;
+	g_debug("keyframe request to the publisher");
 	if (t->spec.pli || !t->spec.fir)
 		n = kt_rtcp_build_pli(room->tx, sizeof(room->tx), room->rtcp_ssrc, t->ssrc);
 	else
 		n = kt_rtcp_build_fir(room->tx, sizeof(room->tx), room->rtcp_ssrc, t->ssrc,
-				      s->fir_seq++);
+		                      s->fir_seq++);
 	if (n > 0 && kt_peer_send_rtcp(pub->peer, room->tx, n, sizeof(room->tx)) > 0)
 		COUNT(room, keyframe_requests_sent, 1);
 }

@@ -48,6 +48,8 @@ struct _Source {
 	guint32 last_ts;
 	gint64 last_time_us;
 	gint64 last_keyframe_request_us;
+	GSource *keyframe_timer; /* trailing request after a coalesced one */
+	KtRoom *room;
 	guint8 fir_seq;
 	/* Latest publisher SR, for SRs to late subscribers. */
 	KtRtcpSenderInfo last_sr;

@@ -30,12 +30,13 @@ KtRoom *kt_room_new(KtWorker *worker, const KtRoomConfig *config)
 		Source *s = &room->sources[k];
 
 		s->kind = k;
+		s->room = room;
 		s->ssrc = random_ssrc();
 		s->rtx_ssrc = random_ssrc();
 		/* Video at ~1.5 Mbit/s for 1 s is ~150 packets; 1024 slots cover
 		 * rtx_cache_ms up to several seconds. */
 		s->cache = kt_rtx_cache_new(k == KT_MEDIA_VIDEO ? 1024 : 256,
-					    (gint64)config->rtx_cache_ms * 1000);
+		                            (gint64)config->rtx_cache_ms * 1000);
 	}
 	kt_worker_pin(worker);
 	return room;
@@ -83,9 +84,8 @@ void kt_room_get_counters(KtRoom *room, KtRoomCounters *out)
 	out->nacks_received = __atomic_load_n(&c->nacks_received, __ATOMIC_RELAXED);
 	out->retransmissions = __atomic_load_n(&c->retransmissions, __ATOMIC_RELAXED);
 	out->keyframe_requests_received =
-		__atomic_load_n(&c->keyframe_requests_received, __ATOMIC_RELAXED);
-	out->keyframe_requests_sent =
-		__atomic_load_n(&c->keyframe_requests_sent, __ATOMIC_RELAXED);
+	    __atomic_load_n(&c->keyframe_requests_received, __ATOMIC_RELAXED);
+	out->keyframe_requests_sent = __atomic_load_n(&c->keyframe_requests_sent, __ATOMIC_RELAXED);
 	out->publishers = __atomic_load_n(&c->publishers, __ATOMIC_RELAXED);
 	out->subscribers = __atomic_load_n(&c->subscribers, __ATOMIC_RELAXED);
 }
@@ -179,8 +179,8 @@ static gboolean attach_publisher_on_worker(gpointer data)
 	AttachCall *call = data;
 	KtRoom *room = call->room;
 	static const KtPeerMediaFuncs funcs = {
-		.rtp = kt_room_on_publisher_rtp,
-		.rtcp = kt_room_on_publisher_rtcp,
+	    .rtp = kt_room_on_publisher_rtp,
+	    .rtcp = kt_room_on_publisher_rtcp,
 	};
 	Publisher *pub;
 
@@ -213,7 +213,7 @@ static gboolean attach_publisher_on_worker(gpointer data)
 void kt_room_add_publisher(KtRoom *room, KtPeer *peer, const KtRoomTrack *tracks, guint n)
 {
 	kt_worker_invoke(room->worker, attach_publisher_on_worker,
-			 attach_call_new(room, peer, tracks, n), attach_call_free);
+	                 attach_call_new(room, peer, tracks, n), attach_call_free);
 }
 
 static void on_subscriber_connected(KtPeer *peer, gpointer user_data)
@@ -223,6 +223,7 @@ static void on_subscriber_connected(KtPeer *peer, gpointer user_data)
 
 	/* RFC: a new receiver cannot decode until a keyframe; ask now so the
 	 * first picture arrives within a round trip plus an encode. */
+	g_debug("peer %u: connected", kt_peer_get_id(peer));
 	if (sub->has[KT_MEDIA_VIDEO]) {
 		sub->streams[KT_MEDIA_VIDEO].waiting_since_us = now;
 		kt_room_request_keyframe(sub->room, sub->streams[KT_MEDIA_VIDEO].source, now);
@@ -237,8 +238,8 @@ static gboolean attach_subscriber_on_worker(gpointer data)
 	AttachCall *call = data;
 	KtRoom *room = call->room;
 	static const KtPeerMediaFuncs funcs = {
-		.rtcp = kt_room_on_subscriber_rtcp,
-		.connected = on_subscriber_connected,
+	    .rtcp = kt_room_on_subscriber_rtcp,
+	    .connected = on_subscriber_connected,
 	};
 	Subscriber *sub;
 
@@ -274,7 +275,7 @@ static gboolean attach_subscriber_on_worker(gpointer data)
 void kt_room_add_subscriber(KtRoom *room, KtPeer *peer, const KtRoomTrack *tracks, guint n)
 {
 	kt_worker_invoke(room->worker, attach_subscriber_on_worker,
-			 attach_call_new(room, peer, tracks, n), attach_call_free);
+	                 attach_call_new(room, peer, tracks, n), attach_call_free);
 }
 
 static void subscriber_free(Subscriber *sub)
@@ -309,7 +310,7 @@ static gboolean remove_peer_on_worker(gpointer data)
 void kt_room_remove_peer(KtRoom *room, KtPeer *peer)
 {
 	kt_worker_invoke(room->worker, remove_peer_on_worker, attach_call_new(room, peer, NULL, 0),
-			 attach_call_free);
+	                 attach_call_free);
 }
 
 static gboolean close_on_worker(gpointer data)
@@ -317,6 +318,15 @@ static gboolean close_on_worker(gpointer data)
 	KtRoom *room = data;
 
 	room->closed = TRUE;
+	for (guint k = 0; k < KT_MEDIA_N_KINDS; k++) {
+		Source *s = &room->sources[k];
+
+		if (s->keyframe_timer) {
+			g_source_destroy(s->keyframe_timer);
+			g_source_unref(s->keyframe_timer);
+			s->keyframe_timer = NULL;
+		}
+	}
 	publisher_detach(room);
 	while (room->subscribers->len > 0)
 		subscriber_free(g_ptr_array_steal_index_fast(room->subscribers, 0));
@@ -332,5 +342,5 @@ void kt_room_close(KtRoom *room)
 {
 	kt_worker_unpin(room->worker);
 	kt_worker_invoke(room->worker, close_on_worker, kt_room_ref(room),
-			 (GDestroyNotify)kt_room_unref);
+	                 (GDestroyNotify)kt_room_unref);
 }

@@ -44,8 +44,7 @@ typedef struct {
 /* Counters for metrics; a snapshot read with atomics. */
 typedef struct {
 	guint64 rtp_in, rtp_out, bytes_in, bytes_out;
-	guint64 nacks_received, retransmissions, keyframe_requests_received,
-		keyframe_requests_sent;
+	guint64 nacks_received, retransmissions, keyframe_requests_received, keyframe_requests_sent;
 	guint publishers, subscribers;
 } KtRoomCounters;
 

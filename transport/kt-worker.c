@@ -146,7 +146,7 @@ static gboolean run_sync_call(gpointer data)
 
 void kt_worker_invoke_sync(KtWorker *worker, GSourceFunc func, gpointer data)
 {
-	SyncCall call = { .func = func, .data = data };
+	SyncCall call = {.func = func, .data = data};
 
 	g_mutex_init(&call.lock);
 	g_cond_init(&call.cond);

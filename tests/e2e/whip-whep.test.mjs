@@ -100,7 +100,8 @@ describe('WHIP publish, WHEP watch', () => {
 		}
 		await Promise.all(watchers.map(async (page, i) => {
 			const ms = await timeToFirstFrame(page);
-			console.log(`time-to-first-frame watcher=${i + 1} ms=${Math.round(ms)}`);
+			console.log(`time-to-first-frame watcher=${i + 1} decoded_ms=${Math.round(ms.decoded)} ` +
+				`shown_ms=${Math.round(ms.shown)}`);
 			await waitForState(page, 'live');
 			const stats = await assertDecoding(page, `watcher ${i + 1}`);
 			assert.ok(stats.audio, `watcher ${i + 1}: no inbound audio stats`);

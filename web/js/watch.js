@@ -62,6 +62,21 @@ function watchFirstFrame(mine) {
 		video.requestVideoFrameCallback(seen);
 	else
 		video.addEventListener('loadeddata', seen, { once: true });
+	// The decoder's own view, independent of when this tab gets painted
+	// (background tabs render late): first framesDecoded > 0.
+	const poll = async () => {
+		if (mine !== generation || !ketang.pc || ketang.timings.firstDecoded)
+			return;
+		const stats = await ketang.pc.getStats();
+		stats.forEach((s) => {
+			if (s.type === 'inbound-rtp' && s.kind === 'video' && s.framesDecoded > 0 &&
+			    !ketang.timings.firstDecoded)
+				ketang.timings.firstDecoded = performance.now();
+		});
+		if (!ketang.timings.firstDecoded)
+			setTimeout(poll, 20);
+	};
+	setTimeout(poll, 20);
 }
 
 function onTrack(pc, mine) {

@@ -9,6 +9,10 @@ import https from 'node:https';
 export function request(url, { method = 'GET', headers = {}, body } = {}) {
 	const target = new URL(url);
 	const lib = target.protocol === 'https:' ? https : http;
+	// Browsers always send Content-Length for a string body; so do we (the
+	// server answers chunked bodies with 411).
+	if (body !== undefined && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-length'))
+		headers = { ...headers, 'Content-Length': Buffer.byteLength(body) };
 	return new Promise((resolve, reject) => {
 		const req = lib.request(target, { method, headers, rejectUnauthorized: false }, (res) => {
 			let text = '';

@@ -44,9 +44,12 @@ export async function waitForState(page, state, timeout = 20000) {
 
 /** Waits for the first decoded frame; returns ms from the WHEP POST to it. */
 export async function timeToFirstFrame(page, timeout = 20000) {
-	await page.waitForFunction(() => window.ketang && window.ketang.timings.firstFrame,
-		null, { timeout });
-	return page.evaluate(() => window.ketang.timings.firstFrame - window.ketang.timings.postStart);
+	await page.waitForFunction(() => window.ketang && window.ketang.timings.firstFrame &&
+		window.ketang.timings.firstDecoded, null, { timeout });
+	return page.evaluate(() => ({
+		decoded: window.ketang.timings.firstDecoded - window.ketang.timings.postStart,
+		shown: window.ketang.timings.firstFrame - window.ketang.timings.postStart,
+	}));
 }
 
 /** The inbound-rtp video and audio stats of the page's peer connection. */
