@@ -25,16 +25,17 @@ typedef struct {
 
 struct _KtHttpServer {
 	struct lws_context *context;
-	void *foreign_loops[1]; /* the control GMainLoop, for lws' GLib backend */
+	GMainLoop *loop;                 /* borrowed */
+	void *foreign_loops[1];          /* the control GMainLoop, for lws' GLib backend */
+	SSL_CTX *client_ssl_ctx;         /* unused by us; see kt_http_add_vhost */
 	struct lws_protocols *protocols; /* ours first, then the extras, then zeroes */
 	GPtrArray *vhosts;               /* struct lws_vhost *, one per listen entry */
 	GPtrArray *strings;              /* owned strings lws keeps pointers to */
 	KtHttpRouteEntry *routes;
 	guint n_routes;
-	char *web_root;      /* realpath of cfg->web_root, or NULL */
+	char *web_root; /* realpath of cfg->web_root, or NULL */
 	gsize max_body;
 	GHashTable *requests; /* KtHttpRequest * set: live requests, for free() */
-	gboolean destroying;
 };
 
 /* Where the response body comes from: a copied buffer or an open file. */
@@ -43,7 +44,7 @@ typedef struct {
 	char *content_type;
 	GPtrArray *headers; /* "name:" (lowercase), value, ... */
 	GBytes *body;
-	int fd; /* -1 unless a file response; owned */
+	int fd;         /* -1 unless a file response; owned */
 	guint64 length; /* bytes of body (sent in Content-Length) */
 	guint64 sent;
 	gboolean headers_sent;
@@ -63,28 +64,53 @@ struct _KtHttpRequest {
 	gboolean responded;  /* a response is queued */
 	KtHttpCancelFunc cancel;
 	gpointer cancel_data;
-	guint peer_watch; /* while a response is deferred, see kt_http_request_defer */
+	gboolean rx_paused;  /* lws rx off while the response is deferred */
+	GSource *peer_watch; /* while a response is deferred, see kt_http_request_defer */
 	KtHttpResponse resp;
 };
 
+/* --- kt-http.c --- */
+
+/* "GET", "POST", ... for logs. */
+const char *kt_http_method_name(KtHttpMethod m);
+
+/* --- kt-http-request.c --- */
+
+/* A request on wsi, registered in s->requests. */
+KtHttpRequest *kt_http_request_new(KtHttpServer *s, struct lws *wsi);
+
+/* Frees r (no cancel func); unregisters it from the server. */
+void kt_http_request_free(KtHttpRequest *r);
+
+/* The connection is gone or the server is going: runs the cancel func if a
+ * deferred response is still owed, then frees r. */
+void kt_http_request_abandon(KtHttpRequest *r);
+
+/* Called when the handler returned without responding. */
+void kt_http_request_defer(KtHttpRequest *r);
+
+/* See kt-http-request.c: -1 error, 0 more to write, 1 done. */
+int kt_http_request_write_some(KtHttpRequest *r);
+
 /* Queues a file response; takes ownership of fd (closed when done or on
  * failure). Sends `length` bytes from the current file offset. HEAD requests
- * get the headers only. kt-http.c. */
+ * get the headers only. */
 void kt_http_request_respond_fd(KtHttpRequest *r, guint status, const char *content_type,
-				const char *const *headers, int fd, guint64 length);
+                                const char *const *headers, int fd, guint64 length);
 
 /* kt_http_request_respond_error with extra response headers and a plain
- * message. kt-http.c. */
+ * message. */
 void kt_http_request_respond_error_full(KtHttpRequest *r, guint status, const char *const *headers,
-					const char *code, const char *message);
+                                        const char *code, const char *message);
 
-/* Serves r's path from server->web_root (GET/HEAD), or answers 404/405.
- * kt-http-static.c. */
+/* --- kt-http-static.c --- */
+
+/* Serves r's path from server->web_root (GET/HEAD), or answers 404/405. */
 void kt_http_static_serve(KtHttpRequest *r);
 
 /* Maps "/teacher" to "<root>/teacher.html" etc. Returns an absolute file path
  * inside web_root (g_free) or NULL when the path is unsafe or nothing
- * matches. Exposed for tests. kt-http-static.c. */
+ * matches. Exposed for tests. */
 char *kt_http_static_resolve(const char *web_root, const char *path);
 
 /* MIME type for a file name, from its extension. Never NULL. */

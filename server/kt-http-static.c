@@ -22,27 +22,27 @@ static const struct {
 	const char *ext;
 	const char *type;
 } kt_http_mime_types[] = {
-	{"html", "text/html; charset=utf-8"},
-	{"js", "text/javascript; charset=utf-8"},
-	{"mjs", "text/javascript; charset=utf-8"},
-	{"css", "text/css; charset=utf-8"},
-	{"json", "application/json"},
-	{"map", "application/json"},
-	{"svg", "image/svg+xml"},
-	{"png", "image/png"},
-	{"jpg", "image/jpeg"},
-	{"jpeg", "image/jpeg"},
-	{"webp", "image/webp"},
-	{"ico", "image/x-icon"},
-	{"wasm", "application/wasm"},
-	{"webmanifest", "application/manifest+json"},
-	{"woff2", "font/woff2"},
-	{"txt", "text/plain; charset=utf-8"},
-	{"vtt", "text/vtt; charset=utf-8"},
-	{"mp4", "video/mp4"},
-	{"m4s", "video/iso.segment"},
-	{"m3u8", "application/vnd.apple.mpegurl"},
-	{"ts", "video/mp2t"},
+    {"html", "text/html; charset=utf-8"},
+    {"js", "text/javascript; charset=utf-8"},
+    {"mjs", "text/javascript; charset=utf-8"},
+    {"css", "text/css; charset=utf-8"},
+    {"json", "application/json"},
+    {"map", "application/json"},
+    {"svg", "image/svg+xml"},
+    {"png", "image/png"},
+    {"jpg", "image/jpeg"},
+    {"jpeg", "image/jpeg"},
+    {"webp", "image/webp"},
+    {"ico", "image/x-icon"},
+    {"wasm", "application/wasm"},
+    {"webmanifest", "application/manifest+json"},
+    {"woff2", "font/woff2"},
+    {"txt", "text/plain; charset=utf-8"},
+    {"vtt", "text/vtt; charset=utf-8"},
+    {"mp4", "video/mp4"},
+    {"m4s", "video/iso.segment"},
+    {"m3u8", "application/vnd.apple.mpegurl"},
+    {"ts", "video/mp2t"},
 };
 
 const char *kt_http_static_mime_type(const char *file_name)
@@ -83,9 +83,9 @@ char *kt_http_static_resolve(const char *web_root, const char *path)
 	if (!web_root || !kt_http_static_path_is_safe(path))
 		return NULL;
 
-	g_autofree char *candidate =
-		g_str_has_suffix(path, "/") ? g_strconcat(web_root, path, "index.html", NULL)
-					    : g_strconcat(web_root, path, NULL);
+	g_autofree char *candidate = g_str_has_suffix(path, "/")
+	                                 ? g_strconcat(web_root, path, "index.html", NULL)
+	                                 : g_strconcat(web_root, path, NULL);
 	if (!kt_http_static_is_file(candidate)) {
 		/* Clean page URLs: "/teacher" is teacher.html. */
 		char *html = g_strconcat(candidate, ".html", NULL);
@@ -122,18 +122,18 @@ void kt_http_static_serve(KtHttpRequest *r)
 		close(fd);
 		const char *allow[] = {"Allow", "GET, HEAD", NULL};
 		kt_http_request_respond_error_full(r, 405, allow, "method_not_allowed",
-						   "static files allow GET, HEAD");
+		                                   "static files allow GET, HEAD");
 		return;
 	}
 	const char *headers[] = {"Content-Security-Policy",
-				 KT_HTTP_STATIC_CSP,
-				 "X-Content-Type-Options",
-				 "nosniff",
-				 "Referrer-Policy",
-				 "no-referrer",
-				 "Cache-Control",
-				 "no-cache",
-				 NULL};
+	                         KT_HTTP_STATIC_CSP,
+	                         "X-Content-Type-Options",
+	                         "nosniff",
+	                         "Referrer-Policy",
+	                         "no-referrer",
+	                         "Cache-Control",
+	                         "no-cache",
+	                         NULL};
 	kt_http_request_respond_fd(r, 200, kt_http_static_mime_type(file), headers, fd,
-				   (guint64)st.st_size);
+	                           (guint64)st.st_size);
 }

@@ -18,8 +18,15 @@
  * cfg->loop). lws is not thread safe; other threads must hop to the control
  * loop first (g_main_context_invoke).
  *
- * Logging: only the method and the path without query are ever logged, never
- * headers (Authorization) or query strings (tokens).
+ * Requests: bodies need a Content-Length (chunked uploads get 411). A body
+ * over the limit gets 413 without the handler being called; up to 1 MiB past
+ * the limit it is read and dropped so the connection stays usable, beyond
+ * that the 413 is sent at once and the connection closed.
+ *
+ * Logging: only the method and the path without query are ever logged (at
+ * debug level), never headers (Authorization) or query strings (tokens).
+ * kt_http_server_new routes libwebsockets' own ERR/WARN lines (process-wide)
+ * into g_message/g_debug under the "kt-http" domain.
  */
 #pragma once
 
@@ -130,20 +137,23 @@ char *kt_http_request_get_peer_address(KtHttpRequest *r);
  * deferred response). After the call r must not be used: it is freed once
  * the response went out or the client left. */
 void kt_http_request_respond(KtHttpRequest *r, guint status, const char *content_type,
-			     const char *const *headers, const void *body, gsize len);
+                             const char *const *headers, const void *body, gsize len);
 
 /* Like kt_http_request_respond with the compact JSON of body (borrowed). */
 void kt_http_request_respond_json(KtHttpRequest *r, guint status, json_t *body);
 
 /* Responds {"error": code, "message": printf(fmt, ...)} as application/json. */
 void kt_http_request_respond_error(KtHttpRequest *r, guint status, const char *code,
-				   const char *fmt, ...) G_GNUC_PRINTF(4, 5);
+                                   const char *fmt, ...) G_GNUC_PRINTF(4, 5);
 
 typedef void (*KtHttpCancelFunc)(KtHttpRequest *r, gpointer user_data);
 
 /* For deferred responses: fn runs once if the client goes away (or the server
  * is freed) after the handler returned and before a respond call. r is
- * invalid after fn returns; fn must not respond. */
+ * invalid after fn returns; fn must not respond. A hang-up (FIN or RST) is
+ * noticed at once; a client that pipelined another request first is only
+ * noticed by the 120 s idle timeout, which also ends a deferred response
+ * that never comes (fn runs then as well). */
 void kt_http_request_set_cancel_func(KtHttpRequest *r, KtHttpCancelFunc fn, gpointer user_data);
 
 G_END_DECLS

@@ -2,7 +2,9 @@
 #include "kt-peer.h"
 
 #include <agent.h>
+#include <errno.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "kt-rtp.h"
 #include "kt-srtp.h"
@@ -36,6 +38,13 @@ struct _KtPeer {
 	KtDtls *dtls;
 	KtSrtp *srtp;
 	GPtrArray *dtls_backlog; /* GBytes the agent could not send yet */
+	/* Media fast path: the selected pair's own UDP socket and remote
+	 * address, so a forwarded packet costs one sendto() instead of a trip
+	 * through libnice's agent lock (see update_direct_path). */
+	GSocket *direct_socket;
+	int direct_fd;
+	struct sockaddr_storage direct_addr;
+	socklen_t direct_addr_len;
 	KtPeerMediaFuncs media;
 	gpointer media_data;
 	gboolean media_set;
@@ -270,6 +279,18 @@ static void on_recv(NiceAgent *agent, guint stream_id, guint component_id, guint
 	}
 }
 
+static int send_datagram(KtPeer *peer, const guint8 *buf, int len)
+{
+	if (peer->direct_fd >= 0) {
+		ssize_t n = sendto(peer->direct_fd, buf, len, MSG_DONTWAIT,
+				   (struct sockaddr *)&peer->direct_addr, peer->direct_addr_len);
+
+		/* A full socket buffer drops this packet, as the network would. */
+		return n >= 0 ? (int)n : (errno == EAGAIN ? 0 : -1);
+	}
+	return nice_agent_send(peer->agent, peer->stream_id, 1, len, (const gchar *)buf);
+}
+
 int kt_peer_send_rtp(KtPeer *peer, guint8 *buf, gsize len, gsize cap)
 {
 	int n;
@@ -279,7 +300,7 @@ int kt_peer_send_rtp(KtPeer *peer, guint8 *buf, gsize len, gsize cap)
 	n = kt_srtp_protect_rtp(peer->srtp, buf, len, cap);
 	if (n < 0)
 		return n;
-	return nice_agent_send(peer->agent, peer->stream_id, 1, n, (const gchar *)buf);
+	return send_datagram(peer, buf, n);
 }
 
 int kt_peer_send_rtcp(KtPeer *peer, guint8 *buf, gsize len, gsize cap)
@@ -291,7 +312,7 @@ int kt_peer_send_rtcp(KtPeer *peer, guint8 *buf, gsize len, gsize cap)
 	n = kt_srtp_protect_rtcp(peer->srtp, buf, len, cap);
 	if (n < 0)
 		return n;
-	return nice_agent_send(peer->agent, peer->stream_id, 1, n, (const gchar *)buf);
+	return send_datagram(peer, buf, n);
 }
 
 void kt_peer_set_media_funcs(KtPeer *peer, const KtPeerMediaFuncs *funcs, gpointer user_data)
@@ -352,10 +373,55 @@ static void on_gathering_done(NiceAgent *agent, guint stream_id, gpointer user_d
 	post_event(peer, ev);
 }
 
+static void clear_direct_path(KtPeer *peer)
+{
+	peer->direct_fd = -1;
+	g_clear_object(&peer->direct_socket);
+}
+
+/* Only a plain UDP pair qualifies: TCP needs RFC 4571 framing and a relay
+ * needs TURN encapsulation, both of which libnice does for us. */
+static void update_direct_path(KtPeer *peer)
+{
+	NiceCandidate *local = NULL, *remote = NULL;
+	GSocket *socket;
+
+	clear_direct_path(peer);
+	if (!nice_agent_get_selected_pair(peer->agent, peer->stream_id, 1, &local, &remote) ||
+	    local->transport != NICE_CANDIDATE_TRANSPORT_UDP ||
+	    local->type == NICE_CANDIDATE_TYPE_RELAYED)
+		return;
+	socket = nice_agent_get_selected_socket(peer->agent, peer->stream_id, 1);
+	if (!socket)
+		return;
+	memset(&peer->direct_addr, 0, sizeof(peer->direct_addr));
+	nice_address_copy_to_sockaddr(&remote->addr, (struct sockaddr *)&peer->direct_addr);
+	peer->direct_addr_len = nice_address_ip_version(&remote->addr) == 6
+					? sizeof(struct sockaddr_in6)
+					: sizeof(struct sockaddr_in);
+	peer->direct_socket = socket;
+	peer->direct_fd = g_socket_get_fd(socket);
+}
+
+static void on_selected_pair(NiceAgent *agent, guint stream_id, guint component_id,
+			     NiceCandidate *lcand, NiceCandidate *rcand, gpointer user_data)
+{
+	KtPeer *peer = user_data;
+
+	if (nice_agent_get_component_state(agent, stream_id, 1) == NICE_COMPONENT_STATE_READY)
+		update_direct_path(peer);
+}
+
 static void on_component_state(NiceAgent *agent, guint stream_id, guint component_id, guint state,
                                gpointer user_data)
 {
 	KtPeer *peer = user_data;
+
+	/* RFC 7675: without consent, stop sending at once. */
+	if (state == NICE_COMPONENT_STATE_READY)
+		update_direct_path(peer);
+	else
+		clear_direct_path(peer);
 
 	if (state == NICE_COMPONENT_STATE_CONNECTED || state == NICE_COMPONENT_STATE_READY)
 		flush_dtls_backlog(peer);
@@ -432,6 +498,7 @@ static gboolean setup_on_worker(gpointer data)
 	                                  cfg->remote_pwd);
 	g_signal_connect(agent, "candidate-gathering-done", G_CALLBACK(on_gathering_done), peer);
 	g_signal_connect(agent, "component-state-changed", G_CALLBACK(on_component_state), peer);
+	g_signal_connect(agent, "new-selected-pair-full", G_CALLBACK(on_selected_pair), peer);
 	nice_agent_attach_recv(agent, peer->stream_id, 1, kt_worker_get_context(cfg->worker),
 	                       on_recv, peer);
 	g_atomic_int_set(&peer->state, KT_PEER_STATE_GATHERING);
@@ -454,6 +521,7 @@ KtPeer *kt_peer_new(const KtPeerConfig *config, const KtPeerEvents *events, gpoi
 
 	kt_srtp_init();
 	peer->refcount = 1;
+	peer->direct_fd = -1;
 	peer->id = g_atomic_int_add(&next_peer_id, 1);
 	peer->worker = config->worker;
 	peer->control = g_main_context_ref_thread_default();
@@ -505,6 +573,7 @@ static void teardown_worker_side(KtPeer *peer)
 		peer->srtp = NULL;
 	}
 	g_clear_pointer(&peer->dtls_backlog, g_ptr_array_unref);
+	clear_direct_path(peer);
 	g_atomic_int_set(&peer->state, KT_PEER_STATE_CLOSED);
 	if (peer->agent) {
 		NiceAgent *agent = peer->agent;

@@ -124,7 +124,7 @@ describe('web pages (mock server)', () => {
 		const page = await browser.newPage('watch');
 		await openWatcher(page, mock.origin, 'L1', 'tok-viewer');
 		const ms = await timeToFirstFrame(page);
-		console.log(`time-to-first-frame (mock relay) ms=${Math.round(ms)}`);
+		console.log(`time-to-first-frame (mock relay) decoded_ms=${Math.round(ms.decoded)} shown_ms=${Math.round(ms.shown)}`);
 		await waitForState(page, 'live');
 		const first = await inboundStats(page);
 		await new Promise((r) => setTimeout(r, 1500));

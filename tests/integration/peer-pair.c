@@ -45,14 +45,14 @@ gboolean wait_for(volatile gint *flag, guint timeout_ms)
 	return g_atomic_int_get(flag);
 }
 
-void peer_pair_connect(PeerPair *pair, KtWorker *worker)
+void peer_pair_connect(PeerPair *pair, KtWorker *server_worker, KtWorker *client_worker)
 {
 	static const char *const loopback[] = { "127.0.0.1", NULL };
 	static const KtPeerEvents server_events = { on_server_ready, on_server_state };
 	static const KtPeerEvents client_events = { NULL, on_client_state };
 	GError *error = NULL;
 	KtPeerConfig scfg = {
-		.worker = worker,
+		.worker = server_worker,
 		.local_addresses = loopback,
 		.controlling = FALSE,
 		.dtls_role = KT_DTLS_ROLE_SERVER,
@@ -60,7 +60,7 @@ void peer_pair_connect(PeerPair *pair, KtWorker *worker)
 		.remote_pwd = "clientpasswordclientpassword",
 	};
 	KtPeerConfig ccfg = {
-		.worker = worker,
+		.worker = client_worker,
 		.local_addresses = loopback,
 		.controlling = TRUE,
 		.dtls_role = KT_DTLS_ROLE_CLIENT,

@@ -17,7 +17,7 @@ typedef struct {
 
 /* Creates both peers and iterates the default context until both are
  * CONNECTED (g_assert on failure or after 10 s). */
-void peer_pair_connect(PeerPair *pair, KtWorker *worker);
+void peer_pair_connect(PeerPair *pair, KtWorker *server_worker, KtWorker *client_worker);
 void peer_pair_close(PeerPair *pair);
 /* Iterate the default main context until *flag becomes TRUE or @timeout_ms. */
 gboolean wait_for(volatile gint *flag, guint timeout_ms);

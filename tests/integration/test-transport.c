@@ -149,7 +149,7 @@ static void test_peer_pair_media(void)
 	KtRtcpReportBlock block = { .ssrc = 5 };
 	int n;
 
-	peer_pair_connect(&pair, w);
+	peer_pair_connect(&pair, w, w);
 	set_sink(w, pair.server, &at_server);
 	set_sink(w, pair.client, &at_client);
 
@@ -197,8 +197,8 @@ static void test_room_forwarding(void)
 	guint16 lost = 0;
 	int n;
 
-	peer_pair_connect(&pub, w);
-	peer_pair_connect(&sub, w);
+	peer_pair_connect(&pub, w, w);
+	peer_pair_connect(&sub, w, w);
 	set_sink(w, pub.client, &at_publisher);
 	set_sink(w, sub.client, &at_subscriber);
 	kt_room_add_publisher(room, pub.server, &pub_track, 1);

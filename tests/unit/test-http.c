@@ -36,7 +36,8 @@ static void make_cert(const char *cert_file, const char *key_file)
 	X509_gmtime_adj(X509_getm_notAfter(x), 86400);
 	X509_set_pubkey(x, key);
 	X509_NAME *name = X509_get_subject_name(x);
-	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const guint8 *)"localhost", -1, -1, 0);
+	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const guint8 *)"localhost", -1, -1,
+	                           0);
 	X509_set_issuer_name(x, name);
 	g_assert_cmpint(X509_sign(x, key, EVP_sha256()), >, 0);
 
@@ -115,15 +116,21 @@ static void echo_handler(KtHttpRequest *r, gpointer user_data)
 	g_autofree char *custom = kt_http_request_get_header(r, "x-custom");
 	g_autofree char *ctype = kt_http_request_get_header(r, "content-type");
 	g_autofree char *peer = kt_http_request_get_peer_address(r);
+	g_autofree char *auth = kt_http_request_get_header(r, "authorization");
+	g_autofree char *token = kt_http_request_get_query(r, "token");
+	gboolean auth_ok = !g_strcmp0(auth, "Bearer secret") && !g_strcmp0(token, "secret");
+	g_assert_null(kt_http_request_get_header(r, "x-absent"));
+	g_assert_null(kt_http_request_get_query(r, "absent"));
 	const char *headers[] = {"X-Path",   kt_http_request_get_path(r),
-				 "X-Query",  name ? name : "(none)",
-				 "X-Custom", custom ? custom : "(none)",
-				 "X-Ctype",  ctype ? ctype : "(none)",
-				 "X-Peer",   peer,
-				 "Location", "/echo/1",
-				 NULL};
+	                         "X-Query",  name ? name : "(none)",
+	                         "X-Custom", custom ? custom : "(none)",
+	                         "X-Ctype",  ctype ? ctype : "(none)",
+	                         "X-Peer",   peer,
+	                         "Location", "/echo/1",
+	                         "X-Auth",   auth_ok ? "yes" : "no",
+	                         NULL};
 	kt_http_request_respond(r, kt_http_request_get_method(r) == KT_HTTP_POST ? 201 : 200,
-				"text/plain", headers, body, len);
+	                        "text/plain", headers, body, len);
 }
 
 static void healthz_handler(KtHttpRequest *r, gpointer user_data)
@@ -172,21 +179,21 @@ static gboolean fail_timeout(gpointer data)
 static KtHttpServer *start_server(Fixture *f, const char *const *listen, GError **error)
 {
 	const KtHttpRoute routes[] = {
-		{"/echo", FALSE, KT_HTTP_GET | KT_HTTP_POST | KT_HTTP_DELETE, TRUE, 1024, echo_handler,
-		 f},
-		{"/healthz", TRUE, KT_HTTP_GET, FALSE, 0, healthz_handler, f},
-		{"/slow", TRUE, KT_HTTP_GET, FALSE, 0, deferred_handler, f},
-		{"/hang", TRUE, KT_HTTP_GET, FALSE, 0, deferred_handler, f},
+	    {"/echo", FALSE, KT_HTTP_GET | KT_HTTP_POST | KT_HTTP_DELETE, TRUE, 1024, echo_handler,
+	     f},
+	    {"/healthz", TRUE, KT_HTTP_GET, FALSE, 0, healthz_handler, f},
+	    {"/slow", TRUE, KT_HTTP_GET, FALSE, 0, deferred_handler, f},
+	    {"/hang", TRUE, KT_HTTP_GET, FALSE, 0, deferred_handler, f},
 	};
 	KtHttpServerConfig cfg = {
-		.listen = listen,
-		.cert_path = cert_path,
-		.key_path = key_path,
-		.web_root = web_root,
-		.max_body = 4096,
-		.loop = f->loop,
-		.routes = routes,
-		.n_routes = G_N_ELEMENTS(routes),
+	    .listen = listen,
+	    .cert_path = cert_path,
+	    .key_path = key_path,
+	    .web_root = web_root,
+	    .max_body = 4096,
+	    .loop = f->loop,
+	    .routes = routes,
+	    .n_routes = G_N_ELEMENTS(routes),
 	};
 	return kt_http_server_new(&cfg, error);
 }
@@ -339,8 +346,8 @@ static Resp *resp_parse_head(const char *head)
 static Resp *conn_read(Conn *c, gboolean head_request)
 {
 	const char *end = NULL;
-	while (!c->in->len || !(end = g_strstr_len((const char *)c->in->data, c->in->len,
-						   "\r\n\r\n")))
+	while (!c->in->len ||
+	       !(end = g_strstr_len((const char *)c->in->data, c->in->len, "\r\n\r\n")))
 		if (!conn_fill(c))
 			return NULL;
 	gsize head_len = end + 4 - (const char *)c->in->data;
@@ -393,8 +400,8 @@ static gpointer client_routes(gpointer data)
 
 	/* body echo, query, custom header, Location + CORS exposure */
 	conn_sendf(c, "POST /echo/x?name=a%%20b&token=secret HTTP/1.1\r\nHost: t\r\n"
-		      "Content-Type: text/plain\r\nX-Custom: hello\r\n"
-		      "Authorization: Bearer secret\r\nContent-Length: 5\r\n\r\nhello");
+	              "Content-Type: text/plain\r\nX-Custom: hello\r\n"
+	              "Authorization: Bearer secret\r\nContent-Length: 5\r\n\r\nhello");
 	g_autoptr(Resp) r = conn_read(c, FALSE);
 	g_assert_cmpuint(r->status, ==, 201);
 	g_assert_cmpstr(r->body->str, ==, "hello");
@@ -404,6 +411,7 @@ static gpointer client_routes(gpointer data)
 	g_assert_cmpstr(hdr(r, "x-ctype"), ==, "text/plain");
 	g_assert_cmpstr(hdr(r, "x-peer"), ==, "127.0.0.1");
 	g_assert_cmpstr(hdr(r, "location"), ==, "/echo/1");
+	g_assert_cmpstr(hdr(r, "x-auth"), ==, "yes");
 	g_assert_cmpstr(hdr(r, "access-control-allow-origin"), ==, "*");
 	g_assert_nonnull(strstr(hdr(r, "access-control-expose-headers"), "Location"));
 
@@ -423,7 +431,7 @@ static gpointer client_routes(gpointer data)
 
 	/* CORS preflight, answered without the handler */
 	conn_sendf(c, "OPTIONS /echo/x HTTP/1.1\r\nHost: t\r\nOrigin: https://other\r\n"
-		      "Access-Control-Request-Method: POST\r\n\r\n");
+	              "Access-Control-Request-Method: POST\r\n\r\n");
 	g_autoptr(Resp) r4 = conn_read(c, FALSE);
 	g_assert_cmpuint(r4->status, ==, 204);
 	g_assert_null(hdr(r4, "x-path"));
@@ -483,7 +491,7 @@ static gpointer client_body_limits(gpointer data)
 
 	/* Garbage Content-Length */
 	g_autoptr(Resp) r4 =
-		request(f, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 12abc\r\n\r\n");
+	    request(f, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 12abc\r\n\r\n");
 	g_assert_cmpuint(r4->status, >=, 400);
 	g_assert_cmpuint(r4->status, <, 500);
 	client_finished(f);
@@ -510,15 +518,16 @@ static gpointer client_static(gpointer data)
 	static const struct {
 		const char *path, *type, *body;
 	} ok[] = {
-		{"/", "text/html; charset=utf-8", "<h1>index</h1>"},
-		{"/teacher", "text/html; charset=utf-8", "<h1>teacher</h1>"},
-		{"/teacher.html", "text/html; charset=utf-8", "<h1>teacher</h1>"},
-		{"/app.js", "text/javascript; charset=utf-8", "export const x = 1;\n"},
-		{"/style.css?v=2", "text/css; charset=utf-8", "body{}"},
-		{"/site.webmanifest", "application/manifest+json", "{}"},
+	    {"/", "text/html; charset=utf-8", "<h1>index</h1>"},
+	    {"/teacher", "text/html; charset=utf-8", "<h1>teacher</h1>"},
+	    {"/teacher.html", "text/html; charset=utf-8", "<h1>teacher</h1>"},
+	    {"/app.js", "text/javascript; charset=utf-8", "export const x = 1;\n"},
+	    {"/style.css?v=2", "text/css; charset=utf-8", "body{}"},
+	    {"/site.webmanifest", "application/manifest+json", "{}"},
 	};
 	for (guint i = 0; i < G_N_ELEMENTS(ok); i++) {
-		g_autofree char *raw = g_strdup_printf("GET %s HTTP/1.1\r\nHost: t\r\n\r\n", ok[i].path);
+		g_autofree char *raw =
+		    g_strdup_printf("GET %s HTTP/1.1\r\nHost: t\r\n\r\n", ok[i].path);
 		g_autoptr(Resp) r = request(f, raw);
 		g_assert_cmpuint(r->status, ==, 200);
 		g_assert_cmpstr(hdr(r, "content-type"), ==, ok[i].type);
@@ -526,11 +535,17 @@ static gpointer client_static(gpointer data)
 		assert_static_headers(r);
 	}
 	static const char *const missing[] = {
-		"/nope", "/.hidden", "/../secret.txt", "/../../etc/passwd", "/%2e%2e/secret.txt",
-		"/a/..%2f..%2fsecret.txt", "/x/",
+	    "/nope",
+	    "/.hidden",
+	    "/../secret.txt",
+	    "/../../etc/passwd",
+	    "/%2e%2e/secret.txt",
+	    "/a/..%2f..%2fsecret.txt",
+	    "/x/",
 	};
 	for (guint i = 0; i < G_N_ELEMENTS(missing); i++) {
-		g_autofree char *raw = g_strdup_printf("GET %s HTTP/1.1\r\nHost: t\r\n\r\n", missing[i]);
+		g_autofree char *raw =
+		    g_strdup_printf("GET %s HTTP/1.1\r\nHost: t\r\n\r\n", missing[i]);
 		g_autoptr(Resp) r = request(f, raw);
 		g_test_message("%s -> %u", missing[i], r->status);
 		g_assert_true(r->status == 404 || r->status == 400);
@@ -549,7 +564,7 @@ static gpointer client_static(gpointer data)
 	/* HEAD: the length of the file, no body (the next response parses). */
 	Conn *c = conn_open(f->port);
 	conn_sendf(c, "HEAD /app.js HTTP/1.1\r\nHost: t\r\n\r\nGET /style.css HTTP/1.1\r\n"
-		      "Host: t\r\n\r\n");
+	              "Host: t\r\n\r\n");
 	g_autoptr(Resp) h = conn_read(c, TRUE);
 	g_assert_cmpuint(h->status, ==, 200);
 	g_assert_cmpstr(hdr(h, "content-length"), ==, "20");
@@ -559,7 +574,7 @@ static gpointer client_static(gpointer data)
 
 	/* Files are not POST targets. */
 	g_autoptr(Resp) p =
-		request(f, "POST /app.js HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\n\r\nx");
+	    request(f, "POST /app.js HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\n\r\nx");
 	assert_json_error(p, 405, "method_not_allowed");
 	g_assert_cmpstr(hdr(p, "allow"), ==, "GET, HEAD");
 	client_finished(f);
@@ -601,9 +616,23 @@ static void test_static_resolve(void)
 static gpointer client_deferred(gpointer data)
 {
 	Fixture *f = data;
-	g_autoptr(Resp) r = request(f, "GET /slow HTTP/1.1\r\nHost: t\r\n\r\n");
+	Conn *c = conn_open(f->port);
+	conn_sendf(c, "GET /slow HTTP/1.1\r\nHost: t\r\n\r\n");
+	g_autoptr(Resp) r = conn_read(c, FALSE);
 	g_assert_cmpuint(r->status, ==, 200);
 	g_assert_cmpstr(r->body->str, ==, "late");
+	/* the connection is reusable after a deferred response */
+	conn_sendf(c, "GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n");
+	g_autoptr(Resp) r2 = conn_read(c, FALSE);
+	g_assert_cmpuint(r2->status, ==, 200);
+	/* pipelined behind a deferred response: answered in order */
+	conn_sendf(c,
+	           "GET /slow HTTP/1.1\r\nHost: t\r\n\r\nGET /healthz HTTP/1.1\r\nHost: t\r\n\r\n");
+	g_autoptr(Resp) r3 = conn_read(c, FALSE);
+	g_assert_cmpstr(r3->body->str, ==, "late");
+	g_autoptr(Resp) r4 = conn_read(c, FALSE);
+	g_assert_cmpstr(r4->body->str, ==, "{\"status\":\"ok\"}");
+	conn_close(c);
 	client_finished(f);
 	return NULL;
 }
@@ -674,8 +703,8 @@ static void test_config_errors(void)
 	GError *error = NULL;
 
 	static const char *const bad_entries[][2] = {
-		{"127.0.0.1", NULL},       {"127.0.0.1:99999", NULL}, {"localhost:80", NULL},
-		{"::1:8443", NULL},        {"[127.0.0.1]:1", NULL},   {"[::1:1", NULL},
+	    {"127.0.0.1", NULL}, {"127.0.0.1:99999", NULL}, {"localhost:80", NULL},
+	    {"::1:8443", NULL},  {"[127.0.0.1]:1", NULL},   {"[::1:1", NULL},
 	};
 	for (guint i = 0; i < G_N_ELEMENTS(bad_entries); i++) {
 		g_assert_null(start_server(&f, bad_entries[i], &error));
@@ -692,6 +721,11 @@ static void test_config_errors(void)
 	g_assert_null(start_server(&f, listen2, &error));
 	g_assert_error(error, KT_HTTP_ERROR, KT_HTTP_ERROR_LISTEN);
 	g_clear_error(&error);
+	/* Two servers at once (a second lws context coming and going). */
+	KtHttpServer *s2 = start_server(&f, listen, &error);
+	g_assert_no_error(error);
+	g_assert_cmpuint(kt_http_server_get_port(s2, 0), !=, kt_http_server_get_port(s, 0));
+	kt_http_server_free(s2);
 	kt_http_server_free(s);
 
 	/* Unreadable certificate. */

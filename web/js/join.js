@@ -15,6 +15,10 @@ export function getJoinInfo() {
 		return Promise.resolve(fromHash);
 
 	const form = document.getElementById('join-form');
+	// The player/studio means nothing until we know the lesson: hide it.
+	const panel = document.querySelector('[data-needs-join]');
+	if (panel)
+		panel.hidden = true;
 	const lessonInput = document.getElementById('join-lesson');
 	const tokenInput = document.getElementById('join-token');
 	lessonInput.value = fromHash.lesson;
@@ -37,6 +41,8 @@ export function getJoinInfo() {
 			}
 			form.removeEventListener('submit', onSubmit);
 			form.hidden = true;
+			if (panel)
+				panel.hidden = false;
 			const params = new URLSearchParams(info);
 			history.replaceState(null, '', `#${params}`);
 			resolve(info);

@@ -201,12 +201,13 @@ async function updateStats() {
 	report.forEach((s) => {
 		if (s.type !== 'outbound-rtp' || s.kind !== 'video')
 			return;
-		const kbps = lastTime ? (8 * (s.bytesSent - lastBytes)) / (s.timestamp - lastTime) : 0;
+		const kbps = lastTime && s.timestamp > lastTime
+			? `${Math.max(0, Math.round((8 * (s.bytesSent - lastBytes)) / (s.timestamp - lastTime)))} kbps` : '';
 		lastBytes = s.bytesSent;
 		lastTime = s.timestamp;
 		const size = s.frameWidth ? `${s.frameWidth}×${s.frameHeight}` : '';
 		const fps = s.framesPerSecond ? `${Math.round(s.framesPerSecond)} fps` : '';
-		$('stats').textContent = `发送 Sending: ${size} ${fps} ${Math.max(0, Math.round(kbps))} kbps`;
+		$('stats').textContent = `发送 Sending: ${size} ${fps} ${kbps}`;
 	});
 }
 

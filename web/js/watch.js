@@ -175,14 +175,15 @@ async function updateStats() {
 	report.forEach((s) => {
 		if (s.type !== 'inbound-rtp' || s.kind !== 'video')
 			return;
-		const kbps = lastTime ? (8 * (s.bytesReceived - lastBytes)) / (s.timestamp - lastTime) : 0;
+		const kbps = lastTime && s.timestamp > lastTime
+			? `${Math.max(0, Math.round((8 * (s.bytesReceived - lastBytes)) / (s.timestamp - lastTime)))} kbps` : '';
 		lastBytes = s.bytesReceived;
 		lastTime = s.timestamp;
 		const total = s.packetsReceived + s.packetsLost;
 		const loss = total > 0 ? Math.round((100 * s.packetsLost) / total) : 0;
 		const size = s.frameWidth ? `${s.frameWidth}×${s.frameHeight}` : '';
 		const fps = s.framesPerSecond ? `${Math.round(s.framesPerSecond)} fps` : '';
-		$('stats').textContent = `接收 Receiving: ${size} ${fps} ${Math.max(0, Math.round(kbps))} kbps · 丢包 loss ${loss}%`;
+		$('stats').textContent = `接收 Receiving: ${size} ${fps} ${kbps} · 丢包 loss ${loss}%`;
 	});
 }
 

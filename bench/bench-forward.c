@@ -1,0 +1,334 @@
+/* Packet-path benchmark: cost per forwarded packet per subscriber.
+ *
+ * A publisher peer (client end on worker 1) sends a paced 600 kbit/s VP8 +
+ * Opus stream over real SRTP/UDP to a room on media worker 0, which forwards
+ * it to N real subscriber peers whose client ends (worker 1) decrypt what they
+ * get; everything runs over loopback in a private network namespace. The
+ * figure is worker 0's thread CPU time divided by the packets it forwarded:
+ * everything the server does (GLib/libnice poll and receive, SRTP unprotect,
+ * rewrite, RTX cache, SRTP protect, UDP send, RTCP), including the kernel's
+ * loopback delivery of what it sends, which a real NIC would not charge to
+ * it. For scale, the same thread's cost of a plain sendto() of the same
+ * packets to a plain UDP socket is measured and printed too. Allocation calls
+ * on worker 0 during the run are counted by interposing malloc.
+ *
+ *   bench-forward [SUBSCRIBERS=200] [SECONDS=10]   (inside tests/netns-run.sh)
+ */
+#include <malloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "kt-room-private.h"
+#include "kt-rtp.h"
+#include "peer-pair.h"
+
+/* ---- allocation counter (ELF interposition over glibc's malloc) ---- */
+
+extern void *__libc_malloc(size_t);
+extern void *__libc_calloc(size_t, size_t);
+extern void *__libc_realloc(void *, size_t);
+static __thread gboolean counting;
+static guint64 allocations;
+
+void *malloc(size_t n);
+void *calloc(size_t a, size_t b);
+void *realloc(void *p, size_t n);
+
+void *malloc(size_t n)
+{
+	if (counting)
+		__atomic_fetch_add(&allocations, 1, __ATOMIC_RELAXED);
+	return __libc_malloc(n);
+}
+
+void *calloc(size_t a, size_t b)
+{
+	if (counting)
+		__atomic_fetch_add(&allocations, 1, __ATOMIC_RELAXED);
+	return __libc_calloc(a, b);
+}
+
+void *realloc(void *p, size_t n)
+{
+	if (counting)
+		__atomic_fetch_add(&allocations, 1, __ATOMIC_RELAXED);
+	return __libc_realloc(p, n);
+}
+
+/* ---- the stream ---- */
+
+#define VIDEO_SSRC 0x1111u
+#define AUDIO_SSRC 0x2222u
+#define VIDEO_PKT 1100 /* bytes of payload */
+#define AUDIO_PKT 90
+
+typedef struct {
+	KtRoom *room;
+	gint64 start_us, end_us;
+	guint64 video_sent, audio_sent;
+	guint16 vseq, aseq;
+	double cpu_start, cpu_end;
+	guint64 sends_before;
+	GSource *timer;
+	gint done;
+	KtPeer *publisher;
+	double video_pps, audio_pps;
+} Feed;
+
+static gint received;
+
+static double thread_cpu_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static gsize make_packet(guint8 *buf, gsize cap, Feed *f, gboolean video)
+{
+	guint16 seq = video ? f->vseq++ : f->aseq++;
+
+	kt_rtp_write_header(buf, cap, video ? 96 : 111, TRUE, seq, seq * (video ? 3000 : 960),
+			    video ? VIDEO_SSRC : AUDIO_SSRC);
+	memset(buf + 12, 0x5a, video ? VIDEO_PKT : AUDIO_PKT);
+	/* VP8 descriptor: S=1; a keyframe every 2 s (60 packets/s ≈ 120). */
+	buf[12] = 0x10;
+	buf[13] = (video && seq % 120 == 0) ? 0x00 : 0x01;
+	return 12 + (video ? VIDEO_PKT : AUDIO_PKT);
+}
+
+/* Worker 1: the publisher's browser, pacing its packets every 5 ms. */
+static gboolean on_feed_tick(gpointer data)
+{
+	Feed *f = data;
+	static guint8 buf[1600];
+	gint64 now = g_get_monotonic_time();
+	double elapsed = (now - f->start_us) / 1e6;
+
+	while (f->video_sent < elapsed * f->video_pps) {
+		gsize len = make_packet(buf, sizeof(buf), f, TRUE);
+
+		kt_peer_send_rtp(f->publisher, buf, len, sizeof(buf));
+		f->video_sent++;
+	}
+	while (f->audio_sent < elapsed * f->audio_pps) {
+		gsize len = make_packet(buf, sizeof(buf), f, FALSE);
+
+		kt_peer_send_rtp(f->publisher, buf, len, sizeof(buf));
+		f->audio_sent++;
+	}
+	if (now >= f->end_us) {
+		g_atomic_int_set(&f->done, TRUE);
+		return G_SOURCE_REMOVE;
+	}
+	return G_SOURCE_CONTINUE;
+}
+
+static gboolean start_feed(gpointer data)
+{
+	Feed *f = data;
+
+	f->start_us = g_get_monotonic_time();
+	f->timer = g_timeout_source_new(5);
+	g_source_set_callback(f->timer, on_feed_tick, f, NULL);
+	g_source_attach(f->timer, g_main_context_get_thread_default());
+	return G_SOURCE_REMOVE;
+}
+
+/* Worker 0: start/stop measuring its own CPU and allocations. */
+static gboolean measure_begin(gpointer data)
+{
+	Feed *f = data;
+
+	f->cpu_start = thread_cpu_seconds();
+	allocations = 0;
+	counting = TRUE;
+	return G_SOURCE_REMOVE;
+}
+
+static gboolean measure_end(gpointer data)
+{
+	Feed *f = data;
+
+	counting = FALSE;
+	f->cpu_end = thread_cpu_seconds();
+	return G_SOURCE_REMOVE;
+}
+
+static void count_rtp(KtPeer *peer, guint8 *buf, gsize len, gpointer user_data)
+{
+	g_atomic_int_inc(&received);
+}
+
+static gboolean install_counter(gpointer data)
+{
+	static const KtPeerMediaFuncs funcs = { count_rtp, NULL, NULL };
+
+	kt_peer_set_media_funcs(data, &funcs, NULL);
+	return G_SOURCE_REMOVE;
+}
+
+static gboolean clear_media(gpointer data)
+{
+	kt_peer_set_media_funcs(data, NULL, NULL);
+	return G_SOURCE_REMOVE;
+}
+
+/* The same thread sending the same sizes to @n plain UDP sockets drained by
+ * another thread: what the kernel alone charges per packet here. */
+static gint drain_stop;
+
+static gpointer drain(gpointer data)
+{
+	GPtrArray *socks = data;
+	guint8 buf[2048];
+
+	while (!g_atomic_int_get(&drain_stop))
+		for (guint i = 0; i < socks->len; i++)
+			while (recv(GPOINTER_TO_INT(g_ptr_array_index(socks, i)), buf, sizeof(buf),
+				    MSG_DONTWAIT) > 0)
+				;
+	return NULL;
+}
+
+static double sendto_floor_us(guint n)
+{
+	GPtrArray *socks = g_ptr_array_new();
+	struct sockaddr_in *addrs = g_new0(struct sockaddr_in, n);
+	int tx = socket(AF_INET, SOCK_DGRAM, 0);
+	guint8 pkt[VIDEO_PKT + 12 + 16] = { 0x80 };
+	guint rounds = 400;
+	double c0, c1;
+	GThread *t;
+
+	for (guint i = 0; i < n; i++) {
+		int fd = socket(AF_INET, SOCK_DGRAM, 0);
+		socklen_t len = sizeof(addrs[i]);
+
+		addrs[i].sin_family = AF_INET;
+		addrs[i].sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		bind(fd, (struct sockaddr *)&addrs[i], sizeof(addrs[i]));
+		getsockname(fd, (struct sockaddr *)&addrs[i], &len);
+		g_ptr_array_add(socks, GINT_TO_POINTER(fd));
+	}
+	g_atomic_int_set(&drain_stop, 0);
+	t = g_thread_new("drain", drain, socks);
+	c0 = thread_cpu_seconds();
+	for (guint r = 0; r < rounds; r++) {
+		for (guint i = 0; i < n; i++)
+			sendto(tx, pkt, r % 2 ? sizeof(pkt) : AUDIO_PKT + 28, MSG_DONTWAIT,
+			       (struct sockaddr *)&addrs[i], sizeof(addrs[i]));
+		g_usleep(2000); /* about the publisher's packet rate */
+	}
+	c1 = thread_cpu_seconds();
+	g_atomic_int_set(&drain_stop, 1);
+	g_thread_join(t);
+	for (guint i = 0; i < n; i++)
+		close(GPOINTER_TO_INT(g_ptr_array_index(socks, i)));
+	close(tx);
+	g_ptr_array_unref(socks);
+	g_free(addrs);
+	return (c1 - c0) * 1e6 / ((double)rounds * n);
+}
+
+int main(int argc, char **argv)
+{
+	guint n_subs = argc > 1 ? (guint)atoi(argv[1]) : 200;
+	guint seconds = argc > 2 ? (guint)atoi(argv[2]) : 10;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(KtWorkerPool) pool = kt_worker_pool_new(2, &error);
+	KtWorker *w0 = kt_worker_pool_get(pool, 0), *w1 = kt_worker_pool_get(pool, 1);
+	KtRoomConfig rc = { .keyframe_interval_ms = 300, .rtx_cache_ms = 1000 };
+	KtRoom *room = kt_room_new(w0, &rc);
+	PeerPair pub = { 0 };
+	PeerPair *subs = g_new0(PeerPair, n_subs);
+	KtRoomTrack pub_tracks[2] = {
+		{ .kind = KT_MEDIA_VIDEO, .codec = KT_CODEC_VP8, .pt = 96, .clock_rate = 90000,
+		  .remote_ssrc = VIDEO_SSRC, .pli = TRUE, .nack = TRUE },
+		{ .kind = KT_MEDIA_AUDIO, .codec = KT_CODEC_OPUS, .pt = 111, .clock_rate = 48000,
+		  .remote_ssrc = AUDIO_SSRC },
+	};
+	KtRoomTrack sub_tracks[2] = {
+		{ .kind = KT_MEDIA_VIDEO, .codec = KT_CODEC_VP8, .pt = 96, .rtx_pt = 97,
+		  .clock_rate = 90000, .pli = TRUE, .nack = TRUE },
+		{ .kind = KT_MEDIA_AUDIO, .codec = KT_CODEC_OPUS, .pt = 111, .clock_rate = 48000 },
+	};
+	/* 600 kbit/s of VP8 in ~1.1 kB packets, Opus at 20 ms. */
+	Feed feed = { .room = room, .video_pps = 600000.0 / 8 / (VIDEO_PKT + 12),
+		      .audio_pps = 50 };
+	KtRoomCounters before, after;
+	double cpu, per_packet_us, wall, idle_cpu_per_s = 0, marginal_us;
+	guint64 sends;
+
+	peer_pair_connect(&pub, w0, w1);
+	kt_room_add_publisher(room, pub.server, pub_tracks, 2);
+	for (guint i = 0; i < n_subs; i++) {
+		peer_pair_connect(&subs[i], w0, w1);
+		kt_worker_invoke_sync(w1, install_counter, subs[i].client);
+		kt_room_add_subscriber(room, subs[i].server, sub_tracks, 2);
+	}
+	/* A sync call behind the attach calls: they have run when it returns. */
+	kt_worker_invoke_sync(w0, clear_media, pub.client);
+	kt_room_get_counters(room, &before);
+	/* The room's idle cost with every subscriber connected (ICE consent
+	 * checks, timers, the worker's poll over all sockets): per subscriber
+	 * and per second, not per packet. */
+	{
+		Feed idle = { 0 };
+		gint never = 0;
+
+		kt_worker_invoke_sync(w0, measure_begin, &idle);
+		wait_for(&never, 2000);
+		kt_worker_invoke_sync(w0, measure_end, &idle);
+		idle_cpu_per_s = (idle.cpu_end - idle.cpu_start) / 2.0;
+	}
+	feed.publisher = pub.client;
+	feed.end_us = g_get_monotonic_time() + (gint64)seconds * G_USEC_PER_SEC;
+	kt_worker_invoke_sync(w0, measure_begin, &feed);
+	kt_worker_invoke_sync(w1, start_feed, &feed);
+	wait_for(&feed.done, (seconds + 5) * 1000);
+	kt_worker_invoke_sync(w0, measure_end, &feed);
+	kt_room_get_counters(room, &after);
+
+	sends = after.rtp_out - before.rtp_out;
+	cpu = feed.cpu_end - feed.cpu_start;
+	wall = seconds;
+	per_packet_us = sends ? cpu * 1e6 / sends : 0;
+	marginal_us = sends ? (cpu - idle_cpu_per_s * seconds) * 1e6 / sends : 0;
+	printf("bench-forward: %u subscribers, %u s, 600 kbit/s VP8 + Opus 20 ms\n", n_subs, seconds);
+	printf("  publisher packets in      %" G_GUINT64_FORMAT " (video %" G_GUINT64_FORMAT
+	       ", audio %" G_GUINT64_FORMAT ")\n",
+	       feed.video_sent + feed.audio_sent, feed.video_sent, feed.audio_sent);
+	printf("  packets forwarded         %" G_GUINT64_FORMAT "\n", sends);
+	printf("  packets received by subs  %d\n", g_atomic_int_get(&received));
+	printf("  worker CPU                %.3f s of %.1f s (%.1f%% of a core)\n", cpu, wall,
+	       100 * cpu / wall);
+	printf("  idle worker CPU, all connected, no media  %.1f%% of a core (%.1f us/s per subscriber)\n",
+	       100 * idle_cpu_per_s, idle_cpu_per_s * 1e6 / n_subs);
+	printf("  cost per forwarded packet per subscriber  %.3f us (all worker CPU / packets)\n",
+	       per_packet_us);
+	printf("    of which forwarding (minus idle cost)   %.3f us\n", marginal_us);
+	printf("    plain sendto() of the same packets      %.3f us (kernel floor on this machine)\n",
+	       sendto_floor_us(n_subs));
+	printf("  subscriber streams per core (this stream)  %.0f\n",
+	       per_packet_us > 0 ? 1e6 / (per_packet_us * (feed.video_pps + feed.audio_pps)) : 0);
+	printf("  allocations on the packet path            %" G_GUINT64_FORMAT " (%.4f per packet)\n",
+	       allocations, sends ? (double)allocations / sends : 0);
+
+	kt_room_close(room);
+	kt_room_unref(room);
+	for (guint i = 0; i < n_subs; i++) {
+		kt_worker_invoke_sync(w1, clear_media, subs[i].client);
+		peer_pair_close(&subs[i]);
+	}
+	peer_pair_close(&pub);
+	g_free(subs);
+	return 0;
+}
