@@ -47,7 +47,7 @@ gboolean wait_for(volatile gint *flag, guint timeout_ms)
 
 void peer_pair_connect(PeerPair *pair, KtWorker *server_worker, KtWorker *client_worker)
 {
-	static const char *const loopback[] = { "127.0.0.1", NULL };
+	const char *loopback[] = { pair->address ? pair->address : "127.0.0.1", NULL };
 	static const KtPeerEvents server_events = { on_server_ready, on_server_state };
 	static const KtPeerEvents client_events = { NULL, on_client_state };
 	GError *error = NULL;

@@ -7,6 +7,7 @@
 #include "kt-peer.h"
 
 typedef struct {
+	const char *address; /* host candidate address; NULL = 127.0.0.1 */
 	KtPeer *client, *server;
 	KtCert *client_cert, *server_cert;
 	gboolean server_ready;

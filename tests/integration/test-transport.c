@@ -136,12 +136,12 @@ static gboolean wait_count(gint *counter, gint at_least, guint timeout_ms)
 	return g_atomic_int_get(counter) >= at_least;
 }
 
-static void test_peer_pair_media(void)
+static void run_peer_pair_media(const char *address)
 {
 	g_autoptr(GError) error = NULL;
 	g_autoptr(KtWorkerPool) pool = kt_worker_pool_new(1, &error);
 	KtWorker *w = kt_worker_pool_get(pool, 0);
-	PeerPair pair = { 0 };
+	PeerPair pair = { .address = address };
 	Sink at_server = { 0 }, at_client = { 0 };
 	guint8 pkt[1500];
 	gsize len;
@@ -173,6 +173,17 @@ static void test_peer_pair_media(void)
 	set_sink(w, pair.server, NULL);
 	set_sink(w, pair.client, NULL);
 	peer_pair_close(&pair);
+}
+
+static void test_peer_pair_media(void)
+{
+	run_peer_pair_media("127.0.0.1");
+}
+
+/* The education network is moving to IPv6: the same over ::1. */
+static void test_peer_pair_media_ipv6(void)
+{
+	run_peer_pair_media("::1");
 }
 
 /* Publisher → room → subscriber, then the subscriber's feedback. */
@@ -267,6 +278,7 @@ int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/transport/peer-pair-media", test_peer_pair_media);
+	g_test_add_func("/transport/peer-pair-media-ipv6", test_peer_pair_media_ipv6);
 	g_test_add_func("/transport/room-forwarding", test_room_forwarding);
 	return g_test_run();
 }
