@@ -96,7 +96,7 @@ static gsize make_packet(guint8 *buf, gsize cap, Feed *f, gboolean video)
 	guint16 seq = video ? f->vseq++ : f->aseq++;
 
 	kt_rtp_write_header(buf, cap, video ? 96 : 111, TRUE, seq, seq * (video ? 3000 : 960),
-			    video ? VIDEO_SSRC : AUDIO_SSRC);
+	                    video ? VIDEO_SSRC : AUDIO_SSRC);
 	memset(buf + 12, 0x5a, video ? VIDEO_PKT : AUDIO_PKT);
 	/* VP8 descriptor: S=1; a keyframe every 2 s (60 packets/s ≈ 120). */
 	buf[12] = 0x10;
@@ -169,7 +169,7 @@ static void count_rtp(KtPeer *peer, guint8 *buf, gsize len, gpointer user_data)
 
 static gboolean install_counter(gpointer data)
 {
-	static const KtPeerMediaFuncs funcs = { count_rtp, NULL, NULL };
+	static const KtPeerMediaFuncs funcs = {count_rtp, NULL, NULL};
 
 	kt_peer_set_media_funcs(data, &funcs, NULL);
 	return G_SOURCE_REMOVE;
@@ -193,7 +193,7 @@ static gpointer drain(gpointer data)
 	while (!g_atomic_int_get(&drain_stop))
 		for (guint i = 0; i < socks->len; i++)
 			while (recv(GPOINTER_TO_INT(g_ptr_array_index(socks, i)), buf, sizeof(buf),
-				    MSG_DONTWAIT) > 0)
+			            MSG_DONTWAIT) > 0)
 				;
 	return NULL;
 }
@@ -203,7 +203,7 @@ static double sendto_floor_us(guint n)
 	GPtrArray *socks = g_ptr_array_new();
 	struct sockaddr_in *addrs = g_new0(struct sockaddr_in, n);
 	int tx = socket(AF_INET, SOCK_DGRAM, 0);
-	guint8 pkt[VIDEO_PKT + 12 + 16] = { 0x80 };
+	guint8 pkt[VIDEO_PKT + 12 + 16] = {0x80};
 	guint rounds = 400;
 	double c0, c1;
 	GThread *t;
@@ -245,24 +245,36 @@ int main(int argc, char **argv)
 	g_autoptr(GError) error = NULL;
 	g_autoptr(KtWorkerPool) pool = kt_worker_pool_new(2, &error);
 	KtWorker *w0 = kt_worker_pool_get(pool, 0), *w1 = kt_worker_pool_get(pool, 1);
-	KtRoomConfig rc = { .keyframe_interval_ms = 300, .rtx_cache_ms = 1000 };
+	KtRoomConfig rc = {.keyframe_interval_ms = 300, .rtx_cache_ms = 1000};
 	KtRoom *room = kt_room_new(w0, &rc);
-	PeerPair pub = { 0 };
+	PeerPair pub = {0};
 	PeerPair *subs = g_new0(PeerPair, n_subs);
 	KtRoomTrack pub_tracks[2] = {
-		{ .kind = KT_MEDIA_VIDEO, .codec = KT_CODEC_VP8, .pt = 96, .clock_rate = 90000,
-		  .remote_ssrc = VIDEO_SSRC, .pli = TRUE, .nack = TRUE },
-		{ .kind = KT_MEDIA_AUDIO, .codec = KT_CODEC_OPUS, .pt = 111, .clock_rate = 48000,
-		  .remote_ssrc = AUDIO_SSRC },
+	    {.kind = KT_MEDIA_VIDEO,
+	     .codec = KT_CODEC_VP8,
+	     .pt = 96,
+	     .clock_rate = 90000,
+	     .remote_ssrc = VIDEO_SSRC,
+	     .pli = TRUE,
+	     .nack = TRUE},
+	    {.kind = KT_MEDIA_AUDIO,
+	     .codec = KT_CODEC_OPUS,
+	     .pt = 111,
+	     .clock_rate = 48000,
+	     .remote_ssrc = AUDIO_SSRC},
 	};
 	KtRoomTrack sub_tracks[2] = {
-		{ .kind = KT_MEDIA_VIDEO, .codec = KT_CODEC_VP8, .pt = 96, .rtx_pt = 97,
-		  .clock_rate = 90000, .pli = TRUE, .nack = TRUE },
-		{ .kind = KT_MEDIA_AUDIO, .codec = KT_CODEC_OPUS, .pt = 111, .clock_rate = 48000 },
+	    {.kind = KT_MEDIA_VIDEO,
+	     .codec = KT_CODEC_VP8,
+	     .pt = 96,
+	     .rtx_pt = 97,
+	     .clock_rate = 90000,
+	     .pli = TRUE,
+	     .nack = TRUE},
+	    {.kind = KT_MEDIA_AUDIO, .codec = KT_CODEC_OPUS, .pt = 111, .clock_rate = 48000},
 	};
 	/* 600 kbit/s of VP8 in ~1.1 kB packets, Opus at 20 ms. */
-	Feed feed = { .room = room, .video_pps = 600000.0 / 8 / (VIDEO_PKT + 12),
-		      .audio_pps = 50 };
+	Feed feed = {.room = room, .video_pps = 600000.0 / 8 / (VIDEO_PKT + 12), .audio_pps = 50};
 	KtRoomCounters before, after;
 	double cpu, per_packet_us, wall, idle_cpu_per_s = 0, marginal_us;
 	guint64 sends;
@@ -281,7 +293,7 @@ int main(int argc, char **argv)
 	 * checks, timers, the worker's poll over all sockets): per subscriber
 	 * and per second, not per packet. */
 	{
-		Feed idle = { 0 };
+		Feed idle = {0};
 		gint never = 0;
 
 		kt_worker_invoke_sync(w0, measure_begin, &idle);
@@ -302,7 +314,8 @@ int main(int argc, char **argv)
 	wall = seconds;
 	per_packet_us = sends ? cpu * 1e6 / sends : 0;
 	marginal_us = sends ? (cpu - idle_cpu_per_s * seconds) * 1e6 / sends : 0;
-	printf("bench-forward: %u subscribers, %u s, 600 kbit/s VP8 + Opus 20 ms\n", n_subs, seconds);
+	printf("bench-forward: %u subscribers, %u s, 600 kbit/s VP8 + Opus 20 ms\n", n_subs,
+	       seconds);
 	printf("  publisher packets in      %" G_GUINT64_FORMAT " (video %" G_GUINT64_FORMAT
 	       ", audio %" G_GUINT64_FORMAT ")\n",
 	       feed.video_sent + feed.audio_sent, feed.video_sent, feed.audio_sent);
@@ -310,16 +323,19 @@ int main(int argc, char **argv)
 	printf("  packets received by subs  %d\n", g_atomic_int_get(&received));
 	printf("  worker CPU                %.3f s of %.1f s (%.1f%% of a core)\n", cpu, wall,
 	       100 * cpu / wall);
-	printf("  idle worker CPU, all connected, no media  %.1f%% of a core (%.1f us/s per subscriber)\n",
+	printf("  idle worker CPU, all connected, no media  %.1f%% of a core (%.1f us/s per "
+	       "subscriber)\n",
 	       100 * idle_cpu_per_s, idle_cpu_per_s * 1e6 / n_subs);
 	printf("  cost per forwarded packet per subscriber  %.3f us (all worker CPU / packets)\n",
 	       per_packet_us);
 	printf("    of which forwarding (minus idle cost)   %.3f us\n", marginal_us);
-	printf("    plain sendto() of the same packets      %.3f us (kernel floor on this machine)\n",
-	       sendto_floor_us(n_subs));
+	printf(
+	    "    plain sendto() of the same packets      %.3f us (kernel floor on this machine)\n",
+	    sendto_floor_us(n_subs));
 	printf("  subscriber streams per core (this stream)  %.0f\n",
 	       per_packet_us > 0 ? 1e6 / (per_packet_us * (feed.video_pps + feed.audio_pps)) : 0);
-	printf("  allocations on the packet path            %" G_GUINT64_FORMAT " (%.4f per packet)\n",
+	printf("  allocations on the packet path            %" G_GUINT64_FORMAT
+	       " (%.4f per packet)\n",
 	       allocations, sends ? (double)allocations / sends : 0);
 
 	kt_room_close(room);

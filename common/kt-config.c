@@ -245,7 +245,6 @@ static bool kt_config_check_ip(const char *value, GError **error)
 	return false;
 }
 
-
 static bool kt_config_check_secret(const char *value, GError **error)
 {
 	/* Never echo the secret itself into an error message. */

@@ -4,7 +4,7 @@
 #include <string.h>
 
 gboolean kt_auth_check_bearer(KtHttpRequest *req, const guint8 *secret, gsize secret_len,
-			      KtTokenClaims *claims)
+                              KtTokenClaims *claims)
 {
 	g_autofree char *auth = kt_http_request_get_header(req, "authorization");
 	g_autoptr(GError) error = NULL;
@@ -12,17 +12,17 @@ gboolean kt_auth_check_bearer(KtHttpRequest *req, const guint8 *secret, gsize se
 
 	if (!auth || g_ascii_strncasecmp(auth, "Bearer ", 7) != 0) {
 		kt_http_request_respond_error(req, 401, "unauthorized",
-					      "missing 'Authorization: Bearer TOKEN' header");
+		                              "missing 'Authorization: Bearer TOKEN' header");
 		return FALSE;
 	}
 	token = auth + 7;
 	while (*token == ' ')
 		token++;
-	if (!kt_token_verify(secret, secret_len, token, g_get_real_time() / G_USEC_PER_SEC,
-			     claims, &error)) {
+	if (!kt_token_verify(secret, secret_len, token, g_get_real_time() / G_USEC_PER_SEC, claims,
+	                     &error)) {
 		const char *code = g_error_matches(error, KT_TOKEN_ERROR, KT_TOKEN_ERROR_EXPIRED)
-					   ? "token-expired"
-					   : "bad-token";
+		                       ? "token-expired"
+		                       : "bad-token";
 
 		kt_http_request_respond_error(req, 401, code, "%s", error->message);
 		return FALSE;
@@ -31,21 +31,21 @@ gboolean kt_auth_check_bearer(KtHttpRequest *req, const guint8 *secret, gsize se
 }
 
 gboolean kt_auth_check_lesson(KtHttpRequest *req, const KtTokenClaims *claims, const char *lesson,
-			      const KtRole *roles)
+                              const KtRole *roles)
 {
 	gboolean role_ok = FALSE;
 
 	if (strcmp(claims->lesson, lesson) != 0) {
 		kt_http_request_respond_error(req, 403, "wrong-lesson",
-					      "the token is for another lesson");
+		                              "the token is for another lesson");
 		return FALSE;
 	}
 	for (const KtRole *r = roles; *r != KT_ROLE_NONE; r++)
 		role_ok |= *r == claims->role;
 	if (!role_ok) {
 		kt_http_request_respond_error(req, 403, "wrong-role",
-					      "role '%s' may not do this here",
-					      kt_role_to_string(claims->role));
+		                              "role '%s' may not do this here",
+		                              kt_role_to_string(claims->role));
 		return FALSE;
 	}
 	return TRUE;

@@ -9,7 +9,7 @@
 /* Verifies "Authorization: Bearer TOKEN". 401 when missing, malformed, forged
  * or expired. The token itself never reaches a log or an error message. */
 gboolean kt_auth_check_bearer(KtHttpRequest *req, const guint8 *secret, gsize secret_len,
-			      KtTokenClaims *claims);
+                              KtTokenClaims *claims);
 /* 403 unless @claims are for @lesson and one of @roles (KT_ROLE_NONE-terminated). */
 gboolean kt_auth_check_lesson(KtHttpRequest *req, const KtTokenClaims *claims, const char *lesson,
-			      const KtRole *roles);
+                              const KtRole *roles);

@@ -1,7 +1,7 @@
 /* Live lessons and sessions. */
 #include "kt-lesson.h"
 
-G_DEFINE_QUARK(kt-lesson-error-quark, kt_lesson_error)
+G_DEFINE_QUARK(kt - lesson - error - quark, kt_lesson_error)
 
 struct _KtLessons {
 	KtWorkerPool *workers;
@@ -52,13 +52,13 @@ static void lesson_free(gpointer data)
 	kt_room_close(l->room);
 	kt_room_unref(l->room);
 	g_message("lesson %s ended after %" G_GINT64_FORMAT " s", l->id,
-		  (g_get_monotonic_time() - l->started_at) / G_USEC_PER_SEC);
+	          (g_get_monotonic_time() - l->started_at) / G_USEC_PER_SEC);
 	g_free(l->id);
 	g_free(l);
 }
 
-KtLessons *kt_lessons_new(KtWorkerPool *workers, const KtRoomConfig *room_config,
-			  guint max_lessons, guint max_subscribers)
+KtLessons *kt_lessons_new(KtWorkerPool *workers, const KtRoomConfig *room_config, guint max_lessons,
+                          guint max_subscribers)
 {
 	KtLessons *ls = g_new0(KtLessons, 1);
 
@@ -92,7 +92,8 @@ KtLesson *kt_lessons_get_or_create(KtLessons *lessons, const char *id, GError **
 		return l;
 	if (g_hash_table_size(lessons->by_id) >= lessons->max_lessons) {
 		g_set_error(error, KT_LESSON_ERROR, KT_LESSON_ERROR_TOO_MANY_LESSONS,
-			    "the server already runs %u lessons (max_lessons)", lessons->max_lessons);
+		            "the server already runs %u lessons (max_lessons)",
+		            lessons->max_lessons);
 		return NULL;
 	}
 	worker = kt_worker_pool_pick(lessons->workers);
@@ -119,7 +120,7 @@ guint kt_lessons_count(KtLessons *lessons)
 }
 
 void kt_lessons_foreach(KtLessons *lessons, void (*func)(KtLesson *lesson, gpointer data),
-			gpointer data)
+                        gpointer data)
 {
 	GHashTableIter it;
 	gpointer value;
@@ -164,15 +165,14 @@ KtSession *kt_lesson_find_session(KtLesson *lesson, const char *session_id)
 	return g_hash_table_lookup(lesson->sessions, session_id);
 }
 
-KtSession *kt_lesson_add_session(KtLesson *lesson, KtSessionKind kind, KtPeer *peer,
-				 GError **error)
+KtSession *kt_lesson_add_session(KtLesson *lesson, KtSessionKind kind, KtPeer *peer, GError **error)
 {
 	KtSession *s;
 
 	if (kind == KT_SESSION_WHEP && lesson->n_subscribers >= lesson->lessons->max_subscribers) {
 		g_set_error(error, KT_LESSON_ERROR, KT_LESSON_ERROR_TOO_MANY_SUBSCRIBERS,
-			    "lesson %s already has %u viewers (max_subscribers)", lesson->id,
-			    lesson->n_subscribers);
+		            "lesson %s already has %u viewers (max_subscribers)", lesson->id,
+		            lesson->n_subscribers);
 		return NULL;
 	}
 	s = g_new0(KtSession, 1);
@@ -191,7 +191,7 @@ KtSession *kt_lesson_add_session(KtLesson *lesson, KtSessionKind kind, KtPeer *p
 void kt_lesson_remove_session(KtLesson *lesson, KtSession *session, const char *why)
 {
 	g_message("lesson %s: %s session %s closed (%s)", lesson->id,
-		  session->kind == KT_SESSION_WHIP ? "WHIP" : "WHEP", session->id, why);
+	          session->kind == KT_SESSION_WHIP ? "WHIP" : "WHEP", session->id, why);
 	if (lesson->publisher == session)
 		lesson->publisher = NULL;
 	if (session->kind == KT_SESSION_WHEP)

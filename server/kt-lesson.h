@@ -36,8 +36,8 @@ typedef enum {
 	KT_SESSION_WHEP, /* watches them */
 } KtSessionKind;
 
-KtLessons *kt_lessons_new(KtWorkerPool *workers, const KtRoomConfig *room_config,
-			  guint max_lessons, guint max_subscribers);
+KtLessons *kt_lessons_new(KtWorkerPool *workers, const KtRoomConfig *room_config, guint max_lessons,
+                          guint max_subscribers);
 void kt_lessons_free(KtLessons *lessons);
 KtLesson *kt_lessons_lookup(KtLessons *lessons, const char *id);
 KtLesson *kt_lessons_get_or_create(KtLessons *lessons, const char *id, GError **error);
@@ -46,7 +46,7 @@ guint kt_lessons_count(KtLessons *lessons);
 void kt_lessons_remove_if_empty(KtLessons *lessons, KtLesson *lesson);
 /* Iteration for metrics. */
 void kt_lessons_foreach(KtLessons *lessons, void (*func)(KtLesson *lesson, gpointer data),
-			gpointer data);
+                        gpointer data);
 
 const char *kt_lesson_get_id(KtLesson *lesson);
 KtRoom *kt_lesson_get_room(KtLesson *lesson);
@@ -61,7 +61,7 @@ KtSession *kt_lesson_find_session(KtLesson *lesson, const char *session_id);
 /* Creates a session in @lesson for @peer (takes a reference) with a fresh
  * unguessable id. @max_subscribers is checked for WHEP. */
 KtSession *kt_lesson_add_session(KtLesson *lesson, KtSessionKind kind, KtPeer *peer,
-				 GError **error);
+                                 GError **error);
 /* Closes the peer, detaches it from the room, frees the session; ends the
  * lesson (freeing @lesson!) when it was the last one. */
 void kt_lesson_remove_session(KtLesson *lesson, KtSession *session, const char *why);

@@ -3,11 +3,10 @@
 
 static void kt_ops_json_ok(KtHttpRequest *req, KtServer *server)
 {
-	json_t *body = json_pack("{s:s, s:s, s:I, s:i}", "status", "ok", "version", KT_VERSION,
-				 "uptime_seconds",
-				 (json_int_t)((g_get_monotonic_time() - server->started_at) /
-					      G_USEC_PER_SEC),
-				 "lessons", (int)kt_lessons_count(server->lessons));
+	json_t *body = json_pack(
+	    "{s:s, s:s, s:I, s:i}", "status", "ok", "version", KT_VERSION, "uptime_seconds",
+	    (json_int_t)((g_get_monotonic_time() - server->started_at) / G_USEC_PER_SEC), "lessons",
+	    (int)kt_lessons_count(server->lessons));
 
 	kt_http_request_respond_json(req, 200, body);
 	json_decref(body);
@@ -43,26 +42,25 @@ static void add_lesson(KtLesson *lesson, gpointer data)
 void kt_ops_metrics(KtHttpRequest *req, gpointer user_data)
 {
 	KtServer *server = user_data;
-	MetricsSum m = { 0 };
+	MetricsSum m = {0};
 	GString *out = g_string_new(NULL);
 	const struct {
 		const char *name, *type, *help;
 		guint64 value;
 	} rows[] = {
-		{ "ketang_lessons_live", "gauge", "Lessons currently live.",
-		  kt_lessons_count(server->lessons) },
-		{ "ketang_publishers", "gauge", "Connected publisher sessions.", 0 },
-		{ "ketang_subscribers", "gauge", "Subscriber sessions.", 0 },
-		{ "ketang_rtp_packets_received_total", "counter", "RTP packets from publishers.", 0 },
-		{ "ketang_rtp_packets_sent_total", "counter", "RTP packets forwarded.", 0 },
-		{ "ketang_rtp_bytes_received_total", "counter", "RTP bytes from publishers.", 0 },
-		{ "ketang_rtp_bytes_sent_total", "counter", "RTP bytes forwarded.", 0 },
-		{ "ketang_nacks_received_total", "counter", "NACK packets from subscribers.", 0 },
-		{ "ketang_retransmissions_total", "counter", "Packets resent from the cache.", 0 },
-		{ "ketang_keyframe_requests_received_total", "counter",
-		  "PLI/FIR from subscribers.", 0 },
-		{ "ketang_keyframe_requests_sent_total", "counter",
-		  "Keyframe requests sent to publishers after coalescing.", 0 },
+	    {"ketang_lessons_live", "gauge", "Lessons currently live.",
+	     kt_lessons_count(server->lessons)},
+	    {"ketang_publishers", "gauge", "Connected publisher sessions.", 0},
+	    {"ketang_subscribers", "gauge", "Subscriber sessions.", 0},
+	    {"ketang_rtp_packets_received_total", "counter", "RTP packets from publishers.", 0},
+	    {"ketang_rtp_packets_sent_total", "counter", "RTP packets forwarded.", 0},
+	    {"ketang_rtp_bytes_received_total", "counter", "RTP bytes from publishers.", 0},
+	    {"ketang_rtp_bytes_sent_total", "counter", "RTP bytes forwarded.", 0},
+	    {"ketang_nacks_received_total", "counter", "NACK packets from subscribers.", 0},
+	    {"ketang_retransmissions_total", "counter", "Packets resent from the cache.", 0},
+	    {"ketang_keyframe_requests_received_total", "counter", "PLI/FIR from subscribers.", 0},
+	    {"ketang_keyframe_requests_sent_total", "counter",
+	     "Keyframe requests sent to publishers after coalescing.", 0},
 	};
 	guint64 values[G_N_ELEMENTS(rows)];
 
@@ -79,9 +77,9 @@ void kt_ops_metrics(KtHttpRequest *req, gpointer user_data)
 	values[9] = m.sum.keyframe_requests_received;
 	values[10] = m.sum.keyframe_requests_sent;
 	for (guint i = 0; i < G_N_ELEMENTS(rows); i++)
-		g_string_append_printf(out, "# HELP %s %s\n# TYPE %s %s\n%s %" G_GUINT64_FORMAT "\n",
-				       rows[i].name, rows[i].help, rows[i].name, rows[i].type,
-				       rows[i].name, values[i]);
+		g_string_append_printf(
+		    out, "# HELP %s %s\n# TYPE %s %s\n%s %" G_GUINT64_FORMAT "\n", rows[i].name,
+		    rows[i].help, rows[i].name, rows[i].type, rows[i].name, values[i]);
 	kt_http_request_respond(req, 200, "text/plain; version=0.0.4", NULL, out->str, out->len);
 	g_string_free(out, TRUE);
 }

@@ -8,10 +8,9 @@
 
 /* HTTPS identity: configured files, or a self-signed pair made on first start
  * in the data dir and reused afterwards (browsers then keep one exception). */
-static gboolean ensure_tls_files(KtSettings *st, char **cert_path, char **key_path,
-				 GError **error)
+static gboolean ensure_tls_files(KtSettings *st, char **cert_path, char **key_path, GError **error)
 {
-	static const char *const names[] = { "localhost", "127.0.0.1", "::1", NULL };
+	static const char *const names[] = {"localhost", "127.0.0.1", "::1", NULL};
 	g_autoptr(KtCert) cert = NULL;
 
 	if (st->tls_cert && *st->tls_cert) {
@@ -26,7 +25,7 @@ static gboolean ensure_tls_files(KtSettings *st, char **cert_path, char **key_pa
 		return TRUE;
 	if (g_mkdir_with_parents(st->data_dir, 0700) != 0) {
 		g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errno),
-			    "cannot create data dir %s: %s", st->data_dir, g_strerror(errno));
+		            "cannot create data dir %s: %s", st->data_dir, g_strerror(errno));
 		return FALSE;
 	}
 	cert = kt_cert_new_ecdsa("Ketang", 825, names, error);
@@ -48,20 +47,20 @@ static gboolean start_http(KtServer *server, GError **error)
 	g_autofree char *cert_path = NULL;
 	g_autofree char *key_path = NULL;
 	const KtHttpRoute routes[] = {
-		{ "/whip/", FALSE, KT_HTTP_POST | KT_HTTP_DELETE | KT_HTTP_PATCH, TRUE, 0,
-		  kt_whip_handle, server },
-		{ "/whep/", FALSE, KT_HTTP_POST | KT_HTTP_DELETE | KT_HTTP_PATCH, TRUE, 0,
-		  kt_whep_handle, server },
-		{ "/healthz", TRUE, KT_HTTP_GET | KT_HTTP_HEAD, FALSE, 0, kt_ops_healthz, server },
-		{ "/metrics", TRUE, KT_HTTP_GET, FALSE, 0, kt_ops_metrics, server },
+	    {"/whip/", FALSE, KT_HTTP_POST | KT_HTTP_DELETE | KT_HTTP_PATCH, TRUE, 0,
+	     kt_whip_handle, server},
+	    {"/whep/", FALSE, KT_HTTP_POST | KT_HTTP_DELETE | KT_HTTP_PATCH, TRUE, 0,
+	     kt_whep_handle, server},
+	    {"/healthz", TRUE, KT_HTTP_GET | KT_HTTP_HEAD, FALSE, 0, kt_ops_healthz, server},
+	    {"/metrics", TRUE, KT_HTTP_GET, FALSE, 0, kt_ops_metrics, server},
 	};
 	KtHttpServerConfig cfg = {
-		.listen = (const char *const *)server->settings->listen,
-		.web_root = server->web_root,
-		.max_body = server->settings->max_body_bytes,
-		.loop = server->loop,
-		.routes = routes,
-		.n_routes = G_N_ELEMENTS(routes),
+	    .listen = (const char *const *)server->settings->listen,
+	    .web_root = server->web_root,
+	    .max_body = server->settings->max_body_bytes,
+	    .loop = server->loop,
+	    .routes = routes,
+	    .n_routes = G_N_ELEMENTS(routes),
 	};
 
 	if (!ensure_tls_files(server->settings, &cert_path, &key_path, error))
@@ -76,7 +75,8 @@ static gboolean start_http(KtServer *server, GError **error)
 
 		kt_settings_parse_listen(server->settings->listen[i], &host, NULL, NULL);
 		g_printerr("ketang: listening on https://%s%s%s:%u\n", strchr(host, ':') ? "[" : "",
-			   host, strchr(host, ':') ? "]" : "", kt_http_server_get_port(server->http, i));
+		           host, strchr(host, ':') ? "]" : "",
+		           kt_http_server_get_port(server->http, i));
 	}
 	return TRUE;
 }
@@ -102,11 +102,11 @@ KtServer *kt_server_new(KtSettings *settings, GMainLoop *loop, GError **error)
 	if (!server->workers)
 		goto fail;
 	server->lessons = kt_lessons_new(server->workers, &room_config, settings->max_lessons,
-					 settings->max_subscribers);
+	                                 settings->max_subscribers);
 	if (!start_http(server, error))
 		goto fail;
 	g_message("ketang %s: %u media worker(s), web root %s", KT_VERSION,
-		  kt_worker_pool_get_size(server->workers), server->web_root);
+	          kt_worker_pool_get_size(server->workers), server->web_root);
 	return server;
 fail:
 	kt_server_free(server);

@@ -26,9 +26,10 @@ static const struct {
 	const char *name;
 	KtRole roles[5];
 } kinds[] = {
-	[KT_SESSION_WHIP] = { "/whip/", "WHIP", { KT_ROLE_TEACHER, KT_ROLE_NONE } },
-	[KT_SESSION_WHEP] = { "/whep/", "WHEP",
-			      { KT_ROLE_TEACHER, KT_ROLE_CLASSROOM, KT_ROLE_OBSERVER, KT_ROLE_NONE } },
+    [KT_SESSION_WHIP] = {"/whip/", "WHIP", {KT_ROLE_TEACHER, KT_ROLE_NONE}},
+    [KT_SESSION_WHEP] = {"/whep/",
+                         "WHEP",
+                         {KT_ROLE_TEACHER, KT_ROLE_CLASSROOM, KT_ROLE_OBSERVER, KT_ROLE_NONE}},
 };
 
 #define KT_WHIP_MAX_TOMBSTONES 4096
@@ -47,7 +48,7 @@ static void remember_closed(KtServer *server, WhipCtx *ctx)
 	if (g_hash_table_size(server->tombstones) >= KT_WHIP_MAX_TOMBSTONES)
 		g_hash_table_remove_all(server->tombstones);
 	g_hash_table_replace(server->tombstones, g_strdup(ctx->session_id),
-			     tombstone_value(ctx->kind, ctx->lesson_id));
+	                     tombstone_value(ctx->kind, ctx->lesson_id));
 }
 
 static void whip_ctx_free(gpointer data)
@@ -58,7 +59,7 @@ static void whip_ctx_free(gpointer data)
 	if (ctx->pending) {
 		kt_http_request_set_cancel_func(ctx->pending, NULL, NULL);
 		kt_http_request_respond_error(ctx->pending, 500, "session-closed",
-					      "the session closed before it was answered");
+		                              "the session closed before it was answered");
 	}
 	kt_sdp_free(ctx->offer);
 	g_free(ctx->lesson_id);
@@ -97,7 +98,7 @@ static KtSession *session_by_id(KtServer *server, const char *lesson_id, const c
 /* ---- answering ---- */
 
 static guint negotiated_to_tracks(const KtSdpNegotiated *neg, guint n, KtRoomTrack *tracks,
-				  guint max)
+                                  guint max)
 {
 	guint count = 0;
 
@@ -127,7 +128,7 @@ static guint negotiated_to_tracks(const KtSdpNegotiated *neg, guint n, KtRoomTra
 }
 
 static void on_local_ready(KtPeer *peer, const char *ufrag, const char *pwd,
-			   const char *const *candidates, gpointer user_data)
+                           const char *const *candidates, gpointer user_data)
 {
 	WhipCtx *ctx = user_data;
 	KtServer *server = ctx->server;
@@ -165,17 +166,16 @@ static void on_local_ready(KtPeer *peer, const char *ufrag, const char *pwd,
 	else
 		kt_room_add_subscriber(kt_lesson_get_room(lesson), peer, tracks, n_tracks);
 
-	location = g_strdup_printf("%s%s/%s", kinds[ctx->kind].prefix, ctx->lesson_id,
-				   ctx->session_id);
+	location =
+	    g_strdup_printf("%s%s/%s", kinds[ctx->kind].prefix, ctx->lesson_id, ctx->session_id);
 	kt_http_request_respond(req, 201, "application/sdp",
-				(const char *const[]){ "Location", location, NULL }, answer,
-				strlen(answer));
+	                        (const char *const[]){"Location", location, NULL}, answer,
+	                        strlen(answer));
 	g_message("lesson %s: %s session %s answered", ctx->lesson_id, kinds[ctx->kind].name,
-		  ctx->session_id);
+	          ctx->session_id);
 }
 
-static void on_peer_state(KtPeer *peer, KtPeerState state, const char *reason,
-			  gpointer user_data)
+static void on_peer_state(KtPeer *peer, KtPeerState state, const char *reason, gpointer user_data)
 {
 	WhipCtx *ctx = user_data;
 	KtSession *session = session_by_id(ctx->server, ctx->lesson_id, ctx->session_id);
@@ -184,12 +184,12 @@ static void on_peer_state(KtPeer *peer, KtPeerState state, const char *reason,
 		return;
 	if (state == KT_PEER_STATE_CONNECTED) {
 		g_message("lesson %s: %s session %s connected", ctx->lesson_id,
-			  kinds[ctx->kind].name, ctx->session_id);
+		          kinds[ctx->kind].name, ctx->session_id);
 		return;
 	}
 	/* FAILED or CLOSED: the session is over. */
 	kt_lesson_remove_session(kt_session_get_lesson(session), session,
-				 reason ? reason : kt_peer_state_to_string(state));
+	                         reason ? reason : kt_peer_state_to_string(state));
 }
 
 static void on_request_cancelled(KtHttpRequest *req, gpointer user_data)
@@ -200,7 +200,7 @@ static void on_request_cancelled(KtHttpRequest *req, gpointer user_data)
 	ctx->pending = NULL;
 	if (session)
 		kt_lesson_remove_session(kt_session_get_lesson(session), session,
-					 "client went away before the answer");
+		                         "client went away before the answer");
 }
 
 /* ---- POST: offer ---- */
@@ -216,8 +216,9 @@ static gboolean check_content_type(KtHttpRequest *req)
 		base = g_strstrip(g_strndup(ct, semi ? (gsize)(semi - ct) : strlen(ct)));
 	}
 	if (!base || g_ascii_strcasecmp(base, "application/sdp") != 0) {
-		kt_http_request_respond_error(req, 415, "unsupported-media-type",
-					      "the offer must be sent as Content-Type: application/sdp");
+		kt_http_request_respond_error(
+		    req, 415, "unsupported-media-type",
+		    "the offer must be sent as Content-Type: application/sdp");
 		return FALSE;
 	}
 	return TRUE;
@@ -231,7 +232,7 @@ static char *join_codecs(char **codecs)
 /* Fills the answer parameters that do not depend on ICE gathering, and
  * dry-runs the answer so a bad offer fails before any socket is opened. */
 static gboolean prepare_answer(WhipCtx *ctx, KtLesson *lesson_or_null, gboolean *dtls_active,
-			       GError **error)
+                               GError **error)
 {
 	KtServer *server = ctx->server;
 	KtSdpAnswerParams *p = &ctx->params;
@@ -249,7 +250,7 @@ static gboolean prepare_answer(WhipCtx *ctx, KtLesson *lesson_or_null, gboolean 
 	p->video_codecs = video_codecs;
 	if (lesson_or_null && kt_lesson_get_video_codec(lesson_or_null) != KT_CODEC_NONE) {
 		ctx->video_required =
-			g_strdup(kt_media_codec_name(kt_lesson_get_video_codec(lesson_or_null)));
+		    g_strdup(kt_media_codec_name(kt_lesson_get_video_codec(lesson_or_null)));
 		p->video_codec_required = ctx->video_required;
 	}
 	p->session_id = g_random_int();
@@ -289,21 +290,21 @@ static KtPeer *start_peer(WhipCtx *ctx, gboolean dtls_active, KtLesson *lesson, 
 	g_autofree char *stun_host = NULL;
 	guint16 stun_port = 0;
 	KtPeerConfig cfg = {
-		.worker = kt_room_get_worker(kt_lesson_get_room(lesson)),
-		.cert = server->dtls_cert,
-		.local_addresses = (const char *const *)st->ice_addresses,
-		.port_min = st->ice_port_min,
-		.port_max = st->ice_port_max,
-		.ice_tcp = st->ice_tcp,
-		.controlling = FALSE,
-		.dtls_role = dtls_active ? KT_DTLS_ROLE_CLIENT : KT_DTLS_ROLE_SERVER,
-		.remote_ufrag = m->ice_ufrag,
-		.remote_pwd = m->ice_pwd,
-		.remote_fingerprint = m->fingerprint,
+	    .worker = kt_room_get_worker(kt_lesson_get_room(lesson)),
+	    .cert = server->dtls_cert,
+	    .local_addresses = (const char *const *)st->ice_addresses,
+	    .port_min = st->ice_port_min,
+	    .port_max = st->ice_port_max,
+	    .ice_tcp = st->ice_tcp,
+	    .controlling = FALSE,
+	    .dtls_role = dtls_active ? KT_DTLS_ROLE_CLIENT : KT_DTLS_ROLE_SERVER,
+	    .remote_ufrag = m->ice_ufrag,
+	    .remote_pwd = m->ice_pwd,
+	    .remote_fingerprint = m->fingerprint,
 	};
 	static const KtPeerEvents events = {
-		.local_ready = on_local_ready,
-		.state_changed = on_peer_state,
+	    .local_ready = on_local_ready,
+	    .state_changed = on_peer_state,
 	};
 
 	for (guint i = 0; m->candidates && i < m->candidates->len; i++)
@@ -320,7 +321,7 @@ static KtPeer *start_peer(WhipCtx *ctx, gboolean dtls_active, KtLesson *lesson, 
 
 /* 409 or replace, per [lesson] teacher_publish_policy. */
 static gboolean resolve_publisher_conflict(KtServer *server, KtHttpRequest *req, KtLesson *lesson,
-					   KtSession **replaced)
+                                           KtSession **replaced)
 {
 	KtSession *current = lesson ? kt_lesson_get_publisher(lesson) : NULL;
 
@@ -332,14 +333,14 @@ static gboolean resolve_publisher_conflict(KtServer *server, KtHttpRequest *req,
 		return TRUE;
 	}
 	kt_http_request_respond_error(req, 409, "already-publishing",
-				      "lesson %s already has a teacher publisher; DELETE that "
-				      "session first",
-				      kt_lesson_get_id(lesson));
+	                              "lesson %s already has a teacher publisher; DELETE that "
+	                              "session first",
+	                              kt_lesson_get_id(lesson));
 	return FALSE;
 }
 
 static void handle_offer(KtServer *server, KtHttpRequest *req, KtSessionKind kind,
-			 const char *lesson_id)
+                         const char *lesson_id)
 {
 	KtTokenClaims claims;
 	gsize body_len = 0;
@@ -367,7 +368,8 @@ static void handle_offer(KtServer *server, KtHttpRequest *req, KtSessionKind kin
 		whip_ctx_free(ctx);
 		return;
 	}
-	if (kind == KT_SESSION_WHIP && !resolve_publisher_conflict(server, req, lesson, &replaced)) {
+	if (kind == KT_SESSION_WHIP &&
+	    !resolve_publisher_conflict(server, req, lesson, &replaced)) {
 		whip_ctx_free(ctx);
 		return;
 	}
@@ -380,7 +382,8 @@ static void handle_offer(KtServer *server, KtHttpRequest *req, KtSessionKind kin
 			kt_peer_close(peer);
 			kt_peer_unref(peer);
 		}
-		if (lesson && !kt_lesson_get_publisher(lesson) && !kt_lesson_count_subscribers(lesson))
+		if (lesson && !kt_lesson_get_publisher(lesson) &&
+		    !kt_lesson_count_subscribers(lesson))
 			kt_lessons_remove_if_empty(server->lessons, lesson);
 		whip_ctx_free(ctx);
 		return;
@@ -398,7 +401,7 @@ static void handle_offer(KtServer *server, KtHttpRequest *req, KtSessionKind kin
 /* ---- DELETE: end a session ---- */
 
 static void handle_delete(KtServer *server, KtHttpRequest *req, KtSessionKind kind,
-			  const char *lesson_id, const char *session_id)
+                          const char *lesson_id, const char *session_id)
 {
 	KtTokenClaims claims;
 	KtSession *session;
@@ -418,8 +421,8 @@ static void handle_delete(KtServer *server, KtHttpRequest *req, KtSessionKind ki
 	}
 	if (!session || kt_session_get_kind(session) != kind) {
 		kt_http_request_respond_error(req, 404, "no-such-session",
-					      "no %s session %s in lesson %s", kinds[kind].name,
-					      session_id, lesson_id);
+		                              "no %s session %s in lesson %s", kinds[kind].name,
+		                              session_id, lesson_id);
 		return;
 	}
 	kt_lesson_remove_session(kt_session_get_lesson(session), session, "DELETE");
@@ -433,10 +436,10 @@ static void handle(KtHttpRequest *req, KtServer *server, KtSessionKind kind)
 	KtHttpMethod method = kt_http_request_get_method(req);
 
 	if (!split_path(kt_http_request_get_path(req), kinds[kind].prefix, &lesson_id,
-			&session_id)) {
+	                &session_id)) {
 		kt_http_request_respond_error(req, 404, "not-found",
-					      "expected %sLESSON or %sLESSON/SESSION", kinds[kind].prefix,
-					      kinds[kind].prefix);
+		                              "expected %sLESSON or %sLESSON/SESSION",
+		                              kinds[kind].prefix, kinds[kind].prefix);
 		return;
 	}
 	if (method == KT_HTTP_POST && !session_id) {
@@ -446,11 +449,11 @@ static void handle(KtHttpRequest *req, KtServer *server, KtSessionKind kind)
 	} else if (method == KT_HTTP_PATCH && session_id) {
 		/* RFC 9725 §4.3.1: trickle and ICE restart are optional. */
 		kt_http_request_respond_error(req, 405, "method-not-allowed",
-					      "trickle ICE is not supported; send complete offers");
+		                              "trickle ICE is not supported; send complete offers");
 	} else {
 		kt_http_request_respond_error(req, 405, "method-not-allowed",
-					      "POST %sLESSON to start, DELETE its Location to stop",
-					      kinds[kind].prefix);
+		                              "POST %sLESSON to start, DELETE its Location to stop",
+		                              kinds[kind].prefix);
 	}
 }
 

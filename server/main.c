@@ -90,8 +90,9 @@ static int cmd_token(const CliOptions *o)
 		return 2;
 	}
 	if (role == KT_ROLE_NONE) {
-		g_printerr("ketang token: --role must be teacher, classroom, observer, archivist or "
-			   "admin\n");
+		g_printerr(
+		    "ketang token: --role must be teacher, classroom, observer, archivist or "
+		    "admin\n");
 		return 2;
 	}
 	ttl = o->ttl > 0 ? o->ttl : settings->token_ttl;
@@ -100,7 +101,7 @@ static int cmd_token(const CliOptions *o)
 		return 1;
 	}
 	token = kt_token_mint(secret, secret_len, o->lesson, role,
-			      g_get_real_time() / G_USEC_PER_SEC + ttl, &error);
+	                      g_get_real_time() / G_USEC_PER_SEC + ttl, &error);
 	kt_secret_free(secret, secret_len);
 	if (!token) {
 		g_printerr("ketang token: %s\n", error->message);
@@ -115,8 +116,8 @@ static const struct {
 	const char *summary;
 	int (*run)(const CliOptions *o);
 } commands[] = {
-	{ "serve", "run the server", cmd_serve },
-	{ "token", "print a signed token for a lesson and role", cmd_token },
+    {"serve", "run the server", cmd_serve},
+    {"token", "print a signed token for a lesson and role", cmd_token},
 };
 
 static void print_usage(void)
@@ -125,23 +126,23 @@ static void print_usage(void)
 	for (guint i = 0; i < G_N_ELEMENTS(commands); i++)
 		g_printerr("  %-8s %s\n", commands[i].name, commands[i].summary);
 	g_printerr("\nketang serve [--config FILE] [--listen ADDR:PORT] [--data-dir DIR]\n"
-		   "ketang token [--lesson ID] --role ROLE [--ttl SECONDS] [--config FILE] "
-		   "[--data-dir DIR]\nketang --version\n");
+	           "ketang token [--lesson ID] --role ROLE [--ttl SECONDS] [--config FILE] "
+	           "[--data-dir DIR]\nketang --version\n");
 }
 
 int main(int argc, char **argv)
 {
-	CliOptions o = { 0 };
+	CliOptions o = {0};
 	GOptionEntry entries[] = {
-		{ "config", 'c', 0, G_OPTION_ARG_FILENAME, &o.config, "INI config file", "FILE" },
-		{ "data-dir", 'd', 0, G_OPTION_ARG_FILENAME, &o.data_dir, "data directory", "DIR" },
-		{ "listen", 'l', 0, G_OPTION_ARG_STRING, &o.listen, "listen address (serve)",
-		  "ADDR:PORT" },
-		{ "lesson", 0, 0, G_OPTION_ARG_STRING, &o.lesson, "lesson id (token)", "ID" },
-		{ "role", 0, 0, G_OPTION_ARG_STRING, &o.role, "role (token)", "ROLE" },
-		{ "ttl", 0, 0, G_OPTION_ARG_INT64, &o.ttl, "token lifetime (token)", "SECONDS" },
-		{ "version", 'V', 0, G_OPTION_ARG_NONE, &o.version, "print the version", NULL },
-		{ NULL },
+	    {"config", 'c', 0, G_OPTION_ARG_FILENAME, &o.config, "INI config file", "FILE"},
+	    {"data-dir", 'd', 0, G_OPTION_ARG_FILENAME, &o.data_dir, "data directory", "DIR"},
+	    {"listen", 'l', 0, G_OPTION_ARG_STRING, &o.listen, "listen address (serve)",
+	     "ADDR:PORT"},
+	    {"lesson", 0, 0, G_OPTION_ARG_STRING, &o.lesson, "lesson id (token)", "ID"},
+	    {"role", 0, 0, G_OPTION_ARG_STRING, &o.role, "role (token)", "ROLE"},
+	    {"ttl", 0, 0, G_OPTION_ARG_INT64, &o.ttl, "token lifetime (token)", "SECONDS"},
+	    {"version", 'V', 0, G_OPTION_ARG_NONE, &o.version, "print the version", NULL},
+	    {NULL},
 	};
 	g_autoptr(GOptionContext) ctx = g_option_context_new("COMMAND");
 	g_autoptr(GError) error = NULL;

@@ -283,7 +283,7 @@ static int send_datagram(KtPeer *peer, const guint8 *buf, int len)
 {
 	if (peer->direct_fd >= 0) {
 		ssize_t n = sendto(peer->direct_fd, buf, len, MSG_DONTWAIT,
-				   (struct sockaddr *)&peer->direct_addr, peer->direct_addr_len);
+		                   (struct sockaddr *)&peer->direct_addr, peer->direct_addr_len);
 
 		/* A full socket buffer drops this packet, as the network would. */
 		return n >= 0 ? (int)n : (errno == EAGAIN ? 0 : -1);
@@ -397,14 +397,14 @@ static void update_direct_path(KtPeer *peer)
 	memset(&peer->direct_addr, 0, sizeof(peer->direct_addr));
 	nice_address_copy_to_sockaddr(&remote->addr, (struct sockaddr *)&peer->direct_addr);
 	peer->direct_addr_len = nice_address_ip_version(&remote->addr) == 6
-					? sizeof(struct sockaddr_in6)
-					: sizeof(struct sockaddr_in);
+	                            ? sizeof(struct sockaddr_in6)
+	                            : sizeof(struct sockaddr_in);
 	peer->direct_socket = socket;
 	peer->direct_fd = g_socket_get_fd(socket);
 }
 
 static void on_selected_pair(NiceAgent *agent, guint stream_id, guint component_id,
-			     NiceCandidate *lcand, NiceCandidate *rcand, gpointer user_data)
+                             NiceCandidate *lcand, NiceCandidate *rcand, gpointer user_data)
 {
 	KtPeer *peer = user_data;
 

@@ -2,7 +2,7 @@
 #include "peer-pair.h"
 
 static void on_server_ready(KtPeer *peer, const char *ufrag, const char *pwd,
-			    const char *const *candidates, gpointer user_data)
+                            const char *const *candidates, gpointer user_data)
 {
 	PeerPair *pair = user_data;
 
@@ -47,25 +47,25 @@ gboolean wait_for(volatile gint *flag, guint timeout_ms)
 
 void peer_pair_connect(PeerPair *pair, KtWorker *server_worker, KtWorker *client_worker)
 {
-	const char *loopback[] = { pair->address ? pair->address : "127.0.0.1", NULL };
-	static const KtPeerEvents server_events = { on_server_ready, on_server_state };
-	static const KtPeerEvents client_events = { NULL, on_client_state };
+	const char *loopback[] = {pair->address ? pair->address : "127.0.0.1", NULL};
+	static const KtPeerEvents server_events = {on_server_ready, on_server_state};
+	static const KtPeerEvents client_events = {NULL, on_client_state};
 	GError *error = NULL;
 	KtPeerConfig scfg = {
-		.worker = server_worker,
-		.local_addresses = loopback,
-		.controlling = FALSE,
-		.dtls_role = KT_DTLS_ROLE_SERVER,
-		.remote_ufrag = "clientufrag",
-		.remote_pwd = "clientpasswordclientpassword",
+	    .worker = server_worker,
+	    .local_addresses = loopback,
+	    .controlling = FALSE,
+	    .dtls_role = KT_DTLS_ROLE_SERVER,
+	    .remote_ufrag = "clientufrag",
+	    .remote_pwd = "clientpasswordclientpassword",
 	};
 	KtPeerConfig ccfg = {
-		.worker = client_worker,
-		.local_addresses = loopback,
-		.controlling = TRUE,
-		.dtls_role = KT_DTLS_ROLE_CLIENT,
-		.local_ufrag = "clientufrag",
-		.local_pwd = "clientpasswordclientpassword",
+	    .worker = client_worker,
+	    .local_addresses = loopback,
+	    .controlling = TRUE,
+	    .dtls_role = KT_DTLS_ROLE_CLIENT,
+	    .local_ufrag = "clientufrag",
+	    .local_pwd = "clientpasswordclientpassword",
 	};
 	gint connected = 0;
 	gint64 deadline = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
@@ -95,7 +95,7 @@ void peer_pair_connect(PeerPair *pair, KtWorker *server_worker, KtWorker *client
 	while (!connected && g_get_monotonic_time() < deadline) {
 		g_main_context_iteration(NULL, TRUE);
 		connected = pair->client_state == KT_PEER_STATE_CONNECTED &&
-			    pair->server_state == KT_PEER_STATE_CONNECTED;
+		            pair->server_state == KT_PEER_STATE_CONNECTED;
 		g_assert_cmpint(pair->client_state, !=, KT_PEER_STATE_FAILED);
 		g_assert_cmpint(pair->server_state, !=, KT_PEER_STATE_FAILED);
 	}

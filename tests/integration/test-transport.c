@@ -72,7 +72,7 @@ typedef struct {
 static gboolean install_sink(gpointer data)
 {
 	SinkCall *c = data;
-	static const KtPeerMediaFuncs funcs = { sink_rtp, sink_rtcp, NULL };
+	static const KtPeerMediaFuncs funcs = {sink_rtp, sink_rtcp, NULL};
 
 	kt_peer_set_media_funcs(c->peer, c->sink ? &funcs : NULL, c->sink);
 	return G_SOURCE_REMOVE;
@@ -80,7 +80,7 @@ static gboolean install_sink(gpointer data)
 
 static void set_sink(KtWorker *w, KtPeer *peer, Sink *sink)
 {
-	SinkCall c = { peer, sink };
+	SinkCall c = {peer, sink};
 
 	kt_worker_invoke_sync(w, install_sink, &c);
 }
@@ -141,12 +141,12 @@ static void run_peer_pair_media(const char *address)
 	g_autoptr(GError) error = NULL;
 	g_autoptr(KtWorkerPool) pool = kt_worker_pool_new(1, &error);
 	KtWorker *w = kt_worker_pool_get(pool, 0);
-	PeerPair pair = { .address = address };
-	Sink at_server = { 0 }, at_client = { 0 };
+	PeerPair pair = {.address = address};
+	Sink at_server = {0}, at_client = {0};
 	guint8 pkt[1500];
 	gsize len;
 	guint8 rr[64];
-	KtRtcpReportBlock block = { .ssrc = 5 };
+	KtRtcpReportBlock block = {.ssrc = 5};
 	int n;
 
 	peer_pair_connect(&pair, w, w);
@@ -192,19 +192,28 @@ static void test_room_forwarding(void)
 	g_autoptr(GError) error = NULL;
 	g_autoptr(KtWorkerPool) pool = kt_worker_pool_new(1, &error);
 	KtWorker *w = kt_worker_pool_get(pool, 0);
-	KtRoomConfig rc = { .keyframe_interval_ms = 300, .rtx_cache_ms = 1000 };
+	KtRoomConfig rc = {.keyframe_interval_ms = 300, .rtx_cache_ms = 1000};
 	KtRoom *room = kt_room_new(w, &rc);
-	PeerPair pub = { 0 }, sub = { 0 };
-	Sink at_publisher = { 0 }, at_subscriber = { 0 };
-	KtRoomTrack pub_track = { .kind = KT_MEDIA_VIDEO, .codec = KT_CODEC_VP8, .pt = 96,
-				  .clock_rate = 90000, .remote_ssrc = PUB_SSRC, .pli = TRUE,
-				  .nack = TRUE };
-	KtRoomTrack sub_track = { .kind = KT_MEDIA_VIDEO, .codec = KT_CODEC_VP8, .pt = 100,
-				  .rtx_pt = 97, .clock_rate = 90000, .pli = TRUE, .nack = TRUE };
+	PeerPair pub = {0}, sub = {0};
+	Sink at_publisher = {0}, at_subscriber = {0};
+	KtRoomTrack pub_track = {.kind = KT_MEDIA_VIDEO,
+	                         .codec = KT_CODEC_VP8,
+	                         .pt = 96,
+	                         .clock_rate = 90000,
+	                         .remote_ssrc = PUB_SSRC,
+	                         .pli = TRUE,
+	                         .nack = TRUE};
+	KtRoomTrack sub_track = {.kind = KT_MEDIA_VIDEO,
+	                         .codec = KT_CODEC_VP8,
+	                         .pt = 100,
+	                         .rtx_pt = 97,
+	                         .clock_rate = 90000,
+	                         .pli = TRUE,
+	                         .nack = TRUE};
 	guint8 pkt[1500];
 	gsize len;
 	guint32 room_ssrc = kt_room_get_ssrc(room, KT_MEDIA_VIDEO);
-	KtRtcpSenderInfo si = { .ssrc = PUB_SSRC, .ntp_sec = 1, .rtp_ts = 9000 };
+	KtRtcpSenderInfo si = {.ssrc = PUB_SSRC, .ntp_sec = 1, .rtp_ts = 9000};
 	guint16 lost = 0;
 	int n;
 
@@ -238,7 +247,8 @@ static void test_room_forwarding(void)
 	send_packet(w, sub.client, pkt, n);
 	g_assert_true(wait_count(&at_subscriber.rtx, 1, 3000));
 	g_assert_cmpuint(at_subscriber.rtx_osn, ==, 1005);
-	g_assert_cmpuint(at_subscriber.last_rtx_ssrc, ==, kt_room_get_rtx_ssrc(room, KT_MEDIA_VIDEO));
+	g_assert_cmpuint(at_subscriber.last_rtx_ssrc, ==,
+	                 kt_room_get_rtx_ssrc(room, KT_MEDIA_VIDEO));
 
 	/* A storm of 20 PLIs becomes at most one request per 300 ms interval
 	 * (one now or at the end of the running interval, one trailing). */
