@@ -14,7 +14,6 @@ struct _KtLesson {
 	KtLessons *lessons;
 	char *id;
 	KtRoom *room;
-	KtCodec video_codec;
 	KtSession *publisher;
 	GHashTable *sessions; /* id → KtSession*, owned */
 	guint n_subscribers;
@@ -148,16 +147,6 @@ KtSession *kt_lesson_get_publisher(KtLesson *lesson)
 guint kt_lesson_count_subscribers(KtLesson *lesson)
 {
 	return lesson->n_subscribers;
-}
-
-KtCodec kt_lesson_get_video_codec(KtLesson *lesson)
-{
-	return lesson->video_codec;
-}
-
-void kt_lesson_set_video_codec(KtLesson *lesson, KtCodec codec)
-{
-	lesson->video_codec = codec;
 }
 
 KtSession *kt_lesson_find_session(KtLesson *lesson, const char *session_id)

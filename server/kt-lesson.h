@@ -52,10 +52,6 @@ const char *kt_lesson_get_id(KtLesson *lesson);
 KtRoom *kt_lesson_get_room(KtLesson *lesson);
 KtSession *kt_lesson_get_publisher(KtLesson *lesson);
 guint kt_lesson_count_subscribers(KtLesson *lesson);
-/* The video codec the lesson forwards, fixed by its first negotiation so every
- * subscriber can decode what the teacher sends. */
-KtCodec kt_lesson_get_video_codec(KtLesson *lesson);
-void kt_lesson_set_video_codec(KtLesson *lesson, KtCodec codec);
 KtSession *kt_lesson_find_session(KtLesson *lesson, const char *session_id);
 
 /* Creates a session in @lesson for @peer (takes a reference) with a fresh

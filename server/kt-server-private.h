@@ -18,6 +18,7 @@ struct _KtServer {
 	KtHttpServer *http;
 	KtLessons *lessons;
 	char *web_root;
+	char *video_codecs; /* "vp8,h264": [media] video_codecs joined for SDP */
 	gint64 started_at;
 	/* Recently ended sessions (id → "kind/lesson"), so a DELETE arriving
 	 * after the browser already closed the connection still gets 200. */

@@ -90,6 +90,7 @@ KtServer *kt_server_new(KtSettings *settings, GMainLoop *loop, GError **error)
 	server->loop = g_main_loop_ref(loop);
 	server->started_at = g_get_monotonic_time();
 	server->web_root = resolve_web_root(settings);
+	server->video_codecs = g_strjoinv(",", settings->video_codecs);
 	server->tombstones = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	room_config.keyframe_interval_ms = settings->keyframe_interval_ms;
 	room_config.rtx_cache_ms = settings->rtx_cache_ms;
@@ -132,6 +133,7 @@ void kt_server_free(KtServer *server)
 		kt_cert_unref(server->dtls_cert);
 	kt_secret_free(server->secret, server->secret_len);
 	g_free(server->web_root);
+	g_free(server->video_codecs);
 	g_hash_table_unref(server->tombstones);
 	kt_settings_free(server->settings);
 	g_main_loop_unref(server->loop);

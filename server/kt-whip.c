@@ -18,7 +18,6 @@ typedef struct {
 	KtHttpRequest *pending; /* until the answer is sent */
 	KtSdp *offer;
 	KtSdpAnswerParams params;
-	char *video_required;
 } WhipCtx;
 
 static const struct {
@@ -64,7 +63,6 @@ static void whip_ctx_free(gpointer data)
 	kt_sdp_free(ctx->offer);
 	g_free(ctx->lesson_id);
 	g_free(ctx->session_id);
-	g_free(ctx->video_required);
 	g_free(ctx);
 }
 
@@ -123,6 +121,16 @@ static guint negotiated_to_tracks(const KtSdpNegotiated *neg, guint n, KtRoomTra
 		t->nack = e->nack;
 		t->pli = e->pli;
 		t->fir = e->fir;
+		t->pt_for[codec] = e->pt;
+		t->rtx_pt_for[codec] = e->rtx_pt;
+		for (guint a = 0; a < e->n_alt; a++) {
+			KtCodec alt = kt_media_codec_from_name(e->alt[a].codec);
+
+			if (alt != KT_CODEC_NONE && kt_media_codec_kind(alt) == t->kind) {
+				t->pt_for[alt] = e->alt[a].pt;
+				t->rtx_pt_for[alt] = e->alt[a].rtx_pt;
+			}
+		}
 	}
 	return count;
 }
@@ -157,10 +165,6 @@ static void on_local_ready(KtPeer *peer, const char *ufrag, const char *pwd,
 		return;
 	}
 	n_tracks = negotiated_to_tracks(neg, n_neg, tracks, G_N_ELEMENTS(tracks));
-	for (guint i = 0; i < n_tracks; i++)
-		if (tracks[i].kind == KT_MEDIA_VIDEO &&
-		    kt_lesson_get_video_codec(lesson) == KT_CODEC_NONE)
-			kt_lesson_set_video_codec(lesson, tracks[i].codec);
 	if (ctx->kind == KT_SESSION_WHIP)
 		kt_room_add_publisher(kt_lesson_get_room(lesson), peer, tracks, n_tracks);
 	else
@@ -224,35 +228,21 @@ static gboolean check_content_type(KtHttpRequest *req)
 	return TRUE;
 }
 
-static char *join_codecs(char **codecs)
-{
-	return codecs ? g_strjoinv(",", codecs) : g_strdup("");
-}
-
 /* Fills the answer parameters that do not depend on ICE gathering, and
  * dry-runs the answer so a bad offer fails before any socket is opened. */
-static gboolean prepare_answer(WhipCtx *ctx, KtLesson *lesson_or_null, gboolean *dtls_active,
-                               GError **error)
+static gboolean prepare_answer(WhipCtx *ctx, gboolean *dtls_active, GError **error)
 {
 	KtServer *server = ctx->server;
 	KtSdpAnswerParams *p = &ctx->params;
-	static char *video_codecs;
 	g_autofree KtSdpNegotiated *neg = NULL;
 	g_autofree char *answer = NULL;
 	guint n = 0;
 
-	if (!video_codecs)
-		video_codecs = join_codecs(server->settings->video_codecs);
 	memset(p, 0, sizeof(*p));
 	p->mode = ctx->kind == KT_SESSION_WHIP ? KT_SDP_ANSWER_RECEIVE : KT_SDP_ANSWER_SEND;
 	p->fingerprint = kt_cert_get_fingerprint(server->dtls_cert);
 	p->audio_codecs = "opus";
-	p->video_codecs = video_codecs;
-	if (lesson_or_null && kt_lesson_get_video_codec(lesson_or_null) != KT_CODEC_NONE) {
-		ctx->video_required =
-		    g_strdup(kt_media_codec_name(kt_lesson_get_video_codec(lesson_or_null)));
-		p->video_codec_required = ctx->video_required;
-	}
+	p->video_codecs = server->video_codecs;
 	p->session_id = g_random_int();
 	p->cname = "ketang";
 	p->stream_id = ctx->lesson_id;
@@ -363,7 +353,7 @@ static void handle_offer(KtServer *server, KtHttpRequest *req, KtSessionKind kin
 	ctx->lesson_id = g_strdup(lesson_id);
 	ctx->offer = kt_sdp_parse((const char *)body, body_len, &error);
 	lesson = kt_lessons_lookup(server->lessons, lesson_id);
-	if (!ctx->offer || !prepare_answer(ctx, lesson, &dtls_active, &error)) {
+	if (!ctx->offer || !prepare_answer(ctx, &dtls_active, &error)) {
 		kt_http_request_respond_error(req, 400, "bad-sdp", "%s", error->message);
 		whip_ctx_free(ctx);
 		return;

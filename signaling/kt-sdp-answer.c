@@ -8,8 +8,10 @@
 
 typedef struct {
 	const KtSdpMedia *m;
-	const KtSdpCodec *codec; /* NULL: rejected */
-	KtSdpDirection dir;      /* ours */
+	const KtSdpCodec *codec;                       /* NULL: rejected */
+	KtSdpDirection dir;                            /* ours */
+	const KtSdpCodec *alts[KT_SDP_MAX_ALT_CODECS]; /* SEND-mode video extras */
+	guint n_alts;
 } KtSdpAnswerLine;
 
 typedef struct {
@@ -162,6 +164,25 @@ static const char *codec_prefs(const KtSdpAnswerParams *p, KtSdpMediaKind kind)
 	return p->video_codec_required != NULL ? p->video_codec_required : p->video_codecs;
 }
 
+/* SEND-mode video lists every preferred codec the receiver has, so the lesson's video can
+ * be forwarded whatever codec its publisher (now or after a reconnect) uses. */
+static void choose_alternatives(const KtSdpAnswerParams *p, KtSdpAnswerLine *l)
+{
+	l->n_alts = 0;
+	if (p->mode != KT_SDP_ANSWER_SEND || l->m->kind != KT_SDP_MEDIA_VIDEO ||
+	    p->video_codec_required != NULL || l->codec == NULL)
+		return;
+	g_auto(GStrv) names = g_strsplit(p->video_codecs != NULL ? p->video_codecs : "", ",", 0);
+	for (guint n = 0; names[n] != NULL && l->n_alts < KT_SDP_MAX_ALT_CODECS; n++) {
+		const char *want = g_strstrip(names[n]);
+		if (want[0] == '\0' || g_ascii_strcasecmp(want, l->codec->name) == 0)
+			continue;
+		const KtSdpCodec *c = choose_codec(l->m, want);
+		if (c != NULL)
+			l->alts[l->n_alts++] = c;
+	}
+}
+
 /* Keeps, per kind, the first line with a codec that flows, else the first with a codec. */
 static gboolean select_lines(KtSdpAnswerer *a, gboolean *any_rtp, GError **error)
 {
@@ -205,6 +226,7 @@ static gboolean choose_lines(KtSdpAnswerer *a, GError **error)
 		return FALSE;
 	a->tag = -1;
 	for (guint i = 0; i < a->n_lines; i++) {
+		choose_alternatives(a->p, &a->lines[i]);
 		if (a->lines[i].codec == NULL)
 			continue;
 		any_codec = TRUE;
@@ -320,6 +342,11 @@ static void write_accepted(KtSdpAnswerer *a, guint index, GString *s)
 	g_string_append_printf(s, "m=%s 9 UDP/TLS/RTP/SAVPF %u", m->kind_str, l->codec->pt);
 	if (l->codec->rtx_pt != 0)
 		g_string_append_printf(s, " %u", l->codec->rtx_pt);
+	for (guint i = 0; i < l->n_alts; i++) {
+		g_string_append_printf(s, " %u", l->alts[i]->pt);
+		if (l->alts[i]->rtx_pt != 0)
+			g_string_append_printf(s, " %u", l->alts[i]->rtx_pt);
+	}
 	g_string_append_printf(s, "\r\nc=IN IP4 0.0.0.0\r\na=mid:%s\r\na=%s\r\n", m->mid,
 	                       dirs[l->dir]);
 	g_string_append_printf(s, "a=ice-ufrag:%s\r\na=ice-pwd:%s\r\n", a->p->ice_ufrag,
@@ -333,6 +360,8 @@ static void write_accepted(KtSdpAnswerer *a, guint index, GString *s)
 	if (mid_ext != 0)
 		g_string_append_printf(s, "a=extmap:%u " KT_SDP_MID_URI "\r\n", mid_ext);
 	write_codec(m, l->codec, s);
+	for (guint i = 0; i < l->n_alts; i++)
+		write_codec(m, l->alts[i], s);
 	if (l->dir == KT_SDP_DIR_SENDONLY)
 		write_ssrcs(a, l, s);
 	if ((int)index == a->tag && a->p->candidates != NULL) {
@@ -340,6 +369,13 @@ static void write_accepted(KtSdpAnswerer *a, guint index, GString *s)
 			g_string_append_printf(s, "a=%s\r\n", a->p->candidates[i]);
 		g_string_append(s, "a=end-of-candidates\r\n");
 	}
+}
+
+static void lower_name(char *dst, gsize size, const char *name)
+{
+	g_strlcpy(dst, name, size);
+	for (char *p = dst; *p != '\0'; p++)
+		*p = g_ascii_tolower(*p);
 }
 
 static void fill_negotiated(KtSdpAnswerer *a, guint index, KtSdpNegotiated *n)
@@ -356,9 +392,13 @@ static void fill_negotiated(KtSdpAnswerer *a, guint index, KtSdpNegotiated *n)
 	n->active = TRUE;
 	n->direction = l->dir;
 	n->pt = c->pt;
-	g_strlcpy(n->codec, c->name, sizeof n->codec);
-	for (char *p = n->codec; *p != '\0'; p++)
-		*p = g_ascii_tolower(*p);
+	lower_name(n->codec, sizeof n->codec, c->name);
+	for (guint i = 0; i < l->n_alts; i++) {
+		lower_name(n->alt[i].codec, sizeof n->alt[i].codec, l->alts[i]->name);
+		n->alt[i].pt = l->alts[i]->pt;
+		n->alt[i].rtx_pt = l->alts[i]->rtx_pt;
+	}
+	n->n_alt = l->n_alts;
 	n->clock_rate = c->clock_rate;
 	n->channels = c->channels;
 	n->rtx_pt = c->rtx_pt;

@@ -53,6 +53,8 @@ typedef struct {
 	guint64 session_id; /* o= line */
 } KtSdpAnswerParams;
 
+#define KT_SDP_MAX_ALT_CODECS 3
+
 /* One per offered m= line, in offer order. */
 typedef struct {
 	char mid[32];
@@ -68,6 +70,14 @@ typedef struct {
 	guint8 mid_ext_id;                     /* 0 if the sdes:mid extension was not offered */
 	guint32 remote_ssrc, remote_rtx_ssrc;  /* from the offer's a=ssrc / FID; 0 if none */
 	gboolean dtls_active; /* our DTLS role, same in every entry: TRUE = client */
+	/* SEND mode video without video_codec_required: further codecs the receiver accepted
+	 * besides `codec`, so Ketang can forward whichever one the publisher sends (an
+	 * answerer may send any format its answer lists, RFC 3264 §6.1). */
+	struct {
+		char codec[16];
+		guint8 pt, rtx_pt;
+	} alt[KT_SDP_MAX_ALT_CODECS];
+	guint n_alt;
 } KtSdpNegotiated;
 
 /* Returns the answer text, or NULL with @error set (KT_SDP_ERROR_NO_BUNDLE, _NO_RTCP_MUX,

@@ -99,7 +99,8 @@ static void send_to_subscribers(KtRoom *room, Source *s, gsize len, gboolean key
 		Subscriber *sub = g_ptr_array_index(room->subscribers, i);
 		SubStream *ss = &sub->streams[s->kind];
 
-		if (!sub->has[s->kind] || ss->source != s || !kt_peer_is_connected(sub->peer))
+		if (!sub->has[s->kind] || ss->source != s || !kt_peer_is_connected(sub->peer) ||
+		    !ss->pt_for[s->codec])
 			continue;
 		if (!ss->started) {
 			/* Video starts at a keyframe so the first frame decodes. */
@@ -112,7 +113,7 @@ static void send_to_subscribers(KtRoom *room, Source *s, gsize len, gboolean key
 			        (g_get_monotonic_time() - ss->waiting_since_us) / 1000);
 		}
 		memcpy(room->tx, room->canon, len);
-		kt_rtp_set_payload_type(room->tx, ss->pt);
+		kt_rtp_set_payload_type(room->tx, ss->pt_for[s->codec]);
 		if (kt_peer_send_rtp(sub->peer, room->tx, len, sizeof(room->tx)) > 0) {
 			ss->packets++;
 			ss->octets += payload_len;
@@ -301,21 +302,23 @@ static void retransmit(KtRoom *room, Subscriber *sub, SubStream *ss, guint16 seq
 	gsize len = 0;
 	const guint8 *pkt = kt_rtx_cache_lookup(ss->source->cache, seq, now, &len);
 
-	if (!pkt || len < 12 || len + 2 > sizeof(room->tx) - 64)
+	guint8 pt = ss->pt_for[ss->source->codec], rtx_pt = ss->rtx_pt_for[ss->source->codec];
+
+	if (!pkt || len < 12 || len + 2 > sizeof(room->tx) - 64 || !pt)
 		return;
-	if (ss->rtx_pt) {
+	if (rtx_pt) {
 		/* RFC 4588 §4: RTX stream with its own SSRC and sequence. */
 		memcpy(room->tx, pkt, 12);
 		room->tx[12] = seq >> 8;
 		room->tx[13] = seq & 0xff;
 		memcpy(room->tx + 14, pkt + 12, len - 12);
 		len += 2;
-		kt_rtp_set_payload_type(room->tx, ss->rtx_pt);
+		kt_rtp_set_payload_type(room->tx, rtx_pt);
 		kt_rtp_set_ssrc(room->tx, ss->source->rtx_ssrc);
 		kt_rtp_set_seq(room->tx, ss->rtx_seq++);
 	} else {
 		memcpy(room->tx, pkt, len);
-		kt_rtp_set_payload_type(room->tx, ss->pt);
+		kt_rtp_set_payload_type(room->tx, pt);
 	}
 	if (kt_peer_send_rtp(sub->peer, room->tx, len, sizeof(room->tx)) > 0)
 		COUNT(room, retransmissions, 1);

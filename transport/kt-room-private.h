@@ -58,7 +58,7 @@ struct _Source {
 
 typedef struct {
 	Source *source;
-	guint8 pt, rtx_pt;
+	guint8 pt_for[KT_CODEC_N], rtx_pt_for[KT_CODEC_N]; /* by the source's codec */
 	gboolean nack, pli, fir;
 	gboolean started; /* video: first keyframe forwarded */
 	gint64 waiting_since_us;

@@ -199,6 +199,9 @@ static gboolean attach_publisher_on_worker(gpointer data)
 		t->rtx_ssrc = t->spec.remote_rtx_ssrc;
 		t->source = s;
 		s->track = t;
+		/* Cached packets of another codec must not be resent as this one. */
+		if (s->codec != t->spec.codec)
+			kt_rtx_cache_reset(s->cache);
 		s->codec = t->spec.codec;
 		s->clock_rate = t->spec.clock_rate;
 		s->resync = TRUE;
@@ -254,8 +257,12 @@ static gboolean attach_subscriber_on_worker(gpointer data)
 
 		sub->has[t->kind] = TRUE;
 		ss->source = &room->sources[t->kind];
-		ss->pt = t->pt;
-		ss->rtx_pt = t->rtx_pt;
+		memcpy(ss->pt_for, t->pt_for, sizeof(ss->pt_for));
+		memcpy(ss->rtx_pt_for, t->rtx_pt_for, sizeof(ss->rtx_pt_for));
+		if (t->codec > KT_CODEC_NONE && t->codec < KT_CODEC_N && !ss->pt_for[t->codec]) {
+			ss->pt_for[t->codec] = t->pt;
+			ss->rtx_pt_for[t->codec] = t->rtx_pt;
+		}
 		ss->nack = t->nack;
 		ss->pli = t->pli;
 		ss->fir = t->fir;

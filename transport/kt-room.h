@@ -39,6 +39,10 @@ typedef struct {
 	guint8 mid_ext_id;                    /* publishers: RFC 8843 MID extension id */
 	char mid[32];
 	gboolean nack, pli, fir;
+	/* Subscribers: the payload types (and RTX payload types) the peer
+	 * accepted for each codec, 0 = not accepted; the room sends whichever
+	 * codec the current publisher uses. Filled from pt/rtx_pt when empty. */
+	guint8 pt_for[KT_CODEC_N], rtx_pt_for[KT_CODEC_N];
 } KtRoomTrack;
 
 /* Counters for metrics; a snapshot read with atomics. */

@@ -284,11 +284,78 @@ static void test_room_forwarding(void)
 	peer_pair_close(&sub);
 }
 
+/* A new publisher (here: H.264 after VP8, as when a teacher moves from the
+ * browser to OBS) continues the same outgoing stream: same SSRC, next
+ * sequence number, and the payload type the subscriber accepted for the new
+ * codec. */
+static void test_room_publisher_switch(void)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(KtWorkerPool) pool = kt_worker_pool_new(1, &error);
+	KtWorker *w = kt_worker_pool_get(pool, 0);
+	KtRoomConfig rc = {.keyframe_interval_ms = 300, .rtx_cache_ms = 1000};
+	KtRoom *room = kt_room_new(w, &rc);
+	PeerPair pub1 = {0}, pub2 = {0}, sub = {0};
+	Sink at_subscriber = {0};
+	KtRoomTrack vp8 = {.kind = KT_MEDIA_VIDEO,
+	                   .codec = KT_CODEC_VP8,
+	                   .pt = 96,
+	                   .clock_rate = 90000,
+	                   .remote_ssrc = PUB_SSRC,
+	                   .pli = TRUE};
+	KtRoomTrack h264 = {.kind = KT_MEDIA_VIDEO,
+	                    .codec = KT_CODEC_H264,
+	                    .pt = 125,
+	                    .clock_rate = 90000,
+	                    .remote_ssrc = PUB_SSRC + 1,
+	                    .pli = TRUE};
+	KtRoomTrack sub_track = {.kind = KT_MEDIA_VIDEO,
+	                         .codec = KT_CODEC_VP8,
+	                         .pt = 100,
+	                         .clock_rate = 90000,
+	                         .pli = TRUE};
+	guint8 pkt[1500];
+	gsize len;
+
+	sub_track.pt_for[KT_CODEC_H264] = 102;
+	peer_pair_connect(&pub1, w, w);
+	peer_pair_connect(&pub2, w, w);
+	peer_pair_connect(&sub, w, w);
+	set_sink(w, sub.client, &at_subscriber);
+	kt_room_add_publisher(room, pub1.server, &vp8, 1);
+	kt_room_add_subscriber(room, sub.server, &sub_track, 1);
+	for (guint i = 0; i < 10; i++) {
+		len = make_vp8(pkt, 500 + i, 9000, i == 0);
+		send_packet(w, pub1.client, pkt, len);
+	}
+	g_assert_true(wait_count(&at_subscriber.rtp, 10, 3000));
+	g_assert_cmpuint(at_subscriber.last_seq, ==, 509);
+	g_assert_cmpuint(at_subscriber.last_pt, ==, 100);
+
+	kt_room_add_publisher(room, pub2.server, &h264, 1);
+	kt_rtp_write_header(pkt, sizeof(pkt), 125, TRUE, 9000, 77, PUB_SSRC + 1);
+	pkt[12] = 0x65; /* H.264 IDR slice, single NAL unit */
+	memset(pkt + 13, 0x42, 99);
+	send_packet(w, pub2.client, pkt, 112);
+	g_assert_true(wait_count(&at_subscriber.rtp, 11, 3000));
+	g_assert_cmpuint(at_subscriber.last_ssrc, ==, kt_room_get_ssrc(room, KT_MEDIA_VIDEO));
+	g_assert_cmpuint(at_subscriber.last_seq, ==, 510);
+	g_assert_cmpuint(at_subscriber.last_pt, ==, 102);
+
+	kt_room_close(room);
+	kt_room_unref(room);
+	set_sink(w, sub.client, NULL);
+	peer_pair_close(&pub1);
+	peer_pair_close(&pub2);
+	peer_pair_close(&sub);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/transport/peer-pair-media", test_peer_pair_media);
 	g_test_add_func("/transport/peer-pair-media-ipv6", test_peer_pair_media_ipv6);
 	g_test_add_func("/transport/room-forwarding", test_room_forwarding);
+	g_test_add_func("/transport/room-publisher-switch", test_room_publisher_switch);
 	return g_test_run();
 }

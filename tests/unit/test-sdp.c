@@ -276,6 +276,7 @@ static void test_answer_h264_preferred(void)
 	/* 102 is the first packetization-mode=1 baseline-family variant. */
 	g_assert_cmpstr(neg[1].codec, ==, "h264");
 	g_assert_cmpuint(neg[1].pt, ==, 102);
+	g_assert_cmpuint(neg[1].n_alt, ==, 0); /* exactly the required codec */
 	g_assert_cmpuint(neg[1].rtx_pt, ==, 103);
 	g_assert_cmpuint(count_lines(text, "m=video 9 UDP/TLS/RTP/SAVPF 102 103"), ==, 1);
 	g_assert_cmpuint(count_lines(text, "a=fmtp:102 level-asymmetry-allowed=1;"
@@ -294,6 +295,7 @@ static void test_answer_h264_only(void)
 	g_autofree char *text = build_ok(offer, &p, &neg, &n_neg, &ans);
 	g_assert_cmpstr(neg[1].codec, ==, "h264");
 	g_assert_cmpuint(neg[1].pt, ==, 102);
+	g_assert_cmpuint(neg[1].n_alt, ==, 0); /* exactly the required codec */
 	g_assert_cmpstr(kt_sdp_get_media(ans, 1)->codecs[0].name, ==, "H264");
 }
 
@@ -370,6 +372,16 @@ static void test_answer_whep(void)
 	g_assert_cmpstr(neg[1].codec, ==, "vp8");
 	g_assert_false(neg[2].active);
 	g_assert_cmpstr(neg[2].mid, ==, "2");
+
+	/* The viewer also accepted H.264: listed so a later H.264 publisher (OBS)
+	 * can be forwarded to it without renegotiation. */
+	g_assert_cmpuint(neg[1].n_alt, ==, 1);
+	g_assert_cmpstr(neg[1].alt[0].codec, ==, "h264");
+	g_assert_cmpuint(neg[1].alt[0].pt, ==, 102);
+	g_assert_cmpuint(neg[1].alt[0].rtx_pt, ==, 103);
+	g_assert_cmpuint(v->n_codecs, ==, 4); /* VP8, its RTX, H.264, its RTX */
+	g_assert_cmpuint(count_lines(text, "a=rtpmap:102 H264/90000"), ==, 1);
+	g_assert_cmpuint(neg[0].n_alt, ==, 0);
 }
 
 static void test_video_codec_required(void)
@@ -383,6 +395,7 @@ static void test_video_codec_required(void)
 	g_autofree char *text = build_ok(offer, &p, &neg, &n_neg, &ans);
 	g_assert_cmpstr(neg[1].codec, ==, "h264");
 	g_assert_cmpuint(neg[1].pt, ==, 102);
+	g_assert_cmpuint(neg[1].n_alt, ==, 0); /* exactly the required codec */
 
 	g_autoptr(KtSdp) vp8_only = parse_file("whip-vp8-only.sdp");
 	p = whip_params();
