@@ -23,7 +23,9 @@ test-deps:
 run: deps build
 	./build/ketang serve
 
-test: test-deps build test-default test-dev
+# The release build is compiled too, so -O3-only warnings (-Werror) never
+# reach `make bench` first.
+test: test-deps build test-default test-dev release
 
 test-default: build
 	cd build && ctest --output-on-failure -j 2 $(CTEST_ARGS)

@@ -46,6 +46,7 @@ typedef struct {
 
 static bool kt_config_check_listen(const char *value, GError **error);
 static bool kt_config_check_ip(const char *value, GError **error);
+static bool kt_config_check_url(const char *value, GError **error);
 static bool kt_config_check_secret(const char *value, GError **error);
 
 static const char *const kt_config_codecs[] = {"vp8", "h264", NULL};
@@ -73,6 +74,10 @@ static const KtOption kt_config_options[] = {
     {"server", "web_root", KT_OPT_STRING, KT_OFF(web_root), .def = "",
      .doc = "Directory of the web pages; empty = the web/ directory the binary was built "
             "from."},
+    {"server", "public_url", KT_OPT_STRING, KT_OFF(public_url), .def = "",
+     .check = kt_config_check_url,
+     .doc = "Base URL clients reach the server at (http:// or https://), used in lesson join "
+            "links; empty = https:// and each request's Host."},
     {"server", "max_body_bytes", KT_OPT_INT, KT_OFF(max_body_bytes), .def_int = 65536, .min = 1024,
      .max = 1048576,
      .doc = "Largest HTTP request body accepted, in bytes (SDP offers, API calls)."},
@@ -243,6 +248,23 @@ static bool kt_config_check_ip(const char *value, GError **error)
 	g_set_error(error, KT_CONFIG_ERROR, KT_CONFIG_ERROR_INVALID_VALUE,
 	            "\"%s\" is not an IP address", value);
 	return false;
+}
+
+static bool kt_config_check_url(const char *value, GError **error)
+{
+	g_autoptr(GUri) uri = g_uri_parse(value, G_URI_FLAGS_NONE, NULL);
+	const char *scheme = uri != NULL ? g_uri_get_scheme(uri) : NULL;
+	const char *host = uri != NULL ? g_uri_get_host(uri) : NULL;
+
+	if (scheme == NULL || (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0) ||
+	    host == NULL || host[0] == '\0' || g_uri_get_query(uri) != NULL ||
+	    g_uri_get_fragment(uri) != NULL) {
+		g_set_error(error, KT_CONFIG_ERROR, KT_CONFIG_ERROR_INVALID_VALUE,
+		            "\"%s\" is not an http:// or https:// URL without query or fragment",
+		            value);
+		return false;
+	}
+	return true;
 }
 
 static bool kt_config_check_secret(const char *value, GError **error)

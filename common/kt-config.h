@@ -32,6 +32,7 @@ typedef struct {
 	char *tls_cert; /* PEM path; "" = self-signed generated into data_dir */
 	char *tls_key;  /* PEM path; set together with tls_cert */
 	char *web_root; /* "" = the web/ dir the binary was built from */
+	char *public_url; /* "" = derived from the request Host; else http(s)://... */
 	gint64 max_body_bytes; /* largest HTTP request body; 1024..1048576, default 65536 */
 	/* [auth] */
 	char *secret; /* token HMAC key; "" = generated into data_dir/secret; else >= 16 chars */

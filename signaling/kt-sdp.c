@@ -255,8 +255,8 @@ static gboolean attr_setup(KtSdpParser *p, const char *name, const char *value)
 /* a=rtpmap:<pt> <name>/<clock rate>[/<channels>] (RFC 8866 §6.6) */
 static gboolean attr_rtpmap(KtSdpParser *p, const char *name, const char *value)
 {
-	guint pt;
-	const char *rest;
+	guint pt = 0;
+	const char *rest = NULL;
 	if (p->media == NULL || p->media->codecs == NULL)
 		return TRUE;
 	if (!split_pt(p, value, &pt, &rest))
@@ -280,8 +280,8 @@ static gboolean attr_rtpmap(KtSdpParser *p, const char *name, const char *value)
 
 static gboolean attr_fmtp(KtSdpParser *p, const char *name, const char *value)
 {
-	guint pt;
-	const char *rest;
+	guint pt = 0;
+	const char *rest = NULL;
 	if (p->media == NULL || p->media->codecs == NULL)
 		return TRUE;
 	if (!split_pt(p, value, &pt, &rest))

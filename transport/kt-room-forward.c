@@ -95,26 +95,26 @@ static gsize build_canonical(KtRoom *room, Source *s, const guint8 *buf, const K
 static void send_to_subscribers(KtRoom *room, Source *s, gsize len, gboolean keyframe,
                                 gsize payload_len)
 {
-	for (guint i = 0; i < room->subscribers->len; i++) {
-		Subscriber *sub = g_ptr_array_index(room->subscribers, i);
-		SubStream *ss = &sub->streams[s->kind];
+	for (guint i = 0; i < s->sinks->len; i++) {
+		SubStream *ss = g_ptr_array_index(s->sinks, i);
+		KtPeer *peer = ss->sub->peer;
+		guint8 pt = ss->pt_for[s->codec];
 
-		if (!sub->has[s->kind] || ss->source != s || !kt_peer_is_connected(sub->peer) ||
-		    !ss->pt_for[s->codec])
+		if (!pt || !kt_peer_is_connected(peer))
 			continue;
 		if (!ss->started) {
 			/* Video starts at a keyframe so the first frame decodes. */
 			if (!keyframe)
 				continue;
 			ss->started = TRUE;
-			/* Once per subscriber, not per packet. */
+			/* Once per stream, not per packet. */
 			g_debug("peer %u: first keyframe %" G_GINT64_FORMAT " ms after connect",
-			        kt_peer_get_id(sub->peer),
+			        kt_peer_get_id(peer),
 			        (g_get_monotonic_time() - ss->waiting_since_us) / 1000);
 		}
 		memcpy(room->tx, room->canon, len);
-		kt_rtp_set_payload_type(room->tx, ss->pt_for[s->codec]);
-		if (kt_peer_send_rtp(sub->peer, room->tx, len, sizeof(room->tx)) > 0) {
+		kt_rtp_set_payload_type(room->tx, pt);
+		if (kt_peer_send_rtp(peer, room->tx, len, sizeof(room->tx)) > 0) {
 			ss->packets++;
 			ss->octets += payload_len;
 			COUNT(room, rtp_out, 1);
@@ -176,7 +176,10 @@ void kt_room_on_publisher_rtp(KtPeer *peer, guint8 *buf, gsize len, gpointer use
 	kt_rtx_cache_store(s->cache, seq + s->seq_offset, room->canon, out_len, now);
 	keyframe =
 	    s->kind == KT_MEDIA_VIDEO && kt_media_is_keyframe(s->codec, payload, payload_len);
-	send_to_subscribers(room, s, out_len, keyframe, payload_len);
+	/* Floor control: a muted source is not forwarded (its stats and
+	 * receiver reports go on, so the publisher notices nothing). */
+	if (!s->muted)
+		send_to_subscribers(room, s, out_len, keyframe, payload_len);
 }
 
 /* ---- RTCP ---- */
@@ -189,13 +192,13 @@ static PubTrack *track_by_ssrc(Publisher *pub, guint32 ssrc)
 	return NULL;
 }
 
-void kt_room_send_sender_report(KtRoom *room, Subscriber *sub, Source *s)
+void kt_room_send_sender_report(KtRoom *room, SubStream *ss)
 {
-	SubStream *ss = &sub->streams[s->kind];
+	Source *s = ss->source;
 	KtRtcpSenderInfo si = s->last_sr;
 	int n;
 
-	if (!ss->started || !kt_peer_is_connected(sub->peer))
+	if (!ss->started || !kt_peer_is_connected(ss->sub->peer))
 		return;
 	/* Same NTP↔RTP mapping as the publisher's (RFC 3550 §6.4.1), on our
 	 * timeline, with this subscriber's own counts: lip sync survives. */
@@ -205,13 +208,14 @@ void kt_room_send_sender_report(KtRoom *room, Subscriber *sub, Source *s)
 	si.octet_count = ss->octets;
 	n = kt_rtcp_build_sr(room->tx, sizeof(room->tx), &si, NULL, 0);
 	if (n > 0)
-		kt_peer_send_rtcp(sub->peer, room->tx, n, sizeof(room->tx));
+		kt_peer_send_rtcp(ss->sub->peer, room->tx, n, sizeof(room->tx));
 }
 
 static void on_sender_report(KtRoom *room, Publisher *pub, const KtRtcpChunk *c, gint64 now)
 {
 	KtRtcpSenderInfo si;
 	PubTrack *t;
+	Source *s;
 
 	if (kt_rtcp_parse_sr(c, &si) < 0)
 		return;
@@ -220,14 +224,11 @@ static void on_sender_report(KtRoom *room, Publisher *pub, const KtRtcpChunk *c,
 		return;
 	if (t->stats_ready)
 		kt_rtp_stats_on_sr(&t->stats, si.ntp_sec, si.ntp_frac, now);
-	t->source->last_sr = si;
-	t->source->have_sr = TRUE;
-	for (guint i = 0; i < room->subscribers->len; i++) {
-		Subscriber *sub = g_ptr_array_index(room->subscribers, i);
-
-		if (sub->has[t->source->kind] && sub->streams[t->source->kind].source == t->source)
-			kt_room_send_sender_report(room, sub, t->source);
-	}
+	s = t->source;
+	s->last_sr = si;
+	s->have_sr = TRUE;
+	for (guint i = 0; i < s->sinks->len; i++)
+		kt_room_send_sender_report(room, g_ptr_array_index(s->sinks, i));
 }
 
 void kt_room_on_publisher_rtcp(KtPeer *peer, guint8 *buf, gsize len, gpointer user_data)
@@ -258,11 +259,10 @@ static gboolean on_keyframe_timer(gpointer data)
 void kt_room_request_keyframe(KtRoom *room, Source *s, gint64 now)
 {
 	PubTrack *t = s->track;
-	Publisher *pub = room->publisher;
 	gint64 interval = (gint64)room->config.keyframe_interval_ms * 1000;
 	int n;
 
-	if (!t || !pub || !t->ssrc || s->kind != KT_MEDIA_VIDEO || room->closed)
+	if (!t || !t->ssrc || s->kind != KT_MEDIA_VIDEO || room->closed)
 		return;
 	/* Coalesce: however many subscribers ask, one request per interval. A
 	 * request inside the interval is not dropped but sent once at its end
@@ -279,29 +279,30 @@ void kt_room_request_keyframe(KtRoom *room, Source *s, gint64 now)
 		return;
 	}
 	s->last_keyframe_request_us = now;
-	g_debug("keyframe request to the publisher");
 	if (t->spec.pli || !t->spec.fir)
 		n = kt_rtcp_build_pli(room->tx, sizeof(room->tx), room->rtcp_ssrc, t->ssrc);
 	else
 		n = kt_rtcp_build_fir(room->tx, sizeof(room->tx), room->rtcp_ssrc, t->ssrc,
 		                      s->fir_seq++);
-	if (n > 0 && kt_peer_send_rtcp(pub->peer, room->tx, n, sizeof(room->tx)) > 0)
+	if (n > 0 && kt_peer_send_rtcp(t->publisher->peer, room->tx, n, sizeof(room->tx)) > 0)
 		COUNT(room, keyframe_requests_sent, 1);
 }
 
-static Source *source_by_ssrc(KtRoom *room, guint32 ssrc)
+static SubStream *sub_stream_for(Subscriber *sub, guint32 ssrc)
 {
-	for (guint k = 0; k < KT_MEDIA_N_KINDS; k++)
-		if (room->sources[k].ssrc == ssrc)
-			return &room->sources[k];
+	for (guint i = 0; i < sub->streams->len; i++) {
+		SubStream *ss = g_ptr_array_index(sub->streams, i);
+
+		if (ss->source->ssrc == ssrc)
+			return ss;
+	}
 	return NULL;
 }
 
-static void retransmit(KtRoom *room, Subscriber *sub, SubStream *ss, guint16 seq, gint64 now)
+static void retransmit(KtRoom *room, SubStream *ss, guint16 seq, gint64 now)
 {
 	gsize len = 0;
 	const guint8 *pkt = kt_rtx_cache_lookup(ss->source->cache, seq, now, &len);
-
 	guint8 pt = ss->pt_for[ss->source->codec], rtx_pt = ss->rtx_pt_for[ss->source->codec];
 
 	if (!pkt || len < 12 || len + 2 > sizeof(room->tx) - 64 || !pt)
@@ -320,39 +321,37 @@ static void retransmit(KtRoom *room, Subscriber *sub, SubStream *ss, guint16 seq
 		memcpy(room->tx, pkt, len);
 		kt_rtp_set_payload_type(room->tx, pt);
 	}
-	if (kt_peer_send_rtp(sub->peer, room->tx, len, sizeof(room->tx)) > 0)
+	if (kt_peer_send_rtp(ss->sub->peer, room->tx, len, sizeof(room->tx)) > 0)
 		COUNT(room, retransmissions, 1);
 }
 
 static void on_nack(KtRoom *room, Subscriber *sub, const KtRtcpChunk *c, gint64 now)
 {
-	Source *s = source_by_ssrc(room, kt_rtcp_fb_get_media_ssrc(c));
+	SubStream *ss = sub_stream_for(sub, kt_rtcp_fb_get_media_ssrc(c));
 	int n = kt_rtcp_nack_count(c);
-	SubStream *ss;
 
-	if (!s || !sub->has[s->kind] || n <= 0)
+	if (!ss || n <= 0)
 		return;
-	ss = &sub->streams[s->kind];
 	COUNT(room, nacks_received, 1);
 	for (int i = 0; i < n && i < 64; i++) {
 		guint16 pid, blp;
 
 		if (kt_rtcp_nack_get(c, i, &pid, &blp) < 0)
 			break;
-		retransmit(room, sub, ss, pid, now);
+		retransmit(room, ss, pid, now);
 		for (guint b = 0; b < 16; b++)
 			if (blp & (1u << b))
-				retransmit(room, sub, ss, pid + b + 1, now);
+				retransmit(room, ss, pid + b + 1, now);
 	}
 }
 
-static void on_keyframe_request(KtRoom *room, guint32 media_ssrc, gint64 now)
+static void on_keyframe_request(KtRoom *room, Subscriber *sub, guint32 media_ssrc, gint64 now)
 {
-	Source *s = source_by_ssrc(room, media_ssrc);
+	SubStream *ss = sub_stream_for(sub, media_ssrc);
 
 	COUNT(room, keyframe_requests_received, 1);
-	if (s)
-		kt_room_request_keyframe(room, s, now);
+	if (ss)
+		kt_room_request_keyframe(room, ss->source, now);
 }
 
 void kt_room_on_subscriber_rtcp(KtPeer *peer, guint8 *buf, gsize len, gpointer user_data)
@@ -368,37 +367,40 @@ void kt_room_on_subscriber_rtcp(KtPeer *peer, guint8 *buf, gsize len, gpointer u
 		if (c.type == KT_RTCP_RTPFB && c.count == KT_RTCP_FB_NACK) {
 			on_nack(room, sub, &c, now);
 		} else if (c.type == KT_RTCP_PSFB && c.count == KT_RTCP_FB_PLI) {
-			on_keyframe_request(room, kt_rtcp_fb_get_media_ssrc(&c), now);
+			on_keyframe_request(room, sub, kt_rtcp_fb_get_media_ssrc(&c), now);
 		} else if (c.type == KT_RTCP_PSFB && c.count == KT_RTCP_FB_FIR) {
 			guint32 ssrc;
 			guint8 fseq;
 
 			/* RFC 5104 §4.3.1: the target SSRC is in the FCI. */
 			if (kt_rtcp_fir_count(&c) > 0 && kt_rtcp_fir_get(&c, 0, &ssrc, &fseq) >= 0)
-				on_keyframe_request(room, ssrc, now);
+				on_keyframe_request(room, sub, ssrc, now);
 		}
 	}
 }
 
 void kt_room_send_receiver_reports(KtRoom *room, gint64 now)
 {
-	Publisher *pub = room->publisher;
 	KtRtcpReportBlock blocks[KT_ROOM_MAX_TRACKS];
-	guint n = 0;
-	int len;
 
-	if (!pub || !kt_peer_is_connected(pub->peer))
-		return;
-	for (guint i = 0; i < pub->n_tracks; i++) {
-		PubTrack *t = &pub->tracks[i];
+	for (guint p = 0; p < room->publishers->len; p++) {
+		Publisher *pub = g_ptr_array_index(room->publishers, p);
+		guint n = 0;
+		int len;
 
-		if (!t->stats_ready || kt_rtp_stats_get_packets(&t->stats) == 0)
+		if (!kt_peer_is_connected(pub->peer))
 			continue;
-		kt_rtp_stats_fill_report(&t->stats, now, &blocks[n++]);
+		for (guint i = 0; i < pub->n_tracks; i++) {
+			PubTrack *t = &pub->tracks[i];
+
+			if (!t->stats_ready || kt_rtp_stats_get_packets(&t->stats) == 0)
+				continue;
+			kt_rtp_stats_fill_report(&t->stats, now, &blocks[n++]);
+		}
+		if (n == 0)
+			continue;
+		len = kt_rtcp_build_rr(room->tx, sizeof(room->tx), room->rtcp_ssrc, blocks, n);
+		if (len > 0)
+			kt_peer_send_rtcp(pub->peer, room->tx, len, sizeof(room->tx));
 	}
-	if (n == 0)
-		return;
-	len = kt_rtcp_build_rr(room->tx, sizeof(room->tx), room->rtcp_ssrc, blocks, n);
-	if (len > 0)
-		kt_peer_send_rtcp(pub->peer, room->tx, len, sizeof(room->tx));
 }

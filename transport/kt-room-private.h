@@ -1,5 +1,11 @@
 /* Room internals shared by kt-room.c (lifecycle, control → worker) and
- * kt-room-forward.c (the packet path). Worker-only state unless noted. */
+ * kt-room-forward.c (the packet path). Worker-only state unless noted.
+ *
+ * Object graph (all owned by the room, worker thread):
+ *   Source    — a forwarded stream; its `sinks` are the SubStreams receiving it
+ *   Publisher — a peer that sends; each PubTrack feeds one Source
+ *   Subscriber — a peer that receives; one SubStream per subscribed Source
+ */
 #pragma once
 
 #include "kt-room.h"
@@ -13,10 +19,12 @@
 
 typedef struct _Source Source;
 typedef struct _Publisher Publisher;
+typedef struct _Subscriber Subscriber;
 
 /* What a publisher sends for one source. */
 typedef struct {
-	Source *source;
+	Source *source; /* NULL once another publisher took the source over */
+	Publisher *publisher;
 	KtRoomTrack spec;
 	guint32 ssrc, rtx_ssrc; /* learned from SDP or the MID extension */
 	KtRtpStats stats;
@@ -30,14 +38,35 @@ struct _Publisher {
 	guint n_tracks;
 };
 
-/* One forwarded stream (teacher audio, teacher video): the identity every
- * subscriber sees, stable across publisher reconnects. */
+typedef struct {
+	Subscriber *sub;
+	Source *source;
+	guint8 pt_for[KT_CODEC_N], rtx_pt_for[KT_CODEC_N]; /* by the source's codec */
+	gboolean nack, pli, fir;
+	gboolean started; /* video: first keyframe forwarded */
+	gint64 waiting_since_us;
+	guint16 rtx_seq;
+	guint32 packets, octets; /* for our SRs (RFC 3550 §6.4.1) */
+} SubStream;
+
+struct _Subscriber {
+	KtPeer *peer;
+	KtRoom *room;
+	GPtrArray *streams; /* SubStream*, owned */
+};
+
+/* One forwarded stream: the identity every subscriber sees, stable across
+ * publisher reconnects. */
 struct _Source {
+	guint id;
+	KtRoom *room;
 	KtMediaKind kind;
 	KtCodec codec;
 	guint clock_rate;
-	guint32 ssrc, rtx_ssrc; /* Ketang's, announced in WHEP answers */
+	guint32 ssrc, rtx_ssrc; /* Ketang's, announced in SDP */
 	PubTrack *track;        /* current publisher's track, or NULL */
+	GPtrArray *sinks;       /* SubStream*, borrowed from their subscribers */
+	gboolean muted;
 	KtRtxCache *cache;
 	/* Rewriting (RFC 7667 §3.7 switching SFU): out = in + offset. */
 	gboolean resync;
@@ -49,50 +78,44 @@ struct _Source {
 	gint64 last_time_us;
 	gint64 last_keyframe_request_us;
 	GSource *keyframe_timer; /* trailing request after a coalesced one */
-	KtRoom *room;
 	guint8 fir_seq;
 	/* Latest publisher SR, for SRs to late subscribers. */
 	KtRtcpSenderInfo last_sr;
 	gboolean have_sr;
 };
 
-typedef struct {
-	Source *source;
-	guint8 pt_for[KT_CODEC_N], rtx_pt_for[KT_CODEC_N]; /* by the source's codec */
-	gboolean nack, pli, fir;
-	gboolean started; /* video: first keyframe forwarded */
-	gint64 waiting_since_us;
-	guint16 rtx_seq;
-	guint32 packets, octets; /* for our SRs (RFC 3550 §6.4.1) */
-} SubStream;
-
-typedef struct {
-	KtPeer *peer;
-	KtRoom *room;
-	SubStream streams[KT_MEDIA_N_KINDS];
-	gboolean has[KT_MEDIA_N_KINDS];
-} Subscriber;
-
 struct _KtRoom {
 	gint refcount;
 	KtWorker *worker;
 	KtRoomConfig config;
 	guint32 rtcp_ssrc; /* our sender SSRC in RTCP feedback to publishers */
-	Source sources[KT_MEDIA_N_KINDS];
+	/* Set at creation, read-only: any thread. */
+	guint default_source[KT_MEDIA_N_KINDS];
+	guint32 default_ssrc[KT_MEDIA_N_KINDS], default_rtx_ssrc[KT_MEDIA_N_KINDS];
+	gint next_source_id; /* atomic */
 
 	/* Worker only. */
-	Publisher *publisher;
-	GPtrArray *subscribers; /* Subscriber* */
+	GPtrArray *sources;     /* Source*, owned */
+	GPtrArray *publishers;  /* Publisher*, owned */
+	GPtrArray *subscribers; /* Subscriber*, owned */
 	GSource *timer;
 	gint64 last_rr_us;
 	gboolean closed;
 	guint8 canon[KT_ROOM_BUF]; /* the packet as every subscriber gets it */
-	gsize canon_len;
-	guint8 tx[KT_ROOM_BUF]; /* per-send copy, encrypted in place */
+	guint8 tx[KT_ROOM_BUF];    /* per-send copy, encrypted in place */
 
 	/* Any thread, atomics. */
 	KtRoomCounters counters;
 };
+
+/* kt-room.c, worker. */
+Source *kt_room_find_source(KtRoom *room, guint id);
+Source *kt_room_find_source_by_ssrc(KtRoom *room, guint32 ssrc);
+void kt_room_ensure_timer(KtRoom *room);
+
+/* kt-room-attach.c, worker. */
+void kt_room_drop_sink(SubStream *ss); /* unsubscribe one stream */
+void kt_room_detach_all(KtRoom *room);
 
 /* kt-room-forward.c, worker. */
 void kt_room_on_publisher_rtp(KtPeer *peer, guint8 *buf, gsize len, gpointer user_data);
@@ -100,4 +123,4 @@ void kt_room_on_publisher_rtcp(KtPeer *peer, guint8 *buf, gsize len, gpointer us
 void kt_room_on_subscriber_rtcp(KtPeer *peer, guint8 *buf, gsize len, gpointer user_data);
 void kt_room_request_keyframe(KtRoom *room, Source *source, gint64 now_us);
 void kt_room_send_receiver_reports(KtRoom *room, gint64 now_us);
-void kt_room_send_sender_report(KtRoom *room, Subscriber *sub, Source *source);
+void kt_room_send_sender_report(KtRoom *room, SubStream *ss);

@@ -1,5 +1,5 @@
-/* Room lifecycle: creation, attaching and detaching peers (control loop →
- * worker), the periodic timer. The packet path is in kt-room-forward.c. */
+/* Room lifecycle: creation, sources, the periodic timer, teardown. Attaching
+ * peers is in kt-room-attach.c, the packet path in kt-room-forward.c. */
 #include "kt-room-private.h"
 
 #include <string.h>
@@ -17,6 +17,45 @@ static guint32 random_ssrc(void)
 	return v;
 }
 
+static Source *source_new(KtRoom *room, guint id, KtMediaKind kind)
+{
+	Source *s = g_new0(Source, 1);
+
+	s->id = id;
+	s->room = room;
+	s->kind = kind;
+	s->ssrc = random_ssrc();
+	s->rtx_ssrc = random_ssrc();
+	s->sinks = g_ptr_array_new();
+	/* Video at ~1.5 Mbit/s for 1 s is ~150 packets; 1024 slots cover
+	 * rtx_cache_ms up to several seconds. */
+	s->cache = kt_rtx_cache_new(kind == KT_MEDIA_VIDEO ? 1024 : 256,
+	                            (gint64)room->config.rtx_cache_ms * 1000);
+	return s;
+}
+
+static void source_stop_timer(Source *s)
+{
+	if (s->keyframe_timer) {
+		g_source_destroy(s->keyframe_timer);
+		g_source_unref(s->keyframe_timer);
+		s->keyframe_timer = NULL;
+	}
+}
+
+/* Worker (or before the room is shared). Sinks must be gone already. */
+static void source_free(gpointer data)
+{
+	Source *s = data;
+
+	source_stop_timer(s);
+	if (s->track)
+		s->track->source = NULL;
+	g_ptr_array_unref(s->sinks);
+	kt_rtx_cache_free(s->cache);
+	g_free(s);
+}
+
 KtRoom *kt_room_new(KtWorker *worker, const KtRoomConfig *config)
 {
 	KtRoom *room = g_new0(KtRoom, 1);
@@ -25,18 +64,17 @@ KtRoom *kt_room_new(KtWorker *worker, const KtRoomConfig *config)
 	room->worker = worker;
 	room->config = *config;
 	room->rtcp_ssrc = random_ssrc();
+	room->sources = g_ptr_array_new_with_free_func(source_free);
+	room->publishers = g_ptr_array_new();
 	room->subscribers = g_ptr_array_new();
+	/* Nothing runs on the worker yet: the defaults go in directly. */
 	for (guint k = 0; k < KT_MEDIA_N_KINDS; k++) {
-		Source *s = &room->sources[k];
+		Source *s = source_new(room, ++room->next_source_id, k);
 
-		s->kind = k;
-		s->room = room;
-		s->ssrc = random_ssrc();
-		s->rtx_ssrc = random_ssrc();
-		/* Video at ~1.5 Mbit/s for 1 s is ~150 packets; 1024 slots cover
-		 * rtx_cache_ms up to several seconds. */
-		s->cache = kt_rtx_cache_new(k == KT_MEDIA_VIDEO ? 1024 : 256,
-		                            (gint64)config->rtx_cache_ms * 1000);
+		g_ptr_array_add(room->sources, s);
+		room->default_source[k] = s->id;
+		room->default_ssrc[k] = s->ssrc;
+		room->default_rtx_ssrc[k] = s->rtx_ssrc;
 	}
 	kt_worker_pin(worker);
 	return room;
@@ -52,8 +90,9 @@ void kt_room_unref(KtRoom *room)
 {
 	if (!room || !g_atomic_int_dec_and_test(&room->refcount))
 		return;
-	for (guint k = 0; k < KT_MEDIA_N_KINDS; k++)
-		kt_rtx_cache_free(room->sources[k].cache);
+	/* kt_room_close() emptied publishers and subscribers on the worker. */
+	g_ptr_array_unref(room->sources);
+	g_ptr_array_unref(room->publishers);
 	g_ptr_array_unref(room->subscribers);
 	g_free(room);
 }
@@ -63,31 +102,147 @@ KtWorker *kt_room_get_worker(KtRoom *room)
 	return room->worker;
 }
 
+guint kt_room_get_default_source(KtRoom *room, KtMediaKind kind)
+{
+	return room->default_source[kind];
+}
+
 guint32 kt_room_get_ssrc(KtRoom *room, KtMediaKind kind)
 {
-	return room->sources[kind].ssrc;
+	return room->default_ssrc[kind];
 }
 
 guint32 kt_room_get_rtx_ssrc(KtRoom *room, KtMediaKind kind)
 {
-	return room->sources[kind].rtx_ssrc;
+	return room->default_rtx_ssrc[kind];
 }
+
+#define LOAD(field) __atomic_load_n(&room->counters.field, __ATOMIC_RELAXED)
 
 void kt_room_get_counters(KtRoom *room, KtRoomCounters *out)
 {
-	KtRoomCounters *c = &room->counters;
+	out->rtp_in = LOAD(rtp_in);
+	out->rtp_out = LOAD(rtp_out);
+	out->bytes_in = LOAD(bytes_in);
+	out->bytes_out = LOAD(bytes_out);
+	out->nacks_received = LOAD(nacks_received);
+	out->retransmissions = LOAD(retransmissions);
+	out->keyframe_requests_received = LOAD(keyframe_requests_received);
+	out->keyframe_requests_sent = LOAD(keyframe_requests_sent);
+	out->publishers = LOAD(publishers);
+	out->subscribers = LOAD(subscribers);
+}
 
-	out->rtp_in = __atomic_load_n(&c->rtp_in, __ATOMIC_RELAXED);
-	out->rtp_out = __atomic_load_n(&c->rtp_out, __ATOMIC_RELAXED);
-	out->bytes_in = __atomic_load_n(&c->bytes_in, __ATOMIC_RELAXED);
-	out->bytes_out = __atomic_load_n(&c->bytes_out, __ATOMIC_RELAXED);
-	out->nacks_received = __atomic_load_n(&c->nacks_received, __ATOMIC_RELAXED);
-	out->retransmissions = __atomic_load_n(&c->retransmissions, __ATOMIC_RELAXED);
-	out->keyframe_requests_received =
-	    __atomic_load_n(&c->keyframe_requests_received, __ATOMIC_RELAXED);
-	out->keyframe_requests_sent = __atomic_load_n(&c->keyframe_requests_sent, __ATOMIC_RELAXED);
-	out->publishers = __atomic_load_n(&c->publishers, __ATOMIC_RELAXED);
-	out->subscribers = __atomic_load_n(&c->subscribers, __ATOMIC_RELAXED);
+/* ---- worker: lookups ---- */
+
+Source *kt_room_find_source(KtRoom *room, guint id)
+{
+	for (guint i = 0; i < room->sources->len; i++) {
+		Source *s = g_ptr_array_index(room->sources, i);
+
+		if (s->id == id)
+			return s;
+	}
+	return NULL;
+}
+
+Source *kt_room_find_source_by_ssrc(KtRoom *room, guint32 ssrc)
+{
+	for (guint i = 0; i < room->sources->len; i++) {
+		Source *s = g_ptr_array_index(room->sources, i);
+
+		if (s->ssrc == ssrc)
+			return s;
+	}
+	return NULL;
+}
+
+/* ---- sources (control loop → worker) ---- */
+
+typedef struct {
+	KtRoom *room;
+	Source *source; /* add: the new source */
+	guint id;
+	gboolean muted;
+} SourceCall;
+
+static void source_call_free(gpointer data)
+{
+	SourceCall *call = data;
+
+	kt_room_unref(call->room);
+	g_free(call);
+}
+
+static SourceCall *source_call_new(KtRoom *room, guint id)
+{
+	SourceCall *call = g_new0(SourceCall, 1);
+
+	call->room = kt_room_ref(room);
+	call->id = id;
+	return call;
+}
+
+static gboolean add_source_on_worker(gpointer data)
+{
+	SourceCall *call = data;
+
+	if (call->room->closed)
+		source_free(call->source);
+	else
+		g_ptr_array_add(call->room->sources, call->source);
+	return G_SOURCE_REMOVE;
+}
+
+guint kt_room_add_source(KtRoom *room, KtMediaKind kind, guint32 *ssrc, guint32 *rtx_ssrc)
+{
+	guint id = g_atomic_int_add(&room->next_source_id, 1) + 1;
+	SourceCall *call = source_call_new(room, id);
+
+	call->source = source_new(room, id, kind);
+	if (ssrc)
+		*ssrc = call->source->ssrc;
+	if (rtx_ssrc)
+		*rtx_ssrc = call->source->rtx_ssrc;
+	kt_worker_invoke(room->worker, add_source_on_worker, call, source_call_free);
+	return id;
+}
+
+static gboolean remove_source_on_worker(gpointer data)
+{
+	SourceCall *call = data;
+	Source *s = kt_room_find_source(call->room, call->id);
+
+	if (!s)
+		return G_SOURCE_REMOVE;
+	while (s->sinks->len > 0)
+		kt_room_drop_sink(g_ptr_array_index(s->sinks, s->sinks->len - 1));
+	g_ptr_array_remove(call->room->sources, s);
+	return G_SOURCE_REMOVE;
+}
+
+void kt_room_remove_source(KtRoom *room, guint source)
+{
+	kt_worker_invoke(room->worker, remove_source_on_worker, source_call_new(room, source),
+	                 source_call_free);
+}
+
+static gboolean mute_source_on_worker(gpointer data)
+{
+	SourceCall *call = data;
+	Source *s = kt_room_find_source(call->room, call->id);
+
+	if (s)
+		s->muted = call->muted;
+	return G_SOURCE_REMOVE;
+}
+
+void kt_room_set_source_muted(KtRoom *room, guint source, gboolean muted)
+{
+	SourceCall *call = source_call_new(room, source);
+
+	call->muted = muted;
+	kt_worker_invoke(room->worker, mute_source_on_worker, call, source_call_free);
 }
 
 /* ---- worker: timer ---- */
@@ -106,16 +261,19 @@ static gboolean on_tick(gpointer data)
 	 * request is coalesced per source). */
 	for (guint i = 0; i < room->subscribers->len; i++) {
 		Subscriber *sub = g_ptr_array_index(room->subscribers, i);
-		SubStream *ss = &sub->streams[KT_MEDIA_VIDEO];
 
-		if (sub->has[KT_MEDIA_VIDEO] && !ss->started && ss->waiting_since_us &&
-		    now - ss->waiting_since_us > retry_us)
-			kt_room_request_keyframe(room, ss->source, now);
+		for (guint j = 0; j < sub->streams->len; j++) {
+			SubStream *ss = g_ptr_array_index(sub->streams, j);
+
+			if (!ss->started && ss->waiting_since_us &&
+			    now - ss->waiting_since_us > retry_us)
+				kt_room_request_keyframe(room, ss->source, now);
+		}
 	}
 	return G_SOURCE_CONTINUE;
 }
 
-static void ensure_timer(KtRoom *room)
+void kt_room_ensure_timer(KtRoom *room)
 {
 	if (room->timer || room->closed)
 		return;
@@ -124,219 +282,16 @@ static void ensure_timer(KtRoom *room)
 	g_source_attach(room->timer, kt_worker_get_context(room->worker));
 }
 
-/* ---- worker: attach / detach ---- */
-
-typedef struct {
-	KtRoom *room;
-	KtPeer *peer;
-	KtRoomTrack tracks[KT_ROOM_MAX_TRACKS];
-	guint n;
-} AttachCall;
-
-static void attach_call_free(gpointer data)
-{
-	AttachCall *call = data;
-
-	kt_room_unref(call->room);
-	if (call->peer)
-		kt_peer_unref(call->peer);
-	g_free(call);
-}
-
-static AttachCall *attach_call_new(KtRoom *room, KtPeer *peer, const KtRoomTrack *tracks, guint n)
-{
-	AttachCall *call = g_new0(AttachCall, 1);
-
-	call->room = kt_room_ref(room);
-	call->peer = kt_peer_ref(peer);
-	call->n = MIN(n, KT_ROOM_MAX_TRACKS);
-	if (tracks)
-		memcpy(call->tracks, tracks, call->n * sizeof(KtRoomTrack));
-	return call;
-}
-
-static void publisher_detach(KtRoom *room)
-{
-	Publisher *pub = room->publisher;
-
-	if (!pub)
-		return;
-	for (guint i = 0; i < pub->n_tracks; i++) {
-		Source *s = pub->tracks[i].source;
-
-		if (s && s->track == &pub->tracks[i])
-			s->track = NULL;
-	}
-	kt_peer_set_media_funcs(pub->peer, NULL, NULL);
-	kt_peer_unref(pub->peer);
-	g_free(pub);
-	room->publisher = NULL;
-	__atomic_store_n(&room->counters.publishers, 0, __ATOMIC_RELAXED);
-}
-
-static gboolean attach_publisher_on_worker(gpointer data)
-{
-	AttachCall *call = data;
-	KtRoom *room = call->room;
-	static const KtPeerMediaFuncs funcs = {
-	    .rtp = kt_room_on_publisher_rtp,
-	    .rtcp = kt_room_on_publisher_rtcp,
-	};
-	Publisher *pub;
-
-	if (room->closed)
-		return G_SOURCE_REMOVE;
-	publisher_detach(room);
-	pub = g_new0(Publisher, 1);
-	pub->peer = kt_peer_ref(call->peer);
-	pub->room = room;
-	for (guint i = 0; i < call->n; i++) {
-		PubTrack *t = &pub->tracks[pub->n_tracks++];
-		Source *s = &room->sources[call->tracks[i].kind];
-
-		t->spec = call->tracks[i];
-		t->ssrc = t->spec.remote_ssrc;
-		t->rtx_ssrc = t->spec.remote_rtx_ssrc;
-		t->source = s;
-		s->track = t;
-		/* Cached packets of another codec must not be resent as this one. */
-		if (s->codec != t->spec.codec)
-			kt_rtx_cache_reset(s->cache);
-		s->codec = t->spec.codec;
-		s->clock_rate = t->spec.clock_rate;
-		s->resync = TRUE;
-	}
-	room->publisher = pub;
-	__atomic_store_n(&room->counters.publishers, 1, __ATOMIC_RELAXED);
-	kt_peer_set_media_funcs(pub->peer, &funcs, pub);
-	ensure_timer(room);
-	return G_SOURCE_REMOVE;
-}
-
-void kt_room_add_publisher(KtRoom *room, KtPeer *peer, const KtRoomTrack *tracks, guint n)
-{
-	kt_worker_invoke(room->worker, attach_publisher_on_worker,
-	                 attach_call_new(room, peer, tracks, n), attach_call_free);
-}
-
-static void on_subscriber_connected(KtPeer *peer, gpointer user_data)
-{
-	Subscriber *sub = user_data;
-	gint64 now = g_get_monotonic_time();
-
-	/* RFC: a new receiver cannot decode until a keyframe; ask now so the
-	 * first picture arrives within a round trip plus an encode. */
-	g_debug("peer %u: connected", kt_peer_get_id(peer));
-	if (sub->has[KT_MEDIA_VIDEO]) {
-		sub->streams[KT_MEDIA_VIDEO].waiting_since_us = now;
-		kt_room_request_keyframe(sub->room, sub->streams[KT_MEDIA_VIDEO].source, now);
-	}
-	for (guint k = 0; k < KT_MEDIA_N_KINDS; k++)
-		if (sub->has[k] && sub->streams[k].source->have_sr)
-			kt_room_send_sender_report(sub->room, sub, sub->streams[k].source);
-}
-
-static gboolean attach_subscriber_on_worker(gpointer data)
-{
-	AttachCall *call = data;
-	KtRoom *room = call->room;
-	static const KtPeerMediaFuncs funcs = {
-	    .rtcp = kt_room_on_subscriber_rtcp,
-	    .connected = on_subscriber_connected,
-	};
-	Subscriber *sub;
-
-	if (room->closed)
-		return G_SOURCE_REMOVE;
-	sub = g_new0(Subscriber, 1);
-	sub->peer = kt_peer_ref(call->peer);
-	sub->room = room;
-	for (guint i = 0; i < call->n; i++) {
-		const KtRoomTrack *t = &call->tracks[i];
-		SubStream *ss = &sub->streams[t->kind];
-
-		sub->has[t->kind] = TRUE;
-		ss->source = &room->sources[t->kind];
-		memcpy(ss->pt_for, t->pt_for, sizeof(ss->pt_for));
-		memcpy(ss->rtx_pt_for, t->rtx_pt_for, sizeof(ss->rtx_pt_for));
-		if (t->codec > KT_CODEC_NONE && t->codec < KT_CODEC_N && !ss->pt_for[t->codec]) {
-			ss->pt_for[t->codec] = t->pt;
-			ss->rtx_pt_for[t->codec] = t->rtx_pt;
-		}
-		ss->nack = t->nack;
-		ss->pli = t->pli;
-		ss->fir = t->fir;
-		ss->started = t->kind != KT_MEDIA_VIDEO;
-		ss->rtx_seq = g_random_int_range(0, 0x8000);
-	}
-	g_ptr_array_add(room->subscribers, sub);
-	__atomic_store_n(&room->counters.subscribers, room->subscribers->len, __ATOMIC_RELAXED);
-	kt_peer_set_media_funcs(sub->peer, &funcs, sub);
-	/* Connected before we got here: run the connect work now. */
-	if (kt_peer_is_connected(sub->peer))
-		on_subscriber_connected(sub->peer, sub);
-	ensure_timer(room);
-	return G_SOURCE_REMOVE;
-}
-
-void kt_room_add_subscriber(KtRoom *room, KtPeer *peer, const KtRoomTrack *tracks, guint n)
-{
-	kt_worker_invoke(room->worker, attach_subscriber_on_worker,
-	                 attach_call_new(room, peer, tracks, n), attach_call_free);
-}
-
-static void subscriber_free(Subscriber *sub)
-{
-	kt_peer_set_media_funcs(sub->peer, NULL, NULL);
-	kt_peer_unref(sub->peer);
-	g_free(sub);
-}
-
-static gboolean remove_peer_on_worker(gpointer data)
-{
-	AttachCall *call = data;
-	KtRoom *room = call->room;
-
-	if (room->publisher && room->publisher->peer == call->peer) {
-		publisher_detach(room);
-		return G_SOURCE_REMOVE;
-	}
-	for (guint i = 0; i < room->subscribers->len; i++) {
-		Subscriber *sub = g_ptr_array_index(room->subscribers, i);
-
-		if (sub->peer == call->peer) {
-			g_ptr_array_remove_index_fast(room->subscribers, i);
-			subscriber_free(sub);
-			break;
-		}
-	}
-	__atomic_store_n(&room->counters.subscribers, room->subscribers->len, __ATOMIC_RELAXED);
-	return G_SOURCE_REMOVE;
-}
-
-void kt_room_remove_peer(KtRoom *room, KtPeer *peer)
-{
-	kt_worker_invoke(room->worker, remove_peer_on_worker, attach_call_new(room, peer, NULL, 0),
-	                 attach_call_free);
-}
+/* ---- teardown ---- */
 
 static gboolean close_on_worker(gpointer data)
 {
 	KtRoom *room = data;
 
 	room->closed = TRUE;
-	for (guint k = 0; k < KT_MEDIA_N_KINDS; k++) {
-		Source *s = &room->sources[k];
-
-		if (s->keyframe_timer) {
-			g_source_destroy(s->keyframe_timer);
-			g_source_unref(s->keyframe_timer);
-			s->keyframe_timer = NULL;
-		}
-	}
-	publisher_detach(room);
-	while (room->subscribers->len > 0)
-		subscriber_free(g_ptr_array_steal_index_fast(room->subscribers, 0));
+	kt_room_detach_all(room);
+	for (guint i = 0; i < room->sources->len; i++)
+		source_stop_timer(g_ptr_array_index(room->sources, i));
 	if (room->timer) {
 		g_source_destroy(room->timer);
 		g_source_unref(room->timer);

@@ -31,6 +31,8 @@ typedef struct {
 
 /* One negotiated m-line of a peer, as the room needs it. */
 typedef struct {
+	guint source; /* the room source it publishes or receives; 0 = the default
+	               * (teacher) source of its kind */
 	KtMediaKind kind;
 	KtCodec codec;
 	guint8 pt, rtx_pt; /* the peer's payload types; rtx_pt 0 = no RTX */
@@ -58,14 +60,31 @@ void kt_room_unref(KtRoom *room);
 void kt_room_close(KtRoom *room);
 KtWorker *kt_room_get_worker(KtRoom *room);
 
-/* The SSRCs Ketang sends the lesson's teacher streams with. Any thread. */
+/* Sources are the streams the room forwards (a teacher's camera, courseware,
+ * audio; a classroom's camera and audio). Each has Ketang's own SSRCs, stable
+ * for the life of the room whoever publishes it, so subscribers see one
+ * consistent stream. Every room starts with one default source per kind
+ * (the teacher streams of WHIP/WHEP). */
+
+/* The default sources and their SSRCs. Any thread. */
+guint kt_room_get_default_source(KtRoom *room, KtMediaKind kind);
 guint32 kt_room_get_ssrc(KtRoom *room, KtMediaKind kind);
 guint32 kt_room_get_rtx_ssrc(KtRoom *room, KtMediaKind kind);
 
-/* Attach @peer as the publisher of the teacher streams (replacing any
- * previous one), or as a subscriber of them. The room takes a reference. */
+/* A new source; returns its id (> 0) and Ketang's SSRCs for it at once. */
+guint kt_room_add_source(KtRoom *room, KtMediaKind kind, guint32 *ssrc, guint32 *rtx_ssrc);
+/* Unbinds its publisher and subscribers and frees it. */
+void kt_room_remove_source(KtRoom *room, guint source);
+/* A muted source is not forwarded (floor control); publishing continues. */
+void kt_room_set_source_muted(KtRoom *room, guint source, gboolean muted);
+
+/* Attach @peer as a publisher of the tracks' sources: a source has one
+ * publisher; a new one takes the source over from the previous (whose
+ * packets for it are then dropped). The room takes a reference. */
 void kt_room_add_publisher(KtRoom *room, KtPeer *peer, const KtRoomTrack *tracks, guint n);
+/* Subscribe @peer to the tracks' sources (adding to what it already gets). */
 void kt_room_add_subscriber(KtRoom *room, KtPeer *peer, const KtRoomTrack *tracks, guint n);
+void kt_room_unsubscribe(KtRoom *room, KtPeer *peer, guint source);
 void kt_room_remove_peer(KtRoom *room, KtPeer *peer);
 
 void kt_room_get_counters(KtRoom *room, KtRoomCounters *out);

@@ -350,6 +350,102 @@ static void test_room_publisher_switch(void)
 	peer_pair_close(&sub);
 }
 
+/* Several sources in one room (a teacher's camera and a classroom's audio):
+ * each reaches its subscribers under its own SSRC; a muted source stops
+ * reaching them and resumes on unmute; unsubscribing stops one stream only. */
+static void test_room_sources_and_mute(void)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(KtWorkerPool) pool = kt_worker_pool_new(1, &error);
+	KtWorker *w = kt_worker_pool_get(pool, 0);
+	KtRoomConfig rc = {.keyframe_interval_ms = 300, .rtx_cache_ms = 1000};
+	KtRoom *room = kt_room_new(w, &rc);
+	PeerPair teacher = {0}, classroom = {0}, viewer = {0};
+	Sink at_viewer = {0};
+	guint32 class_ssrc = 0;
+	guint class_audio = kt_room_add_source(room, KT_MEDIA_AUDIO, &class_ssrc, NULL);
+	KtRoomTrack cam = {.kind = KT_MEDIA_VIDEO,
+	                   .codec = KT_CODEC_VP8,
+	                   .pt = 96,
+	                   .clock_rate = 90000,
+	                   .remote_ssrc = PUB_SSRC,
+	                   .pli = TRUE};
+	KtRoomTrack mic = {.source = class_audio,
+	                   .kind = KT_MEDIA_AUDIO,
+	                   .codec = KT_CODEC_OPUS,
+	                   .pt = 111,
+	                   .clock_rate = 48000,
+	                   .remote_ssrc = 0x5151};
+	KtRoomTrack wants[2] = {
+	    {.kind = KT_MEDIA_VIDEO, .codec = KT_CODEC_VP8, .pt = 100, .clock_rate = 90000},
+	    {.source = class_audio,
+	     .kind = KT_MEDIA_AUDIO,
+	     .codec = KT_CODEC_OPUS,
+	     .pt = 109,
+	     .clock_rate = 48000},
+	};
+	guint8 pkt[1500];
+	gsize len;
+	gint seen;
+
+	g_assert_cmpuint(class_audio, >, kt_room_get_default_source(room, KT_MEDIA_VIDEO));
+	g_assert_cmpuint(class_ssrc, !=, 0);
+	peer_pair_connect(&teacher, w, w);
+	peer_pair_connect(&classroom, w, w);
+	peer_pair_connect(&viewer, w, w);
+	set_sink(w, viewer.client, &at_viewer);
+	kt_room_add_publisher(room, teacher.server, &cam, 1);
+	kt_room_add_publisher(room, classroom.server, &mic, 1);
+	kt_room_add_subscriber(room, viewer.server, wants, 2);
+
+	len = make_vp8(pkt, 1, 3000, TRUE);
+	send_packet(w, teacher.client, pkt, len);
+	g_assert_true(wait_count(&at_viewer.rtp, 1, 3000));
+	g_assert_cmpuint(at_viewer.last_ssrc, ==, kt_room_get_ssrc(room, KT_MEDIA_VIDEO));
+
+	kt_rtp_write_header(pkt, sizeof(pkt), 111, FALSE, 40, 960, 0x5151);
+	memset(pkt + 12, 0x11, 60);
+	send_packet(w, classroom.client, pkt, 72);
+	g_assert_true(wait_count(&at_viewer.rtp, 2, 3000));
+	g_assert_cmpuint(at_viewer.last_ssrc, ==, class_ssrc);
+	g_assert_cmpuint(at_viewer.last_pt, ==, 109);
+
+	/* Muted: the classroom's audio stops here, the teacher's video does not. */
+	kt_room_set_source_muted(room, class_audio, TRUE);
+	kt_rtp_write_header(pkt, sizeof(pkt), 111, FALSE, 41, 1920, 0x5151);
+	send_packet(w, classroom.client, pkt, 72);
+	len = make_vp8(pkt, 2, 6000, FALSE);
+	send_packet(w, teacher.client, pkt, len);
+	g_assert_true(wait_count(&at_viewer.rtp, 3, 3000));
+	g_assert_cmpuint(at_viewer.last_ssrc, ==, kt_room_get_ssrc(room, KT_MEDIA_VIDEO));
+	g_assert_false(wait_count(&at_viewer.rtp, 4, 300));
+
+	kt_room_set_source_muted(room, class_audio, FALSE);
+	kt_rtp_write_header(pkt, sizeof(pkt), 111, FALSE, 42, 2880, 0x5151);
+	send_packet(w, classroom.client, pkt, 72);
+	g_assert_true(wait_count(&at_viewer.rtp, 4, 3000));
+	g_assert_cmpuint(at_viewer.last_ssrc, ==, class_ssrc);
+
+	/* Unsubscribed from the classroom: only the teacher's video remains. */
+	kt_room_unsubscribe(room, viewer.server, class_audio);
+	kt_rtp_write_header(pkt, sizeof(pkt), 111, FALSE, 43, 3840, 0x5151);
+	send_packet(w, classroom.client, pkt, 72);
+	len = make_vp8(pkt, 3, 9000, FALSE);
+	send_packet(w, teacher.client, pkt, len);
+	g_assert_true(wait_count(&at_viewer.rtp, 5, 3000));
+	seen = g_atomic_int_get(&at_viewer.rtp);
+	g_assert_false(wait_count(&at_viewer.rtp, seen + 1, 300));
+	g_assert_cmpuint(at_viewer.last_ssrc, ==, kt_room_get_ssrc(room, KT_MEDIA_VIDEO));
+
+	kt_room_remove_source(room, class_audio);
+	kt_room_close(room);
+	kt_room_unref(room);
+	set_sink(w, viewer.client, NULL);
+	peer_pair_close(&teacher);
+	peer_pair_close(&classroom);
+	peer_pair_close(&viewer);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -357,5 +453,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/transport/peer-pair-media-ipv6", test_peer_pair_media_ipv6);
 	g_test_add_func("/transport/room-forwarding", test_room_forwarding);
 	g_test_add_func("/transport/room-publisher-switch", test_room_publisher_switch);
+	g_test_add_func("/transport/room-sources-and-mute", test_room_sources_and_mute);
 	return g_test_run();
 }

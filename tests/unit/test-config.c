@@ -39,6 +39,7 @@ static void assert_defaults(const KtSettings *s)
 	g_assert_cmpstr(s->tls_cert, ==, "");
 	g_assert_cmpstr(s->tls_key, ==, "");
 	g_assert_cmpstr(s->web_root, ==, "");
+	g_assert_cmpstr(s->public_url, ==, "");
 	g_assert_cmpint(s->max_body_bytes, ==, 65536);
 	g_assert_cmpstr(s->secret, ==, "");
 	g_assert_cmpint(s->token_ttl, ==, 86400);
@@ -121,7 +122,7 @@ static void test_sample_documents_every_key(void)
 			g_assert_cmpuint(strlen(comment), >, 10);
 		}
 	}
-	g_assert_cmpuint(n_keys, ==, 20);
+	g_assert_cmpuint(n_keys, ==, 21);
 }
 
 static void test_describe_parses_to_defaults(void)
@@ -137,6 +138,7 @@ static void test_values_applied(void)
 	g_autoptr(KtSettings) s = load_ok("[server]\n"
 	                                  "listen = 127.0.0.1:9000 , [::1]:9001,localhost:9002\n"
 	                                  "data_dir = /var/lib/ketang\n"
+	                                  "public_url = https://class.example.cn/ketang\n"
 	                                  "tls_cert = /etc/cert.pem\ntls_key = /etc/key.pem\n"
 	                                  "[auth]\nsecret = 0123456789abcdef\ntoken_ttl = 60\n"
 	                                  "[media]\nworkers = 4\nice_addresses = 10.0.0.1,fe80::1\n"
@@ -271,6 +273,10 @@ static void test_other_values(void)
 {
 	expect_error("[media]\nice_addresses = 10.0.0.1,eth0\n", KT_CONFIG_ERROR_INVALID_VALUE,
 	             "[media] ice_addresses: \"eth0\" is not an IP address");
+	expect_error("[server]\npublic_url = class.example.cn\n", KT_CONFIG_ERROR_INVALID_VALUE,
+	             "[server] public_url");
+	expect_error("[server]\npublic_url = ftp://x.cn\n", KT_CONFIG_ERROR_INVALID_VALUE,
+	             "[server] public_url");
 	expect_error("[server]\ndata_dir =\n", KT_CONFIG_ERROR_INVALID_VALUE,
 	             "[server] data_dir: must not be empty");
 	expect_error("[auth]\nsecret = short\n", KT_CONFIG_ERROR_INVALID_VALUE,

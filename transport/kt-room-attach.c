@@ -1,0 +1,307 @@
+/* Attaching peers to a room: publishers bind tracks to sources, subscribers
+ * get one SubStream per source they receive. Control loop calls hand the work
+ * to the room's worker. */
+#include "kt-room-private.h"
+
+#include <string.h>
+
+#define STORE(room, field, v) __atomic_store_n(&(room)->counters.field, (v), __ATOMIC_RELAXED)
+
+typedef struct {
+	KtRoom *room;
+	KtPeer *peer;
+	KtRoomTrack tracks[KT_ROOM_MAX_TRACKS];
+	guint n;
+	guint source; /* unsubscribe */
+} AttachCall;
+
+static void attach_call_free(gpointer data)
+{
+	AttachCall *call = data;
+
+	kt_room_unref(call->room);
+	kt_peer_unref(call->peer);
+	g_free(call);
+}
+
+static AttachCall *attach_call_new(KtRoom *room, KtPeer *peer, const KtRoomTrack *tracks, guint n)
+{
+	AttachCall *call = g_new0(AttachCall, 1);
+
+	call->room = kt_room_ref(room);
+	call->peer = kt_peer_ref(peer);
+	call->n = MIN(n, KT_ROOM_MAX_TRACKS);
+	if (tracks)
+		memcpy(call->tracks, tracks, call->n * sizeof(KtRoomTrack));
+	return call;
+}
+
+static Source *track_source(KtRoom *room, const KtRoomTrack *t)
+{
+	Source *s =
+	    kt_room_find_source(room, t->source ? t->source : room->default_source[t->kind]);
+
+	return s && s->kind == t->kind ? s : NULL;
+}
+
+/* ---- publishers ---- */
+
+static Publisher *find_publisher(KtRoom *room, KtPeer *peer)
+{
+	for (guint i = 0; i < room->publishers->len; i++) {
+		Publisher *p = g_ptr_array_index(room->publishers, i);
+
+		if (p->peer == peer)
+			return p;
+	}
+	return NULL;
+}
+
+static void publisher_free(KtRoom *room, Publisher *pub)
+{
+	for (guint i = 0; i < pub->n_tracks; i++) {
+		Source *s = pub->tracks[i].source;
+
+		if (s && s->track == &pub->tracks[i])
+			s->track = NULL;
+	}
+	kt_peer_set_media_funcs(pub->peer, NULL, NULL);
+	kt_peer_unref(pub->peer);
+	g_ptr_array_remove(room->publishers, pub);
+	g_free(pub);
+	STORE(room, publishers, room->publishers->len);
+}
+
+static void bind_track(PubTrack *t, Source *s)
+{
+	if (s->track && s->track != t)
+		s->track->source = NULL; /* the previous publisher loses it */
+	t->source = s;
+	s->track = t;
+	/* Cached packets of another codec must not be resent as this one. */
+	if (s->codec != t->spec.codec)
+		kt_rtx_cache_reset(s->cache);
+	s->codec = t->spec.codec;
+	s->clock_rate = t->spec.clock_rate;
+	s->resync = TRUE;
+}
+
+static gboolean attach_publisher_on_worker(gpointer data)
+{
+	AttachCall *call = data;
+	KtRoom *room = call->room;
+	static const KtPeerMediaFuncs funcs = {
+	    .rtp = kt_room_on_publisher_rtp,
+	    .rtcp = kt_room_on_publisher_rtcp,
+	};
+	Publisher *pub;
+
+	if (room->closed || find_publisher(room, call->peer))
+		return G_SOURCE_REMOVE;
+	pub = g_new0(Publisher, 1);
+	pub->peer = kt_peer_ref(call->peer);
+	pub->room = room;
+	for (guint i = 0; i < call->n; i++) {
+		Source *s = track_source(room, &call->tracks[i]);
+		PubTrack *t;
+
+		if (!s)
+			continue;
+		t = &pub->tracks[pub->n_tracks++];
+		t->publisher = pub;
+		t->spec = call->tracks[i];
+		t->ssrc = t->spec.remote_ssrc;
+		t->rtx_ssrc = t->spec.remote_rtx_ssrc;
+		bind_track(t, s);
+	}
+	g_ptr_array_add(room->publishers, pub);
+	STORE(room, publishers, room->publishers->len);
+	kt_peer_set_media_funcs(pub->peer, &funcs, pub);
+	kt_room_ensure_timer(room);
+	/* Subscribers already waiting for this source want a keyframe. */
+	for (guint i = 0; i < pub->n_tracks; i++)
+		if (pub->tracks[i].source->sinks->len > 0)
+			kt_room_request_keyframe(room, pub->tracks[i].source,
+			                         g_get_monotonic_time());
+	return G_SOURCE_REMOVE;
+}
+
+void kt_room_add_publisher(KtRoom *room, KtPeer *peer, const KtRoomTrack *tracks, guint n)
+{
+	kt_worker_invoke(room->worker, attach_publisher_on_worker,
+	                 attach_call_new(room, peer, tracks, n), attach_call_free);
+}
+
+/* ---- subscribers ---- */
+
+static Subscriber *find_subscriber(KtRoom *room, KtPeer *peer)
+{
+	for (guint i = 0; i < room->subscribers->len; i++) {
+		Subscriber *s = g_ptr_array_index(room->subscribers, i);
+
+		if (s->peer == peer)
+			return s;
+	}
+	return NULL;
+}
+
+/* A new receiver cannot decode video until a keyframe: ask for one so the
+ * first picture arrives within a round trip plus an encode. */
+static void start_stream(SubStream *ss, gint64 now)
+{
+	if (ss->source->kind == KT_MEDIA_VIDEO && !ss->started) {
+		ss->waiting_since_us = now;
+		kt_room_request_keyframe(ss->sub->room, ss->source, now);
+	}
+	if (ss->source->have_sr)
+		kt_room_send_sender_report(ss->sub->room, ss);
+}
+
+static void on_subscriber_connected(KtPeer *peer, gpointer user_data)
+{
+	Subscriber *sub = user_data;
+	gint64 now = g_get_monotonic_time();
+
+	g_debug("peer %u: connected", kt_peer_get_id(peer));
+	for (guint i = 0; i < sub->streams->len; i++)
+		start_stream(g_ptr_array_index(sub->streams, i), now);
+}
+
+void kt_room_drop_sink(SubStream *ss)
+{
+	g_ptr_array_remove(ss->source->sinks, ss);
+	g_ptr_array_remove(ss->sub->streams, ss);
+	g_free(ss);
+}
+
+static void subscribe_one(Subscriber *sub, Source *s, const KtRoomTrack *t)
+{
+	SubStream *ss = NULL;
+
+	for (guint i = 0; i < sub->streams->len && !ss; i++)
+		if (((SubStream *)g_ptr_array_index(sub->streams, i))->source == s)
+			ss = g_ptr_array_index(sub->streams, i);
+	if (!ss) {
+		ss = g_new0(SubStream, 1);
+		ss->sub = sub;
+		ss->source = s;
+		ss->started = s->kind != KT_MEDIA_VIDEO;
+		ss->rtx_seq = g_random_int_range(0, 0x8000);
+		g_ptr_array_add(sub->streams, ss);
+		g_ptr_array_add(s->sinks, ss);
+	}
+	memcpy(ss->pt_for, t->pt_for, sizeof(ss->pt_for));
+	memcpy(ss->rtx_pt_for, t->rtx_pt_for, sizeof(ss->rtx_pt_for));
+	if (t->codec > KT_CODEC_NONE && t->codec < KT_CODEC_N && !ss->pt_for[t->codec]) {
+		ss->pt_for[t->codec] = t->pt;
+		ss->rtx_pt_for[t->codec] = t->rtx_pt;
+	}
+	ss->nack = t->nack;
+	ss->pli = t->pli;
+	ss->fir = t->fir;
+	if (kt_peer_is_connected(sub->peer))
+		start_stream(ss, g_get_monotonic_time());
+}
+
+static gboolean subscribe_on_worker(gpointer data)
+{
+	AttachCall *call = data;
+	KtRoom *room = call->room;
+	static const KtPeerMediaFuncs funcs = {
+	    .rtcp = kt_room_on_subscriber_rtcp,
+	    .connected = on_subscriber_connected,
+	};
+	Subscriber *sub;
+
+	if (room->closed)
+		return G_SOURCE_REMOVE;
+	sub = find_subscriber(room, call->peer);
+	if (!sub) {
+		sub = g_new0(Subscriber, 1);
+		sub->peer = kt_peer_ref(call->peer);
+		sub->room = room;
+		sub->streams = g_ptr_array_new();
+		g_ptr_array_add(room->subscribers, sub);
+		STORE(room, subscribers, room->subscribers->len);
+		kt_peer_set_media_funcs(sub->peer, &funcs, sub);
+	}
+	for (guint i = 0; i < call->n; i++) {
+		Source *s = track_source(room, &call->tracks[i]);
+
+		if (s)
+			subscribe_one(sub, s, &call->tracks[i]);
+	}
+	kt_room_ensure_timer(room);
+	return G_SOURCE_REMOVE;
+}
+
+void kt_room_add_subscriber(KtRoom *room, KtPeer *peer, const KtRoomTrack *tracks, guint n)
+{
+	kt_worker_invoke(room->worker, subscribe_on_worker, attach_call_new(room, peer, tracks, n),
+	                 attach_call_free);
+}
+
+static gboolean unsubscribe_on_worker(gpointer data)
+{
+	AttachCall *call = data;
+	Subscriber *sub = find_subscriber(call->room, call->peer);
+
+	for (guint i = 0; sub && i < sub->streams->len; i++) {
+		SubStream *ss = g_ptr_array_index(sub->streams, i);
+
+		if (ss->source->id == call->source) {
+			kt_room_drop_sink(ss);
+			break;
+		}
+	}
+	return G_SOURCE_REMOVE;
+}
+
+void kt_room_unsubscribe(KtRoom *room, KtPeer *peer, guint source)
+{
+	AttachCall *call = attach_call_new(room, peer, NULL, 0);
+
+	call->source = source;
+	kt_worker_invoke(room->worker, unsubscribe_on_worker, call, attach_call_free);
+}
+
+static void subscriber_free(KtRoom *room, Subscriber *sub)
+{
+	while (sub->streams->len > 0)
+		kt_room_drop_sink(g_ptr_array_index(sub->streams, sub->streams->len - 1));
+	g_ptr_array_unref(sub->streams);
+	kt_peer_set_media_funcs(sub->peer, NULL, NULL);
+	kt_peer_unref(sub->peer);
+	g_ptr_array_remove(room->subscribers, sub);
+	g_free(sub);
+	STORE(room, subscribers, room->subscribers->len);
+}
+
+/* ---- detaching ---- */
+
+static gboolean remove_peer_on_worker(gpointer data)
+{
+	AttachCall *call = data;
+	Publisher *pub = find_publisher(call->room, call->peer);
+	Subscriber *sub = find_subscriber(call->room, call->peer);
+
+	if (pub)
+		publisher_free(call->room, pub);
+	if (sub)
+		subscriber_free(call->room, sub);
+	return G_SOURCE_REMOVE;
+}
+
+void kt_room_remove_peer(KtRoom *room, KtPeer *peer)
+{
+	kt_worker_invoke(room->worker, remove_peer_on_worker, attach_call_new(room, peer, NULL, 0),
+	                 attach_call_free);
+}
+
+void kt_room_detach_all(KtRoom *room)
+{
+	while (room->publishers->len > 0)
+		publisher_free(room, g_ptr_array_index(room->publishers, 0));
+	while (room->subscribers->len > 0)
+		subscriber_free(room, g_ptr_array_index(room->subscribers, 0));
+}
