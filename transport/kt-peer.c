@@ -22,6 +22,9 @@ struct _KtPeer {
 	KtWorker *worker;
 	GMainContext *control;
 	KtCert *cert;
+	/* The remote description: from the config (answerer) or, for an
+	 * offerer, from kt_peer_set_remote() later; worker-owned once set up. */
+	gboolean remote_set;
 	KtDtlsRole dtls_role;
 	char *remote_fingerprint;
 	char *remote_ufrag, *remote_pwd;
@@ -38,6 +41,9 @@ struct _KtPeer {
 	KtDtls *dtls;
 	KtSrtp *srtp;
 	GPtrArray *dtls_backlog; /* GBytes the agent could not send yet */
+	GPtrArray *dtls_early;   /* GBytes received before the remote description */
+	gboolean gathered;
+	GPtrArray *pending_candidates; /* trickled before gathering finished */
 	/* Media fast path: the selected pair's own UDP socket and remote
 	 * address, so a forwarded packet costs one sendto() instead of a trip
 	 * through libnice's agent lock (see update_direct_path). */
@@ -255,8 +261,17 @@ static void on_recv(NiceAgent *agent, guint stream_id, guint component_id, guint
 		return;
 	switch (kt_rtp_demux((const guint8 *)buf, len)) {
 	case KT_PACKET_DTLS:
-		if (peer->dtls)
+		if (peer->dtls) {
 			kt_dtls_handle_datagram(peer->dtls, (const guint8 *)buf, len);
+		} else {
+			/* The browser answered and started DTLS before its answer
+			 * reached us over the WebSocket: keep its first flight. */
+			if (!peer->dtls_early)
+				peer->dtls_early =
+				    g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);
+			if (peer->dtls_early->len < 8)
+				g_ptr_array_add(peer->dtls_early, g_bytes_new(buf, len));
+		}
 		break;
 	case KT_PACKET_RTP:
 		if (!peer->srtp || !peer->media_set)
@@ -330,6 +345,28 @@ void kt_peer_set_media_funcs(KtPeer *peer, const KtPeerMediaFuncs *funcs, gpoint
 
 /* ---- worker side: ICE ---- */
 
+/* "candidate:..." lines (with or without "a="); mDNS (.local) and
+ * unparsable ones are skipped: the remote side's checks still reach us and
+ * become peer-reflexive candidates (RFC 8445 §7.3.1.3). */
+static void add_remote_candidates(KtPeer *peer, const char *const *lines)
+{
+	GSList *remote = NULL;
+
+	for (guint i = 0; lines && lines[i]; i++) {
+		const char *c = lines[i];
+		g_autofree char *line =
+		    g_str_has_prefix(c, "a=") ? g_strdup(c) : g_strconcat("a=", c, NULL);
+		NiceCandidate *nc =
+		    nice_agent_parse_remote_candidate_sdp(peer->agent, peer->stream_id, line);
+
+		if (nc)
+			remote = g_slist_prepend(remote, nc);
+	}
+	if (remote)
+		nice_agent_set_remote_candidates(peer->agent, peer->stream_id, 1, remote);
+	g_slist_free_full(remote, (GDestroyNotify)nice_candidate_free);
+}
+
 static void on_gathering_done(NiceAgent *agent, guint stream_id, gpointer user_data)
 {
 	KtPeer *peer = user_data;
@@ -348,22 +385,13 @@ static void on_gathering_done(NiceAgent *agent, guint stream_id, gpointer user_d
 	g_ptr_array_add(lines, NULL);
 	g_slist_free_full(cands, (GDestroyNotify)nice_candidate_free);
 
-	/* Non-trickle: the offer carried every remote candidate it had. Adding
-	 * them after gathering is what libnice expects. */
-	if (peer->remote_candidates) {
-		GSList *remote = NULL;
-
-		for (char **c = peer->remote_candidates; *c; c++) {
-			g_autofree char *line = g_strconcat("a=", *c, NULL);
-			NiceCandidate *nc =
-			    nice_agent_parse_remote_candidate_sdp(agent, stream_id, line);
-
-			if (nc) /* mDNS (.local) and TCP candidates are skipped */
-				remote = g_slist_prepend(remote, nc);
-		}
-		if (remote)
-			nice_agent_set_remote_candidates(agent, stream_id, 1, remote);
-		g_slist_free_full(remote, (GDestroyNotify)nice_candidate_free);
+	/* Remote candidates are added after gathering, as libnice expects. */
+	peer->gathered = TRUE;
+	add_remote_candidates(peer, (const char *const *)peer->remote_candidates);
+	if (peer->pending_candidates) {
+		g_ptr_array_add(peer->pending_candidates, NULL);
+		add_remote_candidates(peer, (const char *const *)peer->pending_candidates->pdata);
+		g_clear_pointer(&peer->pending_candidates, g_ptr_array_unref);
 	}
 
 	nice_agent_get_local_credentials(agent, stream_id, &ev->ufrag, &ev->pwd);
@@ -449,6 +477,42 @@ static gboolean add_local_addresses(NiceAgent *agent, const char *const *addrs, 
 	return TRUE;
 }
 
+/* Worker: the remote ICE credentials and DTLS identity are known. Creates the
+ * DTLS side and replays a DTLS flight that arrived before it. */
+static gboolean apply_remote(KtPeer *peer, GError **error)
+{
+	KtDtlsConfig dcfg = {
+	    .cert = peer->cert,
+	    .role = peer->dtls_role,
+	    .remote_fingerprint = peer->remote_fingerprint,
+	    .context = kt_worker_get_context(peer->worker),
+	    .send = dtls_send,
+	    .state_changed = dtls_state_changed,
+	    .user_data = peer,
+	};
+
+	nice_agent_set_remote_credentials(peer->agent, peer->stream_id, peer->remote_ufrag,
+	                                  peer->remote_pwd);
+	peer->dtls = kt_dtls_new(&dcfg, error);
+	if (!peer->dtls)
+		return FALSE;
+	if (peer->dtls_early) {
+		for (guint i = 0; i < peer->dtls_early->len && peer->dtls; i++) {
+			gsize len;
+			const guint8 *d =
+			    g_bytes_get_data(g_ptr_array_index(peer->dtls_early, i), &len);
+
+			kt_dtls_handle_datagram(peer->dtls, d, len);
+		}
+		g_clear_pointer(&peer->dtls_early, g_ptr_array_unref);
+	}
+	if (peer->dtls_role == KT_DTLS_ROLE_CLIENT &&
+	    nice_agent_get_component_state(peer->agent, peer->stream_id, 1) ==
+	        NICE_COMPONENT_STATE_READY)
+		kt_dtls_start(peer->dtls);
+	return TRUE;
+}
+
 typedef struct {
 	KtPeer *peer;
 	KtPeerConfig config; /* borrowed from kt_peer_new()'s caller: sync call */
@@ -461,15 +525,6 @@ static gboolean setup_on_worker(gpointer data)
 	SetupCall *call = data;
 	KtPeer *peer = call->peer;
 	const KtPeerConfig *cfg = &call->config;
-	KtDtlsConfig dcfg = {
-	    .cert = cfg->cert,
-	    .role = cfg->dtls_role,
-	    .remote_fingerprint = cfg->remote_fingerprint,
-	    .context = kt_worker_get_context(cfg->worker),
-	    .send = dtls_send,
-	    .state_changed = dtls_state_changed,
-	    .user_data = peer,
-	};
 	NiceAgent *agent;
 
 	agent = nice_agent_new_full(kt_worker_get_context(cfg->worker), NICE_COMPATIBILITY_RFC5245,
@@ -483,10 +538,6 @@ static gboolean setup_on_worker(gpointer data)
 	peer->agent = agent;
 	if (!add_local_addresses(agent, cfg->local_addresses, &call->error))
 		return G_SOURCE_REMOVE;
-	peer->dtls = kt_dtls_new(&dcfg, &call->error);
-	if (!peer->dtls)
-		return G_SOURCE_REMOVE;
-
 	peer->stream_id = nice_agent_add_stream(agent, 1);
 	if (cfg->port_min || cfg->port_max)
 		nice_agent_set_port_range(agent, peer->stream_id, 1, cfg->port_min,
@@ -494,8 +545,6 @@ static gboolean setup_on_worker(gpointer data)
 	if (cfg->local_ufrag && cfg->local_pwd)
 		nice_agent_set_local_credentials(agent, peer->stream_id, cfg->local_ufrag,
 		                                 cfg->local_pwd);
-	nice_agent_set_remote_credentials(agent, peer->stream_id, cfg->remote_ufrag,
-	                                  cfg->remote_pwd);
 	g_signal_connect(agent, "candidate-gathering-done", G_CALLBACK(on_gathering_done), peer);
 	g_signal_connect(agent, "component-state-changed", G_CALLBACK(on_component_state), peer);
 	g_signal_connect(agent, "new-selected-pair-full", G_CALLBACK(on_selected_pair), peer);
@@ -507,8 +556,97 @@ static gboolean setup_on_worker(gpointer data)
 		            "ICE gathering failed (no usable local address or port)");
 		return G_SOURCE_REMOVE;
 	}
+	if (peer->remote_set && !apply_remote(peer, &call->error))
+		return G_SOURCE_REMOVE;
 	call->ok = TRUE;
 	return G_SOURCE_REMOVE;
+}
+
+/* ---- the remote description (offerer side: after the answer) ---- */
+
+typedef struct {
+	KtPeer *peer;
+	KtDtlsRole role;
+	char *ufrag, *pwd, *fingerprint;
+	char **candidates;
+	char *candidate; /* kt_peer_add_remote_candidate() */
+} RemoteCall;
+
+static void remote_call_free(gpointer data)
+{
+	RemoteCall *call = data;
+
+	kt_peer_unref(call->peer);
+	g_free(call->ufrag);
+	g_free(call->pwd);
+	g_free(call->fingerprint);
+	g_strfreev(call->candidates);
+	g_free(call->candidate);
+	g_free(call);
+}
+
+static gboolean set_remote_on_worker(gpointer data)
+{
+	RemoteCall *call = data;
+	KtPeer *peer = call->peer;
+	g_autoptr(GError) error = NULL;
+
+	if (!peer->agent || peer->remote_set)
+		return G_SOURCE_REMOVE;
+	peer->remote_set = TRUE;
+	peer->dtls_role = call->role;
+	peer->remote_ufrag = g_steal_pointer(&call->ufrag);
+	peer->remote_pwd = g_steal_pointer(&call->pwd);
+	peer->remote_fingerprint = g_steal_pointer(&call->fingerprint);
+	peer->remote_candidates = g_steal_pointer(&call->candidates);
+	if (!apply_remote(peer, &error))
+		set_state(peer, KT_PEER_STATE_FAILED, error->message);
+	else if (peer->gathered)
+		add_remote_candidates(peer, (const char *const *)peer->remote_candidates);
+	return G_SOURCE_REMOVE;
+}
+
+void kt_peer_set_remote(KtPeer *peer, KtDtlsRole dtls_role, const char *ufrag, const char *pwd,
+                        const char *fingerprint, const char *const *candidates)
+{
+	RemoteCall *call = g_new0(RemoteCall, 1);
+
+	call->peer = kt_peer_ref(peer);
+	call->role = dtls_role;
+	call->ufrag = g_strdup(ufrag);
+	call->pwd = g_strdup(pwd);
+	call->fingerprint = g_strdup(fingerprint);
+	call->candidates = g_strdupv((char **)candidates);
+	kt_worker_invoke(peer->worker, set_remote_on_worker, call, remote_call_free);
+}
+
+static gboolean add_candidate_on_worker(gpointer data)
+{
+	RemoteCall *call = data;
+	KtPeer *peer = call->peer;
+	const char *lines[] = {call->candidate, NULL};
+
+	if (!peer->agent)
+		return G_SOURCE_REMOVE;
+	if (peer->gathered) {
+		add_remote_candidates(peer, lines);
+	} else {
+		if (!peer->pending_candidates)
+			peer->pending_candidates = g_ptr_array_new_with_free_func(g_free);
+		if (peer->pending_candidates->len < 64)
+			g_ptr_array_add(peer->pending_candidates,
+			                g_steal_pointer(&call->candidate));
+	}
+	return G_SOURCE_REMOVE;
+}
+
+void kt_peer_add_remote_candidate(KtPeer *peer, const char *candidate)
+{
+	RemoteCall *call = g_new0(RemoteCall, 1);
+
+	call->peer = kt_peer_ref(peer);
+	call->candidate = g_strdup(candidate);
+	kt_worker_invoke(peer->worker, add_candidate_on_worker, call, remote_call_free);
 }
 
 static gboolean close_on_worker(gpointer data);
@@ -531,6 +669,7 @@ KtPeer *kt_peer_new(const KtPeerConfig *config, const KtPeerEvents *events, gpoi
 	peer->remote_ufrag = g_strdup(config->remote_ufrag);
 	peer->remote_pwd = g_strdup(config->remote_pwd);
 	peer->remote_candidates = g_strdupv((char **)config->remote_candidates);
+	peer->remote_set = config->remote_ufrag != NULL;
 	if (events)
 		peer->events = *events;
 	peer->user_data = user_data;
@@ -573,6 +712,8 @@ static void teardown_worker_side(KtPeer *peer)
 		peer->srtp = NULL;
 	}
 	g_clear_pointer(&peer->dtls_backlog, g_ptr_array_unref);
+	g_clear_pointer(&peer->dtls_early, g_ptr_array_unref);
+	g_clear_pointer(&peer->pending_candidates, g_ptr_array_unref);
 	clear_direct_path(peer);
 	g_atomic_int_set(&peer->state, KT_PEER_STATE_CLOSED);
 	if (peer->agent) {

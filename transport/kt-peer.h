@@ -50,9 +50,11 @@ typedef struct {
 	gboolean ice_tcp;         /* also gather ICE-TCP candidates (RFC 6544) */
 	const char *stun_host;    /* NULL = none */
 	guint stun_port;
-	gboolean controlling; /* servers are the controlled side (RFC 8445 §6.1.1) */
-	KtDtlsRole dtls_role;
+	gboolean controlling;                /* the SDP offerer controls (RFC 8445 §6.1.1) */
 	const char *local_ufrag, *local_pwd; /* NULL = generated */
+	/* The remote description when already known (we answer an offer); an
+	 * offerer leaves remote_ufrag NULL and calls kt_peer_set_remote(). */
+	KtDtlsRole dtls_role;
 	const char *remote_ufrag, *remote_pwd;
 	const char *remote_fingerprint;       /* sha-256, "AB:CD:..." */
 	const char *const *remote_candidates; /* "candidate:..." lines, may be NULL */
@@ -81,6 +83,12 @@ KtPeer *kt_peer_new(const KtPeerConfig *config, const KtPeerEvents *events, gpoi
                     GError **error);
 KtPeer *kt_peer_ref(KtPeer *peer);
 void kt_peer_unref(KtPeer *peer);
+/* Control loop. The remote description from the answer to our offer
+ * (once; later calls are ignored). */
+void kt_peer_set_remote(KtPeer *peer, KtDtlsRole dtls_role, const char *ufrag, const char *pwd,
+                        const char *fingerprint, const char *const *candidates);
+/* Control loop. A trickled remote candidate ("candidate:..."), RFC 8838. */
+void kt_peer_add_remote_candidate(KtPeer *peer, const char *candidate);
 /* Control loop. Idempotent. */
 void kt_peer_close(KtPeer *peer);
 /* Any thread: a snapshot. */

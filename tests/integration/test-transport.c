@@ -446,11 +446,104 @@ static void test_room_sources_and_mute(void)
 	peer_pair_close(&viewer);
 }
 
+typedef struct {
+	gboolean ready;
+	char *ufrag, *pwd;
+	char **candidates;
+	KtPeerState state;
+} OffererSide;
+
+static void offerer_ready(KtPeer *peer, const char *ufrag, const char *pwd,
+                          const char *const *candidates, gpointer data)
+{
+	OffererSide *o = data;
+
+	o->ufrag = g_strdup(ufrag);
+	o->pwd = g_strdup(pwd);
+	o->candidates = g_strdupv((char **)candidates);
+	o->ready = TRUE;
+}
+
+static void offerer_state(KtPeer *peer, KtPeerState state, const char *reason, gpointer data)
+{
+	((OffererSide *)data)->state = state;
+}
+
+/* Ketang as the SDP offerer (the subscribe connection): its peer starts
+ * without a remote description, the browser-like side answers, and Ketang
+ * learns the answer afterwards, including trickled candidates. */
+static void test_offerer_peer(void)
+{
+	static const char *const loopback[] = {"127.0.0.1", NULL};
+	static const KtPeerEvents events = {offerer_ready, offerer_state};
+	g_autoptr(GError) error = NULL;
+	g_autoptr(KtWorkerPool) pool = kt_worker_pool_new(1, &error);
+	KtWorker *w = kt_worker_pool_get(pool, 0);
+	g_autoptr(KtCert) server_cert = kt_cert_new_ecdsa("s", 1, NULL, NULL);
+	g_autoptr(KtCert) client_cert = kt_cert_new_ecdsa("c", 1, NULL, NULL);
+	OffererSide server = {0}, client = {0};
+	KtPeerConfig scfg = {
+	    .worker = w, .cert = server_cert, .local_addresses = loopback, .controlling = TRUE};
+	KtPeerConfig ccfg = {.worker = w,
+	                     .cert = client_cert,
+	                     .local_addresses = loopback,
+	                     .controlling = FALSE,
+	                     .dtls_role = KT_DTLS_ROLE_CLIENT};
+	KtPeer *sp, *cp;
+	Sink at_client = {0};
+	guint8 pkt[1500];
+	gsize len;
+	gint connected = 0;
+
+	sp = kt_peer_new(&scfg, &events, &server, &error);
+	g_assert_no_error(error);
+	g_assert_true(wait_for(&server.ready, 5000));
+
+	/* The answerer knows the offer; we hand it no candidates, they trickle. */
+	ccfg.remote_ufrag = server.ufrag;
+	ccfg.remote_pwd = server.pwd;
+	ccfg.remote_fingerprint = kt_cert_get_fingerprint(server_cert);
+	ccfg.remote_candidates = (const char *const *)server.candidates;
+	cp = kt_peer_new(&ccfg, &events, &client, &error);
+	g_assert_no_error(error);
+	g_assert_true(wait_for(&client.ready, 5000));
+
+	kt_peer_set_remote(sp, KT_DTLS_ROLE_SERVER, client.ufrag, client.pwd,
+	                   kt_cert_get_fingerprint(client_cert), NULL);
+	for (guint i = 0; client.candidates[i]; i++)
+		kt_peer_add_remote_candidate(sp, client.candidates[i]);
+
+	for (guint tries = 0; !connected; tries++) {
+		g_assert_cmpuint(tries, <, 100); /* 10 s */
+		wait_for(&connected, 100);
+		connected = server.state == KT_PEER_STATE_CONNECTED &&
+		            client.state == KT_PEER_STATE_CONNECTED;
+		g_assert_cmpint(server.state, !=, KT_PEER_STATE_FAILED);
+		g_assert_cmpint(client.state, !=, KT_PEER_STATE_FAILED);
+	}
+	set_sink(w, cp, &at_client);
+	len = make_vp8(pkt, 5, 1, TRUE);
+	send_packet(w, sp, pkt, len);
+	g_assert_true(wait_count(&at_client.rtp, 1, 3000));
+
+	set_sink(w, cp, NULL);
+	kt_peer_close(sp);
+	kt_peer_close(cp);
+	kt_peer_unref(sp);
+	kt_peer_unref(cp);
+	for (OffererSide *o = &server; o; o = o == &server ? &client : NULL) {
+		g_free(o->ufrag);
+		g_free(o->pwd);
+		g_strfreev(o->candidates);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/transport/peer-pair-media", test_peer_pair_media);
 	g_test_add_func("/transport/peer-pair-media-ipv6", test_peer_pair_media_ipv6);
+	g_test_add_func("/transport/offerer-peer", test_offerer_peer);
 	g_test_add_func("/transport/room-forwarding", test_room_forwarding);
 	g_test_add_func("/transport/room-publisher-switch", test_room_publisher_switch);
 	g_test_add_func("/transport/room-sources-and-mute", test_room_sources_and_mute);
