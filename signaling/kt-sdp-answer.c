@@ -205,6 +205,11 @@ static gboolean select_lines(KtSdpAnswerer *a, gboolean *any_rtp, GError **error
 		}
 		if (codec == NULL)
 			continue;
+		if (a->p->accept_all_lines) {
+			if (l->dir != KT_SDP_DIR_INACTIVE)
+				l->codec = codec;
+			continue;
+		}
 		if (best[k] < 0 || (l->dir != KT_SDP_DIR_INACTIVE &&
 		                    a->lines[best[k]].dir == KT_SDP_DIR_INACTIVE)) {
 			if (best[k] >= 0)

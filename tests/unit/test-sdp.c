@@ -384,6 +384,38 @@ static void test_answer_whep(void)
 	g_assert_cmpuint(neg[0].n_alt, ==, 0);
 }
 
+/* A lesson's publish connection: camera and courseware are two video m= lines. */
+static void test_accept_all_lines(void)
+{
+	g_autoptr(KtSdp) offer = parse_file("chrome-publish-camera-courseware.sdp");
+	KtSdpAnswerParams p = whip_params();
+	g_autofree KtSdpNegotiated *neg = NULL;
+	guint n_neg;
+	g_autoptr(KtSdp) ans = NULL;
+	g_autofree char *text = NULL;
+
+	/* WHIP policy: one video line, the second is rejected. */
+	text = build_ok(offer, &p, &neg, &n_neg, &ans);
+	g_assert_cmpuint(n_neg, ==, 3);
+	g_assert_true(neg[1].active);
+	g_assert_false(neg[2].active);
+	g_clear_pointer(&text, g_free);
+	g_clear_pointer(&neg, g_free);
+	g_clear_pointer(&ans, kt_sdp_free);
+
+	p.accept_all_lines = TRUE;
+	text = build_ok(offer, &p, &neg, &n_neg, &ans);
+	g_assert_cmpuint(n_neg, ==, 3);
+	for (guint i = 0; i < 3; i++) {
+		g_assert_true(neg[i].active);
+		g_assert_cmpint(neg[i].direction, ==, KT_SDP_DIR_RECVONLY);
+	}
+	g_assert_cmpstr(neg[2].mid, ==, "2");
+	g_assert_cmpstr(neg[2].codec, ==, "vp8");
+	g_assert_cmpuint(neg[2].remote_ssrc, ==, 3984622543u);
+	g_assert_cmpstr(kt_sdp_get_bundle_group(ans), ==, "0 1 2");
+}
+
 static void test_video_codec_required(void)
 {
 	g_autoptr(KtSdp) offer = parse_file("chrome-whep.sdp");
@@ -642,6 +674,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/sdp/answer/vp8-only", test_answer_vp8_only);
 	g_test_add_func("/sdp/answer/firefox", test_answer_firefox);
 	g_test_add_func("/sdp/answer/whep", test_answer_whep);
+	g_test_add_func("/sdp/answer/accept-all-lines", test_accept_all_lines);
 	g_test_add_func("/sdp/answer/video-codec-required", test_video_codec_required);
 	g_test_add_func("/sdp/answer/direction-mismatch", test_direction_mismatch);
 	g_test_add_func("/sdp/answer/rejections", test_answer_rejections);
