@@ -27,11 +27,11 @@ typedef enum {
 
 typedef struct {
 	/* [server] */
-	char **listen;  /* ADDR:PORT list, IPv6 in brackets; default 0.0.0.0:8443, [::]:8443 */
-	char *data_dir; /* default "./data" */
-	char *tls_cert; /* PEM path; "" = self-signed generated into data_dir */
-	char *tls_key;  /* PEM path; set together with tls_cert */
-	char *web_root; /* "" = the web/ dir the binary was built from */
+	char **listen;    /* ADDR:PORT list, IPv6 in brackets; default 0.0.0.0:8443, [::]:8443 */
+	char *data_dir;   /* default "./data" */
+	char *tls_cert;   /* PEM path; "" = self-signed generated into data_dir */
+	char *tls_key;    /* PEM path; set together with tls_cert */
+	char *web_root;   /* "" = the web/ dir the binary was built from */
 	char *public_url; /* "" = derived from the request Host; else http(s)://... */
 	gint64 max_body_bytes; /* largest HTTP request body; 1024..1048576, default 65536 */
 	/* [auth] */

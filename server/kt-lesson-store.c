@@ -35,8 +35,8 @@ static const char *const migrations[] = {
 };
 #define KT_SCHEMA_VERSION G_N_ELEMENTS(migrations)
 
-#define KT_LESSON_COLUMNS                                                                  \
-	"id, title, subject, grade, teacher, starts_at, created_at, started_at, ended_at, " \
+#define KT_LESSON_COLUMNS                                                                          \
+	"id, title, subject, grade, teacher, starts_at, created_at, started_at, ended_at, "        \
 	"state"
 
 typedef enum {
@@ -64,7 +64,8 @@ static const char *const statement_sql[ST_COUNT_ALL] = {
     [ST_ROLLBACK] = "ROLLBACK",
     [ST_INSERT_LESSON] = "INSERT INTO lessons (" KT_LESSON_COLUMNS
                          ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, NULL, ?9)",
-    [ST_INSERT_CLASSROOM] = "INSERT INTO classrooms (lesson_id, name, position) VALUES (?1, ?2, ?3)",
+    [ST_INSERT_CLASSROOM] =
+        "INSERT INTO classrooms (lesson_id, name, position) VALUES (?1, ?2, ?3)",
     [ST_GET_LESSON] = "SELECT " KT_LESSON_COLUMNS " FROM lessons WHERE id = ?1",
     [ST_GET_CLASSROOMS] = "SELECT name FROM classrooms WHERE lesson_id = ?1 ORDER BY position",
     [ST_LIST] = "SELECT " KT_LESSON_COLUMNS " FROM lessons WHERE ?1 IS NULL OR state = ?1 "
@@ -224,8 +225,8 @@ fail:
 static bool prepare_all(KtLessonStore *s, GError **error)
 {
 	for (guint i = 0; i < ST_COUNT_ALL; i++)
-		if (sqlite3_prepare_v3(s->db, statement_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i],
-		                       NULL) != SQLITE_OK)
+		if (sqlite3_prepare_v3(s->db, statement_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
+		                       &s->st[i], NULL) != SQLITE_OK)
 			return fail_sqlite(s, error, "prepare");
 	return true;
 }
@@ -255,7 +256,8 @@ KtLessonStore *kt_lesson_store_open(const char *path, GError **error)
 	rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
 	if (rc != SQLITE_OK) {
 		g_set_error(error, KT_LESSON_STORE_ERROR, KT_LESSON_STORE_ERROR_IO,
-		            "cannot open %s: %s", path, s->db ? sqlite3_errmsg(s->db) : "out of memory");
+		            "cannot open %s: %s", path,
+		            s->db ? sqlite3_errmsg(s->db) : "out of memory");
 		return NULL;
 	}
 	sqlite3_extended_result_codes(s->db, 1);
@@ -478,7 +480,8 @@ GPtrArray *kt_lesson_store_list(KtLessonStore *s, const char *state_or_null, gui
                                 guint offset, guint *total_out, GError **error)
 {
 	sqlite3_stmt *st = stmt(s, ST_LIST);
-	g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func((GDestroyNotify)kt_lesson_info_free);
+	g_autoptr(GPtrArray) out =
+	    g_ptr_array_new_with_free_func((GDestroyNotify)kt_lesson_info_free);
 	int rc;
 
 	if (total_out && !count_lessons(s, state_or_null, total_out, error))
@@ -539,7 +542,8 @@ bool kt_lesson_store_set_state(KtLessonStore *s, const char *id, const char *sta
 		return false;
 	}
 	cur = kt_lesson_store_get(s, id, &local);
-	if (!cur && g_error_matches(local, KT_LESSON_STORE_ERROR, KT_LESSON_STORE_ERROR_NOT_FOUND) &&
+	if (!cur &&
+	    g_error_matches(local, KT_LESSON_STORE_ERROR, KT_LESSON_STORE_ERROR_NOT_FOUND) &&
 	    strcmp(state, "live") == 0)
 		return insert_adhoc(s, id, at, error);
 	if (!cur) {
@@ -560,8 +564,7 @@ bool kt_lesson_store_set_state(KtLessonStore *s, const char *id, const char *sta
 	return run(s, st, error, "set lesson state");
 }
 
-bool kt_lesson_store_mark_interrupted(KtLessonStore *s, gint64 now, guint *n_out,
-                                      GError **error)
+bool kt_lesson_store_mark_interrupted(KtLessonStore *s, gint64 now, guint *n_out, GError **error)
 {
 	sqlite3_stmt *close = stmt(s, ST_CLOSE_ATTENDANCE);
 	guint n;
@@ -587,8 +590,8 @@ bool kt_lesson_store_mark_interrupted(KtLessonStore *s, gint64 now, guint *n_out
 /* ---- attendance ---- */
 
 bool kt_lesson_store_attendance_join(KtLessonStore *s, const char *lesson_id,
-                                     const char *participant, const char *role,
-                                     const char *name, gint64 at, GError **error)
+                                     const char *participant, const char *role, const char *name,
+                                     gint64 at, GError **error)
 {
 	sqlite3_stmt *st = stmt(s, ST_ATTENDANCE_JOIN);
 	int rc;
@@ -656,8 +659,8 @@ GPtrArray *kt_lesson_store_attendance(KtLessonStore *s, const char *lesson_id, G
 		a->joined_at = sqlite3_column_int64(st, 3);
 		a->left_at = column_int_or(st, 4, 0);
 		a->bitrate_kbps = column_int_or(st, 5, -1);
-		a->loss_pct = sqlite3_column_type(st, 6) == SQLITE_NULL ? -1
-		                                                        : sqlite3_column_double(st, 6);
+		a->loss_pct =
+		    sqlite3_column_type(st, 6) == SQLITE_NULL ? -1 : sqlite3_column_double(st, 6);
 		a->rtt_ms = column_int_or(st, 7, -1);
 		g_ptr_array_add(out, a);
 	}

@@ -50,7 +50,8 @@ typedef struct {
 	gint64 started_at; /* first went live; 0 = never */
 	gint64 ended_at;   /* 0 = not ended */
 	char *state;       /* "scheduled", "live" or "ended" */
-	char **classrooms; /* room names in the order given; NULL-terminated, never NULL on output */
+	char *
+	    *classrooms; /* room names in the order given; NULL-terminated, never NULL on output */
 } KtLessonInfo;
 
 /* One endpoint's visit to a lesson. A participant that rejoins gets a new row. */
@@ -110,14 +111,13 @@ bool kt_lesson_store_set_state(KtLessonStore *s, const char *id, const char *sta
  * They go back to "scheduled" (keeping started_at), so the same join links start them
  * again, and their open attendance rows are closed at @now. Returns the number of lessons
  * reset in @n_out (may be NULL). Resuming a crashed lesson in place is a later issue. */
-bool kt_lesson_store_mark_interrupted(KtLessonStore *s, gint64 now, guint *n_out,
-                                      GError **error);
+bool kt_lesson_store_mark_interrupted(KtLessonStore *s, gint64 now, guint *n_out, GError **error);
 
 /* Records that @participant (@role, @name) joined lesson @lesson_id at @at. _NOT_FOUND if
  * the lesson is not in the store (make it live first). */
 bool kt_lesson_store_attendance_join(KtLessonStore *s, const char *lesson_id,
-                                     const char *participant, const char *role,
-                                     const char *name, gint64 at, GError **error);
+                                     const char *participant, const char *role, const char *name,
+                                     gint64 at, GError **error);
 
 /* Closes @participant's open attendance row at @at with the link-quality summary (may be
  * NULL = unknown). _NOT_FOUND when there is no open row for it. */

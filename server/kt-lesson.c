@@ -8,6 +8,8 @@ struct _KtLessons {
 	KtRoomConfig room_config;
 	guint max_lessons, max_subscribers;
 	GHashTable *by_id; /* id → KtLesson*, owned */
+	KtLessonHook started, ended;
+	gpointer hook_data;
 };
 
 struct _KtLesson {
@@ -17,6 +19,7 @@ struct _KtLesson {
 	KtSession *publisher;
 	GHashTable *sessions; /* id → KtSession*, owned */
 	guint n_subscribers;
+	guint holds;
 	gint64 started_at;
 };
 
@@ -50,6 +53,8 @@ static void lesson_free(gpointer data)
 	g_hash_table_unref(l->sessions);
 	kt_room_close(l->room);
 	kt_room_unref(l->room);
+	if (l->lessons->ended)
+		l->lessons->ended(l->id, l->lessons->hook_data);
 	g_message("lesson %s ended after %" G_GINT64_FORMAT " s", l->id,
 	          (g_get_monotonic_time() - l->started_at) / G_USEC_PER_SEC);
 	g_free(l->id);
@@ -67,6 +72,14 @@ KtLessons *kt_lessons_new(KtWorkerPool *workers, const KtRoomConfig *room_config
 	ls->max_subscribers = max_subscribers;
 	ls->by_id = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, lesson_free);
 	return ls;
+}
+
+void kt_lessons_set_hooks(KtLessons *lessons, KtLessonHook started, KtLessonHook ended,
+                          gpointer user_data)
+{
+	lessons->started = started;
+	lessons->ended = ended;
+	lessons->hook_data = user_data;
 }
 
 void kt_lessons_free(KtLessons *lessons)
@@ -104,13 +117,32 @@ KtLesson *kt_lessons_get_or_create(KtLessons *lessons, const char *id, GError **
 	l->started_at = g_get_monotonic_time();
 	g_hash_table_insert(lessons->by_id, l->id, l);
 	g_message("lesson %s is live on media worker %u", id, kt_worker_get_index(worker));
+	if (lessons->started)
+		lessons->started(l->id, lessons->hook_data);
 	return l;
+}
+
+static void end_if_unused(KtLesson *lesson)
+{
+	if (g_hash_table_size(lesson->sessions) == 0 && lesson->holds == 0)
+		g_hash_table_remove(lesson->lessons->by_id, lesson->id);
 }
 
 void kt_lessons_remove_if_empty(KtLessons *lessons, KtLesson *lesson)
 {
-	if (g_hash_table_size(lesson->sessions) == 0)
-		g_hash_table_remove(lessons->by_id, lesson->id);
+	end_if_unused(lesson);
+}
+
+void kt_lesson_hold(KtLesson *lesson)
+{
+	lesson->holds++;
+}
+
+void kt_lesson_release(KtLesson *lesson)
+{
+	g_return_if_fail(lesson->holds > 0);
+	lesson->holds--;
+	end_if_unused(lesson);
 }
 
 guint kt_lessons_count(KtLessons *lessons)
@@ -186,8 +218,7 @@ void kt_lesson_remove_session(KtLesson *lesson, KtSession *session, const char *
 	if (session->kind == KT_SESSION_WHEP)
 		lesson->n_subscribers--;
 	g_hash_table_remove(lesson->sessions, session->id);
-	if (g_hash_table_size(lesson->sessions) == 0)
-		g_hash_table_remove(lesson->lessons->by_id, lesson->id);
+	end_if_unused(lesson);
 }
 
 const char *kt_session_get_id(KtSession *session)

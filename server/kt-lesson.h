@@ -39,6 +39,10 @@ typedef enum {
 KtLessons *kt_lessons_new(KtWorkerPool *workers, const KtRoomConfig *room_config, guint max_lessons,
                           guint max_subscribers);
 void kt_lessons_free(KtLessons *lessons);
+/* Called when a lesson goes live and when it ends (for the catalog). */
+typedef void (*KtLessonHook)(const char *lesson, gpointer user_data);
+void kt_lessons_set_hooks(KtLessons *lessons, KtLessonHook started, KtLessonHook ended,
+                          gpointer user_data);
 KtLesson *kt_lessons_lookup(KtLessons *lessons, const char *id);
 KtLesson *kt_lessons_get_or_create(KtLessons *lessons, const char *id, GError **error);
 guint kt_lessons_count(KtLessons *lessons);
@@ -47,6 +51,12 @@ void kt_lessons_remove_if_empty(KtLessons *lessons, KtLesson *lesson);
 /* Iteration for metrics. */
 void kt_lessons_foreach(KtLessons *lessons, void (*func)(KtLesson *lesson, gpointer data),
                         gpointer data);
+
+/* Keeps @lesson live while someone other than a WHIP/WHEP session uses it (a
+ * participant of the lesson WebSocket); release ends it when nothing else
+ * holds it and it has no session (freeing @lesson!). */
+void kt_lesson_hold(KtLesson *lesson);
+void kt_lesson_release(KtLesson *lesson);
 
 const char *kt_lesson_get_id(KtLesson *lesson);
 KtRoom *kt_lesson_get_room(KtLesson *lesson);

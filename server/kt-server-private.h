@@ -2,8 +2,10 @@
  * loop only. */
 #pragma once
 
+#include "kt-api-lessons.h"
 #include "kt-cert.h"
 #include "kt-http.h"
+#include "kt-lesson-store.h"
 #include "kt-lesson.h"
 #include "kt-server.h"
 #include "kt-worker.h"
@@ -17,6 +19,8 @@ struct _KtServer {
 	KtWorkerPool *workers;
 	KtHttpServer *http;
 	KtLessons *lessons;
+	KtLessonStore *lesson_store; /* the catalog, <data_dir>/ketang.db */
+	KtApiLessons *api_lessons;   /* /api/lessons routes */
 	char *web_root;
 	char *video_codecs; /* "vp8,h264": [media] video_codecs joined for SDP */
 	gint64 started_at;

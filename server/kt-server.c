@@ -42,10 +42,54 @@ static char *resolve_web_root(const KtSettings *st)
 	return g_strdup(KT_SOURCE_WEB_ROOT);
 }
 
+/* The lesson catalog; lessons a crash left "live" are scheduled again (nobody is
+ * connected after a restart). */
+static gboolean open_lesson_store(KtServer *server, GError **error)
+{
+	g_autofree char *path =
+	    g_build_filename(server->settings->data_dir, KT_LESSON_STORE_FILE, NULL);
+	guint n = 0;
+
+	server->lesson_store = kt_lesson_store_open(path, error);
+	if (!server->lesson_store ||
+	    !kt_lesson_store_mark_interrupted(server->lesson_store,
+	                                      g_get_real_time() / G_USEC_PER_SEC, &n, error))
+		return FALSE;
+	if (n > 0)
+		g_message("%u lesson(s) interrupted by the last shutdown are scheduled again", n);
+	server->api_lessons = kt_api_lessons_new(server->lesson_store, server->secret,
+	                                         server->secret_len, server->settings);
+	return TRUE;
+}
+
+/* The catalog follows live lessons. A lesson id the catalog refuses (an
+ * ad-hoc id reused after it ended) still runs: teaching comes first. */
+static void record_state(KtServer *server, const char *lesson, const char *state)
+{
+	g_autoptr(GError) error = NULL;
+
+	if (!kt_lesson_store_set_state(server->lesson_store, lesson, state,
+	                               g_get_real_time() / G_USEC_PER_SEC, &error))
+		g_message("catalog: lesson %s not marked %s: %s", lesson, state, error->message);
+}
+
+static void on_lesson_started(const char *lesson, gpointer data)
+{
+	record_state(data, lesson, "live");
+}
+
+static void on_lesson_ended(const char *lesson, gpointer data)
+{
+	record_state(data, lesson, "ended");
+}
+
 static gboolean start_http(KtServer *server, GError **error)
 {
 	g_autofree char *cert_path = NULL;
 	g_autofree char *key_path = NULL;
+	g_autoptr(GArray) all_routes = g_array_new(FALSE, FALSE, sizeof(KtHttpRoute));
+	const KtHttpRoute *api_routes;
+	guint n_api_routes;
 	const KtHttpRoute routes[] = {
 	    {"/whip/", FALSE, KT_HTTP_POST | KT_HTTP_DELETE | KT_HTTP_PATCH, TRUE, 0,
 	     kt_whip_handle, server},
@@ -59,9 +103,13 @@ static gboolean start_http(KtServer *server, GError **error)
 	    .web_root = server->web_root,
 	    .max_body = server->settings->max_body_bytes,
 	    .loop = server->loop,
-	    .routes = routes,
-	    .n_routes = G_N_ELEMENTS(routes),
 	};
+
+	g_array_append_vals(all_routes, routes, G_N_ELEMENTS(routes));
+	api_routes = kt_api_lessons_routes(server->api_lessons, &n_api_routes);
+	g_array_append_vals(all_routes, api_routes, n_api_routes);
+	cfg.routes = (const KtHttpRoute *)all_routes->data;
+	cfg.n_routes = all_routes->len;
 
 	if (!ensure_tls_files(server->settings, &cert_path, &key_path, error))
 		return FALSE;
@@ -104,6 +152,9 @@ KtServer *kt_server_new(KtSettings *settings, GMainLoop *loop, GError **error)
 		goto fail;
 	server->lessons = kt_lessons_new(server->workers, &room_config, settings->max_lessons,
 	                                 settings->max_subscribers);
+	if (!open_lesson_store(server, error))
+		goto fail;
+	kt_lessons_set_hooks(server->lessons, on_lesson_started, on_lesson_ended, server);
 	if (!start_http(server, error))
 		goto fail;
 	g_message("ketang %s: %u media worker(s), web root %s", KT_VERSION,
@@ -127,7 +178,13 @@ void kt_server_free(KtServer *server)
 	 * workers), then stop the workers once the closes have run. */
 	if (server->http)
 		kt_http_server_free(server->http);
+	/* A shutdown interrupts lessons rather than ending them: the next start
+	 * schedules them again (kt_lesson_store_mark_interrupted). */
+	if (server->lessons)
+		kt_lessons_set_hooks(server->lessons, NULL, NULL, NULL);
 	kt_lessons_free(server->lessons);
+	kt_api_lessons_free(server->api_lessons);
+	kt_lesson_store_free(server->lesson_store);
 	kt_worker_pool_free(server->workers);
 	if (server->dtls_cert)
 		kt_cert_unref(server->dtls_cert);

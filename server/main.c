@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "kt-cli-lesson.h"
 #include "kt-config.h"
 #include "kt-secret.h"
 #include "kt-server.h"
@@ -19,6 +20,7 @@ typedef struct {
 	char *role;
 	gint64 ttl;
 	gboolean version;
+	KtCliLessonOptions lesson_cmd;
 } CliOptions;
 
 /* Loads the config file (if any) over the defaults and applies CLI overrides. */
@@ -111,6 +113,18 @@ static int cmd_token(const CliOptions *o)
 	return 0;
 }
 
+static int cmd_lesson(const CliOptions *o)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(KtSettings) settings = load_settings(o, &error);
+
+	if (!settings) {
+		g_printerr("ketang: %s\n", error->message);
+		return 2;
+	}
+	return kt_cli_lesson_run(&o->lesson_cmd, settings);
+}
+
 static const struct {
 	const char *name;
 	const char *summary;
@@ -118,6 +132,7 @@ static const struct {
 } commands[] = {
     {"serve", "run the server", cmd_serve},
     {"token", "print a signed token for a lesson and role", cmd_token},
+    {"lesson", "schedule (create) or list lessons", cmd_lesson},
 };
 
 static void print_usage(void)
@@ -127,7 +142,9 @@ static void print_usage(void)
 		g_printerr("  %-8s %s\n", commands[i].name, commands[i].summary);
 	g_printerr("\nketang serve [--config FILE] [--listen ADDR:PORT] [--data-dir DIR]\n"
 	           "ketang token [--lesson ID] --role ROLE [--ttl SECONDS] [--config FILE] "
-	           "[--data-dir DIR]\nketang --version\n");
+	           "[--data-dir DIR]\nketang lesson create --title T --starts-at ISO8601 "
+	           "[--subject S] [--grade G] [--teacher NAME] [--classroom ROOM]... [--url URL]\n"
+	           "ketang lesson list\nketang --version\n");
 }
 
 int main(int argc, char **argv)
@@ -141,6 +158,18 @@ int main(int argc, char **argv)
 	    {"lesson", 0, 0, G_OPTION_ARG_STRING, &o.lesson, "lesson id (token)", "ID"},
 	    {"role", 0, 0, G_OPTION_ARG_STRING, &o.role, "role (token)", "ROLE"},
 	    {"ttl", 0, 0, G_OPTION_ARG_INT64, &o.ttl, "token lifetime (token)", "SECONDS"},
+	    {"title", 0, 0, G_OPTION_ARG_STRING, &o.lesson_cmd.title, "title (lesson)", "TEXT"},
+	    {"subject", 0, 0, G_OPTION_ARG_STRING, &o.lesson_cmd.subject, "subject (lesson)",
+	     "TEXT"},
+	    {"grade", 0, 0, G_OPTION_ARG_STRING, &o.lesson_cmd.grade, "grade (lesson)", "TEXT"},
+	    {"teacher", 0, 0, G_OPTION_ARG_STRING, &o.lesson_cmd.teacher, "teacher (lesson)",
+	     "NAME"},
+	    {"starts-at", 0, 0, G_OPTION_ARG_STRING, &o.lesson_cmd.starts_at, "start time (lesson)",
+	     "ISO8601"},
+	    {"classroom", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o.lesson_cmd.classrooms,
+	     "classroom room name, repeatable (lesson)", "NAME"},
+	    {"url", 0, 0, G_OPTION_ARG_STRING, &o.lesson_cmd.url, "base of join links (lesson)",
+	     "URL"},
 	    {"version", 'V', 0, G_OPTION_ARG_NONE, &o.version, "print the version", NULL},
 	    {NULL},
 	};
@@ -159,6 +188,8 @@ int main(int argc, char **argv)
 		rc = 0;
 		goto out;
 	}
+	if (argc == 3 && strcmp(argv[1], "lesson") == 0)
+		o.lesson_cmd.action = argv[--argc]; /* "lesson create|list": the one subcommand */
 	for (guint i = 0; argc >= 2 && i < G_N_ELEMENTS(commands); i++)
 		if (strcmp(argv[1], commands[i].name) == 0) {
 			rc = argc == 2 ? commands[i].run(&o) : 2;
@@ -173,5 +204,6 @@ out:
 	g_free(o.listen);
 	g_free(o.lesson);
 	g_free(o.role);
+	kt_cli_lesson_options_clear(&o.lesson_cmd);
 	return rc;
 }

@@ -27,7 +27,8 @@ G_BEGIN_DECLS
 #define KT_SDP_ERROR (kt_sdp_error_quark())
 GQuark kt_sdp_error_quark(void);
 
-/* Shared by the parser (kt-sdp.h) and the answer builder (kt-sdp-answer.h). */
+/* Shared by the parser (kt-sdp.h), the answer builder (kt-sdp-answer.h) and the offer
+ * builder (kt-sdp-offer.h). */
 typedef enum {
 	KT_SDP_ERROR_MALFORMED,          /* not SDP, or a line breaks its grammar */
 	KT_SDP_ERROR_TOO_LARGE,          /* past one of the KT_SDP_MAX_* limits */
@@ -38,6 +39,7 @@ typedef enum {
 	KT_SDP_ERROR_NO_CODEC,           /* no codec we can use (message lists those offered) */
 	KT_SDP_ERROR_NO_MEDIA,           /* nothing in the offer flows the way the mode needs */
 	KT_SDP_ERROR_UNSUPPORTED,        /* valid SDP we do not implement (a=setup:holdconn) */
+	KT_SDP_ERROR_MISMATCH,           /* an answer that does not fit our offer (kt-sdp-offer.h) */
 } KtSdpError;
 
 typedef struct {

@@ -221,6 +221,7 @@ static gboolean subscribe_on_worker(gpointer data)
 		sub->peer = kt_peer_ref(call->peer);
 		sub->room = room;
 		sub->streams = g_ptr_array_new();
+		sub->rtt_ms = -1;
 		g_ptr_array_add(room->subscribers, sub);
 		STORE(room, subscribers, room->subscribers->len);
 		kt_peer_set_media_funcs(sub->peer, &funcs, sub);
@@ -304,4 +305,77 @@ void kt_room_detach_all(KtRoom *room)
 		publisher_free(room, g_ptr_array_index(room->publishers, 0));
 	while (room->subscribers->len > 0)
 		subscriber_free(room, g_ptr_array_index(room->subscribers, 0));
+}
+
+/* ---- stats ---- */
+
+typedef struct {
+	KtRoom *room;
+	GMainContext *control;
+	KtRoomStatsFunc func;
+	gpointer user_data;
+	GDestroyNotify notify;
+	GArray *stats; /* KtRoomPeerStats, with peer references */
+} StatsCall;
+
+static void stats_call_free(gpointer data)
+{
+	StatsCall *call = data;
+
+	for (guint i = 0; call->stats && i < call->stats->len; i++)
+		kt_peer_unref(g_array_index(call->stats, KtRoomPeerStats, i).peer);
+	if (call->stats)
+		g_array_unref(call->stats);
+	if (call->notify)
+		call->notify(call->user_data);
+	g_main_context_unref(call->control);
+	kt_room_unref(call->room);
+	g_free(call);
+}
+
+static gboolean deliver_stats(gpointer data)
+{
+	StatsCall *call = data;
+
+	call->func((const KtRoomPeerStats *)call->stats->data, call->stats->len, call->user_data);
+	return G_SOURCE_REMOVE;
+}
+
+static gboolean collect_stats_on_worker(gpointer data)
+{
+	StatsCall *call = data;
+	KtRoom *room = call->room;
+
+	call->stats = g_array_new(FALSE, TRUE, sizeof(KtRoomPeerStats));
+	for (guint i = 0; i < room->publishers->len; i++) {
+		Publisher *p = g_ptr_array_index(room->publishers, i);
+		KtRoomPeerStats st = {kt_peer_ref(p->peer), TRUE, p->bytes_in,
+		                      p->fraction_lost * 100.0 / 256, -1};
+
+		g_array_append_val(call->stats, st);
+	}
+	for (guint i = 0; i < room->subscribers->len; i++) {
+		Subscriber *s = g_ptr_array_index(room->subscribers, i);
+		KtRoomPeerStats st = {kt_peer_ref(s->peer), FALSE, 0,
+		                      s->fraction_lost * 100.0 / 256, s->rtt_ms};
+
+		g_array_append_val(call->stats, st);
+	}
+	/* Hand the call over to the control loop, which frees it. */
+	g_main_context_invoke_full(call->control, G_PRIORITY_DEFAULT, deliver_stats, call,
+	                           stats_call_free);
+	return G_SOURCE_REMOVE;
+}
+
+void kt_room_query_stats(KtRoom *room, KtRoomStatsFunc func, gpointer user_data,
+                         GDestroyNotify notify)
+{
+	StatsCall *call = g_new0(StatsCall, 1);
+
+	call->room = kt_room_ref(room);
+	call->control = g_main_context_ref_thread_default();
+	call->func = func;
+	call->user_data = user_data;
+	call->notify = notify;
+	kt_worker_invoke(room->worker, collect_stats_on_worker, call, NULL);
 }

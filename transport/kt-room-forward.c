@@ -160,6 +160,7 @@ void kt_room_on_publisher_rtp(KtPeer *peer, guint8 *buf, gsize len, gpointer use
 	now = g_get_monotonic_time();
 	COUNT(room, rtp_in, 1);
 	COUNT(room, bytes_in, len);
+	pub->bytes_in += len;
 	if (!t->stats_ready) {
 		kt_rtp_stats_init(&t->stats, t->ssrc, t->spec.clock_rate);
 		t->stats_ready = TRUE;
@@ -207,8 +208,10 @@ void kt_room_send_sender_report(KtRoom *room, SubStream *ss)
 	si.packet_count = ss->packets;
 	si.octet_count = ss->octets;
 	n = kt_rtcp_build_sr(room->tx, sizeof(room->tx), &si, NULL, 0);
-	if (n > 0)
-		kt_peer_send_rtcp(ss->sub->peer, room->tx, n, sizeof(room->tx));
+	if (n > 0 && kt_peer_send_rtcp(ss->sub->peer, room->tx, n, sizeof(room->tx)) > 0) {
+		ss->sr_lsr = (si.ntp_sec << 16) | (si.ntp_frac >> 16);
+		ss->sr_sent_us = g_get_monotonic_time();
+	}
 }
 
 static void on_sender_report(KtRoom *room, Publisher *pub, const KtRtcpChunk *c, gint64 now)
@@ -354,6 +357,26 @@ static void on_keyframe_request(KtRoom *room, Subscriber *sub, guint32 media_ssr
 		kt_room_request_keyframe(room, ss->source, now);
 }
 
+/* RFC 3550 §6.4.1: RTT = now - (time we sent the SR the block echoes) - DLSR. */
+static void on_report_blocks(Subscriber *sub, const KtRtcpChunk *c, gint64 now)
+{
+	KtRtcpReportBlock b;
+
+	for (guint i = 0; i < c->count && kt_rtcp_get_report_block(c, i, &b) >= 0; i++) {
+		SubStream *ss = sub_stream_for(sub, b.ssrc);
+		gint64 rtt_us;
+
+		if (!ss)
+			continue;
+		sub->fraction_lost = b.fraction_lost;
+		if (!b.lsr || b.lsr != ss->sr_lsr)
+			continue;
+		rtt_us = now - ss->sr_sent_us - (gint64)b.dlsr * G_USEC_PER_SEC / 65536;
+		if (rtt_us >= 0 && rtt_us < 60 * G_USEC_PER_SEC)
+			sub->rtt_ms = rtt_us / 1000;
+	}
+}
+
 void kt_room_on_subscriber_rtcp(KtPeer *peer, guint8 *buf, gsize len, gpointer user_data)
 {
 	Subscriber *sub = user_data;
@@ -364,7 +387,9 @@ void kt_room_on_subscriber_rtcp(KtPeer *peer, guint8 *buf, gsize len, gpointer u
 
 	kt_rtcp_iter_init(&it, buf, len);
 	while (kt_rtcp_iter_next(&it, &c) > 0) {
-		if (c.type == KT_RTCP_RTPFB && c.count == KT_RTCP_FB_NACK) {
+		if (c.type == KT_RTCP_RR || c.type == KT_RTCP_SR) {
+			on_report_blocks(sub, &c, now);
+		} else if (c.type == KT_RTCP_RTPFB && c.count == KT_RTCP_FB_NACK) {
 			on_nack(room, sub, &c, now);
 		} else if (c.type == KT_RTCP_PSFB && c.count == KT_RTCP_FB_PLI) {
 			on_keyframe_request(room, sub, kt_rtcp_fb_get_media_ssrc(&c), now);
@@ -395,7 +420,10 @@ void kt_room_send_receiver_reports(KtRoom *room, gint64 now)
 
 			if (!t->stats_ready || kt_rtp_stats_get_packets(&t->stats) == 0)
 				continue;
-			kt_rtp_stats_fill_report(&t->stats, now, &blocks[n++]);
+			kt_rtp_stats_fill_report(&t->stats, now, &blocks[n]);
+			pub->fraction_lost =
+			    MAX(n == 0 ? 0 : pub->fraction_lost, blocks[n].fraction_lost);
+			n++;
 		}
 		if (n == 0)
 			continue;

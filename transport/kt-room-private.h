@@ -36,6 +36,8 @@ struct _Publisher {
 	KtRoom *room;
 	PubTrack tracks[KT_ROOM_MAX_TRACKS];
 	guint n_tracks;
+	guint64 bytes_in;
+	guint8 fraction_lost; /* of our last receiver report, 0..255 */
 };
 
 typedef struct {
@@ -47,12 +49,18 @@ typedef struct {
 	gint64 waiting_since_us;
 	guint16 rtx_seq;
 	guint32 packets, octets; /* for our SRs (RFC 3550 §6.4.1) */
+	/* Our last SR to this subscriber, to turn its RR's LSR/DLSR into a
+	 * round-trip time (RFC 3550 §6.4.1). */
+	guint32 sr_lsr;
+	gint64 sr_sent_us;
 } SubStream;
 
 struct _Subscriber {
 	KtPeer *peer;
 	KtRoom *room;
-	GPtrArray *streams; /* SubStream*, owned */
+	GPtrArray *streams;   /* SubStream*, owned */
+	gint rtt_ms;          /* latest, -1 until measured */
+	guint8 fraction_lost; /* what it reports losing, 0..255 */
 };
 
 /* One forwarded stream: the identity every subscriber sees, stable across

@@ -89,6 +89,21 @@ void kt_room_remove_peer(KtRoom *room, KtPeer *peer);
 
 void kt_room_get_counters(KtRoom *room, KtRoomCounters *out);
 
+/* Link quality per attached peer, from RTCP: what a publisher sends us and
+ * loses on the way; what a subscriber reports losing and its round-trip time. */
+typedef struct {
+	KtPeer *peer; /* borrowed: valid during the callback */
+	gboolean publisher;
+	guint64 bytes_in; /* publishers: total received */
+	double loss_pct;  /* publishers: our latest RR; subscribers: theirs */
+	gint rtt_ms;      /* subscribers: from their RR; -1 = unknown */
+} KtRoomPeerStats;
+typedef void (*KtRoomStatsFunc)(const KtRoomPeerStats *stats, guint n, gpointer user_data);
+/* Collects the stats on the worker and calls @func on the control loop (the
+ * caller's thread-default context). */
+void kt_room_query_stats(KtRoom *room, KtRoomStatsFunc func, gpointer user_data,
+                         GDestroyNotify notify);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(KtRoom, kt_room_unref)
 
 G_END_DECLS

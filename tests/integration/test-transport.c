@@ -14,7 +14,7 @@
 typedef struct {
 	gint rtp, rtcp;
 	gint plis, nacks_seen, srs;
-	guint32 last_ssrc, last_rtx_ssrc, sr_ssrc;
+	guint32 last_ssrc, last_rtx_ssrc, sr_ssrc, sr_lsr;
 	guint16 last_seq, rtx_osn;
 	guint8 last_pt;
 	guint8 payload[64];
@@ -56,8 +56,10 @@ static void sink_rtcp(KtPeer *peer, guint8 *buf, gsize len, gpointer user_data)
 		if (c.type == KT_RTCP_SR) {
 			KtRtcpSenderInfo si;
 
-			if (kt_rtcp_parse_sr(&c, &si) == 0)
+			if (kt_rtcp_parse_sr(&c, &si) == 0) {
 				s->sr_ssrc = si.ssrc;
+				s->sr_lsr = (si.ntp_sec << 16) | (si.ntp_frac >> 16);
+			}
 			g_atomic_int_inc(&s->srs);
 		}
 	}
@@ -186,6 +188,28 @@ static void test_peer_pair_media_ipv6(void)
 	run_peer_pair_media("::1");
 }
 
+typedef struct {
+	gint done;
+	gint sub_rtt;
+	double sub_loss;
+	guint64 pub_bytes;
+} StatsResult;
+
+static void on_stats(const KtRoomPeerStats *st, guint n, gpointer data)
+{
+	StatsResult *r = data;
+
+	for (guint i = 0; i < n; i++) {
+		if (st[i].publisher) {
+			r->pub_bytes = st[i].bytes_in;
+		} else {
+			r->sub_rtt = st[i].rtt_ms;
+			r->sub_loss = st[i].loss_pct;
+		}
+	}
+	r->done = 1;
+}
+
 /* Publisher → room → subscriber, then the subscriber's feedback. */
 static void test_room_forwarding(void)
 {
@@ -265,6 +289,27 @@ static void test_room_forwarding(void)
 	send_packet(w, pub.client, pkt, n);
 	g_assert_true(wait_count(&at_subscriber.srs, 1, 3000));
 	g_assert_cmpuint(at_subscriber.sr_ssrc, ==, room_ssrc);
+
+	/* The subscriber's RR echoing that SR gives its round-trip time; the
+	 * publisher's traffic shows in its stats. */
+	{
+		KtRtcpReportBlock rb = {
+		    .ssrc = room_ssrc, .fraction_lost = 26, .lsr = at_subscriber.sr_lsr, .dlsr = 0};
+		StatsResult res = {.sub_rtt = -1};
+
+		n = kt_rtcp_build_rr(pkt, sizeof(pkt), 1, &rb, 1);
+		send_packet(w, sub.client, pkt, n);
+		for (guint tries = 0; tries < 50 && res.sub_rtt < 0; tries++) {
+			res.done = 0;
+			res.sub_rtt = -1;
+			kt_room_query_stats(room, on_stats, &res, NULL);
+			g_assert_true(wait_for(&res.done, 3000));
+		}
+		g_assert_cmpint(res.sub_rtt, >=, 0);
+		g_assert_cmpint(res.sub_rtt, <, 1000);
+		g_assert_cmpfloat(res.sub_loss, >, 9.0); /* 26/256 */
+		g_assert_cmpuint(res.pub_bytes, >, 1000);
+	}
 
 	/* Garbage from a subscriber changes nothing for anyone. */
 	memset(pkt, 0xff, 40);

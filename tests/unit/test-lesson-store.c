@@ -49,8 +49,7 @@ static void fixture_teardown(Fixture *f, gconstpointer data)
 	g_free(f->dir);
 }
 
-static char *create(KtLessonStore *s, const char *title, gint64 starts_at,
-                    const char *const *rooms)
+static char *create(KtLessonStore *s, const char *title, gint64 starts_at, const char *const *rooms)
 {
 	g_autoptr(GError) error = NULL;
 	KtLessonInfo in = {
@@ -359,8 +358,9 @@ static void test_newer_schema(void)
 	kt_lesson_store_free(s);
 	/* Pretend a newer Ketang wrote the file. */
 	g_assert_cmpint(sqlite3_open(path, &db), ==, SQLITE_OK);
-	g_assert_cmpint(sqlite3_exec(db, "UPDATE schema_version SET version = 99", NULL, NULL, NULL),
-	                ==, SQLITE_OK);
+	g_assert_cmpint(
+	    sqlite3_exec(db, "UPDATE schema_version SET version = 99", NULL, NULL, NULL), ==,
+	    SQLITE_OK);
 	sqlite3_close(db);
 	s = kt_lesson_store_open(path, &error);
 	g_assert_null(s);

@@ -1,0 +1,95 @@
+/* Internals of kt-lesson-media (control loop): participants, their two
+ * connections, and the routing table. */
+#pragma once
+
+#include "kt-lesson-media.h"
+#include "kt-peer.h"
+#include "kt-room.h"
+#include "kt-sdp.h"
+
+/* What a participant publishes; the table maps names to kinds and to who may
+ * publish them. */
+typedef enum {
+	KT_SRC_CAMERA,
+	KT_SRC_COURSEWARE,
+	KT_SRC_AUDIO,
+	KT_SRC_N,
+} KtSourceName;
+
+typedef struct _MediaLesson MediaLesson;
+typedef struct _Participant Participant;
+
+/* One m-line of the subscribe connection; mids are stable for its life. */
+typedef struct {
+	char mid[8];
+	KtMediaKind kind;
+	gboolean active;
+	guint source;           /* room source id */
+	guint32 ssrc, rtx_ssrc; /* Ketang's SSRCs of that source */
+	char from[16];          /* publishing participant id */
+	KtSourceName name;
+	gboolean subscribed; /* attached in the room (after an answer) */
+} SubSlot;
+
+struct _Participant {
+	char *id;
+	KtRole role;
+	MediaLesson *lesson;
+	gboolean muted;
+	guint source[KT_SRC_N]; /* room source ids, 0 = none */
+	guint32 ssrc[KT_SRC_N], rtx_ssrc[KT_SRC_N];
+
+	/* Publish connection (the page offers). */
+	KtPeer *pub_peer;
+	json_t *pub_request_id;          /* the pending offer's request id */
+	KtSdp *pub_offer;                /* the pending offer */
+	KtSourceName pub_mid_source[16]; /* by m-line index of the offer */
+	char *pub_ufrag, *pub_pwd;
+	char **pub_candidates;
+	gboolean pub_ready;
+
+	/* Subscribe connection (Ketang offers). */
+	KtPeer *sub_peer;
+	GArray *slots; /* SubSlot */
+	char *sub_ufrag, *sub_pwd;
+	char **sub_candidates;
+	gboolean sub_ready;     /* local description known */
+	gboolean offer_pending; /* an offer is out, awaiting the answer */
+	gboolean dirty;         /* the wanted set changed since that offer */
+	gboolean remote_set;
+	guint64 sub_version;
+	guint64 session_id;
+	guint next_mid;
+};
+
+struct _MediaLesson {
+	char *id;
+	KtLessonMedia *media;
+	KtLesson *live;           /* held while participants are in */
+	GHashTable *participants; /* id → Participant* */
+	char *stage;
+};
+
+struct _KtLessonMedia {
+	KtLessonMediaConfig config;
+	GHashTable *lessons; /* id → MediaLesson* */
+};
+
+const char *kt_source_name_to_string(KtSourceName n);
+KtMediaKind kt_source_name_kind(KtSourceName n);
+
+/* kt-lesson-media.c */
+void kt_lesson_media_send(MediaLesson *l, Participant *p, json_t *msg); /* steals msg */
+void kt_lesson_media_route(MediaLesson *l);
+KtPeerConfig kt_lesson_media_peer_config(KtLessonMedia *m, MediaLesson *l);
+guint kt_lesson_media_ensure_source(MediaLesson *l, Participant *p, KtSourceName n);
+
+/* kt-media-publish.c */
+bool kt_media_publish_offer(MediaLesson *l, Participant *p, const char *sdp, json_t *tracks,
+                            json_t *request_id, GError **error);
+void kt_media_publish_close(MediaLesson *l, Participant *p);
+
+/* kt-media-subscribe.c */
+void kt_media_subscribe_update(MediaLesson *l, Participant *p, GPtrArray *wanted /* SubSlot* */);
+bool kt_media_subscribe_answer(MediaLesson *l, Participant *p, const char *sdp, GError **error);
+void kt_media_subscribe_close(MediaLesson *l, Participant *p);

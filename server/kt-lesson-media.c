@@ -1,0 +1,337 @@
+/* The media side of WebSocket lessons: participants and routing. The two
+ * connections are in kt-media-publish.c and kt-media-subscribe.c. */
+#include "kt-lesson-media-private.h"
+
+#include <string.h>
+
+G_DEFINE_QUARK(kt - lesson - media - error - quark, kt_lesson_media_error)
+
+static const struct {
+	const char *name;
+	KtMediaKind kind;
+} source_names[KT_SRC_N] = {
+    [KT_SRC_CAMERA] = {"camera", KT_MEDIA_VIDEO},
+    [KT_SRC_COURSEWARE] = {"courseware", KT_MEDIA_VIDEO},
+    [KT_SRC_AUDIO] = {"audio", KT_MEDIA_AUDIO},
+};
+
+const char *kt_source_name_to_string(KtSourceName n)
+{
+	return (guint)n < KT_SRC_N ? source_names[n].name : "unknown";
+}
+
+KtMediaKind kt_source_name_kind(KtSourceName n)
+{
+	return source_names[n].kind;
+}
+
+/* ---- participants ---- */
+
+static void participant_free(gpointer data)
+{
+	Participant *p = data;
+
+	kt_media_publish_close(p->lesson, p);
+	kt_media_subscribe_close(p->lesson, p);
+	for (guint n = 0; n < KT_SRC_N; n++) {
+		KtRoom *room = kt_lesson_get_room(p->lesson->live);
+
+		/* The teacher's camera and audio are the room's defaults: kept. */
+		if (p->source[n] &&
+		    p->source[n] != kt_room_get_default_source(room, KT_MEDIA_VIDEO) &&
+		    p->source[n] != kt_room_get_default_source(room, KT_MEDIA_AUDIO))
+			kt_room_remove_source(room, p->source[n]);
+	}
+	if (p->slots)
+		g_array_unref(p->slots);
+	g_free(p->id);
+	g_free(p);
+}
+
+static void media_lesson_free(gpointer data)
+{
+	MediaLesson *l = data;
+
+	g_hash_table_unref(l->participants);
+	kt_lesson_release(l->live);
+	g_free(l->stage);
+	g_free(l->id);
+	g_free(l);
+}
+
+KtLessonMedia *kt_lesson_media_new(const KtLessonMediaConfig *config)
+{
+	KtLessonMedia *m = g_new0(KtLessonMedia, 1);
+
+	m->config = *config;
+	m->lessons = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, media_lesson_free);
+	return m;
+}
+
+void kt_lesson_media_free(KtLessonMedia *media)
+{
+	if (!media)
+		return;
+	g_hash_table_unref(media->lessons);
+	g_free(media);
+}
+
+static MediaLesson *lesson_of(KtLessonMedia *m, const char *lesson)
+{
+	return g_hash_table_lookup(m->lessons, lesson);
+}
+
+static Participant *participant_of(KtLessonMedia *m, const char *lesson, const char *id,
+                                   GError **error)
+{
+	MediaLesson *l = lesson_of(m, lesson);
+	Participant *p = l ? g_hash_table_lookup(l->participants, id) : NULL;
+
+	if (!p)
+		g_set_error(error, KT_LESSON_MEDIA_ERROR, KT_LESSON_MEDIA_ERROR_WRONG_STATE,
+		            "participant %s has no media in lesson %s", id, lesson);
+	return p;
+}
+
+bool kt_lesson_media_join(KtLessonMedia *m, const char *lesson, const char *participant,
+                          KtRole role, GError **error)
+{
+	MediaLesson *l = lesson_of(m, lesson);
+	Participant *p;
+
+	if (!l) {
+		KtLesson *live = kt_lessons_get_or_create(m->config.lessons, lesson, error);
+
+		if (!live)
+			return FALSE;
+		kt_lesson_hold(live);
+		l = g_new0(MediaLesson, 1);
+		l->id = g_strdup(lesson);
+		l->media = m;
+		l->live = live;
+		l->participants =
+		    g_hash_table_new_full(g_str_hash, g_str_equal, NULL, participant_free);
+		g_hash_table_insert(m->lessons, l->id, l);
+	}
+	if (g_hash_table_contains(l->participants, participant))
+		return TRUE;
+	p = g_new0(Participant, 1);
+	p->id = g_strdup(participant);
+	p->role = role;
+	p->lesson = l;
+	p->session_id = g_random_int();
+	p->slots = g_array_new(FALSE, TRUE, sizeof(SubSlot));
+	g_hash_table_insert(l->participants, p->id, p);
+	kt_lesson_media_route(l);
+	return TRUE;
+}
+
+void kt_lesson_media_leave(KtLessonMedia *m, const char *lesson, const char *participant)
+{
+	MediaLesson *l = lesson_of(m, lesson);
+
+	if (!l || !g_hash_table_remove(l->participants, participant))
+		return;
+	if (g_strcmp0(l->stage, participant) == 0)
+		g_clear_pointer(&l->stage, g_free);
+	if (g_hash_table_size(l->participants) == 0)
+		g_hash_table_remove(m->lessons, lesson); /* releases the live lesson */
+	else
+		kt_lesson_media_route(l);
+}
+
+void kt_lesson_media_set_stage(KtLessonMedia *m, const char *lesson, const char *stage)
+{
+	MediaLesson *l = lesson_of(m, lesson);
+
+	if (!l)
+		return;
+	g_free(l->stage);
+	l->stage = g_strdup(stage);
+	kt_lesson_media_route(l);
+}
+
+void kt_lesson_media_set_muted(KtLessonMedia *m, const char *lesson, const char *participant,
+                               gboolean muted)
+{
+	Participant *p = participant_of(m, lesson, participant, NULL);
+
+	if (!p)
+		return;
+	p->muted = muted;
+	if (p->source[KT_SRC_AUDIO])
+		kt_room_set_source_muted(kt_lesson_get_room(p->lesson->live),
+		                         p->source[KT_SRC_AUDIO], muted);
+}
+
+/* ---- sources ---- */
+
+guint kt_lesson_media_ensure_source(MediaLesson *l, Participant *p, KtSourceName n)
+{
+	KtRoom *room = kt_lesson_get_room(l->live);
+	KtMediaKind kind = kt_source_name_kind(n);
+
+	if (p->source[n])
+		return p->source[n];
+	if (p->role == KT_ROLE_TEACHER && n != KT_SRC_COURSEWARE) {
+		/* WHEP viewers watch the same teacher camera and audio. */
+		p->source[n] = kt_room_get_default_source(room, kind);
+		p->ssrc[n] = kt_room_get_ssrc(room, kind);
+		p->rtx_ssrc[n] = kt_room_get_rtx_ssrc(room, kind);
+	} else {
+		p->source[n] = kt_room_add_source(room, kind, &p->ssrc[n], &p->rtx_ssrc[n]);
+	}
+	if (n == KT_SRC_AUDIO && p->muted)
+		kt_room_set_source_muted(room, p->source[n], TRUE);
+	return p->source[n];
+}
+
+/* ---- routing ---- */
+
+static void want_sources_of(GPtrArray *wanted, Participant *from, const KtSourceName *names,
+                            guint n)
+{
+	for (guint i = 0; i < n; i++) {
+		KtSourceName name = names[i];
+		SubSlot *s;
+
+		if (!from->source[name])
+			continue; /* not published (yet) */
+		s = g_new0(SubSlot, 1);
+		s->kind = kt_source_name_kind(name);
+		s->active = TRUE;
+		s->source = from->source[name];
+		s->ssrc = from->ssrc[name];
+		s->rtx_ssrc = from->rtx_ssrc[name];
+		s->name = name;
+		g_strlcpy(s->from, from->id, sizeof(s->from));
+		g_ptr_array_add(wanted, s);
+	}
+}
+
+/* What @p should receive now (DESIGN.md "Floor control"). */
+static GPtrArray *wanted_for(MediaLesson *l, Participant *p)
+{
+	static const KtSourceName teacher_out[] = {KT_SRC_CAMERA, KT_SRC_COURSEWARE, KT_SRC_AUDIO};
+	static const KtSourceName class_out[] = {KT_SRC_CAMERA, KT_SRC_AUDIO};
+	GPtrArray *wanted = g_ptr_array_new_with_free_func(g_free);
+	GHashTableIter it;
+	gpointer value;
+
+	g_hash_table_iter_init(&it, l->participants);
+	while (g_hash_table_iter_next(&it, NULL, &value)) {
+		Participant *from = value;
+
+		if (from == p)
+			continue;
+		if (p->role == KT_ROLE_TEACHER && from->role == KT_ROLE_CLASSROOM)
+			want_sources_of(wanted, from, class_out, G_N_ELEMENTS(class_out));
+		else if (p->role != KT_ROLE_TEACHER && from->role == KT_ROLE_TEACHER)
+			want_sources_of(wanted, from, teacher_out, G_N_ELEMENTS(teacher_out));
+		else if (p->role != KT_ROLE_TEACHER && from->role == KT_ROLE_CLASSROOM &&
+		         g_strcmp0(l->stage, from->id) == 0)
+			want_sources_of(wanted, from, class_out, G_N_ELEMENTS(class_out));
+	}
+	return wanted;
+}
+
+void kt_lesson_media_route(MediaLesson *l)
+{
+	GHashTableIter it;
+	gpointer value;
+
+	g_hash_table_iter_init(&it, l->participants);
+	while (g_hash_table_iter_next(&it, NULL, &value)) {
+		Participant *p = value;
+		g_autoptr(GPtrArray) wanted = wanted_for(l, p);
+
+		kt_media_subscribe_update(l, p, wanted);
+	}
+}
+
+/* ---- helpers for the connection files ---- */
+
+void kt_lesson_media_send(MediaLesson *l, Participant *p, json_t *msg)
+{
+	KtLessonMediaConfig *c = &l->media->config;
+
+	if (c->send)
+		c->send(l->id, p->id, msg, c->user_data);
+	json_decref(msg);
+}
+
+KtPeerConfig kt_lesson_media_peer_config(KtLessonMedia *m, MediaLesson *l)
+{
+	const KtSettings *st = m->config.settings;
+	KtPeerConfig cfg = {
+	    .worker = kt_room_get_worker(kt_lesson_get_room(l->live)),
+	    .cert = m->config.dtls_cert,
+	    .local_addresses = (const char *const *)st->ice_addresses,
+	    .port_min = st->ice_port_min,
+	    .port_max = st->ice_port_max,
+	    .ice_tcp = st->ice_tcp,
+	};
+
+	return cfg;
+}
+
+/* ---- negotiation entry points ---- */
+
+bool kt_lesson_media_publish_offer(KtLessonMedia *m, const char *lesson, const char *participant,
+                                   const char *sdp, json_t *tracks, json_t *request_id,
+                                   GError **error)
+{
+	Participant *p = participant_of(m, lesson, participant, error);
+
+	return p && kt_media_publish_offer(p->lesson, p, sdp, tracks, request_id, error);
+}
+
+bool kt_lesson_media_subscribe_answer(KtLessonMedia *m, const char *lesson, const char *participant,
+                                      const char *sdp, GError **error)
+{
+	Participant *p = participant_of(m, lesson, participant, error);
+
+	return p && kt_media_subscribe_answer(p->lesson, p, sdp, error);
+}
+
+bool kt_lesson_media_candidate(KtLessonMedia *m, const char *lesson, const char *participant,
+                               const char *pc, const char *candidate, GError **error)
+{
+	Participant *p = participant_of(m, lesson, participant, error);
+	KtPeer *peer;
+
+	if (!p)
+		return FALSE;
+	peer = g_strcmp0(pc, "publish") == 0     ? p->pub_peer
+	       : g_strcmp0(pc, "subscribe") == 0 ? p->sub_peer
+	                                         : NULL;
+	if (!peer) {
+		g_set_error(error, KT_LESSON_MEDIA_ERROR, KT_LESSON_MEDIA_ERROR_WRONG_STATE,
+		            "no %s connection to add a candidate to", pc);
+		return FALSE;
+	}
+	/* An empty candidate is end-of-candidates: nothing to do (full ICE). */
+	if (candidate && *candidate)
+		kt_peer_add_remote_candidate(peer, candidate);
+	return TRUE;
+}
+
+json_t *kt_lesson_media_quality(KtLessonMedia *m, const char *lesson)
+{
+	/* Filled from RTCP in a later step; the list names who publishes. */
+	MediaLesson *l = lesson_of(m, lesson);
+	json_t *out = json_array();
+	GHashTableIter it;
+	gpointer value;
+
+	if (!l)
+		return out;
+	g_hash_table_iter_init(&it, l->participants);
+	while (g_hash_table_iter_next(&it, NULL, &value)) {
+		Participant *p = value;
+
+		if (p->pub_peer)
+			json_array_append_new(out, json_pack("{s:s}", "id", p->id));
+	}
+	return out;
+}

@@ -1,0 +1,81 @@
+/* The media side of a lesson joined over the WebSocket: for each participant
+ * a publish connection (the page offers its camera/courseware/audio, Ketang
+ * answers) and a subscribe connection (Ketang offers what the participant
+ * should receive, the page answers), and the routing rules that decide who
+ * receives what:
+ *
+ *   teacher    ← every classroom's camera and audio
+ *   classroom  ← the teacher's camera, courseware and audio, and the on-stage
+ *                classroom's camera and audio (unless it is that classroom)
+ *   observer   ← what a classroom receives
+ *
+ * A muted classroom's audio reaches nobody. The teacher's camera and audio are
+ * the lesson room's default sources, so WHEP viewers see the same teacher.
+ *
+ * Threads: control loop only. Messages for a participant go out through the
+ * send callback as JSON objects (borrowed for the call).
+ */
+#pragma once
+
+#include <glib.h>
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "kt-cert.h"
+#include "kt-config.h"
+#include "kt-lesson.h"
+#include "kt-role.h"
+
+G_BEGIN_DECLS
+
+#define KT_LESSON_MEDIA_ERROR (kt_lesson_media_error_quark())
+GQuark kt_lesson_media_error_quark(void);
+typedef enum {
+	KT_LESSON_MEDIA_ERROR_BAD_MESSAGE, /* tracks/pc/candidate fields invalid */
+	KT_LESSON_MEDIA_ERROR_BAD_SDP,
+	KT_LESSON_MEDIA_ERROR_WRONG_ROLE,  /* e.g. an observer publishing */
+	KT_LESSON_MEDIA_ERROR_WRONG_STATE, /* an answer nobody asked for */
+	KT_LESSON_MEDIA_ERROR_UNAVAILABLE, /* limits, ICE */
+} KtLessonMediaError;
+
+typedef struct _KtLessonMedia KtLessonMedia;
+
+/* Sends @msg to @participant of @lesson (over its WebSocket). */
+typedef void (*KtLessonMediaSendFunc)(const char *lesson, const char *participant, json_t *msg,
+                                      gpointer user_data);
+
+typedef struct {
+	KtLessons *lessons;
+	KtCert *dtls_cert;
+	const KtSettings *settings;
+	const char *video_codecs; /* "vp8,h264" */
+	KtLessonMediaSendFunc send;
+	gpointer user_data;
+} KtLessonMediaConfig;
+
+KtLessonMedia *kt_lesson_media_new(const KtLessonMediaConfig *config);
+void kt_lesson_media_free(KtLessonMedia *media);
+
+/* Roster changes. @stage is the on-stage participant id or NULL. */
+bool kt_lesson_media_join(KtLessonMedia *media, const char *lesson, const char *participant,
+                          KtRole role, GError **error);
+void kt_lesson_media_leave(KtLessonMedia *media, const char *lesson, const char *participant);
+void kt_lesson_media_set_stage(KtLessonMedia *media, const char *lesson, const char *stage);
+void kt_lesson_media_set_muted(KtLessonMedia *media, const char *lesson, const char *participant,
+                               gboolean muted);
+
+/* Negotiation messages from the page. Errors are the caller's to report; on
+ * success the reply (publish_answer with @request_id) follows through send. */
+bool kt_lesson_media_publish_offer(KtLessonMedia *media, const char *lesson,
+                                   const char *participant, const char *sdp, json_t *tracks,
+                                   json_t *request_id, GError **error);
+bool kt_lesson_media_subscribe_answer(KtLessonMedia *media, const char *lesson,
+                                      const char *participant, const char *sdp, GError **error);
+bool kt_lesson_media_candidate(KtLessonMedia *media, const char *lesson, const char *participant,
+                               const char *pc, const char *candidate, GError **error);
+
+/* Link quality of every participant that publishes, for the teacher:
+ * [{id, bitrate_kbps, loss_pct, rtt_ms}] (new reference). */
+json_t *kt_lesson_media_quality(KtLessonMedia *media, const char *lesson);
+
+G_END_DECLS

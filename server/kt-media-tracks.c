@@ -1,0 +1,45 @@
+/* Negotiated SDP (signaling/) to room tracks (transport/): the one place
+ * that knows both shapes. */
+#include "kt-media-tracks.h"
+
+#include <string.h>
+
+guint kt_media_tracks_from_negotiated(const KtSdpNegotiated *neg, guint n, KtRoomTrack *tracks,
+                                      guint max)
+{
+	guint count = 0;
+
+	for (guint i = 0; i < n && count < max; i++) {
+		const KtSdpNegotiated *e = &neg[i];
+		KtRoomTrack *t;
+		KtCodec codec = kt_media_codec_from_name(e->codec);
+
+		if (!e->active || codec == KT_CODEC_NONE || e->direction == KT_SDP_DIR_INACTIVE)
+			continue;
+		t = &tracks[count++];
+		memset(t, 0, sizeof(*t));
+		t->kind = kt_media_codec_kind(codec);
+		t->codec = codec;
+		t->pt = e->pt;
+		t->rtx_pt = e->rtx_pt;
+		t->clock_rate = e->clock_rate;
+		t->remote_ssrc = e->remote_ssrc;
+		t->remote_rtx_ssrc = e->remote_rtx_ssrc;
+		t->mid_ext_id = e->mid_ext_id;
+		g_strlcpy(t->mid, e->mid, sizeof(t->mid));
+		t->nack = e->nack;
+		t->pli = e->pli;
+		t->fir = e->fir;
+		t->pt_for[codec] = e->pt;
+		t->rtx_pt_for[codec] = e->rtx_pt;
+		for (guint a = 0; a < e->n_alt; a++) {
+			KtCodec alt = kt_media_codec_from_name(e->alt[a].codec);
+
+			if (alt != KT_CODEC_NONE && kt_media_codec_kind(alt) == t->kind) {
+				t->pt_for[alt] = e->alt[a].pt;
+				t->rtx_pt_for[alt] = e->alt[a].rtx_pt;
+			}
+		}
+	}
+	return count;
+}
