@@ -9,6 +9,7 @@
 #   BUILD_DIR=build-release    where bench/janus-anchor was built (a release build)
 #   JANUS_DEBUG_LEVEL=3        Janus's log level (its log is shown on failure)
 #   JANUS_ARGS="-l"            extra janus flags (-l: libnice debugging)
+#   JANUS_LOG=FILE             keep a copy of Janus's log there
 #   JANUS_EVENT_LOOPS=N        Janus's `event_loops` (unset: Janus's default, a thread
 #                              per handle)
 #
@@ -20,11 +21,11 @@
 # Everything runs inside a private network namespace (tests/netns-run.sh).
 # Janus never gathers loopback ICE candidates, so the script adds a veth pair
 # in that namespace: Janus gathers on kt-j0 (10.77.0.1), the subscribers on
-# kt-j1 (10.77.0.2). Both addresses are local to the namespace, so the kernel
-# delivers their traffic over lo, as bench-forward's is. Janus runs from a
-# config generated from bench/janus/*.in in a temporary directory, with the
-# HTTP API on 127.0.0.1:8088 and one streaming mountpoint fed on UDP 5002
-# (Opus) / 5004 (VP8); bench/janus-anchor does the rest and prints the figures.
+# kt-j1 (10.77.0.2); the media crosses that in-kernel pair, as bench-forward's
+# crosses lo. Janus runs from a config generated from bench/janus/*.in in a
+# temporary directory, with the HTTP API on 127.0.0.1:8088 and one streaming
+# mountpoint fed on UDP 5002 (Opus) / 5004 (VP8); bench/janus-anchor does the
+# rest and prints the figures.
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -57,9 +58,10 @@ audio_port=5002
 ip link add "$iface" type veth peer name kt-j1
 ip addr add 10.77.0.1/24 dev "$iface"
 ip addr add 10.77.0.2/24 dev kt-j1
-# libnice binds its sockets to the interface, so each packet really crosses
-# the pair and arrives with a source address that is local to this namespace:
-# accept_local lets the kernel deliver it instead of dropping it as a martian.
+# libnice's packets between the two addresses do cross the pair (its counters
+# grow) and so arrive on a veth with a source address local to this
+# namespace; without accept_local the kernel drops them as martians and ICE
+# fails on both sides.
 for dev in all "$iface" kt-j1; do
 	sysctl -qw "net.ipv4.conf.$dev.accept_local=1"
 done
@@ -68,19 +70,24 @@ ip link set kt-j1 up
 
 dir=$(mktemp -d /tmp/janus-anchor.XXXXXX)
 janus_pid=
+# shellcheck disable=SC2317 # called by the trap
 cleanup() {
 	if [ -n "$janus_pid" ] && kill -0 "$janus_pid" 2>/dev/null; then
 		kill -TERM "$janus_pid" 2>/dev/null || true
 		i=0
-		while kill -0 "$janus_pid" 2>/dev/null && [ $i -lt 100 ]; do
+		while kill -0 "$janus_pid" 2>/dev/null && [ "$i" -lt 100 ]; do
 			sleep 0.1
 			i=$((i + 1))
 		done
 		kill -KILL "$janus_pid" 2>/dev/null || true
 	fi
+	if [ -n "${JANUS_LOG:-}" ]; then
+		cp "$dir/janus.log" "$JANUS_LOG" || true
+	fi
 	rm -rf "$dir"
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 # Janus's module folders, as Debian's own config names them.
 libdir=$(sed -n 's/^[[:space:]]*plugins_folder = "\(.*\)\/plugins".*/\1/p' /etc/janus/janus.jcfg)
@@ -120,6 +127,6 @@ status=0
 	--video-port "$video_port" --audio-port "$audio_port" "$subs" "$secs" || status=$?
 if [ $status -ne 0 ]; then
 	echo "janus-anchor: failed ($status); the last lines of Janus's log:" >&2
-	tail -${JANUS_LOG_LINES:-20} "$dir/janus.log" >&2
+	tail -20 "$dir/janus.log" >&2
 fi
 exit $status
