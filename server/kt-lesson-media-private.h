@@ -29,6 +29,7 @@ typedef struct {
 	char from[16];          /* publishing participant id */
 	KtSourceName name;
 	gboolean subscribed; /* attached in the room (after an answer) */
+	gboolean rejected;   /* the page answered port 0: never reused */
 } SubSlot;
 
 struct _Participant {
@@ -60,6 +61,12 @@ struct _Participant {
 	guint64 sub_version;
 	guint64 session_id;
 	guint next_mid;
+
+	/* Link quality, refreshed every 2 s from RTCP. */
+	guint64 last_bytes_in;
+	gint64 last_bytes_at_us;
+	gint bitrate_kbps, rtt_ms;
+	double loss_pct;
 };
 
 struct _MediaLesson {
@@ -68,11 +75,13 @@ struct _MediaLesson {
 	KtLesson *live;           /* held while participants are in */
 	GHashTable *participants; /* id → Participant* */
 	char *stage;
+	guint quality_timer;
 };
 
 struct _KtLessonMedia {
 	KtLessonMediaConfig config;
 	GHashTable *lessons; /* id → MediaLesson* */
+	GPtrArray *queries;  /* stats queries in flight; cancelled on free */
 };
 
 const char *kt_source_name_to_string(KtSourceName n);

@@ -25,6 +25,14 @@ KtMediaKind kt_source_name_kind(KtSourceName n)
 	return source_names[n].kind;
 }
 
+static gboolean on_quality_tick(gpointer data);
+
+/* A stats query in flight; the room answers on the control loop later. */
+typedef struct {
+	KtLessonMedia *media; /* NULL once cancelled */
+	char *lesson;
+} Query;
+
 /* ---- participants ---- */
 
 static void participant_free(gpointer data)
@@ -52,6 +60,7 @@ static void media_lesson_free(gpointer data)
 {
 	MediaLesson *l = data;
 
+	g_source_remove(l->quality_timer);
 	g_hash_table_unref(l->participants);
 	kt_lesson_release(l->live);
 	g_free(l->stage);
@@ -65,6 +74,7 @@ KtLessonMedia *kt_lesson_media_new(const KtLessonMediaConfig *config)
 
 	m->config = *config;
 	m->lessons = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, media_lesson_free);
+	m->queries = g_ptr_array_new();
 	return m;
 }
 
@@ -73,6 +83,10 @@ void kt_lesson_media_free(KtLessonMedia *media)
 	if (!media)
 		return;
 	g_hash_table_unref(media->lessons);
+	/* Answers still on their way find no media and do nothing. */
+	for (guint i = 0; i < media->queries->len; i++)
+		((Query *)g_ptr_array_index(media->queries, i))->media = NULL;
+	g_ptr_array_unref(media->queries);
 	g_free(media);
 }
 
@@ -112,6 +126,7 @@ bool kt_lesson_media_join(KtLessonMedia *m, const char *lesson, const char *part
 		l->participants =
 		    g_hash_table_new_full(g_str_hash, g_str_equal, NULL, participant_free);
 		g_hash_table_insert(m->lessons, l->id, l);
+		l->quality_timer = g_timeout_add_seconds(2, on_quality_tick, l);
 	}
 	if (g_hash_table_contains(l->participants, participant))
 		return TRUE;
@@ -120,6 +135,7 @@ bool kt_lesson_media_join(KtLessonMedia *m, const char *lesson, const char *part
 	p->role = role;
 	p->lesson = l;
 	p->session_id = g_random_int();
+	p->rtt_ms = -1;
 	p->slots = g_array_new(FALSE, TRUE, sizeof(SubSlot));
 	g_hash_table_insert(l->participants, p->id, p);
 	kt_lesson_media_route(l);
@@ -318,7 +334,6 @@ bool kt_lesson_media_candidate(KtLessonMedia *m, const char *lesson, const char 
 
 json_t *kt_lesson_media_quality(KtLessonMedia *m, const char *lesson)
 {
-	/* Filled from RTCP in a later step; the list names who publishes. */
 	MediaLesson *l = lesson_of(m, lesson);
 	json_t *out = json_array();
 	GHashTableIter it;
@@ -330,8 +345,91 @@ json_t *kt_lesson_media_quality(KtLessonMedia *m, const char *lesson)
 	while (g_hash_table_iter_next(&it, NULL, &value)) {
 		Participant *p = value;
 
-		if (p->pub_peer)
-			json_array_append_new(out, json_pack("{s:s}", "id", p->id));
+		if (p->role == KT_ROLE_OBSERVER)
+			continue;
+		json_array_append_new(out, json_pack("{s:s, s:i, s:f, s:i}", "id", p->id,
+		                                     "bitrate_kbps", p->bitrate_kbps, "loss_pct",
+		                                     p->loss_pct, "rtt_ms", p->rtt_ms));
 	}
 	return out;
+}
+
+/* ---- link quality, every 2 s, to the teacher ---- */
+
+static void query_free(gpointer data)
+{
+	Query *q = data;
+
+	if (q->media)
+		g_ptr_array_remove_fast(q->media->queries, q);
+	g_free(q->lesson);
+	g_free(q);
+}
+
+static Participant *participant_by_peer(MediaLesson *l, KtPeer *peer, gboolean *publish)
+{
+	GHashTableIter it;
+	gpointer value;
+
+	g_hash_table_iter_init(&it, l->participants);
+	while (g_hash_table_iter_next(&it, NULL, &value)) {
+		Participant *p = value;
+
+		if (p->pub_peer == peer || p->sub_peer == peer) {
+			*publish = p->pub_peer == peer;
+			return p;
+		}
+	}
+	return NULL;
+}
+
+static void on_stats(const KtRoomPeerStats *st, guint n, gpointer data)
+{
+	Query *q = data;
+	MediaLesson *l = q->media ? lesson_of(q->media, q->lesson) : NULL;
+	gint64 now = g_get_monotonic_time();
+	GHashTableIter it;
+	gpointer value;
+
+	if (!l)
+		return;
+	for (guint i = 0; i < n; i++) {
+		gboolean publish = FALSE;
+		Participant *p = participant_by_peer(l, st[i].peer, &publish);
+
+		if (!p)
+			continue;
+		if (publish) {
+			if (p->last_bytes_at_us && now > p->last_bytes_at_us)
+				p->bitrate_kbps = (st[i].bytes_in - p->last_bytes_in) * 8 * 1000 /
+				                  (now - p->last_bytes_at_us);
+			p->last_bytes_in = st[i].bytes_in;
+			p->last_bytes_at_us = now;
+			p->loss_pct = st[i].loss_pct;
+		} else if (st[i].rtt_ms >= 0) {
+			p->rtt_ms = st[i].rtt_ms;
+		}
+	}
+	g_hash_table_iter_init(&it, l->participants);
+	while (g_hash_table_iter_next(&it, NULL, &value)) {
+		Participant *p = value;
+
+		if (p->role == KT_ROLE_TEACHER)
+			kt_lesson_media_send(l, p,
+			                     json_pack("{s:s, s:o}", "type", "quality",
+			                               "participants",
+			                               kt_lesson_media_quality(l->media, l->id)));
+	}
+}
+
+static gboolean on_quality_tick(gpointer data)
+{
+	MediaLesson *l = data;
+	Query *q = g_new0(Query, 1);
+
+	q->media = l->media;
+	q->lesson = g_strdup(l->id);
+	g_ptr_array_add(l->media->queries, q);
+	kt_room_query_stats(kt_lesson_get_room(l->live), on_stats, q, query_free);
+	return G_SOURCE_CONTINUE;
 }

@@ -4,7 +4,7 @@
 
 #include <string.h>
 
-#define KT_SDP_MID_URI "urn:ietf:params:rtp-hdrext:sdes:mid"
+#include "kt-sdp-private.h"
 
 typedef struct {
 	const KtSdpMedia *m;
@@ -341,7 +341,6 @@ static guint8 find_mid_ext(const KtSdpMedia *m)
 
 static void write_accepted(KtSdpAnswerer *a, guint index, GString *s)
 {
-	static const char *const dirs[] = {"sendrecv", "sendonly", "recvonly", "inactive"};
 	const KtSdpAnswerLine *l = &a->lines[index];
 	const KtSdpMedia *m = l->m;
 	g_string_append_printf(s, "m=%s 9 UDP/TLS/RTP/SAVPF %u", m->kind_str, l->codec->pt);
@@ -353,7 +352,7 @@ static void write_accepted(KtSdpAnswerer *a, guint index, GString *s)
 			g_string_append_printf(s, " %u", l->alts[i]->rtx_pt);
 	}
 	g_string_append_printf(s, "\r\nc=IN IP4 0.0.0.0\r\na=mid:%s\r\na=%s\r\n", m->mid,
-	                       dirs[l->dir]);
+	                       kt_sdp_direction_name(l->dir));
 	g_string_append_printf(s, "a=ice-ufrag:%s\r\na=ice-pwd:%s\r\n", a->p->ice_ufrag,
 	                       a->p->ice_pwd);
 	g_string_append_printf(s, "a=fingerprint:sha-256 %s\r\na=setup:%s\r\n", a->p->fingerprint,

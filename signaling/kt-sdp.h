@@ -20,7 +20,7 @@ G_BEGIN_DECLS
 /* Limits on untrusted input: an offer breaking one is refused with KT_SDP_ERROR_TOO_LARGE. */
 #define KT_SDP_MAX_SIZE (64 * 1024)
 #define KT_SDP_MAX_LINE 4096
-#define KT_SDP_MAX_MEDIA 16
+#define KT_SDP_MAX_MEDIA 64  /* a teacher receives two m-lines per classroom */
 #define KT_SDP_MAX_CODECS 64 /* payload types in one m= line */
 #define KT_SDP_MAX_EXTMAPS 32
 
@@ -39,7 +39,7 @@ typedef enum {
 	KT_SDP_ERROR_NO_CODEC,           /* no codec we can use (message lists those offered) */
 	KT_SDP_ERROR_NO_MEDIA,           /* nothing in the offer flows the way the mode needs */
 	KT_SDP_ERROR_UNSUPPORTED,        /* valid SDP we do not implement (a=setup:holdconn) */
-	KT_SDP_ERROR_MISMATCH,           /* an answer that does not fit our offer (kt-sdp-offer.h) */
+	KT_SDP_ERROR_MISMATCH, /* an answer that does not fit our offer (kt-sdp-offer.h) */
 } KtSdpError;
 
 typedef struct {
