@@ -270,6 +270,10 @@ static int kt_http_callback(struct lws *wsi, enum lws_callback_reasons reason, v
 	KtHttpSession *sess = user;
 
 	switch (reason) {
+	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+		/* A WebSocket upgrade naming no protocol of ours lands here:
+		 * refuse it rather than keep a silent socket. */
+		return 1;
 	case LWS_CALLBACK_HTTP:
 		return sess ? kt_http_on_request(wsi, sess) : -1;
 	case LWS_CALLBACK_HTTP_BODY:

@@ -7,6 +7,8 @@
 #include "kt-http.h"
 #include "kt-lesson-store.h"
 #include "kt-lesson.h"
+#include "kt-lesson-ws.h"
+#include "kt-signal.h"
 #include "kt-server.h"
 #include "kt-worker.h"
 
@@ -18,6 +20,8 @@ struct _KtServer {
 	KtCert *dtls_cert; /* one DTLS identity per process, fingerprint in every answer */
 	KtWorkerPool *workers;
 	KtHttpServer *http;
+	KtSignal *signal;      /* the lesson WebSocket /ws; outlives http */
+	KtLessonWs *lesson_ws; /* its media and attendance */
 	KtLessons *lessons;
 	KtLessonStore *lesson_store; /* the catalog, <data_dir>/ketang.db */
 	KtApiLessons *api_lessons;   /* /api/lessons routes */

@@ -115,6 +115,18 @@ static gboolean start_http(KtServer *server, GError **error)
 		return FALSE;
 	cfg.cert_path = cert_path;
 	cfg.key_path = key_path;
+	server->signal = kt_signal_new(server->secret, server->secret_len);
+	cfg.extra_protocols = kt_signal_get_protocols(server->signal);
+	{
+		KtLessonMediaConfig mc = {
+		    .lessons = server->lessons,
+		    .dtls_cert = server->dtls_cert,
+		    .settings = server->settings,
+		    .video_codecs = server->video_codecs,
+		};
+
+		server->lesson_ws = kt_lesson_ws_new(server->signal, server->lesson_store, &mc);
+	}
 	server->http = kt_http_server_new(&cfg, error);
 	if (!server->http)
 		return FALSE;
@@ -178,6 +190,11 @@ void kt_server_free(KtServer *server)
 	 * workers), then stop the workers once the closes have run. */
 	if (server->http)
 		kt_http_server_free(server->http);
+	/* After http: closing the sockets calls into it (participants leave,
+	 * which closes their media before the lessons go). */
+	if (server->signal)
+		kt_signal_free(server->signal);
+	kt_lesson_ws_free(server->lesson_ws);
 	/* A shutdown interrupts lessons rather than ending them: the next start
 	 * schedules them again (kt_lesson_store_mark_interrupted). */
 	if (server->lessons)

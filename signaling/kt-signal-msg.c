@@ -307,8 +307,9 @@ bool kt_signal_msg_parse(const char *data, gsize len, KtSignalMsg *out, GError *
 	/* Duplicate keys are refused: which one wins would be a guess. */
 	out->root = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!out->root || !json_is_object(out->root)) {
-		g_set_error(error, KT_SIGNAL_MSG_ERROR, KT_SIGNAL_MSG_ERROR_BAD_JSON, "%s",
-		            out->root ? "not a JSON object" : jerr.text);
+		g_set_error(
+		    error, KT_SIGNAL_MSG_ERROR, KT_SIGNAL_MSG_ERROR_BAD_JSON, "%s%s",
+		    out->root ? "not a JSON object" : "not JSON: ", out->root ? "" : jerr.text);
 		return false;
 	}
 	if (!kt_signal_msg_check_id(out, error) || !kt_signal_msg_find_type(out, error))

@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { launchBrowser, loadPlaywright } from './lib/browser.mjs';
 import { startMockServer } from './lib/mock-server.mjs';
-import { inboundStats, openWatcher, startTeacher, timeToFirstFrame, waitForState }
+import { inboundStats, openWatcher, startPublisher, timeToFirstFrame, waitForState }
 	from './lib/pages.mjs';
 
 await loadPlaywright(); // fails clearly when tests/e2e/node_modules is missing
@@ -82,20 +82,20 @@ describe('web pages (mock server)', () => {
 			await mock.close();
 	});
 
-	it('landing page loads under the CSP and links to both pages', async () => {
+	it('landing page loads under the CSP and links to the pages', async () => {
 		const page = await browser.newPage('index');
 		await page.goto(`${mock.origin}/`);
 		const links = await page.$$eval('a', (as) => as.map((a) => a.getAttribute('href')));
-		assert.ok(links.includes('/teacher') && links.includes('/watch'), String(links));
+		assert.ok(links.includes('/publish') && links.includes('/watch'), String(links));
 		await page.close();
 	});
 
-	it('teacher page asks for the join link when the fragment has none', async () => {
+	it('publish page asks for the join link when the fragment has none', async () => {
 		const page = await browser.newPage('teacher-form');
-		await page.goto(`${mock.origin}/teacher`);
+		await page.goto(`${mock.origin}/publish`);
 		await page.waitForSelector('#join-form:not([hidden])');
 		assert.equal(await page.isDisabled('#start'), true);
-		await page.fill('#join-token', `${mock.origin}/teacher#lesson=L7&token=abc.def`);
+		await page.fill('#join-token', `${mock.origin}/publish#lesson=L7&token=abc.def`);
 		await page.click('#join-form button[type=submit]');
 		await page.waitForFunction(() => !document.getElementById('start').disabled);
 		assert.equal(await page.textContent('#lesson-id'), 'L7');
@@ -104,9 +104,9 @@ describe('web pages (mock server)', () => {
 	});
 
 	let teacher;
-	it('teacher publishes through WHIP with a complete offer', async () => {
+	it('publish page sends through WHIP with a complete offer', async () => {
 		teacher = await browser.newPage('teacher');
-		await startTeacher(teacher, mock.origin, 'L1', 'tok-teacher');
+		await startPublisher(teacher, mock.origin, 'L1', 'tok-teacher');
 		const post = mock.requests.find((r) => r.method === 'POST' && r.path === '/whip/L1');
 		assert.ok(post, 'no WHIP POST seen');
 		assert.equal(post.headers['content-type'], 'application/sdp');
@@ -152,7 +152,7 @@ describe('web pages (mock server)', () => {
 
 	it('a refused token shows the server message and stops', async () => {
 		const page = await browser.newPage('teacher-denied');
-		await page.goto(`${mock.origin}/teacher#lesson=denied&token=old`);
+		await page.goto(`${mock.origin}/publish#lesson=denied&token=old`);
 		await page.waitForFunction(() => !document.getElementById('start').disabled);
 		await page.click('#start');
 		await waitForState(page, 'failed');

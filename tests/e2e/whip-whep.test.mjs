@@ -1,4 +1,4 @@
-// End to end through the real server: a teacher page publishes (fake camera
+// End to end through the real server: the /publish page publishes (fake camera
 // + mic) through WHIP, three viewer pages in the same browser receive through
 // WHEP; then bad requests are thrown at the server while they keep running,
 // and none of it may disturb them.
@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { launchBrowser, loadPlaywright } from './lib/browser.mjs';
 import { request, sdpHeaders } from './lib/http.mjs';
-import { inboundStats, makeOffer, openWatcher, startTeacher, timeToFirstFrame, waitForState }
+import { inboundStats, makeOffer, openWatcher, startPublisher, timeToFirstFrame, waitForState }
 	from './lib/pages.mjs';
 import { ketangBinary, startServer } from './lib/server.mjs';
 
@@ -86,7 +86,7 @@ describe('WHIP publish, WHEP watch', () => {
 
 	it('teacher publishes camera + microphone', async () => {
 		teacher = await browser.newPage('teacher');
-		await startTeacher(teacher, server.origin, LESSON, tokens.teacher);
+		await startPublisher(teacher, server.origin, LESSON, tokens.teacher);
 		const where = await teacher.evaluate(() => window.ketang.location);
 		assert.match(where, new RegExp(`/whip/${LESSON}/[^/]+$`));
 	});

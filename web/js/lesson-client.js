@@ -47,6 +47,7 @@ export function lessonSocketUrl() {
  *   change       participants, hands, stage or mute changed (read client.participants)
  *   streams      the received streams changed [list of {mid, participant, source, kind, track}]
  *   chat         a chat message [{from, name, text, at}]
+ *   chathistory  the lesson's recent chat, on (re)join [list of chat messages]
  *   servererror  an error not tied to a pending request [{code, message}]
  *   publish      the publish connection was (re)negotiated or failed [{ok, error}]
  *   message      every server message, after the model was updated [msg]
@@ -444,15 +445,13 @@ export class LessonClient extends EventTarget {
 	}
 
 	onRemoteCandidate(msg) {
+		// A subscribe candidate may race ahead of the server's offer: make the
+		// connection now and keep the candidate until the offer is applied.
+		if (msg.pc === 'subscribe' && !this.subscribePc && this.state === 'joined')
+			this.subscribePc = this.makePc('subscribe', this.generation);
 		const pc = msg.pc === 'publish' ? this.publishPc : msg.pc === 'subscribe' ? this.subscribePc : null;
-		if (!pc) {
-			// A candidate for a connection we have not made yet (it races the offer).
-			if (msg.pc === 'subscribe') {
-				this.earlySubscribeCandidates = this.earlySubscribeCandidates || [];
-				this.earlySubscribeCandidates.push(msg);
-			}
+		if (!pc)
 			return;
-		}
 		if (!pc.remoteDescription)
 			pc.ketangRemote.push(msg);
 		else
@@ -487,7 +486,7 @@ function firstMid(pc) {
 async function addCandidate(pc, msg) {
 	try {
 		await pc.addIceCandidate(msg.candidate
-			? { candidate: msg.candidate, sdpMid: msg.sdpMid ?? '0' }
+			? { candidate: msg.candidate, sdpMid: msg.sdpMid ?? null, sdpMLineIndex: msg.sdpMLineIndex ?? 0 }
 			: null); // end of candidates
 	} catch (err) {
 		console.warn(`ketang: ${pc.ketangKind} candidate refused`, err);
@@ -522,6 +521,19 @@ const HANDLERS = {
 		if (client.me && !client.participants[client.me.id])
 			client.participants[client.me.id] = { ...client.me, hand: false, muted: false, staged: false };
 		client.stage = msg.stage ?? null;
+		// The hand queue in order (oldest first), when the server sends it.
+		if (Array.isArray(msg.hands)) {
+			const now = Date.now();
+			msg.hands.forEach((id, i) => {
+				const p = client.participant(id);
+				if (p) {
+					p.hand = true;
+					p.handAt = now - msg.hands.length + i;
+				}
+			});
+		}
+		if (Array.isArray(msg.chat))
+			client.dispatchEvent(new CustomEvent('chathistory', { detail: msg.chat }));
 	},
 	participant_joined(client, msg) {
 		const p = msg.participant;
@@ -566,19 +578,12 @@ const HANDLERS = {
 		client.dispatchEvent(new CustomEvent('chat', { detail: msg }));
 	},
 	lesson_ended(client) {
+		client.timings.ended = performance.now();
 		client.teardown();
 		client.setState('ended');
 	},
 	subscribe_offer(client, msg) {
 		client.queueSubscribe(msg);
-		// Candidates that raced ahead of the first offer.
-		const early = client.earlySubscribeCandidates || [];
-		client.earlySubscribeCandidates = null;
-		client.subscribeChain = client.subscribeChain.then(async () => {
-			if (client.subscribePc)
-				for (const c of early)
-					await addCandidate(client.subscribePc, c);
-		});
 	},
 	candidate(client, msg) {
 		client.onRemoteCandidate(msg);

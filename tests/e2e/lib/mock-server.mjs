@@ -17,7 +17,25 @@ export const CSP = "default-src 'self'; img-src 'self' data: blob:; media-src 's
 
 const TYPES = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8',
 	'.css': 'text/css; charset=utf-8' };
-const PAGES = { '/': 'index.html', '/teacher': 'teacher.html', '/watch': 'watch.html' };
+
+/**
+ * Serves one file of web/ the way the server does: "/" is index.html and a
+ * clean page URL "/teacher" is teacher.html.
+ */
+export async function serveStatic(pathname, res) {
+	let file = normalize(pathname).replace(/^\/+/, '') || 'index.html';
+	if (!extname(file))
+		file += '.html';
+	try {
+		const data = await readFile(join(WEB_ROOT, file));
+		res.writeHead(200, { 'Content-Type': TYPES[extname(file)] || 'application/octet-stream',
+			'Content-Security-Policy': CSP });
+		res.end(data);
+	} catch {
+		res.writeHead(404, { 'Content-Type': 'application/json', 'Content-Security-Policy': CSP });
+		res.end('{"error":"not_found","message":"no such file"}');
+	}
+}
 
 /**
  * onOffer({ kind: 'whip'|'whep', lesson, token, sdp }) resolves
@@ -52,16 +70,7 @@ export async function startMockServer(onOffer) {
 			res.end();
 			return;
 		}
-		const file = PAGES[url.pathname] || normalize(url.pathname).replace(/^\/+/, '');
-		try {
-			const data = await readFile(join(WEB_ROOT, file));
-			res.writeHead(200, { 'Content-Type': TYPES[extname(file)] || 'application/octet-stream',
-				'Content-Security-Policy': CSP });
-			res.end(data);
-		} catch {
-			res.writeHead(404, { 'Content-Type': 'application/json', 'Content-Security-Policy': CSP });
-			res.end('{"error":"not_found","message":"no such file"}');
-		}
+		await serveStatic(url.pathname, res);
 	});
 	await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
 	const origin = `http://127.0.0.1:${server.address().port}`;

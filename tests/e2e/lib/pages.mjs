@@ -1,4 +1,4 @@
-// Drives the Ketang web pages (web/teacher.html, web/watch.html) in a test
+// Drives the Ketang web pages (web/publish.html, web/watch.html, and the lesson pages) in a test
 // browser and reads their WebRTC statistics.
 
 /** Join-link fragment, as the server's admin would hand it out. */
@@ -7,12 +7,12 @@ export function joinFragment(lesson, token) {
 }
 
 /**
- * Opens /teacher with the join link, picks a small camera size (the fake
+ * Opens /publish (the WHIP publisher page) with the join link, picks a small camera size (the fake
  * device honours it; keeps the CPU budget of one browser) and presses start.
  * Resolves once the page reports 'live' (ICE+DTLS connected).
  */
-export async function startTeacher(page, origin, lesson, token, { size = '320x240', timeout = 20000 } = {}) {
-	await page.goto(`${origin}/teacher${joinFragment(lesson, token)}`);
+export async function startPublisher(page, origin, lesson, token, { size = '320x240', timeout = 20000 } = {}) {
+	await page.goto(`${origin}/publish${joinFragment(lesson, token)}`);
 	await page.waitForFunction(() => window.ketang && !document.getElementById('start').disabled);
 	await page.evaluate((value) => {
 		const select = document.getElementById('quality');
@@ -98,4 +98,111 @@ export function makeOffer(page, direction) {
 		pc.close();
 		return sdp;
 	}, direction);
+}
+
+// ---- The lesson pages (/teacher, /classroom: the lesson WebSocket) --------
+
+/**
+ * Opens the lesson teacher page with a small camera and fake courseware (a
+ * second camera track instead of screen capture), presses "Start lesson" and
+ * waits until it has joined.
+ */
+export async function openLessonTeacher(page, origin, lesson, token, { size = '320x240', timeout = 15000 } = {}) {
+	await page.goto(`${origin}/teacher?fake-courseware&video=${size}${joinFragment(lesson, token)}`);
+	await page.waitForFunction(() => window.ketang && !document.getElementById('start').disabled);
+	await page.click('#start');
+	await waitForLessonState(page, 'joined', timeout);
+}
+
+/** Opens a classroom's join link (small camera); the page joins by itself. */
+export async function openClassroom(page, origin, lesson, token, room, { size = '320x240', timeout = 15000 } = {}) {
+	const fragment = new URLSearchParams({ lesson, token, room });
+	await page.goto(`${origin}/classroom?video=${size}#${fragment}`);
+	await waitForLessonState(page, 'joined', timeout);
+}
+
+/** Waits for window.ketang.state of a lesson page; on timeout says what it showed. */
+export async function waitForLessonState(page, state, timeout = 15000) {
+	try {
+		// Polling, not requestAnimationFrame: background pages paint late.
+		await page.waitForFunction((want) => window.ketang && window.ketang.state === want, state,
+			{ timeout, polling: 50 });
+	} catch {
+		const seen = await page.evaluate(() => ({
+			state: window.ketang && window.ketang.state,
+			error: window.ketang && window.ketang.error,
+			status: document.getElementById('status').textContent,
+			notice: document.getElementById('notice') && document.getElementById('notice').textContent,
+		}));
+		throw new Error(`lesson page never reached state '${state}' in ${timeout} ms: ${JSON.stringify(seen)}`);
+	}
+}
+
+/** The id of the participant named name, as a lesson page sees it (or undefined). */
+export function participantId(page, name) {
+	return page.evaluate((n) => Object.values(window.ketang.participants).find((p) => p.name === n)?.id, name);
+}
+
+/**
+ * The inbound-rtp stats of what a lesson page receives of participant's
+ * source ('camera', 'courseware', 'audio'), found through the page's
+ * streams list (mid): { mid, framesDecoded, packetsReceived,
+ * totalSamplesReceived } or null when the page does not receive it.
+ */
+export function lessonInbound(page, participant, source) {
+	return page.evaluate(async ([p, s]) => {
+		const stream = window.ketang.streams.find((x) => x.participant === p && x.source === s);
+		const pc = window.ketang.subscribePc;
+		if (!stream || !pc)
+			return null;
+		const out = { mid: stream.mid, framesDecoded: 0, packetsReceived: 0, totalSamplesReceived: 0 };
+		(await pc.getStats()).forEach((r) => {
+			if (r.type === 'inbound-rtp' && r.mid === stream.mid)
+				Object.assign(out, { framesDecoded: r.framesDecoded || 0, packetsReceived: r.packetsReceived || 0,
+					totalSamplesReceived: r.totalSamplesReceived || 0 });
+		});
+		return out;
+	}, [participant, source]);
+}
+
+/**
+ * Asserts that a lesson page receives participant's source and that it
+ * keeps flowing: frames decoded (video) or packets received (audio) grow.
+ */
+export async function assertLessonReceives(page, participant, source, { timeout = 15000 } = {}) {
+	const key = source === 'audio' ? 'packetsReceived' : 'framesDecoded';
+	const deadline = Date.now() + timeout;
+	let first = null;
+	while (Date.now() < deadline) {
+		first = await lessonInbound(page, participant, source);
+		if (first && first[key] > 0)
+			break;
+		await new Promise((r) => setTimeout(r, 200));
+	}
+	if (!first || first[key] === 0)
+		throw new Error(`${source} of ${participant} never arrived (${key}): ${JSON.stringify(first)}`);
+	await new Promise((r) => setTimeout(r, 800));
+	const later = await lessonInbound(page, participant, source);
+	if (!later || later[key] <= first[key])
+		throw new Error(`${source} of ${participant} stalled: ${JSON.stringify({ first, later })}`);
+}
+
+/** Resolves true once participant's source stops growing on the page (or is gone). */
+export async function waitLessonStops(page, participant, source, { timeout = 10000 } = {}) {
+	const key = source === 'audio' ? 'packetsReceived' : 'framesDecoded';
+	const deadline = Date.now() + timeout;
+	let last = await lessonInbound(page, participant, source);
+	while (Date.now() < deadline) {
+		await new Promise((r) => setTimeout(r, 1000));
+		const now = await lessonInbound(page, participant, source);
+		if (!now || (last && now[key] === last[key]))
+			return true;
+		last = now;
+	}
+	return false;
+}
+
+/** When the page last (re)joined, in Unix ms (the page's own clock, not the test's polling). */
+export function rejoinedAt(page) {
+	return page.evaluate(() => performance.timeOrigin + window.ketang.timings.rejoinedAt);
 }

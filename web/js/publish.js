@@ -1,4 +1,4 @@
-// Teacher page: publishes camera + microphone to the lesson through WHIP.
+// Publish page (/publish): sends camera + microphone to the lesson through WHIP.
 
 import { CONNECTION_TEXT, KetangError, WhipClient, describeError, waitForIceGathering }
 	from './whip-client.js';
@@ -118,7 +118,7 @@ async function connect() {
 }
 
 function fail(err) {
-	console.error('ketang teacher:', err);
+	console.error('ketang publish:', err);
 	if (!wanted)
 		return;
 	if (err instanceof KetangError && (err.permanent || err.status === 409)) {

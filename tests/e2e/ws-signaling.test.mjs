@@ -1,0 +1,299 @@
+// The lesson WebSocket (signaling/PROTOCOL.md, "The lesson WebSocket")
+// against the real server, without media: a teacher, two classrooms and an
+// observer join one lesson; joins and leaves, hands, stage, mute and chat are
+// broadcast; refused messages (wrong role, bad JSON, unknown type, oversized,
+// before join) answer an error, change nothing and leave the socket usable;
+// end_lesson closes everyone.
+//
+// Run inside tests/netns-run.sh (loopback only); needs KETANG_BIN and
+// tests/e2e/node_modules (`make test` runs `npm ci`).
+
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import WebSocket from 'ws';
+import { ketangBinary, startServer } from './lib/server.mjs';
+
+await ketangBinary();
+
+const LESSON = 'ws-lesson';
+const PROTOCOL = 'ketang.v1';
+const QUIET_MS = 300; // how long "nothing else arrives" is watched
+
+/** A client socket that queues what it receives, for in-order assertions. */
+class Client {
+	constructor(url, name, { protocol = PROTOCOL } = {}) {
+		this.name = name;
+		this.queue = [];
+		this.waiters = [];
+		this.ws = new WebSocket(url, protocol ? [protocol] : [], { rejectUnauthorized: false });
+		this.closed = new Promise((resolve) => {
+			this.ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() }));
+		});
+		this.ws.on('message', (data, isBinary) => {
+			assert.equal(isBinary, false, `${name}: got a binary frame`);
+			const msg = JSON.parse(data.toString());
+			const waiter = this.waiters.shift();
+			if (waiter)
+				waiter(msg);
+			else
+				this.queue.push(msg);
+		});
+	}
+
+	open() {
+		return new Promise((resolve, reject) => {
+			this.ws.once('open', resolve);
+			this.ws.once('error', reject);
+		});
+	}
+
+	send(obj) {
+		this.ws.send(typeof obj === 'string' ? obj : JSON.stringify(obj));
+	}
+
+	/** The next message, within timeoutMs. */
+	next(timeoutMs = 5000) {
+		if (this.queue.length)
+			return Promise.resolve(this.queue.shift());
+		return new Promise((resolve, reject) => {
+			const timer = setTimeout(() => {
+				this.waiters.splice(this.waiters.indexOf(done), 1);
+				reject(new Error(`${this.name}: no message within ${timeoutMs} ms`));
+			}, timeoutMs);
+			const done = (msg) => {
+				clearTimeout(timer);
+				resolve(msg);
+			};
+			this.waiters.push(done);
+		});
+	}
+
+	/** The next message must be of `type` (and carry the given fields). */
+	async expect(type, fields = {}) {
+		const msg = await this.next();
+		assert.equal(msg.type, type, `${this.name}: expected ${type}, got ${JSON.stringify(msg)}`);
+		for (const [k, v] of Object.entries(fields))
+			assert.deepEqual(msg[k], v, `${this.name}: ${type}.${k} in ${JSON.stringify(msg)}`);
+		return msg;
+	}
+
+	async expectError(code, id) {
+		const msg = await this.expect('error', { code });
+		assert.equal(typeof msg.message, 'string');
+		assert.ok(msg.message.length > 0, `${this.name}: empty error message`);
+		if (id !== undefined)
+			assert.equal(msg.id, id, `${this.name}: error without the request id`);
+		return msg;
+	}
+
+	/** Nothing arrives for a while. */
+	async expectQuiet(ms = QUIET_MS) {
+		await new Promise((resolve) => setTimeout(resolve, ms));
+		assert.deepEqual(this.queue, [], `${this.name}: unexpected messages`);
+	}
+}
+
+describe('lesson WebSocket signaling', () => {
+	let server;
+	let url;
+	const tokens = {};
+	const clients = [];
+	let teacher, roomA, roomB, observer;
+
+	async function connect(name, opts) {
+		const c = new Client(url, name, opts);
+		clients.push(c);
+		await c.open();
+		return c;
+	}
+
+	async function join(name, token, extra = {}) {
+		const c = await connect(name);
+		c.send({ type: 'join', id: 1, token, ...extra });
+		const joined = await c.expect('joined', { id: 1 });
+		c.id = joined.participant.id;
+		c.joined = joined;
+		return c;
+	}
+
+	before(async () => {
+		server = await startServer();
+		url = `${server.origin.replace('https:', 'wss:')}/ws`;
+		for (const role of ['teacher', 'classroom', 'observer'])
+			tokens[role] = await server.token(LESSON, role);
+		tokens.admin = await server.token('', 'admin').catch(() => null);
+	});
+
+	after(async () => {
+		for (const c of clients)
+			c.ws.terminate();
+		if (server)
+			await server.stop();
+	});
+
+	it('joins a teacher, two classrooms and an observer', async () => {
+		teacher = await join('teacher', tokens.teacher, { name: 'Ms Li' });
+		assert.deepEqual(teacher.joined.participant,
+			{ id: teacher.id, role: 'teacher', name: 'Ms Li', hand: false, muted: false, staged: false });
+		assert.equal(teacher.joined.lesson.id, LESSON);
+		assert.equal(teacher.joined.lesson.state, 'live');
+		assert.equal(teacher.joined.participants.length, 1);
+		assert.equal(teacher.joined.stage, null);
+
+		roomA = await join('roomA', tokens.classroom, { name: 'Room A 双峰二小' });
+		assert.equal(roomA.joined.participant.role, 'classroom');
+		assert.equal(roomA.joined.participant.name, 'Room A 双峰二小');
+		assert.deepEqual(roomA.joined.participants.map((p) => p.id).sort(), [teacher.id, roomA.id].sort());
+		const seen = await teacher.expect('participant_joined');
+		assert.equal(seen.participant.id, roomA.id);
+		assert.equal(seen.participant.name, 'Room A 双峰二小');
+
+		roomB = await join('roomB', tokens.classroom);
+		assert.match(roomB.joined.participant.name, /^Classroom \d+$/);
+		for (const c of [teacher, roomA])
+			assert.equal((await c.expect('participant_joined')).participant.id, roomB.id);
+
+		observer = await join('observer', tokens.observer);
+		assert.equal(observer.joined.participant.role, 'observer');
+		assert.equal(observer.joined.participants.length, 4);
+		for (const c of [teacher, roomA, roomB])
+			assert.equal((await c.expect('participant_joined')).participant.id, observer.id);
+		assert.notEqual(roomA.id, roomB.id);
+	});
+
+	it('broadcasts a raised hand to the teacher and everyone', async () => {
+		roomA.send({ type: 'raise_hand', id: 'h1' });
+		await roomA.expect('hand_raised', { participant: roomA.id, id: 'h1' });
+		const t = await teacher.expect('hand_raised', { participant: roomA.id });
+		assert.equal(t.id, undefined, 'only the requester gets the id');
+		await roomB.expect('hand_raised', { participant: roomA.id });
+		await observer.expect('hand_raised', { participant: roomA.id });
+	});
+
+	it('stage, unstage, mute, unmute are broadcast', async () => {
+		const everyone = [teacher, roomA, roomB, observer];
+		teacher.send({ type: 'stage', id: 2, participant: roomA.id });
+		for (const c of everyone) {
+			await c.expect('hand_lowered', { participant: roomA.id });
+			await c.expect('staged', { participant: roomA.id });
+		}
+		teacher.send({ type: 'unstage', id: 3 });
+		for (const c of everyone)
+			await c.expect('unstaged', { participant: roomA.id });
+		teacher.send({ type: 'mute', id: 4, participant: roomB.id });
+		for (const c of everyone)
+			await c.expect('muted', { participant: roomB.id });
+		teacher.send({ type: 'unmute', id: 5, participant: roomB.id });
+		for (const c of everyone)
+			await c.expect('unmuted', { participant: roomB.id });
+		teacher.send({ type: 'unstage', id: 6 });
+		await teacher.expectError('wrong-state', 6);
+		teacher.send({ type: 'mute', id: 7, participant: 'p999' });
+		await teacher.expectError('no-such-participant', 7);
+	});
+
+	it('chat reaches everyone with sender, name and time', async () => {
+		const before = Date.now();
+		roomB.send({ type: 'chat', id: 8, text: '老师好 hello' });
+		for (const c of [teacher, roomA, roomB, observer]) {
+			const m = await c.expect('chat', { from: roomB.id, name: roomB.joined.participant.name,
+				text: '老师好 hello' });
+			assert.ok(m.at >= before - 1000 && m.at <= Date.now() + 1000, `chat.at ${m.at}`);
+		}
+	});
+
+	it('refuses teacher commands from a classroom and changes nothing', async () => {
+		roomB.send({ type: 'stage', id: 9, participant: roomB.id });
+		await roomB.expectError('wrong-role', 9);
+		roomB.send({ type: 'end_lesson', id: 10 });
+		await roomB.expectError('wrong-role', 10);
+		observer.send({ type: 'raise_hand', id: 11 });
+		await observer.expectError('wrong-role', 11);
+		await Promise.all([teacher, roomA, roomB, observer].map((c) => c.expectQuiet()));
+	});
+
+	it('answers bad input with errors and the socket stays usable', async () => {
+		roomA.send('{"type": "chat", "text": ');
+		await roomA.expectError('bad-json');
+		roomA.send({ type: 'dance', id: 12 });
+		await roomA.expectError('unknown-type', 12);
+		roomA.send({ type: 'chat', id: 13 });
+		const missing = await roomA.expectError('bad-message', 13);
+		assert.match(missing.message, /text/);
+		roomA.send({ type: 'chat', text: 'x'.repeat(70 * 1024) });
+		await roomA.expectError('too-large');
+		// Still usable: its hand went down when it was staged, so it can raise it.
+		roomA.send({ type: 'raise_hand', id: 14 });
+		await roomA.expect('hand_raised', { participant: roomA.id, id: 14 });
+		for (const c of [teacher, roomB, observer])
+			await c.expect('hand_raised', { participant: roomA.id });
+		roomA.send({ type: 'raise_hand', id: 15 });
+		await roomA.expectError('wrong-state', 15);
+	});
+
+	it('answers not-joined before join, then the socket joins', async () => {
+		const c = await connect('late');
+		c.send({ type: 'chat', id: 1, text: 'hi' });
+		await c.expectError('not-joined', 1);
+		c.send({ type: 'stage', id: 2, participant: roomA.id });
+		await c.expectError('not-joined', 2);
+		c.send('not json at all');
+		await c.expectError('bad-json');
+		c.send({ type: 'join', id: 3, token: tokens.observer });
+		const joined = await c.expect('joined', { id: 3 });
+		assert.equal(joined.participants.length, 5);
+		for (const o of [teacher, roomA, roomB, observer])
+			await o.expect('participant_joined');
+		c.ws.close(1000);
+		await c.closed;
+		for (const o of [teacher, roomA, roomB, observer])
+			await o.expect('participant_left', { participant: joined.participant.id });
+	});
+
+	it('refuses a bad token and a second teacher with close code 4001', async () => {
+		const forged = await connect('forged');
+		forged.send({ type: 'join', token: tokens.teacher.slice(0, -4) + 'AAAA' });
+		const err = await forged.expectError('bad-token');
+		assert.ok(!err.message.includes(tokens.teacher.split('.')[4]), 'token quoted back');
+		assert.equal((await forged.closed).code, 4001);
+
+		const second = await connect('second-teacher');
+		second.send({ type: 'join', token: tokens.teacher });
+		await second.expectError('wrong-state');
+		assert.equal((await second.closed).code, 4001);
+		await teacher.expectQuiet();
+	});
+
+	it('only upgrades /ws with the ketang.v1 subprotocol', async () => {
+		const wss = server.origin.replace('https:', 'wss:');
+		const attempts = [[`${wss}/other`, [PROTOCOL]], [url, ['chat']],
+			// Refused by the kt-http protocol (lws offers it sockets that name no protocol).
+			[url, []]];
+		for (const [target, protocols] of attempts) {
+			const ws = new WebSocket(target, protocols, { rejectUnauthorized: false });
+			await assert.rejects(new Promise((resolve, reject) => {
+				ws.once('open', resolve);
+				ws.once('error', reject);
+			}), `${target} ${JSON.stringify(protocols)} was upgraded`);
+			ws.terminate();
+		}
+	});
+
+	it('end_lesson tells everyone and closes every socket normally', async () => {
+		const everyone = [teacher, roomA, roomB, observer];
+		roomA.send({ type: 'lower_hand', id: 16 });
+		for (const c of everyone)
+			await c.expect('hand_lowered', { participant: roomA.id });
+		teacher.send({ type: 'end_lesson', id: 17 });
+		await teacher.expect('lesson_ended', { id: 17 });
+		for (const c of [roomA, roomB, observer])
+			await c.expect('lesson_ended');
+		for (const c of everyone)
+			assert.equal((await c.closed).code, 1000, `${c.name} close code`);
+
+		const late = await connect('after-end');
+		late.send({ type: 'join', token: tokens.classroom });
+		await late.expectError('lesson-ended');
+		assert.equal((await late.closed).code, 4001);
+	});
+});
