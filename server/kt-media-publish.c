@@ -129,6 +129,10 @@ static void answer_pending(MediaLesson *l, Participant *p)
 			tracks[t].source = G_MAXUINT; /* not named in tracks: not forwarded */
 		t++;
 	}
+	for (guint t = 0; t < n; t++)
+		g_debug("lesson %s: %s publishes mid %s (%s, ssrc %u) as source %u", l->id, p->id,
+		        tracks[t].mid, kt_media_codec_name(tracks[t].codec), tracks[t].remote_ssrc,
+		        tracks[t].source);
 	/* Rebinding is remove + add on the room's worker, in that order. */
 	kt_room_remove_peer(room, p->pub_peer);
 	kt_room_add_publisher(room, p->pub_peer, tracks, n);

@@ -206,8 +206,11 @@ static gboolean select_lines(KtSdpAnswerer *a, gboolean *any_rtp, GError **error
 		if (codec == NULL)
 			continue;
 		if (a->p->accept_all_lines) {
-			if (l->dir != KT_SDP_DIR_INACTIVE)
-				l->codec = codec;
+			/* An idle line (a track the page stopped sending) stays
+			 * accepted, answered inactive: rejecting it (port 0) would
+			 * stop its transceiver for good, and the page could not
+			 * send on it again (RFC 8829 §5.3.1). */
+			l->codec = codec;
 			continue;
 		}
 		if (best[k] < 0 || (l->dir != KT_SDP_DIR_INACTIVE &&

@@ -46,9 +46,9 @@ typedef struct {
 	/* NULL, or the one video codec the answer must pick (the lesson already forwards it):
 	 * an offer whose flowing video m= line lacks it fails with KT_SDP_ERROR_NO_CODEC. */
 	const char *video_codec_required;
-	/* Accept every bundled audio/video m= line that has a usable codec and flows the
-	 * mode's way (a lesson's publish connection: camera + courseware + audio), instead
-	 * of at most one per kind (WHIP/WHEP). */
+	/* Accept every bundled audio/video m= line that has a usable codec (a lesson's
+	 * publish connection: camera + courseware + audio), instead of at most one per kind
+	 * (WHIP/WHEP); lines that do not flow the mode's way are answered inactive. */
 	gboolean accept_all_lines;
 	/* SEND mode: our SSRCs (0: not announced), CNAME and MediaStream id; track ids are
 	 * "<stream_id>-audio" and "<stream_id>-video". Ignored in RECEIVE mode. */

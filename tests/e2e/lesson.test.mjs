@@ -127,6 +127,30 @@ describe('a lesson: teacher + 3 classrooms through ketang', () => {
 			await assertLessonReceives(teacher, ids[name], 'audio');
 		}
 		await teacher.waitForSelector('.tile .q-dot:not(.q-unknown)', { timeout: 10000 });
+		// Real figures from RTCP: every classroom's uplink bitrate, and a
+		// round-trip time once its subscribe connection answered our SRs.
+		await teacher.waitForFunction(() => [...document.querySelectorAll('#gallery .tile .quality')]
+			.every((q) => /Bitrate [1-9]\d* kbps/.test(q.title) && /RTT \d+ ms/.test(q.title)),
+		null, { timeout: 15000 });
+		const details = await teacher.$$eval('#gallery .tile .quality', (qs) => qs.map((q) => q.title));
+		console.log(`link quality seen by the teacher: ${details.join(' | ')}`);
+		for (const d of details)
+			assert.match(d, /Loss 0\.\d %/, `loopback should lose nothing: ${d}`);
+	});
+
+	it('courseware stops and starts again mid-lesson: classrooms follow, nobody reconnects', async () => {
+		await teacher.evaluate(() => { window.ketang.publishPc.ketangMark = 'same-pc'; });
+		await teacher.click('#share'); // stop sharing: a new publish offer without it
+		for (const page of Object.values(rooms))
+			assert.ok(await waitLessonStops(page, ids.teacher, 'courseware'),
+				'courseware still flowing after the teacher stopped it');
+		await teacher.click('#share'); // share again: renegotiated on the same connection
+		for (const page of Object.values(rooms)) {
+			await assertLessonReceives(page, ids.teacher, 'courseware');
+			await assertLessonReceives(page, ids.teacher, 'camera');
+		}
+		assert.equal(await teacher.evaluate(() => window.ketang.publishPc.ketangMark), 'same-pc',
+			'the teacher page reconnected instead of renegotiating');
 	});
 
 	it('raise hand → queue → stage: the other two decode the staged room; unstage stops it', async () => {

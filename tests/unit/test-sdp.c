@@ -414,6 +414,34 @@ static void test_accept_all_lines(void)
 	g_assert_cmpstr(neg[2].codec, ==, "vp8");
 	g_assert_cmpuint(neg[2].remote_ssrc, ==, 3984622543u);
 	g_assert_cmpstr(kt_sdp_get_bundle_group(ans), ==, "0 1 2");
+
+	/* The teacher stops sharing: the courseware line turns inactive and must
+	 * stay accepted (answered inactive), or its transceiver could never send
+	 * again. */
+	{
+		g_autofree char *path = g_build_filename(
+		    KT_TEST_DATA, "sdp", "chrome-publish-camera-courseware.sdp", NULL);
+		g_autofree char *orig = NULL;
+		g_autoptr(GError) error = NULL;
+		g_autoptr(KtSdp) idle = NULL;
+		g_autofree KtSdpNegotiated *neg2 = NULL;
+		g_autoptr(KtSdp) ans2 = NULL;
+		g_autofree char *text2 = NULL;
+		guint n2;
+		char *last;
+
+		g_assert_true(g_file_get_contents(path, &orig, NULL, &error));
+		last = g_strrstr(orig, "a=sendonly");
+		g_assert_nonnull(last);
+		memcpy(last, "a=inactive", strlen("a=inactive"));
+		idle = kt_sdp_parse(orig, strlen(orig), &error);
+		g_assert_no_error(error);
+		text2 = build_ok(idle, &p, &neg2, &n2, &ans2);
+		g_assert_true(neg2[2].active);
+		g_assert_cmpint(neg2[2].direction, ==, KT_SDP_DIR_INACTIVE);
+		g_assert_cmpuint(kt_sdp_get_media(ans2, 2)->port, !=, 0);
+		g_assert_cmpstr(kt_sdp_get_bundle_group(ans2), ==, "0 1 2");
+	}
 }
 
 static void test_video_codec_required(void)

@@ -71,9 +71,11 @@ export function qualityLevel(q) {
 	const loss = Number(q.loss_pct) || 0;
 	const rtt = Number(q.rtt_ms) || 0;
 	const kbps = Number(q.bitrate_kbps) || 0;
-	if (loss >= 8 || rtt >= 400 || kbps < 100)
+	// Bitrate alone says little (a small room camera is fine at 150 kbps);
+	// near zero it means the picture has stalled.
+	if (loss >= 8 || rtt >= 400 || kbps < 30)
 		return 'poor';
-	if (loss >= 2 || rtt >= 150 || kbps < 300)
+	if (loss >= 2 || rtt >= 150)
 		return 'fair';
 	return 'good';
 }
