@@ -253,6 +253,30 @@ describe('a lesson: teacher + 3 classrooms through ketang', () => {
 		}
 	});
 
+	it('attendance: who joined and left, with link quality, is stored with the lesson', async () => {
+		const admin = await server.token('', 'admin');
+		let rows = [];
+		const deadline = Date.now() + 10000;
+		while (Date.now() < deadline) {
+			const res = await request(`${server.origin}/api/lessons/${LESSON}`,
+				{ headers: { Authorization: `Bearer ${admin}` } });
+			assert.equal(res.status, 200, res.body);
+			rows = JSON.parse(res.body).attendance;
+			if (rows.length > 0 && rows.every((r) => r.left_at))
+				break;
+			await sleep(200);
+		}
+		const classrooms = rows.filter((r) => r.role === 'classroom');
+		// 3 rooms, one of them reloaded, all of them rejoined after the network drop.
+		assert.ok(classrooms.length >= ROOMS.length, JSON.stringify(rows));
+		for (const name of ROOMS)
+			assert.ok(classrooms.some((r) => r.name === name), `${name} missing: ${JSON.stringify(rows)}`);
+		assert.ok(rows.every((r) => r.joined_at && r.left_at), JSON.stringify(rows));
+		assert.ok(classrooms.some((r) => r.bitrate_kbps > 0 && r.rtt_ms !== null),
+			`no link quality recorded: ${JSON.stringify(classrooms)}`);
+		console.log(`attendance rows: ${rows.length} (${classrooms.length} classroom sessions)`);
+	});
+
 	it('no page broke the CSP or threw', () => {
 		assert.deepEqual(browser.problems, []);
 	});
