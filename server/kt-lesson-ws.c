@@ -135,6 +135,17 @@ static void on_candidate(gpointer data, const char *lesson, const char *particip
 		reply_error(ws, lesson, participant, NULL, error);
 }
 
+static char *on_lesson_title(gpointer data, const char *lesson)
+{
+	KtLessonWs *ws = data;
+	KtLessonInfo *info = ws->store ? kt_lesson_store_get(ws->store, lesson, NULL) : NULL;
+	char *title = info ? g_strdup(info->title) : NULL;
+
+	if (info)
+		kt_lesson_info_free(info);
+	return title;
+}
+
 static const KtSignalMediaOps ops = {
     .participant_joined = on_joined,
     .participant_left = on_left,
@@ -142,6 +153,7 @@ static const KtSignalMediaOps ops = {
     .publish_offer = on_publish_offer,
     .subscribe_answer = on_subscribe_answer,
     .candidate = on_candidate,
+    .lesson_title = on_lesson_title,
 };
 
 KtLessonWs *kt_lesson_ws_new(KtSignal *signal, KtLessonStore *store,

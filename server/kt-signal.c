@@ -156,7 +156,8 @@ static KtSignalPeer *kt_signal_find_peer(KtSignal *s, const char *lesson, const 
 
 /* -------------------------------------------------------------------- join */
 
-static json_t *kt_signal_joined_new(const KtRoster *r, const KtRosterEntry *self, json_t *id)
+static json_t *kt_signal_joined_new(const KtRoster *r, const KtRosterEntry *self, json_t *id,
+                                    const char *title)
 {
 	json_t *msg = kt_signal_msg_new("joined", id);
 	json_t *all = json_array();
@@ -171,10 +172,11 @@ static json_t *kt_signal_joined_new(const KtRoster *r, const KtRosterEntry *self
 	for (guint i = 0; i < kt_roster_n_chat(r); i++)
 		json_array_append_new(chat, kt_roster_chat_to_json(kt_roster_nth_chat(r, i)));
 	json_object_set_new(msg, "participant", kt_roster_entry_to_json(self));
-	/* Titles come with the lesson catalog; a roster only knows live/ended. */
+	/* Titles come from the lesson catalog; a roster only knows live/ended. */
 	json_object_set_new(msg, "lesson",
-	                    json_pack("{ss ss ss}", "id", kt_roster_get_lesson(r), "title", "",
-	                              "state", kt_roster_is_ended(r) ? "ended" : "live"));
+	                    json_pack("{ss ss ss}", "id", kt_roster_get_lesson(r), "title",
+	                              title ? title : "", "state",
+	                              kt_roster_is_ended(r) ? "ended" : "live"));
 	json_object_set_new(msg, "participants", all);
 	json_object_set_new(msg, "stage", stage ? json_string(stage) : json_null());
 	json_object_set_new(msg, "hands", hands);
@@ -204,7 +206,11 @@ static gboolean kt_signal_on_join(KtSignalCall *call, GError **error)
 	if (!e)
 		return FALSE;
 
-	json_t *joined = kt_signal_joined_new(l->roster, e, call->msg->id);
+	g_autofree char *title =
+	    call->s->media_ops && call->s->media_ops->lesson_title
+	        ? call->s->media_ops->lesson_title(call->s->media, claims.lesson)
+	        : NULL;
+	json_t *joined = kt_signal_joined_new(l->roster, e, call->msg->id, title);
 	json_t *event = kt_signal_msg_new("participant_joined", NULL);
 	json_object_set_new(event, "participant", kt_roster_entry_to_json(e));
 	kt_signal_lesson_broadcast(l, event, NULL, NULL);

@@ -59,6 +59,8 @@ typedef struct {
 	void (*floor_changed)(gpointer media, const char *lesson);
 	/* end_lesson was accepted; participant_left follows for each socket. */
 	void (*lesson_ended)(gpointer media, const char *lesson);
+	/* The lesson's title for `joined` (newly allocated, or NULL = none). */
+	char *(*lesson_title)(gpointer media, const char *lesson);
 	/* Media messages, validated (PROTOCOL.md) and role-checked. Answer with
 	 * kt_signal_send (publish_answer, subscribe_offer, candidate, ok) or
 	 * kt_signal_send_error, echoing @request_id (may be NULL). When the op is
