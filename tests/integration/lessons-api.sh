@@ -14,12 +14,8 @@ PORT=18444
 B="https://127.0.0.1:$PORT"
 trap 'kill "$PID" 2>/dev/null || true; rm -rf "$DIR"' EXIT
 PID=""
+. "$(dirname "$0")/server-lib.sh"
 
-fail() {
-	echo "FAIL: $*" >&2
-	[ -f "$DIR/server.log" ] && sed 's/^/  server: /' "$DIR/server.log" >&2
-	exit 1
-}
 
 write_config() { # [PUBLIC_URL]
 	cat >"$DIR/ketang.ini" <<INI
@@ -32,29 +28,7 @@ ice_addresses = 127.0.0.1
 INI
 }
 
-start_server() {
-	: >"$DIR/server.log"
-	"$KETANG" serve --config "$DIR/ketang.ini" 2>>"$DIR/server.log" &
-	PID=$!
-	i=0
-	until grep -q 'listening on' "$DIR/server.log"; do
-		kill -0 "$PID" 2>/dev/null || fail "server exited during start"
-		i=$((i + 1))
-		[ $i -lt 200 ] || fail "server did not start"
-		sleep 0.1
-	done
-}
 
-stop_server() {
-	kill -TERM "$PID"
-	rc=0
-	wait "$PID" || rc=$?
-	PID=""
-	[ "$rc" -eq 0 ] || fail "exit status $rc after SIGTERM"
-	if grep -E "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:" "$DIR/server.log"; then
-		fail "sanitizer report at shutdown"
-	fi
-}
 
 # call METHOD PATH TOKEN [curl args...] -> prints the status; body in $DIR/body
 call() {

@@ -14,12 +14,8 @@ DIR=$(mktemp -d)
 PORT=18443
 trap 'kill "$PID" 2>/dev/null || true; rm -rf "$DIR"' EXIT
 PID=""
+. "$(dirname "$0")/server-lib.sh"
 
-fail() {
-	echo "FAIL: $*" >&2
-	[ -f "$DIR/server.log" ] && sed 's/^/  server: /' "$DIR/server.log" >&2
-	exit 1
-}
 
 cat >"$DIR/ketang.ini" <<INI
 [server]
@@ -36,30 +32,7 @@ if "$KETANG" serve --config "$DIR/bad.ini" 2>"$DIR/bad.log"; then
 fi
 grep -q "workerz" "$DIR/bad.log" || fail "the error does not name the bad key: $(cat "$DIR/bad.log")"
 
-start_server() {
-	: >"$DIR/server.log"
-	"$KETANG" serve --config "$DIR/ketang.ini" 2>>"$DIR/server.log" &
-	PID=$!
-	# Wait for both listeners (an event in the log), at most 20 s.
-	i=0
-	while [ "$(grep -c 'listening on' "$DIR/server.log")" -lt 2 ]; do
-		kill -0 "$PID" 2>/dev/null || fail "server exited during start"
-		i=$((i + 1))
-		[ $i -lt 200 ] || fail "server did not report both listeners"
-		sleep 0.1
-	done
-}
 
-stop_server() {
-	kill -TERM "$PID"
-	rc=0
-	wait "$PID" || rc=$?
-	PID=""
-	[ "$rc" -eq 0 ] || fail "exit status $rc after SIGTERM"
-	if grep -E "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:" "$DIR/server.log"; then
-		fail "sanitizer report at shutdown"
-	fi
-}
 
 status_of() { # METHOD URL [curl args...] -> prints the HTTP status
 	m=$1
@@ -68,7 +41,7 @@ status_of() { # METHOD URL [curl args...] -> prints the HTTP status
 	curl -sk -o "$DIR/body" -D "$DIR/headers" -w '%{http_code}' -X "$m" "$@" "$u"
 }
 
-start_server
+start_server 2
 B4="https://127.0.0.1:$PORT"
 B6="https://[::1]:$PORT"
 
@@ -103,7 +76,7 @@ stop_server
 FP1=$(sha256sum "$DIR/data/tls-cert.pem" | cut -d' ' -f1)
 
 # 2. Restart: same certificate, same secret (the old token still works).
-start_server
+start_server 2
 FP2=$(sha256sum "$DIR/data/tls-cert.pem" | cut -d' ' -f1)
 [ "$FP1" = "$FP2" ] || fail "the TLS certificate was regenerated"
 s=$(status_of POST "$B4/whip/life" -H "Authorization: Bearer $TEACHER" \

@@ -9,8 +9,8 @@
 import { LessonClient } from './lesson-client.js';
 import { getJoinInfo } from './join.js';
 import { describeError } from './whip-client.js';
-import { $, errorText, readFragment, setBanner, setStatus, showTracks, tryPlay, videoSize,
-	watchFirstFrame, wireChat } from './ui.js';
+import { $, errorText, exposeForTests, notice, readFragment, setBanner, setStatus, showTracks,
+	tryPlay, videoSize, watchFirstFrame, wireChat } from './ui.js';
 
 let client = null;
 let camera = null;
@@ -24,24 +24,7 @@ const audioSinks = new Map(); // track id -> <audio>
 // the teacher's camera (getStats framesDecoded), teacherFrameAt the latest
 // such first frame (after a rejoin).
 const pageTimings = { joinStart: 0, firstTeacherFrame: null, teacherFrameAt: null };
-window.ketang = {
-	state: 'idle',
-	error: null,
-	audioBlocked: false,
-	get ws() { return client ? client.ws : null; },
-	get publishPc() { return client ? client.publishPc : null; },
-	get subscribePc() { return client ? client.subscribePc : null; },
-	get participants() { return client ? client.participants : {}; },
-	get me() { return client ? client.me : null; },
-	get stage() { return client ? client.stage : null; },
-	get streams() {
-		return client ? client.remoteStreams.map(({ mid, participant, source, kind }) =>
-			({ mid, participant, source, kind })) : [];
-	},
-	get rejoins() { return client ? client.rejoins : 0; },
-	get timings() { return { ...pageTimings, ...(client ? client.timings : {}) }; },
-	get client() { return client; },
-};
+exposeForTests(() => client, pageTimings, { audioBlocked: false });
 
 const STATUS = {
 	connecting: ['connecting', '正在进入课堂… Joining the lesson…'],
@@ -50,13 +33,6 @@ const STATUS = {
 	ended: ['ended', '已下课 Lesson ended'],
 	left: ['idle', '已离开 Left'],
 };
-
-function notice(text) {
-	setBanner('notice', text);
-	clearTimeout(notice.timer);
-	if (text)
-		notice.timer = setTimeout(() => setBanner('notice', null), 8000);
-}
 
 function onState({ detail }) {
 	window.ketang.state = detail.state;

@@ -10,8 +10,8 @@
 import { LessonClient } from './lesson-client.js';
 import { getJoinInfo } from './join.js';
 import { describeError } from './whip-client.js';
-import { $, QUALITY_LABEL, errorText, h, qualityDetail, qualityLevel, setBanner, setStatus,
-	showTracks, videoSize, wireChat } from './ui.js';
+import { $, QUALITY_LABEL, errorText, exposeForTests, h, notice, qualityDetail, qualityLevel,
+	setBanner, setStatus, showTracks, videoSize, wireChat } from './ui.js';
 
 const FAKE_COURSEWARE = new URLSearchParams(location.search).has('fake-courseware');
 
@@ -22,23 +22,7 @@ const tiles = new Map(); // participant id -> tile elements
 
 // Read by the end-to-end tests.
 const pageTimings = { joinStart: 0 };
-window.ketang = {
-	state: 'idle',
-	error: null,
-	get ws() { return client ? client.ws : null; },
-	get publishPc() { return client ? client.publishPc : null; },
-	get subscribePc() { return client ? client.subscribePc : null; },
-	get participants() { return client ? client.participants : {}; },
-	get me() { return client ? client.me : null; },
-	get stage() { return client ? client.stage : null; },
-	get streams() {
-		return client ? client.remoteStreams.map(({ mid, participant, source, kind }) =>
-			({ mid, participant, source, kind })) : [];
-	},
-	get rejoins() { return client ? client.rejoins : 0; },
-	get timings() { return { ...pageTimings, ...(client ? client.timings : {}) }; },
-	get client() { return client; },
-};
+exposeForTests(() => client, pageTimings, {});
 
 const STATUS = {
 	connecting: ['connecting', '正在进入课堂… Joining the lesson…'],
@@ -47,13 +31,6 @@ const STATUS = {
 	ended: ['ended', '已下课 Lesson ended'],
 	left: ['idle', '已离开 Left'],
 };
-
-function notice(text) {
-	setBanner('notice', text);
-	clearTimeout(notice.timer);
-	if (text)
-		notice.timer = setTimeout(() => setBanner('notice', null), 8000);
-}
 
 function onState({ detail }) {
 	window.ketang.state = detail.state;

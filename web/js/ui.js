@@ -202,3 +202,40 @@ export function watchFirstFrame(pc, mid, onFrame) {
 		done = true;
 	};
 }
+
+/**
+ * window.ketang for the end-to-end tests: the page's state plus live views of
+ * its LessonClient (getClient() may return null before joining). extra adds
+ * page-specific fields.
+ */
+export function exposeForTests(getClient, pageTimings, extra = {}) {
+	const c = getClient;
+	const state = {
+		state: 'idle',
+		error: null,
+		get ws() { return c() ? c().ws : null; },
+		get publishPc() { return c() ? c().publishPc : null; },
+		get subscribePc() { return c() ? c().subscribePc : null; },
+		get participants() { return c() ? c().participants : {}; },
+		get me() { return c() ? c().me : null; },
+		get stage() { return c() ? c().stage : null; },
+		get streams() {
+			return c() ? c().remoteStreams.map(({ mid, participant, source, kind }) =>
+				({ mid, participant, source, kind })) : [];
+		},
+		get rejoins() { return c() ? c().rejoins : 0; },
+		get timings() { return { ...pageTimings, ...(c() ? c().timings : {}) }; },
+		get client() { return c(); },
+	};
+	Object.defineProperties(state, Object.getOwnPropertyDescriptors(extra));
+	window.ketang = state;
+	return state;
+}
+
+/** A transient notice in the #notice banner (8 s). */
+export function notice(text) {
+	setBanner('notice', text);
+	clearTimeout(notice.timer);
+	if (text)
+		notice.timer = setTimeout(() => setBanner('notice', null), 8000);
+}
