@@ -179,8 +179,15 @@ void kt_room_on_publisher_rtp(KtPeer *peer, guint8 *buf, gsize len, gpointer use
 	    s->kind == KT_MEDIA_VIDEO && kt_media_is_keyframe(s->codec, payload, payload_len);
 	/* Floor control: a muted source is not forwarded (its stats and
 	 * receiver reports go on, so the publisher notices nothing). */
-	if (!s->muted)
-		send_to_subscribers(room, s, out_len, keyframe, payload_len);
+	if (s->muted)
+		return;
+	send_to_subscribers(room, s, out_len, keyframe, payload_len);
+	/* Recorders get what the lesson heard: muted audio is not recorded. */
+	for (guint i = 0; i < s->taps->len; i++) {
+		Tap *tap = g_ptr_array_index(s->taps, i);
+
+		tap->func(room->canon, out_len, s->codec, tap->user_data);
+	}
 }
 
 /* ---- RTCP ---- */

@@ -18,6 +18,13 @@
 #define KT_ROOM_MAX_TRACKS 4
 
 typedef struct _Source Source;
+
+typedef struct {
+	guint id;
+	KtRoomTapFunc func;
+	gpointer user_data;
+	GDestroyNotify notify;
+} Tap;
 typedef struct _Publisher Publisher;
 typedef struct _Subscriber Subscriber;
 
@@ -75,6 +82,7 @@ struct _Source {
 	PubTrack *track;        /* current publisher's track, or NULL */
 	GPtrArray *sinks;       /* SubStream*, borrowed from their subscribers */
 	gboolean muted;
+	GPtrArray *taps; /* Tap*, owned; usually empty */
 	KtRtxCache *cache;
 	/* Rewriting (RFC 7667 §3.7 switching SFU): out = in + offset. */
 	gboolean resync;
@@ -120,6 +128,7 @@ struct _KtRoom {
 Source *kt_room_find_source(KtRoom *room, guint id);
 Source *kt_room_find_source_by_ssrc(KtRoom *room, guint32 ssrc);
 void kt_room_ensure_timer(KtRoom *room);
+void kt_room_tap_free(gpointer tap); /* runs its notify */
 
 /* kt-room-attach.c, worker. */
 void kt_room_drop_sink(SubStream *ss); /* unsubscribe one stream */

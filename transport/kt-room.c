@@ -27,6 +27,7 @@ static Source *source_new(KtRoom *room, guint id, KtMediaKind kind)
 	s->ssrc = random_ssrc();
 	s->rtx_ssrc = random_ssrc();
 	s->sinks = g_ptr_array_new();
+	s->taps = g_ptr_array_new_with_free_func(kt_room_tap_free);
 	/* Video at ~1.5 Mbit/s for 1 s is ~150 packets; 1024 slots cover
 	 * rtx_cache_ms up to several seconds. */
 	s->cache = kt_rtx_cache_new(kind == KT_MEDIA_VIDEO ? 1024 : 256,
@@ -52,6 +53,7 @@ static void source_free(gpointer data)
 	if (s->track)
 		s->track->source = NULL;
 	g_ptr_array_unref(s->sinks);
+	g_ptr_array_unref(s->taps);
 	kt_rtx_cache_free(s->cache);
 	g_free(s);
 }
@@ -290,8 +292,12 @@ static gboolean close_on_worker(gpointer data)
 
 	room->closed = TRUE;
 	kt_room_detach_all(room);
-	for (guint i = 0; i < room->sources->len; i++)
-		source_stop_timer(g_ptr_array_index(room->sources, i));
+	for (guint i = 0; i < room->sources->len; i++) {
+		Source *src = g_ptr_array_index(room->sources, i);
+
+		source_stop_timer(src);
+		g_ptr_array_set_size(src->taps, 0); /* notifies run here, on the worker */
+	}
 	if (room->timer) {
 		g_source_destroy(room->timer);
 		g_source_unref(room->timer);
@@ -305,4 +311,105 @@ void kt_room_close(KtRoom *room)
 	kt_worker_unpin(room->worker);
 	kt_worker_invoke(room->worker, close_on_worker, kt_room_ref(room),
 	                 (GDestroyNotify)kt_room_unref);
+}
+
+/* ---- taps (control loop → worker) ---- */
+
+void kt_room_tap_free(gpointer data)
+{
+	Tap *t = data;
+
+	if (t->notify)
+		t->notify(t->user_data);
+	g_free(t);
+}
+
+typedef struct {
+	KtRoom *room;
+	guint source;
+	Tap *tap;     /* add */
+	guint tap_id; /* remove */
+} TapCall;
+
+static void tap_call_free(gpointer data)
+{
+	TapCall *call = data;
+
+	if (call->tap)
+		kt_room_tap_free(call->tap); /* never attached */
+	kt_room_unref(call->room);
+	g_free(call);
+}
+
+static gboolean add_tap_on_worker(gpointer data)
+{
+	TapCall *call = data;
+	Source *s = call->room->closed ? NULL : kt_room_find_source(call->room, call->source);
+
+	if (s) {
+		g_ptr_array_add(s->taps, g_steal_pointer(&call->tap));
+		kt_room_request_keyframe(call->room, s, g_get_monotonic_time());
+	}
+	return G_SOURCE_REMOVE;
+}
+
+guint kt_room_add_tap(KtRoom *room, guint source, KtRoomTapFunc func, gpointer user_data,
+                      GDestroyNotify notify)
+{
+	static gint next_tap = 0;
+	TapCall *call = g_new0(TapCall, 1);
+
+	call->room = kt_room_ref(room);
+	call->source = source;
+	call->tap = g_new0(Tap, 1);
+	call->tap->id = g_atomic_int_add(&next_tap, 1) + 1;
+	call->tap->func = func;
+	call->tap->user_data = user_data;
+	call->tap->notify = notify;
+	kt_worker_invoke(room->worker, add_tap_on_worker, call, tap_call_free);
+	return call->tap->id;
+}
+
+static gboolean remove_tap_on_worker(gpointer data)
+{
+	TapCall *call = data;
+
+	for (guint i = 0; i < call->room->sources->len; i++) {
+		Source *s = g_ptr_array_index(call->room->sources, i);
+
+		for (guint j = 0; j < s->taps->len; j++)
+			if (((Tap *)g_ptr_array_index(s->taps, j))->id == call->tap_id) {
+				g_ptr_array_remove_index(s->taps, j);
+				return G_SOURCE_REMOVE;
+			}
+	}
+	return G_SOURCE_REMOVE;
+}
+
+void kt_room_remove_tap(KtRoom *room, guint tap)
+{
+	TapCall *call = g_new0(TapCall, 1);
+
+	call->room = kt_room_ref(room);
+	call->tap_id = tap;
+	kt_worker_invoke(room->worker, remove_tap_on_worker, call, tap_call_free);
+}
+
+static gboolean keyframe_on_worker(gpointer data)
+{
+	TapCall *call = data;
+	Source *s = kt_room_find_source(call->room, call->source);
+
+	if (s)
+		kt_room_request_keyframe(call->room, s, g_get_monotonic_time());
+	return G_SOURCE_REMOVE;
+}
+
+void kt_room_request_source_keyframe(KtRoom *room, guint source)
+{
+	TapCall *call = g_new0(TapCall, 1);
+
+	call->room = kt_room_ref(room);
+	call->source = source;
+	kt_worker_invoke(room->worker, keyframe_on_worker, call, tap_call_free);
 }

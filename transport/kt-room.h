@@ -89,6 +89,21 @@ void kt_room_remove_peer(KtRoom *room, KtPeer *peer);
 
 void kt_room_get_counters(KtRoom *room, KtRoomCounters *out);
 
+/* Taps: a consumer (a recorder) gets every packet of one source as the room
+ * forwards it — Ketang's SSRC, continuous sequence numbers and timestamps
+ * across publisher changes, no header extensions — called on the media
+ * worker with a buffer it must copy and not keep. @codec says how to read
+ * the payload (it changes when a publisher with another codec takes over). */
+typedef void (*KtRoomTapFunc)(const guint8 *rtp, gsize len, KtCodec codec, gpointer user_data);
+/* Control loop. Returns the tap id; @notify runs on the worker once the tap
+ * is removed (or the room closes), after the last call. */
+guint kt_room_add_tap(KtRoom *room, guint source, KtRoomTapFunc func, gpointer user_data,
+                      GDestroyNotify notify);
+void kt_room_remove_tap(KtRoom *room, guint tap);
+/* Control loop. Ask the source's publisher for a keyframe (coalesced like
+ * subscribers' requests), e.g. when a recorder starts or lost data. */
+void kt_room_request_source_keyframe(KtRoom *room, guint source);
+
 /* Link quality per attached peer, from RTCP: what a publisher sends us and
  * loses on the way; what a subscriber reports losing and its round-trip time. */
 typedef struct {

@@ -395,6 +395,29 @@ static void test_room_publisher_switch(void)
 	peer_pair_close(&sub);
 }
 
+typedef struct {
+	gint packets, gone;
+	guint32 ssrc;
+	KtCodec codec;
+} TapSeen;
+
+static void on_tap(const guint8 *rtp, gsize len, KtCodec codec, gpointer data)
+{
+	TapSeen *t = data;
+	KtRtpHeader h;
+
+	if (kt_rtp_parse(rtp, len, &h) == 0) {
+		t->ssrc = h.ssrc;
+		t->codec = codec;
+		g_atomic_int_inc(&t->packets);
+	}
+}
+
+static void on_tap_gone(gpointer data)
+{
+	g_atomic_int_inc(&((TapSeen *)data)->gone);
+}
+
 /* Several sources in one room (a teacher's camera and a classroom's audio):
  * each reaches its subscribers under its own SSRC; a muted source stops
  * reaching them and resumes on unmute; unsubscribing stops one stream only. */
@@ -481,6 +504,21 @@ static void test_room_sources_and_mute(void)
 	seen = g_atomic_int_get(&at_viewer.rtp);
 	g_assert_false(wait_count(&at_viewer.rtp, seen + 1, 300));
 	g_assert_cmpuint(at_viewer.last_ssrc, ==, kt_room_get_ssrc(room, KT_MEDIA_VIDEO));
+
+	/* A tap (a recorder) gets the teacher's video under the room's SSRC. */
+	{
+		TapSeen tap = {0};
+		guint id = kt_room_add_tap(room, kt_room_get_default_source(room, KT_MEDIA_VIDEO),
+		                           on_tap, &tap, on_tap_gone);
+
+		len = make_vp8(pkt, 4, 12000, TRUE);
+		send_packet(w, teacher.client, pkt, len);
+		g_assert_true(wait_count(&tap.packets, 1, 3000));
+		g_assert_cmpuint(tap.ssrc, ==, kt_room_get_ssrc(room, KT_MEDIA_VIDEO));
+		g_assert_cmpint(tap.codec, ==, KT_CODEC_VP8);
+		kt_room_remove_tap(room, id);
+		g_assert_true(wait_count(&tap.gone, 1, 3000));
+	}
 
 	kt_room_remove_source(room, class_audio);
 	kt_room_close(room);
