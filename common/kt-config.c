@@ -81,6 +81,10 @@ static const KtOption kt_config_options[] = {
     {"server", "max_body_bytes", KT_OPT_INT, KT_OFF(max_body_bytes), .def_int = 65536, .min = 1024,
      .max = 1048576,
      .doc = "Largest HTTP request body accepted, in bytes (SDP offers, API calls)."},
+    {"server", "retention_days", KT_OPT_INT, KT_OFF(retention_days), .def_int = 0, .min = 0,
+     .max = 36500,
+     .doc = "Recordings (file and catalog row) are deleted this many days after they end, "
+            "checked at start and daily; 0 = keep forever."},
 
     {"auth", "secret", KT_OPT_STRING, KT_OFF(secret), .def = "", .check = kt_config_check_secret,
      .doc = "HMAC key that signs tokens, at least 16 characters; empty = random, kept in "

@@ -34,6 +34,7 @@ typedef struct {
 	char *web_root;   /* "" = the web/ dir the binary was built from */
 	char *public_url; /* "" = derived from the request Host; else http(s)://... */
 	gint64 max_body_bytes; /* largest HTTP request body; 1024..1048576, default 65536 */
+	gint64 retention_days; /* recordings older than this are deleted; 0 = keep forever */
 	/* [auth] */
 	char *secret; /* token HMAC key; "" = generated into data_dir/secret; else >= 16 chars */
 	gint64 token_ttl; /* seconds; 60..31536000, default 86400 */

@@ -103,6 +103,20 @@ void kt_http_request_respond_fd(KtHttpRequest *r, guint status, const char *cont
 void kt_http_request_respond_error_full(KtHttpRequest *r, guint status, const char *const *headers,
                                         const char *code, const char *message);
 
+/* --- kt-http-file.c --- */
+
+typedef enum {
+	KT_HTTP_RANGE_NONE,          /* no Range, or one to ignore: send the whole file */
+	KT_HTTP_RANGE_PARTIAL,       /* one satisfiable range: 206 */
+	KT_HTTP_RANGE_UNSATISFIABLE, /* 416 */
+} KtHttpRangeResult;
+
+/* Parses a Range header value (untrusted; NULL = absent) against a file of @size bytes.
+ * On _PARTIAL, *start and *length (>= 1) give the bytes to send. See
+ * kt_http_request_respond_file for the rules. */
+KtHttpRangeResult kt_http_range_parse(const char *value, guint64 size, guint64 *start,
+                                      guint64 *length);
+
 /* --- kt-http-static.c --- */
 
 /* Serves r's path from server->web_root (GET/HEAD), or answers 404/405. */

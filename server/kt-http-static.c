@@ -40,6 +40,8 @@ static const struct {
     {"txt", "text/plain; charset=utf-8"},
     {"vtt", "text/vtt; charset=utf-8"},
     {"mp4", "video/mp4"},
+    {"m4a", "audio/mp4"},
+    {"webm", "video/webm"},
     {"m4s", "video/iso.segment"},
     {"m3u8", "application/vnd.apple.mpegurl"},
     {"ts", "video/mp2t"},

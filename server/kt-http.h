@@ -146,6 +146,18 @@ void kt_http_request_respond_json(KtHttpRequest *r, guint status, json_t *body);
 void kt_http_request_respond_error(KtHttpRequest *r, guint status, const char *code,
                                    const char *fmt, ...) G_GNUC_PRINTF(4, 5);
 
+/* Answers with the regular file at @path (GET or HEAD), read from disk in chunks as the
+ * client takes them (never loaded whole). HTTP Range (RFC 9110 §14) on one range:
+ * "bytes=a-b", "bytes=a-", "bytes=-n" get 206 with Content-Range; a range starting past the
+ * end (or "bytes=-0", or any range of an empty file) gets 416 with a Content-Range that
+ * gives the size (RFC 9110 §14.4, "unsatisfied-range"). A Range this server does not serve as asked
+ * -- several ranges (no multipart/byteranges here), another unit, bad syntax, or a request with
+ * If-Range (we send no validators to compare) -- is ignored as §14.2 allows: 200 with the whole
+ * file. Every answer carries Accept-Ranges: bytes. @content_type NULL = from the file name's
+ * extension. A missing or unreadable file gets 404. Headers as in kt_http_request_respond. */
+void kt_http_request_respond_file(KtHttpRequest *r, const char *path, const char *content_type,
+                                  const char *const *headers);
+
 typedef void (*KtHttpCancelFunc)(KtHttpRequest *r, gpointer user_data);
 
 /* For deferred responses: fn runs once if the client goes away (or the server

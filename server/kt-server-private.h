@@ -3,11 +3,13 @@
 #pragma once
 
 #include "kt-api-lessons.h"
+#include "kt-api-recordings.h"
 #include "kt-cert.h"
 #include "kt-http.h"
 #include "kt-lesson-store.h"
 #include "kt-lesson.h"
 #include "kt-lesson-ws.h"
+#include "kt-recordings.h"
 #include "kt-signal.h"
 #include "kt-server.h"
 #include "kt-worker.h"
@@ -25,6 +27,8 @@ struct _KtServer {
 	KtLessons *lessons;
 	KtLessonStore *lesson_store; /* the catalog, <data_dir>/ketang.db */
 	KtApiLessons *api_lessons;   /* /api/lessons routes */
+	KtRecordings *recordings;    /* the archive catalog, <data_dir>/recordings.db */
+	KtApiRecordings *api_recordings; /* /api/recordings routes */
 	char *web_root;
 	char *video_codecs; /* "vp8,h264": [media] video_codecs joined for SDP */
 	gint64 started_at;

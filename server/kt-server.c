@@ -62,6 +62,23 @@ static gboolean open_lesson_store(KtServer *server, GError **error)
 	return TRUE;
 }
 
+/* The archive catalog. Rows a crash left "recording" are repaired first: their files
+ * are final now and must be listed before anyone asks for them. */
+static gboolean open_recordings(KtServer *server, GError **error)
+{
+	guint n = 0;
+
+	server->recordings = kt_recordings_open(server->settings->data_dir, error);
+	if (!server->recordings ||
+	    !kt_recordings_repair(server->recordings, NULL, NULL, &n, error))
+		return FALSE;
+	if (n > 0)
+		g_message("%u recording(s) cut by the last shutdown were repaired", n);
+	server->api_recordings = kt_api_recordings_new(server->recordings, server->secret,
+	                                               server->secret_len, server->settings);
+	return TRUE;
+}
+
 /* The catalog follows live lessons. A lesson id the catalog refuses (an
  * ad-hoc id reused after it ended) still runs: teaching comes first. */
 static void record_state(KtServer *server, const char *lesson, const char *state)
@@ -107,6 +124,8 @@ static gboolean start_http(KtServer *server, GError **error)
 
 	g_array_append_vals(all_routes, routes, G_N_ELEMENTS(routes));
 	api_routes = kt_api_lessons_routes(server->api_lessons, &n_api_routes);
+	g_array_append_vals(all_routes, api_routes, n_api_routes);
+	api_routes = kt_api_recordings_routes(server->api_recordings, &n_api_routes);
 	g_array_append_vals(all_routes, api_routes, n_api_routes);
 	cfg.routes = (const KtHttpRoute *)all_routes->data;
 	cfg.n_routes = all_routes->len;
@@ -164,7 +183,7 @@ KtServer *kt_server_new(KtSettings *settings, GMainLoop *loop, GError **error)
 		goto fail;
 	server->lessons = kt_lessons_new(server->workers, &room_config, settings->max_lessons,
 	                                 settings->max_subscribers);
-	if (!open_lesson_store(server, error))
+	if (!open_lesson_store(server, error) || !open_recordings(server, error))
 		goto fail;
 	kt_lessons_set_hooks(server->lessons, on_lesson_started, on_lesson_ended, server);
 	if (!start_http(server, error))
@@ -202,6 +221,8 @@ void kt_server_free(KtServer *server)
 	kt_lessons_free(server->lessons);
 	kt_api_lessons_free(server->api_lessons);
 	kt_lesson_store_free(server->lesson_store);
+	kt_api_recordings_free(server->api_recordings);
+	kt_recordings_free(server->recordings);
 	kt_worker_pool_free(server->workers);
 	if (server->dtls_cert)
 		kt_cert_unref(server->dtls_cert);

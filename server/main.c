@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "kt-cli-lesson.h"
+#include "kt-cli-recording.h"
 #include "kt-config.h"
 #include "kt-secret.h"
 #include "kt-server.h"
@@ -21,6 +22,7 @@ typedef struct {
 	gint64 ttl;
 	gboolean version;
 	KtCliLessonOptions lesson_cmd;
+	KtCliRecordingOptions recording_cmd;
 } CliOptions;
 
 /* Loads the config file (if any) over the defaults and applies CLI overrides. */
@@ -125,6 +127,18 @@ static int cmd_lesson(const CliOptions *o)
 	return kt_cli_lesson_run(&o->lesson_cmd, settings);
 }
 
+static int cmd_recording(const CliOptions *o)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(KtSettings) settings = load_settings(o, &error);
+
+	if (!settings) {
+		g_printerr("ketang: %s\n", error->message);
+		return 2;
+	}
+	return kt_cli_recording_run(&o->recording_cmd, o->lesson, &o->lesson_cmd, settings);
+}
+
 static const struct {
 	const char *name;
 	const char *summary;
@@ -133,6 +147,7 @@ static const struct {
     {"serve", "run the server", cmd_serve},
     {"token", "print a signed token for a lesson and role", cmd_token},
     {"lesson", "schedule (create) or list lessons", cmd_lesson},
+    {"recording", "add (import) a media file to the recordings catalog", cmd_recording},
 };
 
 static void print_usage(void)
@@ -144,7 +159,9 @@ static void print_usage(void)
 	           "ketang token [--lesson ID] --role ROLE [--ttl SECONDS] [--config FILE] "
 	           "[--data-dir DIR]\nketang lesson create --title T --starts-at ISO8601 "
 	           "[--subject S] [--grade G] [--teacher NAME] [--classroom ROOM]... [--url URL]\n"
-	           "ketang lesson list\nketang --version\n");
+	           "ketang lesson list\nketang recording add --lesson ID --file PATH [--kind program|source] "
+	           "[--stream NAME] [--started-at T] [--ended-at T] [--chapter MS:TITLE]...\n"
+	           "ketang --version\n");
 }
 
 int main(int argc, char **argv)
@@ -170,6 +187,22 @@ int main(int argc, char **argv)
 	     "classroom room name, repeatable (lesson)", "NAME"},
 	    {"url", 0, 0, G_OPTION_ARG_STRING, &o.lesson_cmd.url, "base of join links (lesson)",
 	     "URL"},
+	    {"file", 0, 0, G_OPTION_ARG_FILENAME, &o.recording_cmd.file, "media file (recording)",
+	     "PATH"},
+	    {"kind", 0, 0, G_OPTION_ARG_STRING, &o.recording_cmd.kind,
+	     "program or source (recording)", "KIND"},
+	    {"stream", 0, 0, G_OPTION_ARG_STRING, &o.recording_cmd.stream, "stream name (recording)",
+	     "NAME"},
+	    {"mime", 0, 0, G_OPTION_ARG_STRING, &o.recording_cmd.mime, "media type (recording)",
+	     "TYPE"},
+	    {"started-at", 0, 0, G_OPTION_ARG_STRING, &o.recording_cmd.started_at,
+	     "start time (recording)", "TIME"},
+	    {"ended-at", 0, 0, G_OPTION_ARG_STRING, &o.recording_cmd.ended_at,
+	     "end time (recording)", "TIME"},
+	    {"duration-ms", 0, 0, G_OPTION_ARG_INT64, &o.recording_cmd.duration_ms,
+	     "duration (recording)", "MS"},
+	    {"chapter", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o.recording_cmd.chapters,
+	     "chapter mark, repeatable (recording)", "MS:TITLE"},
 	    {"version", 'V', 0, G_OPTION_ARG_NONE, &o.version, "print the version", NULL},
 	    {NULL},
 	};
@@ -190,6 +223,8 @@ int main(int argc, char **argv)
 	}
 	if (argc == 3 && strcmp(argv[1], "lesson") == 0)
 		o.lesson_cmd.action = argv[--argc]; /* "lesson create|list": the one subcommand */
+	else if (argc == 3 && strcmp(argv[1], "recording") == 0)
+		o.recording_cmd.action = argv[--argc]; /* "recording add" */
 	for (guint i = 0; argc >= 2 && i < G_N_ELEMENTS(commands); i++)
 		if (strcmp(argv[1], commands[i].name) == 0) {
 			rc = argc == 2 ? commands[i].run(&o) : 2;
@@ -205,5 +240,6 @@ out:
 	g_free(o.lesson);
 	g_free(o.role);
 	kt_cli_lesson_options_clear(&o.lesson_cmd);
+	kt_cli_recording_options_clear(&o.recording_cmd);
 	return rc;
 }

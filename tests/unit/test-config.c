@@ -41,6 +41,7 @@ static void assert_defaults(const KtSettings *s)
 	g_assert_cmpstr(s->web_root, ==, "");
 	g_assert_cmpstr(s->public_url, ==, "");
 	g_assert_cmpint(s->max_body_bytes, ==, 65536);
+	g_assert_cmpint(s->retention_days, ==, 0);
 	g_assert_cmpstr(s->secret, ==, "");
 	g_assert_cmpint(s->token_ttl, ==, 86400);
 	g_assert_cmpint(s->workers, ==, 0);
@@ -122,7 +123,7 @@ static void test_sample_documents_every_key(void)
 			g_assert_cmpuint(strlen(comment), >, 10);
 		}
 	}
-	g_assert_cmpuint(n_keys, ==, 21);
+	g_assert_cmpuint(n_keys, ==, 22);
 }
 
 static void test_describe_parses_to_defaults(void)

@@ -75,6 +75,12 @@ static void setup_files(void)
 	write_file(web_root, "site.webmanifest", "{}");
 	write_file(web_root, ".hidden", "secret");
 	write_file(tmp_dir, "secret.txt", "outside the web root");
+	/* 100000 bytes, byte i = i % 251: any slice is recognisable, several chunks long */
+	g_autofree char *big = g_malloc(100000);
+	for (guint i = 0; i < 100000; i++)
+		big[i] = (char)(i % 251);
+	g_autofree char *big_path = g_build_filename(tmp_dir, "big.mp4", NULL);
+	g_assert_true(g_file_set_contents(big_path, big, 100000, NULL));
 }
 
 static void remove_tree(const char *dir)
@@ -170,6 +176,15 @@ static void deferred_handler(KtHttpRequest *r, gpointer user_data)
 	g_atomic_int_set(&f->handler_entered, 1);
 }
 
+/* /file: tmp_dir/big.mp4 with Range; /file-missing: a path that is not there. */
+static void file_handler(KtHttpRequest *r, gpointer user_data)
+{
+	gboolean missing = g_str_equal(kt_http_request_get_path(r), "/file-missing");
+	g_autofree char *path = g_build_filename(tmp_dir, missing ? "nope.mp4" : "big.mp4", NULL);
+	const char *headers[] = {"X-Extra", "1", NULL};
+	kt_http_request_respond_file(r, path, NULL, headers);
+}
+
 static gboolean fail_timeout(gpointer data)
 {
 	g_error("test timed out");
@@ -184,6 +199,7 @@ static KtHttpServer *start_server(Fixture *f, const char *const *listen, GError 
 	    {"/healthz", TRUE, KT_HTTP_GET, FALSE, 0, healthz_handler, f},
 	    {"/slow", TRUE, KT_HTTP_GET, FALSE, 0, deferred_handler, f},
 	    {"/hang", TRUE, KT_HTTP_GET, FALSE, 0, deferred_handler, f},
+	    {"/file", FALSE, KT_HTTP_GET | KT_HTTP_HEAD, FALSE, 0, file_handler, f},
 	};
 	KtHttpServerConfig cfg = {
 	    .listen = listen,
@@ -697,6 +713,131 @@ static void test_free_with_open_connection(Fixture *f, gconstpointer data)
 	g_source_remove(guard);
 }
 
+static void test_range_parse(void)
+{
+	static const struct {
+		const char *value;
+		guint64 size;
+		KtHttpRangeResult result;
+		guint64 start, length;
+	} cases[] = {
+	    {NULL, 10, KT_HTTP_RANGE_NONE, 0, 0},
+	    {"bytes=0-0", 10, KT_HTTP_RANGE_PARTIAL, 0, 1},
+	    {"bytes=0-99", 1000, KT_HTTP_RANGE_PARTIAL, 0, 100},
+	    {"BYTES=2-", 10, KT_HTTP_RANGE_PARTIAL, 2, 8},
+	    {"bytes=-3", 10, KT_HTTP_RANGE_PARTIAL, 7, 3},
+	    {"bytes=-30", 10, KT_HTTP_RANGE_PARTIAL, 0, 10}, /* longer suffix: all of it */
+	    {"bytes=5-500", 10, KT_HTTP_RANGE_PARTIAL, 5, 5}, /* last-pos clamped */
+	    {"bytes= 1-2 ", 10, KT_HTTP_RANGE_PARTIAL, 1, 2},
+	    {"bytes=9-99999999999999999999999", 10, KT_HTTP_RANGE_PARTIAL, 9, 1},
+	    {"bytes=10-", 10, KT_HTTP_RANGE_UNSATISFIABLE, 0, 0},
+	    {"bytes=99999999999999999999999-", 10, KT_HTTP_RANGE_UNSATISFIABLE, 0, 0},
+	    {"bytes=-0", 10, KT_HTTP_RANGE_UNSATISFIABLE, 0, 0},
+	    {"bytes=0-", 0, KT_HTTP_RANGE_UNSATISFIABLE, 0, 0},
+	    {"bytes=-5", 0, KT_HTTP_RANGE_UNSATISFIABLE, 0, 0},
+	    /* ignored: whole file */
+	    {"bytes=0-1,3-4", 10, KT_HTTP_RANGE_NONE, 0, 0},
+	    {"bytes=5-2", 10, KT_HTTP_RANGE_NONE, 0, 0},
+	    {"items=0-1", 10, KT_HTTP_RANGE_NONE, 0, 0},
+	    {"bytes=", 10, KT_HTTP_RANGE_NONE, 0, 0},
+	    {"bytes=-", 10, KT_HTTP_RANGE_NONE, 0, 0},
+	    {"bytes=a-b", 10, KT_HTTP_RANGE_NONE, 0, 0},
+	    {"bytes=1-2x", 10, KT_HTTP_RANGE_NONE, 0, 0},
+	    {"bytes=1", 10, KT_HTTP_RANGE_NONE, 0, 0},
+	    {"bytes=+1-2", 10, KT_HTTP_RANGE_NONE, 0, 0},
+	    {"bytes=--1", 10, KT_HTTP_RANGE_NONE, 0, 0},
+	};
+	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+		guint64 start = 0, length = 0;
+		KtHttpRangeResult got =
+		    kt_http_range_parse(cases[i].value, cases[i].size, &start, &length);
+		g_test_message("%s", cases[i].value ? cases[i].value : "(null)");
+		g_assert_cmpint(got, ==, cases[i].result);
+		if (got == KT_HTTP_RANGE_PARTIAL) {
+			g_assert_cmpuint(start, ==, cases[i].start);
+			g_assert_cmpuint(length, ==, cases[i].length);
+		}
+	}
+}
+
+/* Checks that @r's body is bytes [start, start + len) of big.mp4. */
+static void assert_slice(Resp *r, guint start, guint len)
+{
+	g_assert_cmpuint(r->body->len, ==, len);
+	for (guint i = 0; i < len; i++)
+		if ((guchar)r->body->str[i] != (start + i) % 251)
+			g_error("byte %u of the slice at %u is wrong", i, start);
+}
+
+static gpointer client_file(gpointer data)
+{
+	Fixture *f = data;
+	Conn *c = conn_open(f->port);
+
+	/* whole file, many chunks; then ranges on the same connection */
+	conn_sendf(c, "GET /file HTTP/1.1\r\nHost: t\r\n\r\n");
+	g_autoptr(Resp) all = conn_read(c, FALSE);
+	g_assert_cmpuint(all->status, ==, 200);
+	g_assert_cmpstr(hdr(all, "content-type"), ==, "video/mp4");
+	g_assert_cmpstr(hdr(all, "accept-ranges"), ==, "bytes");
+	g_assert_cmpstr(hdr(all, "x-extra"), ==, "1");
+	g_assert_null(hdr(all, "content-range"));
+	assert_slice(all, 0, 100000);
+
+	conn_sendf(c, "GET /file HTTP/1.1\r\nHost: t\r\nRange: bytes=0-99\r\n\r\n");
+	g_autoptr(Resp) first = conn_read(c, FALSE);
+	g_assert_cmpuint(first->status, ==, 206);
+	g_assert_cmpstr(hdr(first, "content-range"), ==, "bytes 0-99/100000");
+	g_assert_cmpstr(hdr(first, "content-length"), ==, "100");
+	assert_slice(first, 0, 100);
+
+	conn_sendf(c, "GET /file HTTP/1.1\r\nHost: t\r\nRange: bytes=40000-79999\r\n\r\n");
+	g_autoptr(Resp) mid = conn_read(c, FALSE);
+	g_assert_cmpuint(mid->status, ==, 206);
+	g_assert_cmpstr(hdr(mid, "content-range"), ==, "bytes 40000-79999/100000");
+	assert_slice(mid, 40000, 40000);
+
+	conn_sendf(c, "GET /file HTTP/1.1\r\nHost: t\r\nRange: bytes=-10\r\n\r\n");
+	g_autoptr(Resp) suffix = conn_read(c, FALSE);
+	g_assert_cmpuint(suffix->status, ==, 206);
+	g_assert_cmpstr(hdr(suffix, "content-range"), ==, "bytes 99990-99999/100000");
+	assert_slice(suffix, 99990, 10);
+
+	conn_sendf(c, "GET /file HTTP/1.1\r\nHost: t\r\nRange: bytes=100000-\r\n\r\n");
+	g_autoptr(Resp) bad = conn_read(c, FALSE);
+	assert_json_error(bad, 416, "range_not_satisfiable");
+	g_assert_cmpstr(hdr(bad, "content-range"), ==, "bytes */100000");
+
+	/* several ranges: the whole file (RFC 9110 §14.2); If-Range: the whole file */
+	conn_sendf(c, "GET /file HTTP/1.1\r\nHost: t\r\nRange: bytes=0-1,4-5\r\n\r\n");
+	g_autoptr(Resp) multi = conn_read(c, FALSE);
+	g_assert_cmpuint(multi->status, ==, 200);
+	g_assert_cmpuint(multi->body->len, ==, 100000);
+	conn_sendf(c, "GET /file HTTP/1.1\r\nHost: t\r\nRange: bytes=0-1\r\n"
+	              "If-Range: \"x\"\r\n\r\n");
+	g_autoptr(Resp) ifr = conn_read(c, FALSE);
+	g_assert_cmpuint(ifr->status, ==, 200);
+	g_assert_cmpuint(ifr->body->len, ==, 100000);
+
+	/* HEAD with a range: the headers only, then the next response parses */
+	conn_sendf(c, "HEAD /file HTTP/1.1\r\nHost: t\r\nRange: bytes=10-19\r\n\r\n");
+	g_autoptr(Resp) head = conn_read(c, TRUE);
+	g_assert_cmpuint(head->status, ==, 206);
+	g_assert_cmpstr(hdr(head, "content-length"), ==, "10");
+	g_assert_cmpuint(head->body->len, ==, 0);
+	conn_sendf(c, "GET /file-missing HTTP/1.1\r\nHost: t\r\n\r\n");
+	g_autoptr(Resp) missing = conn_read(c, FALSE);
+	assert_json_error(missing, 404, "not_found");
+	conn_close(c);
+	client_finished(f);
+	return NULL;
+}
+
+static void test_file(Fixture *f, gconstpointer data)
+{
+	run_client(f, client_file);
+}
+
 static void test_config_errors(void)
 {
 	Fixture f = {.loop = g_main_loop_new(NULL, FALSE)};
@@ -758,9 +899,11 @@ int main(int argc, char **argv)
 	ADD("deferred", test_deferred);
 	ADD("cancel-on-disconnect", test_cancel_on_disconnect);
 	ADD("free-with-open-connection", test_free_with_open_connection);
+	ADD("file-range", test_file);
 #undef ADD
 	g_test_add_func("/http/static-resolve", test_static_resolve);
 	g_test_add_func("/http/config-errors", test_config_errors);
+	g_test_add_func("/http/range-parse", test_range_parse);
 
 	int ret = g_test_run();
 	remove_tree(tmp_dir);

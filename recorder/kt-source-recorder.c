@@ -1,0 +1,595 @@
+/* Source recorder: one room source to one file, without re-encoding.
+ *
+ * The media worker only copies packets into GstBuffers and hands them to an
+ * appsrc that never blocks; everything that can take time (building the
+ * pipeline, opening the file, finishing it) happens on the control loop,
+ * woken through one idle source. Lock order: r->lock, then GStreamer's own.
+ */
+#include "kt-source-recorder.h"
+
+#include <gst/app/gstappsrc.h>
+
+#include "kt-gst.h"
+#include "kt-rtp.h"
+
+/* clang-format off */
+G_DEFINE_QUARK(kt-source-recorder-error-quark, kt_source_recorder_error)
+/* clang-format on */
+
+/* The appsrc queue may hold this much before packets are dropped: seconds of
+ * video, so a slow disk stalls the file, never the worker. */
+#define KT_RECORDER_MAX_QUEUED_BYTES (8 * 1024 * 1024)
+/* Packets held while the control loop builds the pipeline. */
+#define KT_RECORDER_MAX_PENDING_BYTES (2 * 1024 * 1024)
+#define KT_RECORDER_FINISH_TIMEOUT_US (5 * G_USEC_PER_SEC)
+#define KT_RECORDER_KEYFRAME_RETRY_US (G_USEC_PER_SEC)
+
+/* How each codec is depayloaded and stored. webmmux is written seekable
+ * (duration and cues are added on a clean stop), but every cluster is
+ * complete as written, so a killed recording plays up to its last cluster.
+ * mp4mux writes the moov first, then a self-contained fragment every 500 ms
+ * (ISO/IEC 14496-12 8.8), so a killed recording loses at most the running
+ * fragment plus the jitter buffer's 200 ms. VP8 cannot go into MP4 here
+ * (GStreamer 1.22's mp4mux has no VP8), hence WebM for VP8 and Opus. */
+typedef struct {
+	const char *encoding_name;
+	const char *chain; /* depayloader ... muxer, for gst_parse_launch */
+	const char *extension;
+	gboolean forward_only;
+} KtRecorderFormat;
+
+static const KtRecorderFormat kt_recorder_formats[KT_CODEC_N] = {
+    [KT_CODEC_OPUS] = {"OPUS", "rtpopusdepay ! opusparse ! webmmux", "webm"},
+    [KT_CODEC_VP8] = {"VP8", "rtpvp8depay wait-for-keyframe=true request-keyframe=true ! webmmux",
+                      "webm"},
+    [KT_CODEC_H264] =
+        {"H264",
+         "rtph264depay wait-for-keyframe=true request-keyframe=true ! h264parse config-interval=-1"
+         " ! mp4mux fragment-duration=500",
+         "mp4", TRUE},
+};
+
+struct _KtSourceRecorder {
+	char *base_path;
+	KtMediaKind kind;
+	guint clock_rate;
+	KtSourceRecorderConfig config;
+	GMainContext *control;
+
+	GMutex lock;
+	/* Guarded by lock. */
+	KtCodec codec; /* of the running or awaited file */
+	guint8 pt;
+	gboolean keyframe_seen;
+	gboolean want_keyframe;
+	gint64 keyframe_asked_us;
+	gboolean stopped, failed;
+	GstAppSrc *appsrc; /* NULL while there is no pipeline for codec */
+	GQueue pending;    /* GstBuffer *, waiting for the pipeline */
+	gsize pending_bytes;
+	GSource *wake; /* control-loop work is scheduled */
+	KtSourceRecorderStats stats;
+
+	/* Control loop only. */
+	GstElement *pipeline;
+	GSource *bus_watch;
+	GPtrArray *paths; /* char *, NULL-terminated */
+	GError *failure;
+	gboolean stop_done;
+	gboolean stop_ok;
+};
+
+static gboolean on_wake(gpointer data);
+
+/* r->lock held. */
+static void schedule_wake(KtSourceRecorder *r)
+{
+	if (r->wake)
+		return;
+	r->wake = g_idle_source_new();
+	g_source_set_callback(r->wake, on_wake, r, NULL);
+	g_source_attach(r->wake, r->control);
+}
+
+/* r->lock held. */
+static void clear_pending(KtSourceRecorder *r)
+{
+	GstBuffer *b;
+
+	while ((b = g_queue_pop_head(&r->pending)))
+		gst_buffer_unref(b);
+	r->pending_bytes = 0;
+}
+
+KtSourceRecorder *kt_source_recorder_new(const char *path_without_extension, KtMediaKind kind,
+                                         guint clock_rate, const KtSourceRecorderConfig *config,
+                                         GError **error)
+{
+	KtSourceRecorder *r;
+
+	if (!path_without_extension || !*path_without_extension || kind >= KT_MEDIA_N_KINDS ||
+	    clock_rate == 0) {
+		g_set_error(error, KT_SOURCE_RECORDER_ERROR, KT_SOURCE_RECORDER_ERROR_PIPELINE,
+		            "invalid recorder arguments");
+		return NULL;
+	}
+	kt_gst_init();
+	r = g_new0(KtSourceRecorder, 1);
+	r->base_path = g_strdup(path_without_extension);
+	r->kind = kind;
+	r->clock_rate = clock_rate;
+	if (config)
+		r->config = *config;
+	if (r->config.epoch_us == 0)
+		r->config.epoch_us = g_get_monotonic_time();
+	r->control = g_main_context_ref_thread_default();
+	g_mutex_init(&r->lock);
+	g_queue_init(&r->pending);
+	r->stats.first_time = GST_CLOCK_TIME_NONE;
+	r->stats.last_time = GST_CLOCK_TIME_NONE;
+	r->paths = g_ptr_array_new_with_free_func(g_free);
+	g_ptr_array_add(r->paths, NULL);
+	return r;
+}
+
+/* r->lock held. Still waiting for a keyframe: the request (or the keyframe)
+ * may have been lost, so ask again, at most once per interval. */
+static void ask_keyframe_again(KtSourceRecorder *r)
+{
+	gint64 now = g_get_monotonic_time();
+
+	if (now - r->keyframe_asked_us < KT_RECORDER_KEYFRAME_RETRY_US)
+		return;
+	r->keyframe_asked_us = now;
+	r->want_keyframe = TRUE;
+	schedule_wake(r);
+}
+
+/* r->lock held. A packet of another codec than the file's: that file ends,
+ * the next one starts at this codec's first keyframe. */
+static void switch_codec(KtSourceRecorder *r, KtCodec codec, guint8 pt)
+{
+	r->codec = codec;
+	r->pt = pt;
+	r->keyframe_seen = FALSE;
+	r->want_keyframe = TRUE;
+	r->keyframe_asked_us = g_get_monotonic_time();
+	g_clear_object(&r->appsrc);
+	clear_pending(r);
+	schedule_wake(r);
+}
+
+/* r->lock held. */
+static void count_packet(KtSourceRecorder *r, GstClockTime t, guint32 rtp_ts)
+{
+	KtSourceRecorderStats *s = &r->stats;
+	gint64 wall = g_get_real_time();
+
+	if (s->first_time == GST_CLOCK_TIME_NONE) {
+		s->first_time = t;
+		s->first_wall_us = wall;
+		s->first_rtp_ts = rtp_ts;
+	}
+	s->last_time = t;
+	s->last_wall_us = wall;
+	s->last_rtp_ts = rtp_ts;
+	s->packets++;
+}
+
+/* r->lock held. Hands @buf to the pipeline, or holds it until there is one.
+ * FALSE: dropped (counted). */
+static gboolean enqueue(KtSourceRecorder *r, GstBuffer *buf)
+{
+	gsize size = gst_buffer_get_size(buf);
+	gsize limit = r->appsrc ? KT_RECORDER_MAX_QUEUED_BYTES : KT_RECORDER_MAX_PENDING_BYTES;
+	gsize queued =
+	    r->appsrc ? gst_app_src_get_current_level_bytes(r->appsrc) : r->pending_bytes;
+
+	if (queued + size > limit) {
+		r->stats.dropped++;
+		gst_buffer_unref(buf);
+		return FALSE;
+	}
+	if (r->appsrc) {
+		gst_app_src_push_buffer(r->appsrc, buf);
+		return TRUE;
+	}
+	g_queue_push_tail(&r->pending, buf);
+	r->pending_bytes += size;
+	schedule_wake(r);
+	return TRUE;
+}
+
+void kt_source_recorder_push(KtSourceRecorder *r, const guint8 *rtp, gsize len, KtCodec codec)
+{
+	KtRtpHeader h;
+	GstBuffer *buf;
+	GstClockTime t;
+
+	if (kt_rtp_parse(rtp, len, &h) < 0 || codec <= KT_CODEC_NONE || codec >= KT_CODEC_N ||
+	    kt_media_codec_kind(codec) != r->kind)
+		return;
+	g_mutex_lock(&r->lock);
+	if (r->stopped || r->failed) {
+		r->stats.dropped++;
+		goto out;
+	}
+	if (codec != r->codec)
+		switch_codec(r, codec, h.payload_type);
+	/* A decoder (and so a file) can only start at a keyframe. */
+	if (r->kind == KT_MEDIA_VIDEO && !r->keyframe_seen) {
+		if (!kt_media_is_keyframe(codec, rtp + h.payload_offset, h.payload_len)) {
+			ask_keyframe_again(r);
+			goto out;
+		}
+		r->keyframe_seen = TRUE;
+	}
+	/* Arrival time on the lesson clock, as DTS for the jitter buffer (which
+	 * derives PTS from it and the RTP timestamps). */
+	t = kt_gst_lesson_time(r->config.epoch_us);
+	buf = gst_buffer_new_memdup(rtp, len);
+	GST_BUFFER_DTS(buf) = t;
+	GST_BUFFER_PTS(buf) = t;
+	if (enqueue(r, buf))
+		count_packet(r, t, h.timestamp);
+out:
+	g_mutex_unlock(&r->lock);
+}
+
+/* Streaming thread of the file sink: what reaches the disk. */
+static GstPadProbeReturn on_sink_data(GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+	KtSourceRecorder *r = data;
+	gsize size = 0;
+
+	if (info->type & GST_PAD_PROBE_TYPE_BUFFER)
+		size = gst_buffer_get_size(GST_PAD_PROBE_INFO_BUFFER(info));
+	else if (info->type & GST_PAD_PROBE_TYPE_BUFFER_LIST)
+		size = gst_buffer_list_calculate_size(GST_PAD_PROBE_INFO_BUFFER_LIST(info));
+	g_mutex_lock(&r->lock);
+	r->stats.bytes_written += size;
+	g_mutex_unlock(&r->lock);
+	return GST_PAD_PROBE_OK;
+}
+
+/* Streaming thread: a depayloader lost data and asks upstream for a keyframe
+ * (GstForceKeyUnit); the publisher is the only one who can make one. */
+static GstPadProbeReturn on_upstream_event(GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+	KtSourceRecorder *r = data;
+
+	if (gst_event_has_name(GST_PAD_PROBE_INFO_EVENT(info), "GstForceKeyUnit")) {
+		g_mutex_lock(&r->lock);
+		if (!r->stopped && !r->failed) {
+			r->want_keyframe = TRUE;
+			schedule_wake(r);
+		}
+		g_mutex_unlock(&r->lock);
+	}
+	return GST_PAD_PROBE_OK;
+}
+
+static void remove_pipeline(KtSourceRecorder *r)
+{
+	if (r->bus_watch) {
+		g_source_destroy(r->bus_watch);
+		g_clear_pointer(&r->bus_watch, g_source_unref);
+	}
+	if (r->pipeline) {
+		gst_element_set_state(r->pipeline, GST_STATE_NULL);
+		gst_clear_object(&r->pipeline);
+	}
+}
+
+static void set_failure(KtSourceRecorder *r, const GError *gst_error)
+{
+	gint code = gst_error->domain == GST_RESOURCE_ERROR ? KT_SOURCE_RECORDER_ERROR_WRITE
+	                                                    : KT_SOURCE_RECORDER_ERROR_PIPELINE;
+
+	if (!r->failure)
+		r->failure = g_error_new(KT_SOURCE_RECORDER_ERROR, code, "recording %s: %s",
+		                         kt_source_recorder_get_path(r), gst_error->message);
+}
+
+/* Control loop. The owner's callback logs the failure; without one the
+ * recorder does. */
+static void report_failure(KtSourceRecorder *r)
+{
+	if (r->config.on_error)
+		r->config.on_error(r, r->failure, r->config.user_data);
+	else
+		g_warning("%s", r->failure->message);
+}
+
+/* Control loop: the pipeline failed (typically a write error or a full
+ * disk). Stop taking packets, drop the pipeline; the file keeps every
+ * complete cluster or fragment written so far. */
+static gboolean on_bus_message(GstBus *bus, GstMessage *msg, gpointer data)
+{
+	KtSourceRecorder *r = data;
+	g_autoptr(GError) gst_error = NULL;
+
+	if (GST_MESSAGE_TYPE(msg) != GST_MESSAGE_ERROR)
+		return G_SOURCE_CONTINUE;
+	gst_message_parse_error(msg, &gst_error, NULL);
+	g_mutex_lock(&r->lock);
+	r->failed = TRUE;
+	g_clear_object(&r->appsrc);
+	clear_pending(r);
+	g_mutex_unlock(&r->lock);
+	set_failure(r, gst_error);
+	remove_pipeline(r); /* also destroys this watch, which GLib allows */
+	report_failure(r);
+	return G_SOURCE_REMOVE;
+}
+
+/* Control loop. Ends the stream and waits until the muxer has finished the
+ * file (duration, index), then removes the pipeline. */
+static gboolean finish_pipeline(KtSourceRecorder *r, GError **error)
+{
+	g_autoptr(GstElement) src = NULL;
+	g_autoptr(GstBus) bus = NULL;
+	g_autoptr(GstMessage) msg = NULL;
+	g_autoptr(GError) gst_error = NULL;
+	gboolean ok = TRUE;
+
+	if (!r->pipeline)
+		return TRUE;
+	src = gst_bin_get_by_name(GST_BIN(r->pipeline), "src");
+	bus = gst_element_get_bus(r->pipeline);
+	gst_app_src_end_of_stream(GST_APP_SRC(src));
+	msg = kt_gst_wait_eos(bus, KT_RECORDER_FINISH_TIMEOUT_US);
+	if (!msg) {
+		g_set_error(error, KT_SOURCE_RECORDER_ERROR, KT_SOURCE_RECORDER_ERROR_TIMEOUT,
+		            "recording %s: not finalised within %d s",
+		            kt_source_recorder_get_path(r),
+		            (int)(KT_RECORDER_FINISH_TIMEOUT_US / G_USEC_PER_SEC));
+		ok = FALSE;
+	} else if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ERROR) {
+		gst_message_parse_error(msg, &gst_error, NULL);
+		set_failure(r, gst_error);
+		g_propagate_error(error, g_error_copy(r->failure));
+		ok = FALSE;
+	}
+	remove_pipeline(r);
+	return ok;
+}
+
+static char *next_path(KtSourceRecorder *r, const KtRecorderFormat *f)
+{
+	guint n = r->paths->len; /* files so far + the NULL terminator */
+
+	if (n == 1)
+		return g_strdup_printf("%s.%s", r->base_path, f->extension);
+	return g_strdup_printf("%s-%u.%s", r->base_path, n, f->extension);
+}
+
+static void add_probes(KtSourceRecorder *r, GstElement *src, GstElement *sink)
+{
+	g_autoptr(GstPad) src_pad = gst_element_get_static_pad(src, "src");
+	g_autoptr(GstPad) sink_pad = gst_element_get_static_pad(sink, "sink");
+
+	gst_pad_add_probe(src_pad, GST_PAD_PROBE_TYPE_EVENT_UPSTREAM, on_upstream_event, r, NULL);
+	gst_pad_add_probe(sink_pad, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
+	                  on_sink_data, r, NULL);
+}
+
+/* Streaming thread: tells the muxer the file cannot seek (see
+ * KtRecorderFormat.forward_only). */
+static GstPadProbeReturn on_sink_query(GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+	GstQuery *q = GST_PAD_PROBE_INFO_QUERY(info);
+	GstFormat format;
+
+	if (GST_QUERY_TYPE(q) != GST_QUERY_SEEKING)
+		return GST_PAD_PROBE_OK;
+	gst_query_parse_seeking(q, &format, NULL, NULL, NULL);
+	gst_query_set_seeking(q, format, FALSE, 0, -1);
+	return GST_PAD_PROBE_HANDLED;
+}
+
+/* Control loop. Sets up appsrc, file sink, clock and bus of a parsed
+ * pipeline and starts it. */
+static gboolean start_pipeline(KtSourceRecorder *r, GstElement *pipeline, KtCodec codec, guint8 pt,
+                               const char *path, GError **error)
+{
+	const KtRecorderFormat *f = &kt_recorder_formats[codec];
+	g_autoptr(GstElement) src = gst_bin_get_by_name(GST_BIN(pipeline), "src");
+	g_autoptr(GstElement) sink = gst_bin_get_by_name(GST_BIN(pipeline), "sink");
+	g_autoptr(GstBus) bus = gst_element_get_bus(pipeline);
+	g_autoptr(GstCaps) caps = gst_caps_new_simple(
+	    "application/x-rtp", "media", G_TYPE_STRING, kt_media_kind_name(r->kind), "clock-rate",
+	    G_TYPE_INT, (gint)r->clock_rate, "encoding-name", G_TYPE_STRING, f->encoding_name,
+	    "payload", G_TYPE_INT, (gint)pt, NULL);
+
+	g_object_set(src, "caps", caps, "format", GST_FORMAT_TIME, "is-live", TRUE, "block", FALSE,
+	             "max-bytes", (guint64)KT_RECORDER_MAX_QUEUED_BYTES, NULL);
+	g_object_set(sink, "location", path, "async", FALSE, NULL);
+	/* Unbuffered: what the muxer wrote is on disk if the process dies. */
+	gst_util_set_object_arg(G_OBJECT(sink), "buffer-mode", "unbuffered");
+	add_probes(r, src, sink);
+	if (f->forward_only) {
+		g_autoptr(GstPad) sink_pad = gst_element_get_static_pad(sink, "sink");
+
+		gst_pad_add_probe(sink_pad, GST_PAD_PROBE_TYPE_QUERY_DOWNSTREAM, on_sink_query,
+		                  NULL, NULL);
+	}
+	kt_gst_use_lesson_clock(GST_PIPELINE(pipeline), r->config.epoch_us);
+	r->bus_watch = gst_bus_create_watch(bus);
+	g_source_set_callback(r->bus_watch, G_SOURCE_FUNC(on_bus_message), r, NULL);
+	g_source_attach(r->bus_watch, r->control);
+	r->pipeline = gst_object_ref(pipeline);
+	if (gst_element_set_state(pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
+		g_autoptr(GstMessage) msg = gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR);
+		g_autoptr(GError) gst_error = NULL;
+
+		if (msg)
+			gst_message_parse_error(msg, &gst_error, NULL);
+		g_set_error(error, KT_SOURCE_RECORDER_ERROR,
+		            gst_error && gst_error->domain == GST_RESOURCE_ERROR
+		                ? KT_SOURCE_RECORDER_ERROR_WRITE
+		                : KT_SOURCE_RECORDER_ERROR_PIPELINE,
+		            "recording %s: %s", path,
+		            gst_error ? gst_error->message : "the pipeline did not start");
+		remove_pipeline(r);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/* Control loop. A new pipeline and file for @codec. */
+static gboolean build_pipeline(KtSourceRecorder *r, KtCodec codec, guint8 pt, GError **error)
+{
+	const KtRecorderFormat *f = &kt_recorder_formats[codec];
+	g_autofree char *desc = NULL;
+	g_autoptr(GstElement) pipeline = NULL;
+	GError *parse_error = NULL;
+	char *path;
+
+	if (!f->chain) {
+		g_set_error(error, KT_SOURCE_RECORDER_ERROR, KT_SOURCE_RECORDER_ERROR_PIPELINE,
+		            "recording %s: codec %s cannot be recorded", r->base_path,
+		            kt_media_codec_name(codec));
+		return FALSE;
+	}
+	/* 200 ms absorbs reordering and leaves time for retransmissions the
+	 * room has already asked for; lost packets become gaps (do-lost). */
+	desc = g_strdup_printf("appsrc name=src ! rtpjitterbuffer latency=200 do-lost=true"
+	                       " ! %s ! filesink name=sink",
+	                       f->chain);
+	pipeline = gst_parse_launch(desc, &parse_error);
+	if (!pipeline || parse_error) {
+		g_set_error(error, KT_SOURCE_RECORDER_ERROR, KT_SOURCE_RECORDER_ERROR_PIPELINE,
+		            "recording %s: %s", r->base_path,
+		            parse_error ? parse_error->message : "no pipeline");
+		g_clear_error(&parse_error);
+		return FALSE;
+	}
+	gst_object_ref_sink(pipeline);
+	path = next_path(r, f);
+	g_ptr_array_insert(r->paths, r->paths->len - 1, path);
+	g_mutex_lock(&r->lock);
+	r->stats.files++;
+	g_mutex_unlock(&r->lock);
+	return start_pipeline(r, pipeline, codec, pt, path, error);
+}
+
+/* Control loop: finish the previous file if any, start one for the codec
+ * the packets now carry, and feed it what was held meanwhile. */
+static void rebuild(KtSourceRecorder *r, KtCodec codec, guint8 pt)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GstElement) src = NULL;
+
+	if (!finish_pipeline(r, &error)) {
+		/* That file is over (what it holds stays playable); the next goes on. */
+		g_message("%s", error->message);
+		g_clear_error(&error);
+		g_clear_error(&r->failure);
+	}
+	if (!build_pipeline(r, codec, pt, &error)) {
+		g_mutex_lock(&r->lock);
+		r->failed = TRUE;
+		clear_pending(r);
+		g_mutex_unlock(&r->lock);
+		r->failure = g_steal_pointer(&error);
+		report_failure(r);
+		return;
+	}
+	src = gst_bin_get_by_name(GST_BIN(r->pipeline), "src");
+	g_mutex_lock(&r->lock);
+	/* The codec may have changed again meanwhile: then the next wake-up
+	 * replaces this pipeline. */
+	if (r->codec == codec && !r->stopped && !r->failed) {
+		GstBuffer *b;
+
+		r->appsrc = GST_APP_SRC(gst_object_ref(src));
+		while ((b = g_queue_pop_head(&r->pending)))
+			gst_app_src_push_buffer(r->appsrc, b);
+		r->pending_bytes = 0;
+	}
+	g_mutex_unlock(&r->lock);
+}
+
+static gboolean on_wake(gpointer data)
+{
+	KtSourceRecorder *r = data;
+	gboolean keyframe, build;
+	KtCodec codec;
+	guint8 pt;
+
+	g_mutex_lock(&r->lock);
+	g_clear_pointer(&r->wake, g_source_unref);
+	keyframe = r->want_keyframe && !r->stopped && !r->failed;
+	r->want_keyframe = FALSE;
+	build = !r->appsrc && !g_queue_is_empty(&r->pending) && !r->stopped && !r->failed;
+	codec = r->codec;
+	pt = r->pt;
+	g_mutex_unlock(&r->lock);
+	if (keyframe && r->config.on_keyframe)
+		r->config.on_keyframe(r, r->config.user_data);
+	if (build)
+		rebuild(r, codec, pt);
+	return G_SOURCE_REMOVE;
+}
+
+gboolean kt_source_recorder_stop(KtSourceRecorder *r, GError **error)
+{
+	g_autoptr(GError) local = NULL;
+
+	if (r->stop_done) {
+		if (!r->stop_ok && r->failure)
+			g_propagate_error(error, g_error_copy(r->failure));
+		return r->stop_ok;
+	}
+	g_mutex_lock(&r->lock);
+	r->stopped = TRUE;
+	g_clear_object(&r->appsrc);
+	clear_pending(r);
+	if (r->wake) {
+		g_source_destroy(r->wake);
+		g_clear_pointer(&r->wake, g_source_unref);
+	}
+	g_mutex_unlock(&r->lock);
+	r->stop_done = TRUE;
+	r->stop_ok = finish_pipeline(r, &local) && !r->failure;
+	if (!r->failure && local)
+		r->failure = g_error_copy(local);
+	if (!r->stop_ok)
+		g_propagate_error(error, g_error_copy(r->failure));
+	return r->stop_ok;
+}
+
+void kt_source_recorder_free(KtSourceRecorder *r)
+{
+	if (!r)
+		return;
+	kt_source_recorder_stop(r, NULL);
+	g_ptr_array_unref(r->paths);
+	g_clear_error(&r->failure);
+	g_main_context_unref(r->control);
+	g_mutex_clear(&r->lock);
+	g_free(r->base_path);
+	g_free(r);
+}
+
+const char *kt_source_recorder_get_path(KtSourceRecorder *r)
+{
+	guint n = r->paths->len;
+
+	return n > 1 ? g_ptr_array_index(r->paths, n - 2) : NULL;
+}
+
+const char *const *kt_source_recorder_get_paths(KtSourceRecorder *r)
+{
+	return (const char *const *)r->paths->pdata;
+}
+
+void kt_source_recorder_get_stats(KtSourceRecorder *r, KtSourceRecorderStats *out)
+{
+	g_mutex_lock(&r->lock);
+	*out = r->stats;
+	g_mutex_unlock(&r->lock);
+	out->duration =
+	    out->first_time == GST_CLOCK_TIME_NONE ? 0 : out->last_time - out->first_time;
+}

@@ -1,0 +1,443 @@
+/* The archive API: listing, reading, streaming and deleting recordings; retention timer. */
+#define G_LOG_DOMAIN "kt-api-recordings"
+
+#include "kt-api-recordings.h"
+
+#include <string.h>
+
+#include "kt-api-lessons.h"
+#include "kt-auth.h"
+
+#define KT_API_RECORDINGS_PREFIX "/api/recordings/"
+#define KT_LIST_LIMIT_DEFAULT 50
+#define KT_RETENTION_PERIOD_S (24 * 3600)
+
+struct _KtApiRecordings {
+	KtRecordings *store;
+	const guint8 *secret;
+	gsize secret_len;
+	const KtSettings *settings;
+	GSource *retention;
+	KtHttpRoute routes[2];
+};
+
+/* ---- JSON ---- */
+
+static json_t *time_json(gint64 unix_time)
+{
+	g_autoptr(GDateTime) t = NULL;
+	g_autofree char *text = NULL;
+
+	if (unix_time <= 0)
+		return json_null();
+	t = g_date_time_new_from_unix_utc(unix_time);
+	text = t ? g_date_time_format(t, "%Y-%m-%dT%H:%M:%SZ") : NULL;
+	return text ? json_string(text) : json_null();
+}
+
+/* Strings from the catalog may come from anywhere (the CLI): invalid UTF-8 becomes "". */
+static json_t *text_json(const char *s)
+{
+	json_t *v = json_string(s ? s : "");
+
+	return v ? v : json_string("");
+}
+
+static json_t *chapters_json(GPtrArray *chapters)
+{
+	json_t *arr = json_array();
+
+	for (guint i = 0; i < chapters->len; i++) {
+		const KtRecordingChapter *c = chapters->pdata[i];
+
+		json_array_append_new(arr, json_pack("{s:I, s:o}", "at_ms", (json_int_t)c->at_ms,
+		                                     "title", text_json(c->title)));
+	}
+	return arr;
+}
+
+json_t *kt_api_recordings_to_json(const KtRecordingInfo *info, GPtrArray *chapters)
+{
+	json_t *out = json_object();
+	json_t *rooms = json_array();
+	g_autofree char *media =
+	    g_strdup_printf(KT_API_RECORDINGS_PREFIX "%" G_GINT64_FORMAT "/media", info->id);
+	g_autofree char *name = g_path_get_basename(info->file);
+
+	json_object_set_new(out, "id", json_integer(info->id));
+	json_object_set_new(out, "lesson", text_json(info->lesson));
+	json_object_set_new(out, "title", text_json(info->title));
+	json_object_set_new(out, "subject", text_json(info->subject));
+	json_object_set_new(out, "grade", text_json(info->grade));
+	json_object_set_new(out, "teacher", text_json(info->teacher));
+	for (guint i = 0; info->classrooms && info->classrooms[i]; i++)
+		json_array_append_new(rooms, text_json(info->classrooms[i]));
+	json_object_set_new(out, "classrooms", rooms);
+	json_object_set_new(out, "started_at", time_json(info->started_at));
+	json_object_set_new(out, "ended_at", time_json(info->ended_at));
+	json_object_set_new(out, "duration_ms",
+	                    info->duration_ms >= 0 ? json_integer(info->duration_ms) : json_null());
+	json_object_set_new(out, "size_bytes", json_integer(info->size_bytes));
+	json_object_set_new(out, "kind", text_json(info->kind));
+	json_object_set_new(out, "stream", text_json(info->stream));
+	json_object_set_new(out, "file_name", text_json(name));
+	json_object_set_new(out, "mime", text_json(info->mime));
+	json_object_set_new(
+	    out, "sha256", info->sha256 && *info->sha256 ? json_string(info->sha256) : json_null());
+	json_object_set_new(out, "state", text_json(info->state));
+	json_object_set_new(out, "media_url", json_string(media));
+	if (chapters)
+		json_object_set_new(out, "chapters", chapters_json(chapters));
+	return out;
+}
+
+char *kt_api_recordings_download_name(const KtRecordingInfo *info)
+{
+	g_autoptr(GDateTime) t = g_date_time_new_from_unix_utc(MAX(info->started_at, 0));
+	g_autofree char *day = t ? g_date_time_format(t, "%Y-%m-%d") : g_strdup("recording");
+	const char *dot = strrchr(info->file, '.');
+	const char *ext = dot && !strchr(dot, '/') ? dot : "";
+	GString *name = g_string_new(day);
+
+	g_string_append_printf(name, " %s %s", *info->title ? info->title : info->lesson,
+	                       info->stream);
+	if (!g_utf8_validate(name->str, -1, NULL)) {
+		g_string_assign(name, day);
+		g_string_append_printf(name, " %" G_GINT64_FORMAT, info->id);
+	}
+	/* Path separators, quotes and control characters make unsafe or ambiguous names. */
+	for (gsize i = 0; i < name->len; i++)
+		if (strchr("/\\\"*:<>?|%", name->str[i]) || (guchar)name->str[i] < 0x20 ||
+		    name->str[i] == 0x7f)
+			name->str[i] = '_';
+	g_string_append(name, ext);
+	return g_string_free(name, FALSE);
+}
+
+/* Content-Disposition with an ASCII fallback and the UTF-8 name (RFC 6266 §4.3, RFC 8187). */
+static char *content_disposition(const KtRecordingInfo *info)
+{
+	g_autofree char *name = kt_api_recordings_download_name(info);
+	g_autofree char *encoded = g_uri_escape_string(name, NULL, FALSE);
+	g_autofree char *ascii = g_strdup(name);
+
+	for (char *p = ascii; *p; p++)
+		if ((guchar)*p >= 0x80)
+			*p = '_';
+	return g_strdup_printf("attachment; filename=\"%s\"; filename*=UTF-8''%s", ascii, encoded);
+}
+
+/* ---- authorization ---- */
+
+static gboolean verify_token(KtApiRecordings *api, KtHttpRequest *req, const char *token,
+                             KtTokenClaims *claims)
+{
+	g_autoptr(GError) error = NULL;
+
+	if (kt_token_verify(api->secret, api->secret_len, token, g_get_real_time() / G_USEC_PER_SEC,
+	                    claims, &error))
+		return TRUE;
+	kt_http_request_respond_error(req, 401,
+	                              g_error_matches(error, KT_TOKEN_ERROR, KT_TOKEN_ERROR_EXPIRED)
+	                                  ? "token-expired"
+	                                  : "bad-token",
+	                              "%s", error->message);
+	return FALSE;
+}
+
+/* Archivists and admins read; only admins with @admin_only. @allow_query: the media URL,
+ * where "?token=" stands in for the header a player cannot send. */
+static gboolean authorize(KtApiRecordings *api, KtHttpRequest *req, gboolean admin_only,
+                          gboolean allow_query)
+{
+	g_autofree char *auth = kt_http_request_get_header(req, "authorization");
+	g_autofree char *token = NULL;
+	KtTokenClaims claims;
+	gboolean ok;
+
+	if (!auth && allow_query && (token = kt_http_request_get_query(req, "token"))) {
+		if (!verify_token(api, req, token, &claims))
+			return FALSE;
+	} else if (!kt_auth_check_bearer(req, api->secret, api->secret_len, &claims)) {
+		return FALSE;
+	}
+	ok = claims.role == KT_ROLE_ADMIN || (!admin_only && claims.role == KT_ROLE_ARCHIVIST);
+	if (!ok)
+		kt_http_request_respond_error(req, 403, "wrong-role",
+		                              "role '%s' may not do this here; it needs %s",
+		                              kt_role_to_string(claims.role),
+		                              admin_only ? "'admin'" : "'archivist' or 'admin'");
+	return ok;
+}
+
+static void respond_store_error(KtHttpRequest *req, GError *error)
+{
+	if (g_error_matches(error, KT_RECORDINGS_ERROR, KT_RECORDINGS_ERROR_NOT_FOUND)) {
+		kt_http_request_respond_error(req, 404, "not-found", "%s", error->message);
+		return;
+	}
+	g_warning("recordings catalog: %s", error->message);
+	kt_http_request_respond_error(req, 500, "storage-error", "the recordings catalog failed");
+}
+
+/* ---- GET /api/recordings ---- */
+
+static gboolean query_uint(KtHttpRequest *req, const char *name, guint64 min, guint64 max,
+                           guint def, guint *out)
+{
+	g_autofree char *v = kt_http_request_get_query(req, name);
+	guint64 n;
+
+	if (!v) {
+		*out = def;
+		return TRUE;
+	}
+	if (!g_ascii_string_to_unsigned(v, 10, min, max, &n, NULL)) {
+		kt_http_request_respond_error(req, 400, "bad-request",
+		                              "%s: must be an integer from %" G_GUINT64_FORMAT
+		                              " to %" G_GUINT64_FORMAT,
+		                              name, min, max);
+		return FALSE;
+	}
+	*out = (guint)n;
+	return TRUE;
+}
+
+/* from= / to=: Unix seconds or ISO 8601 with a UTC offset, as starts_at in the lessons API. */
+static gboolean query_time(KtHttpRequest *req, const char *name, gint64 *out)
+{
+	g_autofree char *v = kt_http_request_get_query(req, name);
+
+	*out = 0;
+	if (!v || !*v)
+		return TRUE;
+	if (kt_api_lessons_parse_time(v, out, NULL))
+		return TRUE;
+	kt_http_request_respond_error(req, 400, "bad-request",
+	                              "%s: not Unix seconds nor ISO 8601 with an offset "
+	                              "(2026-11-24T08:00+08:00)",
+	                              name);
+	return FALSE;
+}
+
+/* The query's filter strings, owned here for the duration of a request. */
+typedef struct {
+	char *values[6];
+	KtRecordingFilter filter;
+} ListQuery;
+
+static void list_query_clear(ListQuery *q)
+{
+	for (guint i = 0; i < G_N_ELEMENTS(q->values); i++)
+		g_free(q->values[i]);
+}
+
+static gboolean read_filter(KtHttpRequest *req, ListQuery *q)
+{
+	static const char *const names[] = {"lesson", "teacher", "subject", "grade", "kind", "q"};
+
+	for (guint i = 0; i < G_N_ELEMENTS(names); i++)
+		q->values[i] = kt_http_request_get_query(req, names[i]);
+	q->filter = (KtRecordingFilter){.lesson = q->values[0],
+	                                .teacher = q->values[1],
+	                                .subject = q->values[2],
+	                                .grade = q->values[3],
+	                                .kind = q->values[4],
+	                                .text = q->values[5]};
+	if (q->filter.kind && *q->filter.kind && strcmp(q->filter.kind, "program") != 0 &&
+	    strcmp(q->filter.kind, "source") != 0) {
+		kt_http_request_respond_error(req, 400, "bad-request",
+		                              "kind: must be program or source");
+		return FALSE;
+	}
+	return query_time(req, "from", &q->filter.from) && query_time(req, "to", &q->filter.to);
+}
+
+static void handle_list(KtHttpRequest *req, gpointer user_data)
+{
+	KtApiRecordings *api = user_data;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GPtrArray) rows = NULL;
+	ListQuery q = {0};
+	guint limit, offset, total = 0;
+	json_t *arr, *out;
+
+	if (!authorize(api, req, FALSE, FALSE) || !read_filter(req, &q) ||
+	    !query_uint(req, "limit", 1, KT_RECORDINGS_LIST_LIMIT_MAX, KT_LIST_LIMIT_DEFAULT,
+	                &limit) ||
+	    !query_uint(req, "offset", 0, G_MAXINT32, 0, &offset)) {
+		list_query_clear(&q);
+		return;
+	}
+	rows = kt_recordings_list(api->store, &q.filter, limit, offset, &total, &error);
+	list_query_clear(&q);
+	if (!rows) {
+		respond_store_error(req, error);
+		return;
+	}
+	arr = json_array();
+	for (guint i = 0; i < rows->len; i++)
+		json_array_append_new(arr, kt_api_recordings_to_json(rows->pdata[i], NULL));
+	out = json_pack("{s:o, s:I, s:I, s:I}", "recordings", arr, "total", (json_int_t)total,
+	                "limit", (json_int_t)limit, "offset", (json_int_t)offset);
+	kt_http_request_respond_json(req, 200, out);
+	json_decref(out);
+}
+
+/* ---- /api/recordings/{id}[/media] ---- */
+
+static void handle_get(KtApiRecordings *api, KtHttpRequest *req, const KtRecordingInfo *info)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GPtrArray) chapters = kt_recordings_chapters(api->store, info->id, &error);
+	json_t *out;
+
+	if (!chapters) {
+		respond_store_error(req, error);
+		return;
+	}
+	out = kt_api_recordings_to_json(info, chapters);
+	kt_http_request_respond_json(req, 200, out);
+	json_decref(out);
+}
+
+static void handle_media(KtApiRecordings *api, KtHttpRequest *req, const KtRecordingInfo *info)
+{
+	g_autofree char *path = kt_recordings_path(api->store, info);
+	g_autofree char *download = kt_http_request_get_query(req, "download");
+	g_autofree char *disposition =
+	    download && strcmp(download, "1") == 0 ? content_disposition(info) : NULL;
+	const char *headers[] = {"Cache-Control",
+	                         "private, no-cache",
+	                         "X-Content-Type-Options",
+	                         "nosniff",
+	                         "Referrer-Policy",
+	                         "no-referrer",
+	                         disposition ? "Content-Disposition" : NULL,
+	                         disposition,
+	                         NULL};
+
+	/* A recording still being written is served as far as it got: fragmented MP4 plays. */
+	kt_http_request_respond_file(req, path, *info->mime ? info->mime : NULL, headers);
+}
+
+static void handle_delete(KtApiRecordings *api, KtHttpRequest *req, gint64 id)
+{
+	g_autoptr(GError) error = NULL;
+
+	if (!kt_recordings_delete(api->store, id, &error)) {
+		respond_store_error(req, error);
+		return;
+	}
+	g_message("recording %" G_GINT64_FORMAT " deleted through the API", id);
+	kt_http_request_respond(req, 204, NULL, NULL, NULL, 0);
+}
+
+/* "{id}" or "{id}/media" after the prefix; id is 1..18 digits. */
+static gboolean parse_item_path(const char *rest, gint64 *id, gboolean *media)
+{
+	gsize n = strspn(rest, "0123456789");
+	guint64 v;
+	g_autofree char *digits = g_strndup(rest, n);
+
+	*media = strcmp(rest + n, "/media") == 0;
+	if (n == 0 || n > 18 || (rest[n] != '\0' && !*media))
+		return FALSE;
+	if (!g_ascii_string_to_unsigned(digits, 10, 1, G_MAXINT64, &v, NULL))
+		return FALSE;
+	*id = (gint64)v;
+	return TRUE;
+}
+
+static void handle_item(KtHttpRequest *req, gpointer user_data)
+{
+	KtApiRecordings *api = user_data;
+	KtHttpMethod method = kt_http_request_get_method(req);
+	const char *rest = kt_http_request_get_path(req) + strlen(KT_API_RECORDINGS_PREFIX);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(KtRecordingInfo) info = NULL;
+	gboolean media = FALSE;
+	gint64 id = 0;
+
+	if (!parse_item_path(rest, &id, &media)) {
+		kt_http_request_respond_error(req, 404, "not-found", "not a recording path");
+		return;
+	}
+	if ((method == KT_HTTP_DELETE && media) || (method == KT_HTTP_HEAD && !media)) {
+		static const char body[] =
+		    "{\"error\":\"method_not_allowed\",\"message\":\"not allowed on this path\"}";
+		const char *allow[] = {"Allow", media ? "GET, HEAD" : "GET, DELETE", NULL};
+		kt_http_request_respond(req, 405, "application/json", allow, body, strlen(body));
+		return;
+	}
+	if (!authorize(api, req, method == KT_HTTP_DELETE, media))
+		return;
+	if (method == KT_HTTP_DELETE) {
+		handle_delete(api, req, id);
+		return;
+	}
+	info = kt_recordings_get(api->store, id, &error);
+	if (!info)
+		respond_store_error(req, error);
+	else if (media)
+		handle_media(api, req, info);
+	else
+		handle_get(api, req, info);
+}
+
+/* ---- retention and lifecycle ---- */
+
+static gboolean on_retention(gpointer data)
+{
+	KtApiRecordings *api = data;
+	g_autoptr(GError) error = NULL;
+
+	if (!kt_recordings_expire(api->store, g_get_real_time() / G_USEC_PER_SEC,
+	                          api->settings->retention_days, &error))
+		g_warning("retention: %s", error->message);
+	return G_SOURCE_CONTINUE;
+}
+
+KtApiRecordings *kt_api_recordings_new(KtRecordings *store, const guint8 *secret, gsize secret_len,
+                                       const KtSettings *settings)
+{
+	KtApiRecordings *api = g_new0(KtApiRecordings, 1);
+
+	api->store = store;
+	api->secret = secret;
+	api->secret_len = secret_len;
+	api->settings = settings;
+	api->routes[0] =
+	    (KtHttpRoute){"/api/recordings", TRUE, KT_HTTP_GET, FALSE, 0, handle_list, api};
+	api->routes[1] = (KtHttpRoute){KT_API_RECORDINGS_PREFIX,
+	                               FALSE,
+	                               KT_HTTP_GET | KT_HTTP_HEAD | KT_HTTP_DELETE,
+	                               FALSE,
+	                               0,
+	                               handle_item,
+	                               api};
+	if (settings->retention_days > 0) {
+		on_retention(api);
+		api->retention = g_timeout_source_new_seconds(KT_RETENTION_PERIOD_S);
+		g_source_set_callback(api->retention, on_retention, api, NULL);
+		g_source_attach(api->retention, g_main_context_get_thread_default());
+	}
+	return api;
+}
+
+void kt_api_recordings_free(KtApiRecordings *api)
+{
+	if (!api)
+		return;
+	if (api->retention) {
+		g_source_destroy(api->retention);
+		g_source_unref(api->retention);
+	}
+	g_free(api);
+}
+
+const KtHttpRoute *kt_api_recordings_routes(KtApiRecordings *api, guint *n_out)
+{
+	*n_out = G_N_ELEMENTS(api->routes);
+	return api->routes;
+}
