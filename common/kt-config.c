@@ -57,6 +57,7 @@ static const KtOptionGroup kt_config_groups[] = {
     {"auth", "Signed, expiring tokens that carry each endpoint's role."},
     {"media", "ICE, RTP and the media worker threads."},
     {"lesson", "Limits and rules for lessons."},
+    {"recording", "Recording of live lessons (docs/archivists.md)."},
 };
 
 static const KtOption kt_config_options[] = {
@@ -124,6 +125,21 @@ static const KtOption kt_config_options[] = {
      .max = 100000, .doc = "Most lessons live at the same time."},
     {"lesson", "max_subscribers", KT_OPT_INT, KT_OFF(max_subscribers), .def_int = 500, .min = 1,
      .max = 100000, .doc = "Most receiving endpoints in one lesson."},
+
+    {"recording", "enabled", KT_OPT_BOOL, KT_OFF(record), .def_int = TRUE,
+     .doc = "Record every live lesson into data_dir/recordings (a lesson created with "
+            "\"record\": false is not recorded)."},
+    {"recording", "program", KT_OPT_BOOL, KT_OFF(record_program), .def_int = TRUE,
+     .doc = "Besides each published stream on its own, record the program: one composite "
+            "of courseware, teacher camera and the on-stage classroom (H.264 + AAC, MP4)."},
+    {"recording", "program_width", KT_OPT_INT, KT_OFF(program_width), .def_int = 1280, .min = 160,
+     .max = 3840, .doc = "Width of the program composite, in pixels (even)."},
+    {"recording", "program_height", KT_OPT_INT, KT_OFF(program_height), .def_int = 720, .min = 120,
+     .max = 2160, .doc = "Height of the program composite, in pixels (even)."},
+    {"recording", "program_fps", KT_OPT_INT, KT_OFF(program_fps), .def_int = 15, .min = 5,
+     .max = 60, .doc = "Frame rate of the program composite."},
+    {"recording", "program_kbps", KT_OPT_INT, KT_OFF(program_kbps), .def_int = 1500, .min = 200,
+     .max = 20000, .doc = "Video bitrate of the program composite, in kbit/s."},
 };
 
 /* Sets @error to "[group] key: <why>". */
@@ -359,6 +375,10 @@ static bool kt_settings_validate_pairs(const KtSettings *s, GError **error)
 		    s->ice_port_min, s->ice_port_max);
 	if ((s->tls_cert[0] == '\0') != (s->tls_key[0] == '\0'))
 		return kt_option_fail(key, error, "set tls_cert and tls_key together, or neither");
+	/* 4:2:0 video needs even dimensions. */
+	if (s->program_width % 2 || s->program_height % 2)
+		return kt_option_fail(kt_option_find("recording", "program_width"), error,
+		                      "program_width and program_height must be even");
 	return true;
 }
 

@@ -54,6 +54,13 @@ typedef struct {
 	    teacher_publish_policy; /* "reject" (409 for a second teacher publisher) or "replace" */
 	gint64 max_lessons;         /* concurrent lessons; 1..100000, default 100 */
 	gint64 max_subscribers;     /* per lesson; 1..100000, default 500 */
+	/* [recording] */
+	gboolean record;         /* record every live lesson; default TRUE (per lesson: API) */
+	gboolean record_program; /* also the program composite; default TRUE */
+	gint64 program_width;    /* composite size; 160..3840 x 120..2160, default 1280x720 */
+	gint64 program_height;
+	gint64 program_fps;  /* 5..60, default 15 */
+	gint64 program_kbps; /* H.264 bitrate; 200..20000, default 1500 */
 } KtSettings;
 
 /* A new struct holding the built-in defaults; free with kt_settings_free. */

@@ -1,5 +1,5 @@
-/* The recordings catalog in SQLite: schema, migrations, one prepared statement per query,
- * and the file side (paths, deletion, repair, retention, checksums). */
+/* The recordings catalog in SQLite (opened through kt-db): schema, migrations, one prepared
+ * statement per query, and the file side (paths, deletion, repair, retention, checksums). */
 #define G_LOG_DOMAIN "kt-recordings"
 
 #include "kt-recordings.h"
@@ -8,10 +8,11 @@
 #include <fcntl.h>
 #include <glib/gstdio.h>
 #include <jansson.h>
-#include <sqlite3.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "kt-db.h"
 
 G_DEFINE_QUARK(kt - recordings - error - quark, kt_recordings_error)
 
@@ -35,7 +36,6 @@ static const char *const migrations[] = {
     "  at_ms INTEGER NOT NULL, title TEXT NOT NULL);"
     "CREATE INDEX chapters_by_recording ON chapters (recording_id, at_ms);",
 };
-#define KT_SCHEMA_VERSION G_N_ELEMENTS(migrations)
 
 #define KT_REC_COLUMNS                                                                             \
 	"id, lesson, title, subject, grade, teacher, classrooms, started_at, ended_at, "           \
@@ -88,176 +88,38 @@ static const char *const statement_sql[ST_COUNT_ALL] = {
                    " AND coalesce(ended_at, started_at) < ?1",
 };
 
-struct _KtRecordings {
-	sqlite3 *db;
-	char *path;     /* of the database, for messages */
-	char *data_dir; /* files are relative to it */
-	sqlite3_stmt *st[ST_COUNT_ALL];
+static const KtDbSchema schema = {
+    .migrations = migrations,
+    .n_migrations = G_N_ELEMENTS(migrations),
+    .statements = statement_sql,
+    .n_statements = ST_COUNT_ALL,
+    .error_domain = kt_recordings_error_quark,
+    .error_corrupt = KT_RECORDINGS_ERROR_CORRUPT,
+    .error_io = KT_RECORDINGS_ERROR_IO,
 };
 
-/* ---- errors and statement helpers ---- */
+struct _KtRecordings {
+	KtDb *db;
+	char *data_dir; /* files are relative to it */
+};
 
-static bool fail_sqlite(KtRecordings *s, GError **error, const char *what)
-{
-	int code = sqlite3_errcode(s->db) & 0xff;
-	KtRecordingsError kind = code == SQLITE_NOTADB || code == SQLITE_CORRUPT
-	                             ? KT_RECORDINGS_ERROR_CORRUPT
-	                             : KT_RECORDINGS_ERROR_IO;
-
-	g_set_error(error, KT_RECORDINGS_ERROR, kind, "%s: %s: %s", s->path, what,
-	            sqlite3_errmsg(s->db));
-	return false;
-}
-
-static void finish(sqlite3_stmt *st)
-{
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-}
-
-static void bind_text(sqlite3_stmt *st, int i, const char *text)
-{
-	sqlite3_bind_text(st, i, text ? text : "", -1, SQLITE_STATIC);
-}
-
-/* Binds @text, or leaves the parameter NULL when @text is NULL or "". */
-static void bind_optional(sqlite3_stmt *st, int i, const char *text)
-{
-	if (text && *text)
-		sqlite3_bind_text(st, i, text, -1, SQLITE_STATIC);
-}
-
-/* Steps @st to completion (a write); resets it. */
-static bool run(KtRecordings *s, sqlite3_stmt *st, GError **error, const char *what)
-{
-	bool ok = sqlite3_step(st) == SQLITE_DONE;
-
-	if (!ok)
-		fail_sqlite(s, error, what);
-	finish(st);
-	return ok;
-}
-
-static char *column_text(sqlite3_stmt *st, int i)
-{
-	const unsigned char *t = sqlite3_column_text(st, i);
-
-	return g_strdup(t ? (const char *)t : "");
-}
-
-static gint64 column_int_or(sqlite3_stmt *st, int i, gint64 unknown)
-{
-	return sqlite3_column_type(st, i) == SQLITE_NULL ? unknown : sqlite3_column_int64(st, i);
-}
-
-static bool exec_sql(KtRecordings *s, const char *sql, GError **error, const char *what)
-{
-	if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK)
-		return fail_sqlite(s, error, what);
-	return true;
-}
-
-/* ---- open, migrate, close ---- */
-
-static bool read_version(KtRecordings *s, gint64 *version, GError **error)
-{
-	sqlite3_stmt *st = NULL;
-	int rc;
-
-	if (sqlite3_prepare_v2(s->db, "SELECT max(version) FROM schema_version", -1, &st, NULL) !=
-	    SQLITE_OK)
-		return fail_sqlite(s, error, "schema version");
-	rc = sqlite3_step(st);
-	*version = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-	sqlite3_finalize(st);
-	if (rc != SQLITE_ROW)
-		return fail_sqlite(s, error, "schema version");
-	return true;
-}
-
-/* One write transaction, so a server and a CLI opening a new file together do not both
- * migrate it. */
-static bool migrate(KtRecordings *s, GError **error)
-{
-	gint64 version;
-	g_autofree char *set = NULL;
-
-	if (!exec_sql(s, "BEGIN IMMEDIATE", error, "begin migration") ||
-	    !exec_sql(s, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)",
-	              error, "schema version") ||
-	    !read_version(s, &version, error))
-		goto fail;
-	if (version < 0 || version > (gint64)KT_SCHEMA_VERSION) {
-		g_set_error(error, KT_RECORDINGS_ERROR, KT_RECORDINGS_ERROR_CORRUPT,
-		            "%s: schema version %" G_GINT64_FORMAT
-		            " is not one this Ketang knows (it knows up to %u)",
-		            s->path, version, (guint)KT_SCHEMA_VERSION);
-		goto fail;
-	}
-	for (gint64 v = version; v < (gint64)KT_SCHEMA_VERSION; v++)
-		if (!exec_sql(s, migrations[v], error, "migrate"))
-			goto fail;
-	set = g_strdup_printf("DELETE FROM schema_version; INSERT INTO schema_version VALUES (%u)",
-	                      (guint)KT_SCHEMA_VERSION);
-	if (!exec_sql(s, set, error, "schema version") || !exec_sql(s, "COMMIT", error, "commit"))
-		goto fail;
-	return true;
-fail:
-	if (!sqlite3_get_autocommit(s->db))
-		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-	return false;
-}
-
-static bool prepare_all(KtRecordings *s, GError **error)
-{
-	for (guint i = 0; i < ST_COUNT_ALL; i++)
-		if (sqlite3_prepare_v3(s->db, statement_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
-		                       &s->st[i], NULL) != SQLITE_OK)
-			return fail_sqlite(s, error, "prepare");
-	return true;
-}
+/* ---- open, close ---- */
 
 KtRecordings *kt_recordings_open(const char *data_dir, GError **error)
 {
 	g_autoptr(KtRecordings) s = g_new0(KtRecordings, 1);
+	g_autofree char *path = g_build_filename(data_dir, KT_RECORDINGS_FILE, NULL);
 
 	s->data_dir = g_strdup(data_dir);
-	s->path = g_build_filename(data_dir, KT_RECORDINGS_FILE, NULL);
-	if (g_mkdir_with_parents(data_dir, 0700) != 0) {
-		int err = errno;
-
-		g_set_error(error, KT_RECORDINGS_ERROR, KT_RECORDINGS_ERROR_IO,
-		            "cannot create directory %s: %s", data_dir, g_strerror(err));
-		return NULL;
-	}
-	if (sqlite3_open_v2(s->path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
-	    SQLITE_OK) {
-		g_set_error(error, KT_RECORDINGS_ERROR, KT_RECORDINGS_ERROR_IO,
-		            "cannot open %s: %s", s->path,
-		            s->db ? sqlite3_errmsg(s->db) : "out of memory");
-		return NULL;
-	}
-	sqlite3_extended_result_codes(s->db, 1);
-	sqlite3_busy_timeout(s->db, 5000);
-	/* WAL: the CLI writes while the server reads. The first statement reads the header, so
-	 * a file that is not SQLite fails here (NOTADB -> _CORRUPT). */
-	if (!exec_sql(s, "PRAGMA journal_mode = WAL", error, "not a usable database") ||
-	    !exec_sql(s, "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON", error,
-	              "pragmas") ||
-	    !migrate(s, error) || !prepare_all(s, error))
-		return NULL;
-	return g_steal_pointer(&s);
+	s->db = kt_db_open(path, &schema, error);
+	return s->db ? g_steal_pointer(&s) : NULL;
 }
 
 void kt_recordings_free(KtRecordings *s)
 {
 	if (!s)
 		return;
-	for (guint i = 0; i < ST_COUNT_ALL; i++)
-		sqlite3_finalize(s->st[i]);
-	if (s->db)
-		sqlite3_close(s->db);
-	g_free(s->path);
+	kt_db_free(s->db);
 	g_free(s->data_dir);
 	g_free(s);
 }
@@ -323,45 +185,37 @@ static char **classrooms_from_json(const char *text)
 	return (char **)g_ptr_array_free(names, FALSE);
 }
 
-/* The row in @st, in KT_REC_COLUMNS order. */
-static KtRecordingInfo *read_row(sqlite3_stmt *st)
+/* The row in @st, in KT_REC_COLUMNS order (a KtDbReadFunc). */
+static gpointer read_row(sqlite3_stmt *st, gpointer unused, GError **error)
 {
 	KtRecordingInfo *r = g_new0(KtRecordingInfo, 1);
-	g_autofree char *rooms = column_text(st, 6);
+	g_autofree char *rooms = kt_db_column_text(st, 6);
 
 	r->id = sqlite3_column_int64(st, 0);
-	r->lesson = column_text(st, 1);
-	r->title = column_text(st, 2);
-	r->subject = column_text(st, 3);
-	r->grade = column_text(st, 4);
-	r->teacher = column_text(st, 5);
+	r->lesson = kt_db_column_text(st, 1);
+	r->title = kt_db_column_text(st, 2);
+	r->subject = kt_db_column_text(st, 3);
+	r->grade = kt_db_column_text(st, 4);
+	r->teacher = kt_db_column_text(st, 5);
 	r->classrooms = classrooms_from_json(rooms);
 	r->started_at = sqlite3_column_int64(st, 7);
-	r->ended_at = column_int_or(st, 8, 0);
-	r->duration_ms = column_int_or(st, 9, -1);
+	r->ended_at = kt_db_column_int64_or(st, 8, 0);
+	r->duration_ms = kt_db_column_int64_or(st, 9, -1);
 	r->size_bytes = sqlite3_column_int64(st, 10);
-	r->kind = column_text(st, 11);
-	r->stream = column_text(st, 12);
-	r->file = column_text(st, 13);
-	r->mime = column_text(st, 14);
-	r->sha256 = column_text(st, 15);
-	r->state = column_text(st, 16);
+	r->kind = kt_db_column_text(st, 11);
+	r->stream = kt_db_column_text(st, 12);
+	r->file = kt_db_column_text(st, 13);
+	r->mime = kt_db_column_text(st, 14);
+	r->sha256 = kt_db_column_text(st, 15);
+	r->state = kt_db_column_text(st, 16);
 	return r;
 }
 
-/* Reads every row @st yields into a new array; NULL on error. Resets @st. */
+/* Every recording @st yields (KtRecordingInfo *); NULL on error. Resets @st. */
 static GPtrArray *read_rows(KtRecordings *s, sqlite3_stmt *st, GError **error, const char *what)
 {
-	g_autoptr(GPtrArray) out =
-	    g_ptr_array_new_with_free_func((GDestroyNotify)kt_recording_info_free);
-	int rc;
-
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		g_ptr_array_add(out, read_row(st));
-	if (rc != SQLITE_DONE)
-		fail_sqlite(s, error, what);
-	finish(st);
-	return rc == SQLITE_DONE ? g_steal_pointer(&out) : NULL;
+	return kt_db_read_all(s->db, st, read_row, NULL, (GDestroyNotify)kt_recording_info_free,
+	                      what, error);
 }
 
 static bool file_is_safe(const char *file)
@@ -379,7 +233,7 @@ static bool file_is_safe(const char *file)
 
 gint64 kt_recordings_create(KtRecordings *s, const KtRecordingInfo *in, GError **error)
 {
-	sqlite3_stmt *st = s->st[ST_INSERT];
+	sqlite3_stmt *st = kt_db_stmt(s->db, ST_INSERT);
 	g_autofree char *rooms = classrooms_to_json(in->classrooms);
 
 	if (g_strcmp0(in->kind, "program") != 0 && g_strcmp0(in->kind, "source") != 0) {
@@ -392,20 +246,20 @@ gint64 kt_recordings_create(KtRecordings *s, const KtRecordingInfo *in, GError *
 		            "file must be a path inside the data dir, relative, without \"..\"");
 		return 0;
 	}
-	bind_text(st, 1, in->lesson);
-	bind_text(st, 2, in->title);
-	bind_text(st, 3, in->subject);
-	bind_text(st, 4, in->grade);
-	bind_text(st, 5, in->teacher);
-	bind_text(st, 6, rooms ? rooms : "[]");
+	kt_db_bind_text(st, 1, in->lesson);
+	kt_db_bind_text(st, 2, in->title);
+	kt_db_bind_text(st, 3, in->subject);
+	kt_db_bind_text(st, 4, in->grade);
+	kt_db_bind_text(st, 5, in->teacher);
+	kt_db_bind_text(st, 6, rooms ? rooms : "[]");
 	sqlite3_bind_int64(st, 7, in->started_at);
-	bind_text(st, 8, in->kind);
-	bind_text(st, 9, in->stream);
-	bind_text(st, 10, in->file);
-	bind_text(st, 11, in->mime);
-	if (!run(s, st, error, "insert recording"))
+	kt_db_bind_text(st, 8, in->kind);
+	kt_db_bind_text(st, 9, in->stream);
+	kt_db_bind_text(st, 10, in->file);
+	kt_db_bind_text(st, 11, in->mime);
+	if (!kt_db_run(s->db, st, "insert recording", error))
 		return 0;
-	return sqlite3_last_insert_rowid(s->db);
+	return kt_db_last_insert_rowid(s->db);
 }
 
 /* After an UPDATE ... WHERE id AND state = 'recording' changed nothing: why. */
@@ -422,46 +276,46 @@ static bool explain_no_change(KtRecordings *s, gint64 id, GError **error)
 bool kt_recordings_finish(KtRecordings *s, gint64 id, gint64 ended_at, gint64 duration_ms,
                           gint64 size_bytes, const char *sha256_hex, GError **error)
 {
-	sqlite3_stmt *st = s->st[ST_FINISH];
+	sqlite3_stmt *st = kt_db_stmt(s->db, ST_FINISH);
 
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_int64(st, 2, ended_at);
 	if (duration_ms >= 0)
 		sqlite3_bind_int64(st, 3, duration_ms);
 	sqlite3_bind_int64(st, 4, size_bytes);
-	bind_text(st, 5, sha256_hex);
-	if (!run(s, st, error, "finish recording"))
+	kt_db_bind_text(st, 5, sha256_hex);
+	if (!kt_db_run(s->db, st, "finish recording", error))
 		return false;
-	return sqlite3_changes(s->db) > 0 || explain_no_change(s, id, error);
+	return kt_db_changes(s->db) > 0 || explain_no_change(s, id, error);
 }
 
 bool kt_recordings_mark_failed(KtRecordings *s, gint64 id, gint64 ended_at, GError **error)
 {
-	sqlite3_stmt *st = s->st[ST_FAIL];
+	sqlite3_stmt *st = kt_db_stmt(s->db, ST_FAIL);
 
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_int64(st, 2, ended_at);
-	if (!run(s, st, error, "mark recording failed"))
+	if (!kt_db_run(s->db, st, "mark recording failed", error))
 		return false;
-	return sqlite3_changes(s->db) > 0 || explain_no_change(s, id, error);
+	return kt_db_changes(s->db) > 0 || explain_no_change(s, id, error);
 }
 
 KtRecordingInfo *kt_recordings_get(KtRecordings *s, gint64 id, GError **error)
 {
-	sqlite3_stmt *st = s->st[ST_GET];
+	sqlite3_stmt *st = kt_db_stmt(s->db, ST_GET);
 	KtRecordingInfo *info = NULL;
 	int rc;
 
 	sqlite3_bind_int64(st, 1, id);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
-		info = read_row(st);
+		info = read_row(st, NULL, NULL);
 	else if (rc == SQLITE_DONE)
 		g_set_error(error, KT_RECORDINGS_ERROR, KT_RECORDINGS_ERROR_NOT_FOUND,
 		            "no recording %" G_GINT64_FORMAT, id);
 	else
-		fail_sqlite(s, error, "read recording");
-	finish(st);
+		kt_db_fail(s->db, "read recording", error);
+	kt_db_reset(st);
 	return info;
 }
 
@@ -483,16 +337,16 @@ static void bind_filter(sqlite3_stmt *st, const KtRecordingFilter *f, const char
 {
 	if (!f)
 		return;
-	bind_optional(st, 1, f->lesson);
-	bind_optional(st, 2, f->teacher);
-	bind_optional(st, 3, f->subject);
-	bind_optional(st, 4, f->grade);
-	bind_optional(st, 5, f->kind);
+	kt_db_bind_text_or_null(st, 1, f->lesson);
+	kt_db_bind_text_or_null(st, 2, f->teacher);
+	kt_db_bind_text_or_null(st, 3, f->subject);
+	kt_db_bind_text_or_null(st, 4, f->grade);
+	kt_db_bind_text_or_null(st, 5, f->kind);
 	if (f->from > 0)
 		sqlite3_bind_int64(st, 6, f->from);
 	if (f->to > 0)
 		sqlite3_bind_int64(st, 7, f->to);
-	bind_optional(st, 8, like);
+	kt_db_bind_text_or_null(st, 8, like);
 }
 
 GPtrArray *kt_recordings_list(KtRecordings *s, const KtRecordingFilter *filter, guint limit,
@@ -500,18 +354,15 @@ GPtrArray *kt_recordings_list(KtRecordings *s, const KtRecordingFilter *filter, 
 {
 	g_autofree char *like =
 	    filter && filter->text && *filter->text ? like_pattern(filter->text) : NULL;
-	sqlite3_stmt *count = s->st[ST_COUNT];
-	sqlite3_stmt *st = s->st[ST_LIST];
+	sqlite3_stmt *count = kt_db_stmt(s->db, ST_COUNT);
+	sqlite3_stmt *st = kt_db_stmt(s->db, ST_LIST);
+	gint64 total;
 
 	if (total_out) {
 		bind_filter(count, filter, like);
-		if (sqlite3_step(count) != SQLITE_ROW) {
-			fail_sqlite(s, error, "count recordings");
-			finish(count);
+		if (!kt_db_read_int64(s->db, count, &total, "count recordings", error))
 			return NULL;
-		}
-		*total_out = (guint)sqlite3_column_int64(count, 0);
-		finish(count);
+		*total_out = (guint)total;
 	}
 	bind_filter(st, filter, like);
 	sqlite3_bind_int64(st, 9, limit ? (gint64)limit : -1);
@@ -522,7 +373,7 @@ GPtrArray *kt_recordings_list(KtRecordings *s, const KtRecordingFilter *filter, 
 bool kt_recordings_add_chapter(KtRecordings *s, gint64 id, gint64 at_ms, const char *title,
                                GError **error)
 {
-	sqlite3_stmt *st = s->st[ST_ADD_CHAPTER];
+	sqlite3_stmt *st = kt_db_stmt(s->db, ST_ADD_CHAPTER);
 	int rc;
 
 	if (at_ms < 0) {
@@ -532,36 +383,33 @@ bool kt_recordings_add_chapter(KtRecordings *s, gint64 id, gint64 at_ms, const c
 	}
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_int64(st, 2, at_ms);
-	bind_text(st, 3, title);
+	kt_db_bind_text(st, 3, title);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
 		g_set_error(error, KT_RECORDINGS_ERROR, KT_RECORDINGS_ERROR_NOT_FOUND,
 		            "no recording %" G_GINT64_FORMAT, id);
 	else if (rc != SQLITE_DONE)
-		fail_sqlite(s, error, "add chapter");
-	finish(st);
+		kt_db_fail(s->db, "add chapter", error);
+	kt_db_reset(st);
 	return rc == SQLITE_DONE;
+}
+
+static gpointer read_chapter(sqlite3_stmt *st, gpointer unused, GError **error)
+{
+	KtRecordingChapter *c = g_new0(KtRecordingChapter, 1);
+
+	c->at_ms = sqlite3_column_int64(st, 0);
+	c->title = kt_db_column_text(st, 1);
+	return c;
 }
 
 GPtrArray *kt_recordings_chapters(KtRecordings *s, gint64 id, GError **error)
 {
-	sqlite3_stmt *st = s->st[ST_CHAPTERS];
-	g_autoptr(GPtrArray) out =
-	    g_ptr_array_new_with_free_func((GDestroyNotify)kt_recording_chapter_free);
-	int rc;
+	sqlite3_stmt *st = kt_db_stmt(s->db, ST_CHAPTERS);
 
 	sqlite3_bind_int64(st, 1, id);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		KtRecordingChapter *c = g_new0(KtRecordingChapter, 1);
-
-		c->at_ms = sqlite3_column_int64(st, 0);
-		c->title = column_text(st, 1);
-		g_ptr_array_add(out, c);
-	}
-	if (rc != SQLITE_DONE)
-		fail_sqlite(s, error, "read chapters");
-	finish(st);
-	return rc == SQLITE_DONE ? g_steal_pointer(&out) : NULL;
+	return kt_db_read_all(s->db, st, read_chapter, NULL,
+	                      (GDestroyNotify)kt_recording_chapter_free, "read chapters", error);
 }
 
 /* ---- files: delete, repair, retention ---- */
@@ -569,7 +417,7 @@ GPtrArray *kt_recordings_chapters(KtRecordings *s, gint64 id, GError **error)
 static bool delete_row(KtRecordings *s, const KtRecordingInfo *info, GError **error)
 {
 	g_autofree char *path = kt_recordings_path(s, info);
-	sqlite3_stmt *st = s->st[ST_DELETE];
+	sqlite3_stmt *st = kt_db_stmt(s->db, ST_DELETE);
 
 	/* File first: a row without a file is visible and can be deleted again; a file
 	 * without a row would be an orphan nobody sees. */
@@ -581,7 +429,7 @@ static bool delete_row(KtRecordings *s, const KtRecordingInfo *info, GError **er
 		return false;
 	}
 	sqlite3_bind_int64(st, 1, info->id);
-	return run(s, st, error, "delete recording");
+	return kt_db_run(s->db, st, "delete recording", error);
 }
 
 bool kt_recordings_delete(KtRecordings *s, gint64 id, GError **error)
@@ -627,32 +475,34 @@ static bool repair_row(KtRecordings *s, const KtRecordingInfo *info, KtRecording
 {
 	g_autofree char *path = kt_recordings_path(s, info);
 	g_autofree char *sha = NULL;
-	sqlite3_stmt *st = s->st[ST_REPAIR];
+	sqlite3_stmt *st = kt_db_stmt(s->db, ST_REPAIR);
 	gint64 duration = -1;
 	struct stat sb;
-	bool found = stat(path, &sb) == 0 && S_ISREG(sb.st_mode);
+	bool found;
 
+	/* The probe may repair the file (cut a half-written tail): size and hash after it. */
+	if (probe && g_file_test(path, G_FILE_TEST_IS_REGULAR))
+		duration = probe(path, user_data);
+	found = stat(path, &sb) == 0 && S_ISREG(sb.st_mode);
 	if (found)
 		sha = kt_recordings_sha256_file(path, NULL);
-	if (found && probe)
-		duration = probe(path, user_data);
 	sqlite3_bind_int64(st, 1, info->id);
-	bind_text(st, 2, found ? "repaired" : "failed");
+	kt_db_bind_text(st, 2, found ? "repaired" : "failed");
 	sqlite3_bind_int64(st, 3, found ? (gint64)sb.st_mtime : info->started_at);
 	if (duration >= 0)
 		sqlite3_bind_int64(st, 4, duration);
 	sqlite3_bind_int64(st, 5, found ? (gint64)sb.st_size : 0);
-	bind_text(st, 6, sha);
+	kt_db_bind_text(st, 6, sha);
 	g_message("recording %" G_GINT64_FORMAT " (%s) was cut by a restart: %s", info->id,
 	          info->file, found ? "repaired" : "file missing, marked failed");
-	return run(s, st, error, "repair recording");
+	return kt_db_run(s->db, st, "repair recording", error);
 }
 
 bool kt_recordings_repair(KtRecordings *s, KtRecordingsProbeFunc probe, gpointer user_data,
                           guint *n_out, GError **error)
 {
 	g_autoptr(GPtrArray) rows =
-	    read_rows(s, s->st[ST_UNFINISHED], error, "find unfinished recordings");
+	    read_rows(s, kt_db_stmt(s->db, ST_UNFINISHED), error, "find unfinished recordings");
 
 	if (!rows)
 		return false;
@@ -666,7 +516,7 @@ bool kt_recordings_repair(KtRecordings *s, KtRecordingsProbeFunc probe, gpointer
 
 bool kt_recordings_expire(KtRecordings *s, gint64 now, gint64 retention_days, GError **error)
 {
-	sqlite3_stmt *st = s->st[ST_EXPIRED];
+	sqlite3_stmt *st = kt_db_stmt(s->db, ST_EXPIRED);
 	g_autoptr(GPtrArray) rows = NULL;
 
 	if (retention_days <= 0)

@@ -3,10 +3,10 @@
  *
  * Its own file, apart from the lesson catalog (ketang.db): recordings are written by the
  * recorder while lessons run and read by the archive, and a damaged archive catalog must
- * not stop lessons. One sqlite3 connection per store, WAL journal and a busy timeout, so
- * `ketang serve` and `ketang recording add` can use the file at the same time. The schema
- * carries a version (table schema_version); opening migrates an older file and refuses a
- * newer one. Every statement is prepared once, at open.
+ * not stop lessons. One sqlite3 connection per store, opened through kt-db.h: WAL journal
+ * and a busy timeout, so `ketang serve` and `ketang recording add` can use the file at the
+ * same time. The schema carries a version (table schema_version); opening migrates an older
+ * file and refuses a newer one. Every statement is prepared once, at open.
  *
  * States: recording -> complete (kt_recordings_finish) or failed (kt_recordings_mark_failed);
  * a row still "recording" at start-up was cut by a crash: kt_recordings_repair makes it
@@ -127,7 +127,8 @@ GPtrArray *kt_recordings_chapters(KtRecordings *s, gint64 id, GError **error);
  * a file that cannot be removed is (_IO, the row stays so the file is not orphaned). */
 bool kt_recordings_delete(KtRecordings *s, gint64 id, GError **error);
 
-/* Measures a media file's duration in ms, or returns -1 when it cannot. */
+/* Measures a media file's duration in ms, or returns -1 when it cannot. It may first repair
+ * the file (cut an incomplete tail): repair stats and hashes the file after it. */
 typedef gint64 (*KtRecordingsProbeFunc)(const char *path, gpointer user_data);
 
 /* Start-up repair: every row still "recording" was cut by a crash. Its file is final now:

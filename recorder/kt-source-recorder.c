@@ -10,6 +10,7 @@
 #include <gst/app/gstappsrc.h>
 
 #include "kt-gst.h"
+#include "kt-media-trim.h"
 #include "kt-rtp.h"
 
 /* clang-format off */
@@ -39,14 +40,15 @@ typedef struct {
 } KtRecorderFormat;
 
 static const KtRecorderFormat kt_recorder_formats[KT_CODEC_N] = {
-    [KT_CODEC_OPUS] = {"OPUS", "rtpopusdepay ! opusparse ! webmmux", "webm"},
-    [KT_CODEC_VP8] = {"VP8", "rtpvp8depay wait-for-keyframe=true request-keyframe=true ! webmmux",
-                      "webm"},
-    [KT_CODEC_H264] =
-        {"H264",
-         "rtph264depay wait-for-keyframe=true request-keyframe=true ! h264parse config-interval=-1"
-         " ! mp4mux fragment-duration=500",
-         "mp4", TRUE},
+    [KT_CODEC_OPUS] = {"OPUS", "rtpopusdepay name=depay ! opusparse ! webmmux", "webm"},
+    [KT_CODEC_VP8] =
+        {"VP8", "rtpvp8depay name=depay wait-for-keyframe=true request-keyframe=true ! webmmux",
+         "webm"},
+    [KT_CODEC_H264] = {"H264",
+                       "rtph264depay name=depay wait-for-keyframe=true request-keyframe=true ! "
+                       "h264parse config-interval=-1"
+                       " ! mp4mux fragment-duration=500",
+                       "mp4", TRUE},
 };
 
 struct _KtSourceRecorder {
@@ -72,6 +74,7 @@ struct _KtSourceRecorder {
 
 	/* Control loop only. */
 	GstElement *pipeline;
+	GstClockTime last_pts; /* streaming thread of the depayloader: of the running file */
 	GSource *bus_watch;
 	GPtrArray *paths; /* char *, NULL-terminated */
 	GError *failure;
@@ -319,6 +322,10 @@ static gboolean on_bus_message(GstBus *bus, GstMessage *msg, gpointer data)
 	g_mutex_unlock(&r->lock);
 	set_failure(r, gst_error);
 	remove_pipeline(r); /* also destroys this watch, which GLib allows */
+	/* The failed write may have left half a cluster or fragment: cut back to the last
+	 * complete one so the file decodes cleanly (a full disk has room for a truncate). */
+	if (kt_source_recorder_get_path(r))
+		kt_media_trim_incomplete(kt_source_recorder_get_path(r), NULL, NULL);
 	report_failure(r);
 	return G_SOURCE_REMOVE;
 }
@@ -388,6 +395,30 @@ static GstPadProbeReturn on_sink_query(GstPad *pad, GstPadProbeInfo *info, gpoin
 	return GST_PAD_PROBE_HANDLED;
 }
 
+/* Streaming thread: frames leave the depayloader with strictly increasing timestamps, at
+ * least 1 ms apart (WebM's resolution). Arrival-time stamps can tie when a publisher sends
+ * two frames in one burst (a courseware share starting), and a file with tied timestamps
+ * makes players and ffmpeg complain ("non monotonically increasing dts"). */
+static GstPadProbeReturn on_depay_buffer(GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+	KtSourceRecorder *r = data;
+	GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER(info);
+	GstClockTime pts = GST_BUFFER_PTS(buf);
+
+	if (!GST_CLOCK_TIME_IS_VALID(pts))
+		return GST_PAD_PROBE_OK;
+	if (GST_CLOCK_TIME_IS_VALID(r->last_pts) &&
+	    pts / GST_MSECOND <= r->last_pts / GST_MSECOND) {
+		buf = gst_buffer_make_writable(buf);
+		pts = (r->last_pts / GST_MSECOND + 1) * GST_MSECOND;
+		GST_BUFFER_PTS(buf) = pts;
+		GST_BUFFER_DTS(buf) = GST_CLOCK_TIME_NONE;
+		GST_PAD_PROBE_INFO_DATA(info) = buf;
+	}
+	r->last_pts = pts;
+	return GST_PAD_PROBE_OK;
+}
+
 /* Control loop. Sets up appsrc, file sink, clock and bus of a parsed
  * pipeline and starts it. */
 static gboolean start_pipeline(KtSourceRecorder *r, GstElement *pipeline, KtCodec codec, guint8 pt,
@@ -408,6 +439,13 @@ static gboolean start_pipeline(KtSourceRecorder *r, GstElement *pipeline, KtCode
 	/* Unbuffered: what the muxer wrote is on disk if the process dies. */
 	gst_util_set_object_arg(G_OBJECT(sink), "buffer-mode", "unbuffered");
 	add_probes(r, src, sink);
+	{
+		g_autoptr(GstElement) depay = gst_bin_get_by_name(GST_BIN(pipeline), "depay");
+		g_autoptr(GstPad) out = gst_element_get_static_pad(depay, "src");
+
+		r->last_pts = GST_CLOCK_TIME_NONE;
+		gst_pad_add_probe(out, GST_PAD_PROBE_TYPE_BUFFER, on_depay_buffer, r, NULL);
+	}
 	if (f->forward_only) {
 		g_autoptr(GstPad) sink_pad = gst_element_get_static_pad(sink, "sink");
 
@@ -496,6 +534,8 @@ static void rebuild(KtSourceRecorder *r, KtCodec codec, guint8 pt)
 		report_failure(r);
 		return;
 	}
+	if (r->config.on_file)
+		r->config.on_file(r, kt_source_recorder_get_path(r), r->config.user_data);
 	src = gst_bin_get_by_name(GST_BIN(r->pipeline), "src");
 	g_mutex_lock(&r->lock);
 	/* The codec may have changed again meanwhile: then the next wake-up

@@ -58,12 +58,18 @@ typedef void (*KtSourceRecorderErrorFunc)(KtSourceRecorder *r, const GError *err
 /* Called on the control loop when the recorder needs a keyframe (it started,
  * or lost packets); e.g. call kt_room_request_source_keyframe(). */
 typedef void (*KtSourceRecorderKeyframeFunc)(KtSourceRecorder *r, gpointer user_data);
+/* Called on the control loop when a file begins (the first one, and a new one after a codec
+ * change, when the previous file is already final), with its path (borrowed), e.g. to list
+ * it in the catalog while it is being written. */
+typedef void (*KtSourceRecorderFileFunc)(KtSourceRecorder *r, const char *path,
+                                         gpointer user_data);
 
 typedef struct {
 	/* The lesson epoch, a g_get_monotonic_time() value; 0 = now. */
 	gint64 epoch_us;
 	KtSourceRecorderErrorFunc on_error;       /* optional */
 	KtSourceRecorderKeyframeFunc on_keyframe; /* optional */
+	KtSourceRecorderFileFunc on_file;         /* optional */
 	gpointer user_data;
 } KtSourceRecorderConfig;
 

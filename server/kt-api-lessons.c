@@ -3,12 +3,12 @@
 
 #include <string.h>
 
+#include "kt-api.h"
 #include "kt-auth.h"
 
 G_DEFINE_QUARK(kt - api - lessons - error - quark, kt_api_lessons_error)
 
 #define KT_API_LESSONS_PREFIX "/api/lessons/"
-#define KT_LIST_LIMIT_DEFAULT 50
 /* Join links stay valid through the lesson day even when scheduled far ahead. */
 #define KT_LINK_GRACE_SECONDS (24 * 3600)
 /* 9999-12-31T23:59:59Z: beyond it ISO 8601 needs more than four year digits. */
@@ -205,18 +205,6 @@ KtLessonInfo *kt_api_lessons_parse_create(const char *body, gsize len, GError **
 
 /* ---- JSON views ---- */
 
-static json_t *time_json(gint64 unix_time)
-{
-	g_autoptr(GDateTime) t = NULL;
-	g_autofree char *text = NULL;
-
-	if (unix_time <= 0)
-		return json_null();
-	t = g_date_time_new_from_unix_utc(unix_time);
-	text = t ? g_date_time_format(t, "%Y-%m-%dT%H:%M:%SZ") : NULL;
-	return text ? json_string(text) : json_null();
-}
-
 /* "BASE/PAGE#lesson=ID&token=T[&room=NAME]", NAME percent-encoded. */
 static char *join_link(const char *base, const char *page, const char *id, const char *token,
                        const char *room)
@@ -256,7 +244,7 @@ static bool add_links(json_t *out, const KtLessonInfo *info, const char *base, c
 	}
 	observer_url = join_link(base, "watch", info->id, observer, NULL);
 	json_object_set_new(out, "observer_url", json_string(observer_url));
-	json_object_set_new(out, "links_expire_at", time_json(expires));
+	json_object_set_new(out, "links_expire_at", kt_api_time_json(expires));
 	return true;
 }
 
@@ -272,11 +260,11 @@ json_t *kt_api_lessons_to_json(const KtLessonInfo *info, const char *base, const
 	json_object_set_new(out, "subject", json_string(info->subject));
 	json_object_set_new(out, "grade", json_string(info->grade));
 	json_object_set_new(out, "teacher", json_string(info->teacher));
-	json_object_set_new(out, "starts_at", time_json(info->starts_at));
+	json_object_set_new(out, "starts_at", kt_api_time_json(info->starts_at));
 	json_object_set_new(out, "state", json_string(info->state));
-	json_object_set_new(out, "created_at", time_json(info->created_at));
-	json_object_set_new(out, "started_at", time_json(info->started_at));
-	json_object_set_new(out, "ended_at", time_json(info->ended_at));
+	json_object_set_new(out, "created_at", kt_api_time_json(info->created_at));
+	json_object_set_new(out, "started_at", kt_api_time_json(info->started_at));
+	json_object_set_new(out, "ended_at", kt_api_time_json(info->ended_at));
 	for (guint i = 0; info->classrooms && info->classrooms[i]; i++)
 		json_array_append_new(rooms, json_string(info->classrooms[i]));
 	json_object_set_new(out, "classrooms", rooms);
@@ -295,9 +283,10 @@ json_t *kt_api_lessons_attendance_json(GPtrArray *rows)
 
 	for (guint i = 0; i < rows->len; i++) {
 		const KtAttendanceInfo *a = rows->pdata[i];
-		json_t *row = json_pack("{s:s, s:s, s:s, s:o, s:o}", "participant", a->participant,
-		                        "role", a->role, "name", a->name, "joined_at",
-		                        time_json(a->joined_at), "left_at", time_json(a->left_at));
+		json_t *row =
+		    json_pack("{s:s, s:s, s:s, s:o, s:o}", "participant", a->participant, "role",
+		              a->role, "name", a->name, "joined_at", kt_api_time_json(a->joined_at),
+		              "left_at", kt_api_time_json(a->left_at));
 
 		json_object_set_new(row, "bitrate_kbps",
 		                    a->bitrate_kbps >= 0 ? json_integer(a->bitrate_kbps)
@@ -341,17 +330,11 @@ static char *link_base(KtApiLessons *api, KtHttpRequest *req)
 
 static gboolean require_admin(KtApiLessons *api, KtHttpRequest *req)
 {
+	static const KtRole admin[] = {KT_ROLE_ADMIN, KT_ROLE_NONE};
 	KtTokenClaims claims;
 
-	if (!kt_auth_check_bearer(req, api->secret, api->secret_len, &claims))
-		return FALSE;
-	if (claims.role != KT_ROLE_ADMIN) {
-		kt_http_request_respond_error(req, 403, "wrong-role",
-		                              "role '%s' may not do this here; it needs 'admin'",
-		                              kt_role_to_string(claims.role));
-		return FALSE;
-	}
-	return TRUE;
+	return kt_auth_check_bearer(req, api->secret, api->secret_len, &claims) &&
+	       kt_auth_check_role(req, &claims, admin);
 }
 
 static void respond_store_error(KtHttpRequest *req, const char *id, GError *error)
@@ -415,36 +398,15 @@ static void handle_create(KtApiLessons *api, KtHttpRequest *req)
 	                        strlen(text));
 }
 
-/* Reads query argument @name as an integer in [min, max] (default @def when absent). */
-static gboolean query_uint(KtHttpRequest *req, const char *name, guint64 min, guint64 max,
-                           guint def, guint *out)
-{
-	g_autofree char *v = kt_http_request_get_query(req, name);
-	guint64 n;
-
-	if (!v) {
-		*out = def;
-		return TRUE;
-	}
-	if (!g_ascii_string_to_unsigned(v, 10, min, max, &n, NULL)) {
-		kt_http_request_respond_error(req, 400, "bad-request",
-		                              "%s: must be an integer from %" G_GUINT64_FORMAT
-		                              " to %" G_GUINT64_FORMAT,
-		                              name, min, max);
-		return FALSE;
-	}
-	*out = (guint)n;
-	return TRUE;
-}
-
 static void handle_list(KtApiLessons *api, KtHttpRequest *req)
 {
 	static const char *const states[] = {"scheduled", "live", "ended", NULL};
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GPtrArray) lessons = NULL;
 	g_autofree char *state = NULL;
-	guint limit, offset, total = 0;
-	json_t *out, *arr;
+	KtApiPage page;
+	guint total = 0;
+	json_t *arr;
 
 	if (!require_admin(api, req))
 		return;
@@ -454,10 +416,9 @@ static void handle_list(KtApiLessons *api, KtHttpRequest *req)
 		                              "state: must be scheduled, live or ended");
 		return;
 	}
-	if (!query_uint(req, "limit", 1, KT_LESSON_LIST_LIMIT_MAX, KT_LIST_LIMIT_DEFAULT, &limit) ||
-	    !query_uint(req, "offset", 0, G_MAXINT32, 0, &offset))
+	if (!kt_api_read_page(req, KT_LESSON_LIST_LIMIT_MAX, &page))
 		return;
-	lessons = kt_lesson_store_list(api->store, state, limit, offset, &total, &error);
+	lessons = kt_lesson_store_list(api->store, state, page.limit, page.offset, &total, &error);
 	if (!lessons) {
 		respond_store_error(req, "", error);
 		return;
@@ -466,10 +427,7 @@ static void handle_list(KtApiLessons *api, KtHttpRequest *req)
 	for (guint i = 0; i < lessons->len; i++)
 		json_array_append_new(
 		    arr, kt_api_lessons_to_json(lessons->pdata[i], NULL, NULL, 0, 0, NULL));
-	out = json_pack("{s:o, s:I, s:I, s:I}", "lessons", arr, "total", (json_int_t)total, "limit",
-	                (json_int_t)limit, "offset", (json_int_t)offset);
-	kt_http_request_respond_json(req, 200, out);
-	json_decref(out);
+	kt_api_respond_page(req, "lessons", arr, total, &page);
 }
 
 static void handle_collection(KtHttpRequest *req, gpointer user_data)

@@ -5,11 +5,11 @@
 
 #include <string.h>
 
+#include "kt-api.h"
 #include "kt-api-lessons.h"
 #include "kt-auth.h"
 
 #define KT_API_RECORDINGS_PREFIX "/api/recordings/"
-#define KT_LIST_LIMIT_DEFAULT 50
 #define KT_RETENTION_PERIOD_S (24 * 3600)
 
 struct _KtApiRecordings {
@@ -22,18 +22,6 @@ struct _KtApiRecordings {
 };
 
 /* ---- JSON ---- */
-
-static json_t *time_json(gint64 unix_time)
-{
-	g_autoptr(GDateTime) t = NULL;
-	g_autofree char *text = NULL;
-
-	if (unix_time <= 0)
-		return json_null();
-	t = g_date_time_new_from_unix_utc(unix_time);
-	text = t ? g_date_time_format(t, "%Y-%m-%dT%H:%M:%SZ") : NULL;
-	return text ? json_string(text) : json_null();
-}
 
 /* Strings from the catalog may come from anywhere (the CLI): invalid UTF-8 becomes "". */
 static json_t *text_json(const char *s)
@@ -73,8 +61,8 @@ json_t *kt_api_recordings_to_json(const KtRecordingInfo *info, GPtrArray *chapte
 	for (guint i = 0; info->classrooms && info->classrooms[i]; i++)
 		json_array_append_new(rooms, text_json(info->classrooms[i]));
 	json_object_set_new(out, "classrooms", rooms);
-	json_object_set_new(out, "started_at", time_json(info->started_at));
-	json_object_set_new(out, "ended_at", time_json(info->ended_at));
+	json_object_set_new(out, "started_at", kt_api_time_json(info->started_at));
+	json_object_set_new(out, "ended_at", kt_api_time_json(info->ended_at));
 	json_object_set_new(out, "duration_ms",
 	                    info->duration_ms >= 0 ? json_integer(info->duration_ms) : json_null());
 	json_object_set_new(out, "size_bytes", json_integer(info->size_bytes));
@@ -129,45 +117,22 @@ static char *content_disposition(const KtRecordingInfo *info)
 
 /* ---- authorization ---- */
 
-static gboolean verify_token(KtApiRecordings *api, KtHttpRequest *req, const char *token,
-                             KtTokenClaims *claims)
-{
-	g_autoptr(GError) error = NULL;
-
-	if (kt_token_verify(api->secret, api->secret_len, token, g_get_real_time() / G_USEC_PER_SEC,
-	                    claims, &error))
-		return TRUE;
-	kt_http_request_respond_error(req, 401,
-	                              g_error_matches(error, KT_TOKEN_ERROR, KT_TOKEN_ERROR_EXPIRED)
-	                                  ? "token-expired"
-	                                  : "bad-token",
-	                              "%s", error->message);
-	return FALSE;
-}
-
 /* Archivists and admins read; only admins with @admin_only. @allow_query: the media URL,
  * where "?token=" stands in for the header a player cannot send. */
 static gboolean authorize(KtApiRecordings *api, KtHttpRequest *req, gboolean admin_only,
                           gboolean allow_query)
 {
+	static const KtRole readers[] = {KT_ROLE_ARCHIVIST, KT_ROLE_ADMIN, KT_ROLE_NONE};
+	static const KtRole admin[] = {KT_ROLE_ADMIN, KT_ROLE_NONE};
 	g_autofree char *auth = kt_http_request_get_header(req, "authorization");
-	g_autofree char *token = NULL;
+	g_autofree char *token =
+	    !auth && allow_query ? kt_http_request_get_query(req, "token") : NULL;
 	KtTokenClaims claims;
-	gboolean ok;
 
-	if (!auth && allow_query && (token = kt_http_request_get_query(req, "token"))) {
-		if (!verify_token(api, req, token, &claims))
-			return FALSE;
-	} else if (!kt_auth_check_bearer(req, api->secret, api->secret_len, &claims)) {
+	if (token ? !kt_auth_check_token(req, api->secret, api->secret_len, token, &claims)
+	          : !kt_auth_check_bearer(req, api->secret, api->secret_len, &claims))
 		return FALSE;
-	}
-	ok = claims.role == KT_ROLE_ADMIN || (!admin_only && claims.role == KT_ROLE_ARCHIVIST);
-	if (!ok)
-		kt_http_request_respond_error(req, 403, "wrong-role",
-		                              "role '%s' may not do this here; it needs %s",
-		                              kt_role_to_string(claims.role),
-		                              admin_only ? "'admin'" : "'archivist' or 'admin'");
-	return ok;
+	return kt_auth_check_role(req, &claims, admin_only ? admin : readers);
 }
 
 static void respond_store_error(KtHttpRequest *req, GError *error)
@@ -181,27 +146,6 @@ static void respond_store_error(KtHttpRequest *req, GError *error)
 }
 
 /* ---- GET /api/recordings ---- */
-
-static gboolean query_uint(KtHttpRequest *req, const char *name, guint64 min, guint64 max,
-                           guint def, guint *out)
-{
-	g_autofree char *v = kt_http_request_get_query(req, name);
-	guint64 n;
-
-	if (!v) {
-		*out = def;
-		return TRUE;
-	}
-	if (!g_ascii_string_to_unsigned(v, 10, min, max, &n, NULL)) {
-		kt_http_request_respond_error(req, 400, "bad-request",
-		                              "%s: must be an integer from %" G_GUINT64_FORMAT
-		                              " to %" G_GUINT64_FORMAT,
-		                              name, min, max);
-		return FALSE;
-	}
-	*out = (guint)n;
-	return TRUE;
-}
 
 /* from= / to=: Unix seconds or ISO 8601 with a UTC offset, as starts_at in the lessons API. */
 static gboolean query_time(KtHttpRequest *req, const char *name, gint64 *out)
@@ -259,17 +203,16 @@ static void handle_list(KtHttpRequest *req, gpointer user_data)
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GPtrArray) rows = NULL;
 	ListQuery q = {0};
-	guint limit, offset, total = 0;
-	json_t *arr, *out;
+	KtApiPage page;
+	guint total = 0;
+	json_t *arr;
 
 	if (!authorize(api, req, FALSE, FALSE) || !read_filter(req, &q) ||
-	    !query_uint(req, "limit", 1, KT_RECORDINGS_LIST_LIMIT_MAX, KT_LIST_LIMIT_DEFAULT,
-	                &limit) ||
-	    !query_uint(req, "offset", 0, G_MAXINT32, 0, &offset)) {
+	    !kt_api_read_page(req, KT_RECORDINGS_LIST_LIMIT_MAX, &page)) {
 		list_query_clear(&q);
 		return;
 	}
-	rows = kt_recordings_list(api->store, &q.filter, limit, offset, &total, &error);
+	rows = kt_recordings_list(api->store, &q.filter, page.limit, page.offset, &total, &error);
 	list_query_clear(&q);
 	if (!rows) {
 		respond_store_error(req, error);
@@ -278,10 +221,7 @@ static void handle_list(KtHttpRequest *req, gpointer user_data)
 	arr = json_array();
 	for (guint i = 0; i < rows->len; i++)
 		json_array_append_new(arr, kt_api_recordings_to_json(rows->pdata[i], NULL));
-	out = json_pack("{s:o, s:I, s:I, s:I}", "recordings", arr, "total", (json_int_t)total,
-	                "limit", (json_int_t)limit, "offset", (json_int_t)offset);
-	kt_http_request_respond_json(req, 200, out);
-	json_decref(out);
+	kt_api_respond_page(req, "recordings", arr, total, &page);
 }
 
 /* ---- /api/recordings/{id}[/media] ---- */

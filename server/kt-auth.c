@@ -7,7 +7,6 @@ gboolean kt_auth_check_bearer(KtHttpRequest *req, const guint8 *secret, gsize se
                               KtTokenClaims *claims)
 {
 	g_autofree char *auth = kt_http_request_get_header(req, "authorization");
-	g_autoptr(GError) error = NULL;
 	const char *token;
 
 	if (!auth || g_ascii_strncasecmp(auth, "Bearer ", 7) != 0) {
@@ -18,16 +17,38 @@ gboolean kt_auth_check_bearer(KtHttpRequest *req, const guint8 *secret, gsize se
 	token = auth + 7;
 	while (*token == ' ')
 		token++;
-	if (!kt_token_verify(secret, secret_len, token, g_get_real_time() / G_USEC_PER_SEC, claims,
-	                     &error)) {
-		const char *code = g_error_matches(error, KT_TOKEN_ERROR, KT_TOKEN_ERROR_EXPIRED)
-		                       ? "token-expired"
-		                       : "bad-token";
+	return kt_auth_check_token(req, secret, secret_len, token, claims);
+}
 
-		kt_http_request_respond_error(req, 401, code, "%s", error->message);
-		return FALSE;
+gboolean kt_auth_check_token(KtHttpRequest *req, const guint8 *secret, gsize secret_len,
+                             const char *token, KtTokenClaims *claims)
+{
+	g_autoptr(GError) error = NULL;
+	const char *code;
+
+	if (kt_token_verify(secret, secret_len, token, g_get_real_time() / G_USEC_PER_SEC, claims,
+	                    &error))
+		return TRUE;
+	code = g_error_matches(error, KT_TOKEN_ERROR, KT_TOKEN_ERROR_EXPIRED) ? "token-expired"
+	                                                                      : "bad-token";
+	kt_http_request_respond_error(req, 401, code, "%s", error->message);
+	return FALSE;
+}
+
+gboolean kt_auth_check_role(KtHttpRequest *req, const KtTokenClaims *claims, const KtRole *roles)
+{
+	g_autoptr(GString) needs = g_string_new(NULL);
+
+	for (const KtRole *r = roles; *r != KT_ROLE_NONE; r++) {
+		if (*r == claims->role)
+			return TRUE;
+		g_string_append_printf(needs, "%s'%s'", r == roles ? "" : " or ",
+		                       kt_role_to_string(*r));
 	}
-	return TRUE;
+	kt_http_request_respond_error(req, 403, "wrong-role",
+	                              "role '%s' may not do this here; it needs %s",
+	                              kt_role_to_string(claims->role), needs->str);
+	return FALSE;
 }
 
 gboolean kt_auth_check_lesson(KtHttpRequest *req, const KtTokenClaims *claims, const char *lesson,

@@ -10,6 +10,13 @@
  * or expired. The token itself never reaches a log or an error message. */
 gboolean kt_auth_check_bearer(KtHttpRequest *req, const guint8 *secret, gsize secret_len,
                               KtTokenClaims *claims);
+/* Verifies @token, taken from elsewhere in the request (a media URL's ?token=). 401 when
+ * forged or expired. */
+gboolean kt_auth_check_token(KtHttpRequest *req, const guint8 *secret, gsize secret_len,
+                             const char *token, KtTokenClaims *claims);
+/* 403 unless @claims are for one of @roles (KT_ROLE_NONE-terminated), any lesson; the
+ * message names the roles that would do. */
+gboolean kt_auth_check_role(KtHttpRequest *req, const KtTokenClaims *claims, const KtRole *roles);
 /* 403 unless @claims are for @lesson and one of @roles (KT_ROLE_NONE-terminated). */
 gboolean kt_auth_check_lesson(KtHttpRequest *req, const KtTokenClaims *claims, const char *lesson,
                               const KtRole *roles);

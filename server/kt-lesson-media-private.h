@@ -34,11 +34,13 @@ typedef struct {
 
 struct _Participant {
 	char *id;
+	char *name;
 	KtRole role;
 	MediaLesson *lesson;
 	gboolean muted;
 	guint source[KT_SRC_N]; /* room source ids, 0 = none */
 	guint32 ssrc[KT_SRC_N], rtx_ssrc[KT_SRC_N];
+	gboolean active[KT_SRC_N]; /* as last reported to source_changed */
 
 	/* Publish connection (the page offers). */
 	KtPeer *pub_peer;
@@ -74,6 +76,7 @@ struct _MediaLesson {
 	KtLessonMedia *media;
 	KtLesson *live;           /* held while participants are in */
 	GHashTable *participants; /* id → Participant* */
+	GHashTable *kept;         /* "name/what" → KeptSource*: sources outlive their publisher */
 	char *stage;
 	guint quality_timer;
 };
@@ -89,6 +92,8 @@ KtMediaKind kt_source_name_kind(KtSourceName n);
 
 /* kt-lesson-media.c */
 void kt_lesson_media_send(MediaLesson *l, Participant *p, json_t *msg); /* steals msg */
+/* Reports @p's source @n (in)active to source_changed, when that changed. */
+void kt_lesson_media_source_active(MediaLesson *l, Participant *p, KtSourceName n, gboolean active);
 void kt_lesson_media_route(MediaLesson *l);
 KtPeerConfig kt_lesson_media_peer_config(KtLessonMedia *m, MediaLesson *l);
 guint kt_lesson_media_ensure_source(MediaLesson *l, Participant *p, KtSourceName n);

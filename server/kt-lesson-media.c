@@ -35,23 +35,25 @@ typedef struct {
 
 /* ---- participants ---- */
 
+/* A room source kept for a participant name (see kt_lesson_media_join). */
+typedef struct {
+	guint source;
+	guint32 ssrc, rtx_ssrc;
+} KeptSource;
+
 static void participant_free(gpointer data)
 {
 	Participant *p = data;
 
 	kt_media_publish_close(p->lesson, p);
 	kt_media_subscribe_close(p->lesson, p);
-	for (guint n = 0; n < KT_SRC_N; n++) {
-		KtRoom *room = kt_lesson_get_room(p->lesson->live);
-
-		/* The teacher's camera and audio are the room's defaults: kept. */
-		if (p->source[n] &&
-		    p->source[n] != kt_room_get_default_source(room, KT_MEDIA_VIDEO) &&
-		    p->source[n] != kt_room_get_default_source(room, KT_MEDIA_AUDIO))
-			kt_room_remove_source(room, p->source[n]);
-	}
+	/* Its sources stay in the room (l->kept, or the room's defaults for the teacher):
+	 * a rejoin under the same name continues them. */
+	for (guint n = 0; n < KT_SRC_N; n++)
+		kt_lesson_media_source_active(p->lesson, p, n, FALSE);
 	if (p->slots)
 		g_array_unref(p->slots);
+	g_free(p->name);
 	g_free(p->id);
 	g_free(p);
 }
@@ -60,8 +62,15 @@ static void media_lesson_free(gpointer data)
 {
 	MediaLesson *l = data;
 
+	GHashTableIter it;
+	gpointer value;
+
 	g_source_remove(l->quality_timer);
 	g_hash_table_unref(l->participants);
+	g_hash_table_iter_init(&it, l->kept);
+	while (g_hash_table_iter_next(&it, NULL, &value))
+		kt_room_remove_source(kt_lesson_get_room(l->live), ((KeptSource *)value)->source);
+	g_hash_table_unref(l->kept);
 	kt_lesson_release(l->live);
 	g_free(l->stage);
 	g_free(l->id);
@@ -108,7 +117,7 @@ static Participant *participant_of(KtLessonMedia *m, const char *lesson, const c
 }
 
 bool kt_lesson_media_join(KtLessonMedia *m, const char *lesson, const char *participant,
-                          KtRole role, GError **error)
+                          const char *name, KtRole role, GError **error)
 {
 	MediaLesson *l = lesson_of(m, lesson);
 	Participant *p;
@@ -125,6 +134,7 @@ bool kt_lesson_media_join(KtLessonMedia *m, const char *lesson, const char *part
 		l->live = live;
 		l->participants =
 		    g_hash_table_new_full(g_str_hash, g_str_equal, NULL, participant_free);
+		l->kept = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 		g_hash_table_insert(m->lessons, l->id, l);
 		l->quality_timer = g_timeout_add_seconds(2, on_quality_tick, l);
 	}
@@ -132,6 +142,7 @@ bool kt_lesson_media_join(KtLessonMedia *m, const char *lesson, const char *part
 		return TRUE;
 	p = g_new0(Participant, 1);
 	p->id = g_strdup(participant);
+	p->name = g_strdup(name ? name : participant);
 	p->role = role;
 	p->lesson = l;
 	p->session_id = g_random_int();
@@ -195,7 +206,18 @@ guint kt_lesson_media_ensure_source(MediaLesson *l, Participant *p, KtSourceName
 		p->ssrc[n] = kt_room_get_ssrc(room, kind);
 		p->rtx_ssrc[n] = kt_room_get_rtx_ssrc(room, kind);
 	} else {
-		p->source[n] = kt_room_add_source(room, kind, &p->ssrc[n], &p->rtx_ssrc[n]);
+		g_autofree char *key =
+		    g_strdup_printf("%s/%s", p->name, kt_source_name_to_string(n));
+		KeptSource *k = g_hash_table_lookup(l->kept, key);
+
+		if (!k) {
+			k = g_new0(KeptSource, 1);
+			k->source = kt_room_add_source(room, kind, &k->ssrc, &k->rtx_ssrc);
+			g_hash_table_insert(l->kept, g_steal_pointer(&key), k);
+		}
+		p->source[n] = k->source;
+		p->ssrc[n] = k->ssrc;
+		p->rtx_ssrc[n] = k->rtx_ssrc;
 	}
 	if (n == KT_SRC_AUDIO && p->muted)
 		kt_room_set_source_muted(room, p->source[n], TRUE);
@@ -266,6 +288,27 @@ void kt_lesson_media_route(MediaLesson *l)
 }
 
 /* ---- helpers for the connection files ---- */
+
+void kt_lesson_media_source_active(MediaLesson *l, Participant *p, KtSourceName n, gboolean active)
+{
+	KtLessonMediaConfig *c = &l->media->config;
+	KtLessonMediaSource src = {
+	    .lesson = l->id,
+	    .participant = p->id,
+	    .name = p->name,
+	    .role = p->role,
+	    .what = kt_source_name_to_string(n),
+	    .source = p->source[n],
+	    .kind = kt_source_name_kind(n),
+	    .active = active,
+	};
+
+	if (!p->source[n] || p->active[n] == active)
+		return;
+	p->active[n] = active;
+	if (c->source_changed)
+		c->source_changed(&src, c->user_data);
+}
 
 void kt_lesson_media_send(MediaLesson *l, Participant *p, json_t *msg)
 {

@@ -44,21 +44,40 @@ typedef struct _KtLessonMedia KtLessonMedia;
 typedef void (*KtLessonMediaSendFunc)(const char *lesson, const char *participant, json_t *msg,
                                       gpointer user_data);
 
+/* A published source became active (its m-line negotiated with media flowing) or inactive
+ * (the line went inactive, the participant left). @name is the participant's display name,
+ * @what "camera", "courseware" or "audio"; @source the room source id, stable across a
+ * participant's leave and rejoin under the same name. For the recorder. */
+typedef struct {
+	const char *lesson;
+	const char *participant;
+	const char *name;
+	KtRole role;
+	const char *what;
+	guint source;
+	KtMediaKind kind;
+	gboolean active;
+} KtLessonMediaSource;
+typedef void (*KtLessonMediaSourceFunc)(const KtLessonMediaSource *source, gpointer user_data);
+
 typedef struct {
 	KtLessons *lessons;
 	KtCert *dtls_cert;
 	const KtSettings *settings;
 	const char *video_codecs; /* "vp8,h264" */
 	KtLessonMediaSendFunc send;
-	gpointer user_data;
+	KtLessonMediaSourceFunc source_changed; /* optional */
+	gpointer user_data;                     /* of both */
 } KtLessonMediaConfig;
 
 KtLessonMedia *kt_lesson_media_new(const KtLessonMediaConfig *config);
 void kt_lesson_media_free(KtLessonMedia *media);
 
-/* Roster changes. @stage is the on-stage participant id or NULL. */
+/* Roster changes. @stage is the on-stage participant id or NULL. A classroom's sources are
+ * kept by @name when it leaves: rejoining under the same name publishes into the same room
+ * sources (same SSRCs for receivers, one recording file). */
 bool kt_lesson_media_join(KtLessonMedia *media, const char *lesson, const char *participant,
-                          KtRole role, GError **error);
+                          const char *name, KtRole role, GError **error);
 void kt_lesson_media_leave(KtLessonMedia *media, const char *lesson, const char *participant);
 void kt_lesson_media_set_stage(KtLessonMedia *media, const char *lesson, const char *stage);
 void kt_lesson_media_set_muted(KtLessonMedia *media, const char *lesson, const char *participant,

@@ -7,6 +7,7 @@
 struct _KtLessonWs {
 	KtSignal *signal;
 	KtLessonStore *store;
+	KtLessonRecorder *recorder;
 	KtLessonMedia *media;
 };
 
@@ -48,7 +49,7 @@ static void on_joined(gpointer data, const char *lesson, const KtRosterEntry *p)
 	KtLessonWs *ws = data;
 	g_autoptr(GError) error = NULL;
 
-	if (!kt_lesson_media_join(ws->media, lesson, p->id, p->role, &error))
+	if (!kt_lesson_media_join(ws->media, lesson, p->id, p->name, p->role, &error))
 		g_message("lesson %s: no media for %s: %s", lesson, p->id, error->message);
 	if (ws->store &&
 	    !kt_lesson_store_attendance_join(ws->store, lesson, p->id, kt_role_to_string(p->role),
@@ -96,6 +97,20 @@ static void on_floor(gpointer data, const char *lesson)
 		kt_lesson_media_set_muted(ws->media, lesson, e->id, e->muted);
 	}
 	kt_lesson_media_set_stage(ws->media, lesson, kt_roster_get_stage(r));
+	if (ws->recorder) {
+		const char *stage = kt_roster_get_stage(r);
+		const KtRosterEntry *e = stage ? kt_roster_get(r, stage) : NULL;
+
+		kt_lesson_recorder_stage(ws->recorder, lesson, stage, e ? e->name : NULL);
+	}
+}
+
+static void on_source_changed(const KtLessonMediaSource *source, gpointer data)
+{
+	KtLessonWs *ws = data;
+
+	if (ws->recorder)
+		kt_lesson_recorder_source(ws->recorder, source);
 }
 
 static void on_publish_offer(gpointer data, const char *lesson, const char *participant,
@@ -156,7 +171,7 @@ static const KtSignalMediaOps ops = {
     .lesson_title = on_lesson_title,
 };
 
-KtLessonWs *kt_lesson_ws_new(KtSignal *signal, KtLessonStore *store,
+KtLessonWs *kt_lesson_ws_new(KtSignal *signal, KtLessonStore *store, KtLessonRecorder *recorder,
                              const KtLessonMediaConfig *media_config)
 {
 	KtLessonWs *ws = g_new0(KtLessonWs, 1);
@@ -164,7 +179,9 @@ KtLessonWs *kt_lesson_ws_new(KtSignal *signal, KtLessonStore *store,
 
 	ws->signal = signal;
 	ws->store = store;
+	ws->recorder = recorder;
 	mc.send = send_to;
+	mc.source_changed = on_source_changed;
 	mc.user_data = ws;
 	ws->media = kt_lesson_media_new(&mc);
 	kt_signal_set_media(signal, &ops, ws);

@@ -96,6 +96,18 @@ static KtSdpAnswerParams answer_params(MediaLesson *l, Participant *p)
 	return a;
 }
 
+/* Which sources now carry media: courseware stopped by renegotiation goes inactive. */
+static void report_active(MediaLesson *l, Participant *p, const KtRoomTrack *tracks, guint n)
+{
+	for (guint name = 0; name < KT_SRC_N; name++) {
+		gboolean active = FALSE;
+
+		for (guint t = 0; t < n; t++)
+			active |= p->source[name] && tracks[t].source == p->source[name];
+		kt_lesson_media_source_active(l, p, name, active);
+	}
+}
+
 /* Answer the pending offer (local description known) and bind its tracks. */
 static void answer_pending(MediaLesson *l, Participant *p)
 {
@@ -136,6 +148,7 @@ static void answer_pending(MediaLesson *l, Participant *p)
 	/* Rebinding is remove + add on the room's worker, in that order. */
 	kt_room_remove_peer(room, p->pub_peer);
 	kt_room_add_publisher(room, p->pub_peer, tracks, n);
+	report_active(l, p, tracks, n);
 	kt_lesson_media_route(l);
 }
 

@@ -9,6 +9,7 @@
 #include "kt-lesson-store.h"
 #include "kt-lesson.h"
 #include "kt-lesson-ws.h"
+#include "kt-lesson-recorder.h"
 #include "kt-recordings.h"
 #include "kt-signal.h"
 #include "kt-server.h"
@@ -25,10 +26,11 @@ struct _KtServer {
 	KtSignal *signal;      /* the lesson WebSocket /ws; outlives http */
 	KtLessonWs *lesson_ws; /* its media and attendance */
 	KtLessons *lessons;
-	KtLessonStore *lesson_store; /* the catalog, <data_dir>/ketang.db */
-	KtApiLessons *api_lessons;   /* /api/lessons routes */
-	KtRecordings *recordings;    /* the archive catalog, <data_dir>/recordings.db */
+	KtLessonStore *lesson_store;     /* the catalog, <data_dir>/ketang.db */
+	KtApiLessons *api_lessons;       /* /api/lessons routes */
+	KtRecordings *recordings;        /* the archive catalog, <data_dir>/recordings.db */
 	KtApiRecordings *api_recordings; /* /api/recordings routes */
+	KtLessonRecorder *recorder;      /* records live lessons into the archive */
 	char *web_root;
 	char *video_codecs; /* "vp8,h264": [media] video_codecs joined for SDP */
 	gint64 started_at;

@@ -70,7 +70,8 @@ static gboolean open_recordings(KtServer *server, GError **error)
 
 	server->recordings = kt_recordings_open(server->settings->data_dir, error);
 	if (!server->recordings ||
-	    !kt_recordings_repair(server->recordings, NULL, NULL, &n, error))
+	    !kt_recordings_repair(server->recordings, kt_lesson_recorder_probe_duration, NULL, &n,
+	                          error))
 		return FALSE;
 	if (n > 0)
 		g_message("%u recording(s) cut by the last shutdown were repaired", n);
@@ -92,12 +93,40 @@ static void record_state(KtServer *server, const char *lesson, const char *state
 
 static void on_lesson_started(const char *lesson, gpointer data)
 {
-	record_state(data, lesson, "live");
+	KtServer *server = data;
+
+	record_state(server, lesson, "live");
+	kt_lesson_recorder_start(server->recorder, kt_lessons_lookup(server->lessons, lesson));
 }
 
 static void on_lesson_ended(const char *lesson, gpointer data)
 {
-	record_state(data, lesson, "ended");
+	KtServer *server = data;
+
+	kt_lesson_recorder_end(server->recorder, lesson);
+	record_state(server, lesson, "ended");
+}
+
+/* Recording events (a recording failed) go to everyone in the lesson. */
+static void on_recording_event(const char *lesson, json_t *event, gpointer data)
+{
+	KtServer *server = data;
+
+	if (server->signal)
+		kt_signal_broadcast(server->signal, lesson, event);
+}
+
+static void start_recorder(KtServer *server)
+{
+	KtLessonRecorderConfig rc = {
+	    .settings = server->settings,
+	    .catalog = server->recordings,
+	    .lessons = server->lesson_store,
+	    .event = on_recording_event,
+	    .user_data = server,
+	};
+
+	server->recorder = kt_lesson_recorder_new(&rc);
 }
 
 static gboolean start_http(KtServer *server, GError **error)
@@ -144,7 +173,8 @@ static gboolean start_http(KtServer *server, GError **error)
 		    .video_codecs = server->video_codecs,
 		};
 
-		server->lesson_ws = kt_lesson_ws_new(server->signal, server->lesson_store, &mc);
+		server->lesson_ws =
+		    kt_lesson_ws_new(server->signal, server->lesson_store, server->recorder, &mc);
 	}
 	server->http = kt_http_server_new(&cfg, error);
 	if (!server->http)
@@ -185,6 +215,7 @@ KtServer *kt_server_new(KtSettings *settings, GMainLoop *loop, GError **error)
 	                                 settings->max_subscribers);
 	if (!open_lesson_store(server, error) || !open_recordings(server, error))
 		goto fail;
+	start_recorder(server);
 	kt_lessons_set_hooks(server->lessons, on_lesson_started, on_lesson_ended, server);
 	if (!start_http(server, error))
 		goto fail;
@@ -218,6 +249,8 @@ void kt_server_free(KtServer *server)
 	 * schedules them again (kt_lesson_store_mark_interrupted). */
 	if (server->lessons)
 		kt_lessons_set_hooks(server->lessons, NULL, NULL, NULL);
+	/* Lessons still live (WHIP) have their files finished now and their rows completed. */
+	kt_lesson_recorder_free(server->recorder);
 	kt_lessons_free(server->lessons);
 	kt_api_lessons_free(server->api_lessons);
 	kt_lesson_store_free(server->lesson_store);

@@ -52,18 +52,13 @@ static gboolean on_signal(gpointer data)
 	return G_SOURCE_CONTINUE;
 }
 
-static int cmd_serve(const CliOptions *o)
+static int cmd_serve(const CliOptions *o, KtSettings *settings)
 {
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GMainLoop) loop = g_main_loop_new(NULL, FALSE);
-	KtSettings *settings = load_settings(o, &error);
 	KtServer *server;
 	guint sigint, sigterm;
 
-	if (!settings) {
-		g_printerr("ketang: %s\n", error->message);
-		return 2;
-	}
 	server = kt_server_new(settings, loop, &error);
 	if (!server) {
 		g_printerr("ketang: %s\n", error->message);
@@ -79,20 +74,16 @@ static int cmd_serve(const CliOptions *o)
 	return 0;
 }
 
-static int cmd_token(const CliOptions *o)
+static int cmd_token(const CliOptions *o, KtSettings *owned)
 {
 	g_autoptr(GError) error = NULL;
-	g_autoptr(KtSettings) settings = load_settings(o, &error);
+	g_autoptr(KtSettings) settings = owned;
 	guint8 *secret = NULL;
 	gsize secret_len = 0;
 	KtRole role = kt_role_from_string(o->role);
 	g_autofree char *token = NULL;
 	gint64 ttl;
 
-	if (!settings) {
-		g_printerr("ketang: %s\n", error->message);
-		return 2;
-	}
 	if (role == KT_ROLE_NONE) {
 		g_printerr(
 		    "ketang token: --role must be teacher, classroom, observer, archivist or "
@@ -115,40 +106,45 @@ static int cmd_token(const CliOptions *o)
 	return 0;
 }
 
-static int cmd_lesson(const CliOptions *o)
+static int cmd_lesson(const CliOptions *o, KtSettings *owned)
 {
-	g_autoptr(GError) error = NULL;
-	g_autoptr(KtSettings) settings = load_settings(o, &error);
+	g_autoptr(KtSettings) settings = owned;
 
-	if (!settings) {
-		g_printerr("ketang: %s\n", error->message);
-		return 2;
-	}
 	return kt_cli_lesson_run(&o->lesson_cmd, settings);
 }
 
-static int cmd_recording(const CliOptions *o)
+static int cmd_recording(const CliOptions *o, KtSettings *owned)
 {
-	g_autoptr(GError) error = NULL;
-	g_autoptr(KtSettings) settings = load_settings(o, &error);
+	g_autoptr(KtSettings) settings = owned;
 
-	if (!settings) {
-		g_printerr("ketang: %s\n", error->message);
-		return 2;
-	}
 	return kt_cli_recording_run(&o->recording_cmd, o->lesson, &o->lesson_cmd, settings);
 }
 
-static const struct {
+typedef struct {
 	const char *name;
 	const char *summary;
-	int (*run)(const CliOptions *o);
-} commands[] = {
+	int (*run)(const CliOptions *o, KtSettings *settings); /* takes the loaded @settings */
+} Command;
+
+static const Command commands[] = {
     {"serve", "run the server", cmd_serve},
     {"token", "print a signed token for a lesson and role", cmd_token},
     {"lesson", "schedule (create) or list lessons", cmd_lesson},
     {"recording", "add (import) a media file to the recordings catalog", cmd_recording},
 };
+
+/* Loads the settings every command needs (exit status 2 when they are bad), then runs @c. */
+static int run_command(const Command *c, const CliOptions *o)
+{
+	g_autoptr(GError) error = NULL;
+	KtSettings *settings = load_settings(o, &error);
+
+	if (!settings) {
+		g_printerr("ketang: %s\n", error->message);
+		return 2;
+	}
+	return c->run(o, settings);
+}
 
 static void print_usage(void)
 {
@@ -159,7 +155,8 @@ static void print_usage(void)
 	           "ketang token [--lesson ID] --role ROLE [--ttl SECONDS] [--config FILE] "
 	           "[--data-dir DIR]\nketang lesson create --title T --starts-at ISO8601 "
 	           "[--subject S] [--grade G] [--teacher NAME] [--classroom ROOM]... [--url URL]\n"
-	           "ketang lesson list\nketang recording add --lesson ID --file PATH [--kind program|source] "
+	           "ketang lesson list\nketang recording add --lesson ID --file PATH [--kind "
+	           "program|source] "
 	           "[--stream NAME] [--started-at T] [--ended-at T] [--chapter MS:TITLE]...\n"
 	           "ketang --version\n");
 }
@@ -191,8 +188,8 @@ int main(int argc, char **argv)
 	     "PATH"},
 	    {"kind", 0, 0, G_OPTION_ARG_STRING, &o.recording_cmd.kind,
 	     "program or source (recording)", "KIND"},
-	    {"stream", 0, 0, G_OPTION_ARG_STRING, &o.recording_cmd.stream, "stream name (recording)",
-	     "NAME"},
+	    {"stream", 0, 0, G_OPTION_ARG_STRING, &o.recording_cmd.stream,
+	     "stream name (recording)", "NAME"},
 	    {"mime", 0, 0, G_OPTION_ARG_STRING, &o.recording_cmd.mime, "media type (recording)",
 	     "TYPE"},
 	    {"started-at", 0, 0, G_OPTION_ARG_STRING, &o.recording_cmd.started_at,
@@ -227,7 +224,7 @@ int main(int argc, char **argv)
 		o.recording_cmd.action = argv[--argc]; /* "recording add" */
 	for (guint i = 0; argc >= 2 && i < G_N_ELEMENTS(commands); i++)
 		if (strcmp(argv[1], commands[i].name) == 0) {
-			rc = argc == 2 ? commands[i].run(&o) : 2;
+			rc = argc == 2 ? run_command(&commands[i], &o) : 2;
 			if (argc != 2)
 				g_printerr("ketang: unexpected argument '%s'\n", argv[2]);
 			goto out;

@@ -358,16 +358,18 @@ guint kt_room_add_tap(KtRoom *room, guint source, KtRoomTapFunc func, gpointer u
 {
 	static gint next_tap = 0;
 	TapCall *call = g_new0(TapCall, 1);
+	guint id = g_atomic_int_add(&next_tap, 1) + 1;
 
 	call->room = kt_room_ref(room);
 	call->source = source;
 	call->tap = g_new0(Tap, 1);
-	call->tap->id = g_atomic_int_add(&next_tap, 1) + 1;
+	call->tap->id = id;
 	call->tap->func = func;
 	call->tap->user_data = user_data;
 	call->tap->notify = notify;
+	/* @call belongs to the worker from here on (it may already be freed). */
 	kt_worker_invoke(room->worker, add_tap_on_worker, call, tap_call_free);
-	return call->tap->id;
+	return id;
 }
 
 static gboolean remove_tap_on_worker(gpointer data)

@@ -9,48 +9,8 @@ set -eu
 
 KETANG=${1:?usage: lessons-api.sh KETANG_BIN SOURCE_DIR}
 SRC=${2:?usage: lessons-api.sh KETANG_BIN SOURCE_DIR}
-DIR=$(mktemp -d)
 PORT=18444
-B="https://127.0.0.1:$PORT"
-trap 'kill "$PID" 2>/dev/null || true; rm -rf "$DIR"' EXIT
-PID=""
 . "$(dirname "$0")/server-lib.sh"
-
-
-write_config() { # [PUBLIC_URL]
-	cat >"$DIR/ketang.ini" <<INI
-[server]
-listen = 127.0.0.1:$PORT
-data_dir = $DIR/data
-public_url = ${1:-}
-[media]
-ice_addresses = 127.0.0.1
-INI
-}
-
-
-
-# call METHOD PATH TOKEN [curl args...] -> prints the status; body in $DIR/body
-call() {
-	m=$1
-	p=$2
-	t=$3
-	shift 3
-	if [ -n "$t" ]; then
-		set -- -H "Authorization: Bearer $t" "$@"
-	fi
-	curl -sk -o "$DIR/body" -D "$DIR/headers" -w '%{http_code}' -X "$m" "$@" "$B$p"
-}
-
-# expect STATUS CODE_OR_TEXT METHOD PATH TOKEN [curl args...]: status and a body substring
-expect() {
-	want=$1
-	text=$2
-	shift 2
-	got=$(call "$@")
-	[ "$got" = "$want" ] || fail "$1 $2: status $got, wanted $want: $(cat "$DIR/body")"
-	grep -qF -- "$text" "$DIR/body" || fail "$1 $2: body lacks '$text': $(cat "$DIR/body")"
-}
 
 post() { # STATUS TEXT TOKEN JSON
 	expect "$1" "$2" POST /api/lessons "$3" -H 'Content-Type: application/json' --data-binary "$4"
@@ -60,16 +20,12 @@ field() { # NAME -> the last "NAME":"value" in $DIR/body
 	sed -n 's/.*"'"$1"'":"\([^"]*\)".*/\1/p' "$DIR/body"
 }
 
-token() { # ROLE [LESSON] [TTL]
-	"$KETANG" token --config "$DIR/ketang.ini" --role "$1" ${2:+--lesson "$2"} ${3:+--ttl "$3"}
-}
-
-write_config ""
+write_config "public_url = "
 start_server
-ADMIN=$(token admin)
-ARCHIVIST=$(token archivist)
-OTHER_TEACHER=$(token teacher other-lesson)
-SHORT_ADMIN=$(token admin "" 1)
+ADMIN=$(token --role admin)
+ARCHIVIST=$(token --role archivist)
+OTHER_TEACHER=$(token --role teacher --lesson other-lesson)
+SHORT_ADMIN=$(token --role admin --ttl 1)
 GOOD='{"title":"Fractions 分数","subject":"maths","grade":"3","teacher":"Ms Li",
 "starts_at":"2026-11-24T08:00+08:00","classrooms":["Room A","双峰二小 三(2)班"]}'
 
@@ -171,7 +127,7 @@ grep -q 'title: missing' "$DIR/cli.err" || fail "CLI error: $(cat "$DIR/cli.err"
 stop_server
 
 # 7. Restart with public_url: everything is still there, links use the configured base.
-write_config "https://class.example.cn/ketang/"
+write_config "public_url = https://class.example.cn/ketang/"
 start_server
 expect 200 '"total":3' GET /api/lessons "$ADMIN"
 expect 200 '"teacher_url":"https://class.example.cn/ketang/teacher#lesson=' \

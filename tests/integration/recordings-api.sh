@@ -10,49 +10,8 @@
 set -eu
 
 KETANG=${1:?usage: recordings-api.sh KETANG_BIN SOURCE_DIR}
-DIR=$(mktemp -d)
 PORT=18445
-B="https://127.0.0.1:$PORT"
-trap 'kill "$PID" 2>/dev/null || true; rm -rf "$DIR"' EXIT
-PID=""
 . "$(dirname "$0")/server-lib.sh"
-
-write_config() { # [RETENTION_DAYS]
-	cat >"$DIR/ketang.ini" <<INI
-[server]
-listen = 127.0.0.1:$PORT
-data_dir = $DIR/data
-retention_days = ${1:-0}
-[media]
-ice_addresses = 127.0.0.1
-INI
-}
-
-# call METHOD PATH TOKEN [curl args...] -> prints the status; body in $DIR/body
-call() {
-	m=$1
-	p=$2
-	t=$3
-	shift 3
-	if [ -n "$t" ]; then
-		set -- -H "Authorization: Bearer $t" "$@"
-	fi
-	if [ "$m" = HEAD ]; then
-		set -- -I "$@"
-	else
-		set -- -X "$m" "$@"
-	fi
-	curl -sk -o "$DIR/body" -D "$DIR/headers" -w '%{http_code}' "$@" "$B$p"
-}
-
-expect() { # STATUS TEXT METHOD PATH TOKEN [curl args...]
-	want=$1
-	text=$2
-	shift 2
-	got=$(call "$@")
-	[ "$got" = "$want" ] || fail "$1 $2: status $got, wanted $want: $(head -c 300 "$DIR/body")"
-	[ -z "$text" ] || grep -qF -- "$text" "$DIR/body" || fail "$1 $2: body lacks '$text': $(head -c 300 "$DIR/body")"
-}
 
 header() { # NAME -> its value in $DIR/headers
 	tr -d '\r' <"$DIR/headers" | sed -n "s/^$1: //Ip" | tail -1
@@ -67,15 +26,13 @@ list_total() { # QUERY -> total for GET /api/recordings?QUERY (archivist)
 	total
 }
 
-token() { "$KETANG" token --config "$DIR/ketang.ini" "$@"; }
-
 add() { # LESSON FILE [args] -> prints the new id
 	"$KETANG" recording add --config "$DIR/ketang.ini" --lesson "$@" >"$DIR/add.json" ||
 		fail "recording add $*"
 	sed -n 's/^  "id": \([0-9]*\),$/\1/p' "$DIR/add.json"
 }
 
-write_config
+write_config "retention_days = 0"
 mkdir -p "$DIR/data"
 ffmpeg -loglevel error -f lavfi -i testsrc=duration=3:size=320x240:rate=15 \
 	-f lavfi -i sine=duration=3 -c:v libx264 -pix_fmt yuv420p -c:a aac \
@@ -215,7 +172,7 @@ OLD=$(add old1 --file "$DIR/lesson.mp4" --title "Old lesson" \
 	--started-at $((NOW - 10 * 86400)) --ended-at $((NOW - 10 * 86400 + 3)))
 OLDFILE=$(sed -n 's/^  "file_name": "\(.*\)",$/\1/p' "$DIR/add.json")
 [ -f "$DIR/data/recordings/import/$OLDFILE" ] || fail "imported file not found"
-write_config 1
+write_config "retention_days = 1"
 start_server
 grep -q "retention: deleted recording $OLD " "$DIR/server.log" || fail "retention not logged"
 [ -f "$DIR/data/recordings/import/$OLDFILE" ] && fail "expired file still there"

@@ -10,12 +10,8 @@ set -eu
 
 KETANG=${1:?usage: server-lifecycle.sh KETANG_BIN SOURCE_DIR}
 SRC=${2:?usage: server-lifecycle.sh KETANG_BIN SOURCE_DIR}
-DIR=$(mktemp -d)
 PORT=18443
-trap 'kill "$PID" 2>/dev/null || true; rm -rf "$DIR"' EXIT
-PID=""
 . "$(dirname "$0")/server-lib.sh"
-
 
 cat >"$DIR/ketang.ini" <<INI
 [server]
@@ -49,8 +45,8 @@ B6="https://[::1]:$PORT"
 grep -q '"status":"ok"' "$DIR/body" || fail "healthz body: $(cat "$DIR/body")"
 [ "$(status_of GET "$B6/healthz")" = 200 ] || fail "IPv6 /healthz"
 
-TEACHER=$("$KETANG" token --config "$DIR/ketang.ini" --lesson life --role teacher)
-OBSERVER=$("$KETANG" token --config "$DIR/ketang.ini" --lesson life --role observer)
+TEACHER=$(token --lesson life --role teacher)
+OBSERVER=$(token --lesson life --role observer)
 
 s=$(status_of POST "$B4/whip/life" -H "Authorization: Bearer $TEACHER" \
 	-H "Content-Type: application/sdp" --data-binary "@$SRC/tests/unit/data/sdp/chrome-whip.sdp")

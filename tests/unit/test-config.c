@@ -106,7 +106,7 @@ static void test_sample_documents_every_key(void)
 	    g_key_file_load_from_file(sample, SAMPLE_PATH, G_KEY_FILE_KEEP_COMMENTS, &error));
 	g_assert_no_error(error);
 	groups = g_key_file_get_groups(table, NULL);
-	g_assert_cmpuint(g_strv_length(groups), ==, 4);
+	g_assert_cmpuint(g_strv_length(groups), ==, 5);
 	for (gsize g = 0; groups[g] != NULL; g++) {
 		g_auto(GStrv) keys = g_key_file_get_keys(table, groups[g], NULL, NULL);
 		for (gsize k = 0; keys[k] != NULL; k++, n_keys++) {
@@ -123,7 +123,7 @@ static void test_sample_documents_every_key(void)
 			g_assert_cmpuint(strlen(comment), >, 10);
 		}
 	}
-	g_assert_cmpuint(n_keys, ==, 22);
+	g_assert_cmpuint(n_keys, ==, 28);
 }
 
 static void test_describe_parses_to_defaults(void)
@@ -292,6 +292,10 @@ static void test_pair_rules(void)
 	             KT_CONFIG_ERROR_INVALID_VALUE, "above ice_port_max");
 	expect_error("[server]\ntls_cert = /a.pem\n", KT_CONFIG_ERROR_INVALID_VALUE,
 	             "[server] tls_key");
+	expect_error("[recording]\nprogram_width = 641\n", KT_CONFIG_ERROR_INVALID_VALUE,
+	             "must be even");
+	expect_error("[recording]\nprogram_fps = 0\n", KT_CONFIG_ERROR_INVALID_VALUE,
+	             "[recording] program_fps");
 }
 
 static void test_failed_load_changes_nothing(void)

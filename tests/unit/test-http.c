@@ -17,6 +17,8 @@
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 
+#include "tmp-dir.h"
+
 /* ------------------------------------------------------------ test setup */
 
 static char *tmp_dir;
@@ -81,22 +83,6 @@ static void setup_files(void)
 		big[i] = (char)(i % 251);
 	g_autofree char *big_path = g_build_filename(tmp_dir, "big.mp4", NULL);
 	g_assert_true(g_file_set_contents(big_path, big, 100000, NULL));
-}
-
-static void remove_tree(const char *dir)
-{
-	GDir *d = g_dir_open(dir, 0, NULL);
-	const char *name;
-	while (d && (name = g_dir_read_name(d))) {
-		g_autofree char *p = g_build_filename(dir, name, NULL);
-		if (g_file_test(p, G_FILE_TEST_IS_DIR))
-			remove_tree(p);
-		else
-			g_unlink(p);
-	}
-	if (d)
-		g_dir_close(d);
-	g_rmdir(dir);
 }
 
 /* ------------------------------------------------------------ the routes */
@@ -726,7 +712,7 @@ static void test_range_parse(void)
 	    {"bytes=0-99", 1000, KT_HTTP_RANGE_PARTIAL, 0, 100},
 	    {"BYTES=2-", 10, KT_HTTP_RANGE_PARTIAL, 2, 8},
 	    {"bytes=-3", 10, KT_HTTP_RANGE_PARTIAL, 7, 3},
-	    {"bytes=-30", 10, KT_HTTP_RANGE_PARTIAL, 0, 10}, /* longer suffix: all of it */
+	    {"bytes=-30", 10, KT_HTTP_RANGE_PARTIAL, 0, 10},  /* longer suffix: all of it */
 	    {"bytes=5-500", 10, KT_HTTP_RANGE_PARTIAL, 5, 5}, /* last-pos clamped */
 	    {"bytes= 1-2 ", 10, KT_HTTP_RANGE_PARTIAL, 1, 2},
 	    {"bytes=9-99999999999999999999999", 10, KT_HTTP_RANGE_PARTIAL, 9, 1},
@@ -906,7 +892,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/http/range-parse", test_range_parse);
 
 	int ret = g_test_run();
-	remove_tree(tmp_dir);
+	tmp_dir_remove(tmp_dir);
 	g_free(tmp_dir);
 	g_free(cert_path);
 	g_free(key_path);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "kt-lesson-store.h"
+#include "tmp-dir.h"
 
 typedef struct {
 	char *dir;
@@ -25,26 +26,10 @@ static void fixture_setup(Fixture *f, gconstpointer data)
 	g_assert_nonnull(f->store);
 }
 
-static void remove_tree(const char *dir)
-{
-	g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
-	const char *name;
-
-	while (d && (name = g_dir_read_name(d))) {
-		g_autofree char *p = g_build_filename(dir, name, NULL);
-
-		if (g_file_test(p, G_FILE_TEST_IS_DIR))
-			remove_tree(p);
-		else
-			g_unlink(p);
-	}
-	g_rmdir(dir);
-}
-
 static void fixture_teardown(Fixture *f, gconstpointer data)
 {
 	kt_lesson_store_free(f->store);
-	remove_tree(f->dir);
+	tmp_dir_remove(f->dir);
 	g_free(f->path);
 	g_free(f->dir);
 }
@@ -343,7 +328,7 @@ static void test_corrupt_file(void)
 	g_assert_error(error, KT_LESSON_STORE_ERROR, KT_LESSON_STORE_ERROR_CORRUPT);
 	g_assert_nonnull(strstr(error->message, path));
 	g_test_message("corrupt: %s", error->message);
-	remove_tree(dir);
+	tmp_dir_remove(dir);
 }
 
 static void test_newer_schema(void)
@@ -366,7 +351,7 @@ static void test_newer_schema(void)
 	g_assert_null(s);
 	g_assert_error(error, KT_LESSON_STORE_ERROR, KT_LESSON_STORE_ERROR_CORRUPT);
 	g_assert_nonnull(strstr(error->message, "schema version 99"));
-	remove_tree(dir);
+	tmp_dir_remove(dir);
 }
 
 static void test_unwritable_dir(void)

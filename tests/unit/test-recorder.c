@@ -13,6 +13,8 @@
 
 #include "kt-gst.h"
 #include "kt-source-recorder.h"
+#include "media-pipeline.h"
+#include "media-probe.h"
 
 #define VP8_SOURCE                                                                                 \
 	"videotestsrc is-live=true num-buffers=%d"                                                 \
@@ -28,24 +30,6 @@
 	" ! audio/x-raw,rate=48000,channels=2 ! opusenc ! rtpopuspay pt=111 ssrc=3333"
 
 static const char *self_path;
-
-/* LeakSanitizer: GLib's quark table is a block allocated by glib's library
- * constructor (g_quark_init) and replaced, never freed, when it grows past
- * 2048 quarks, which GStreamer's registry makes it do. Only allocations made
- * from a library constructor (_dl_init) are exempt; see tests/lsan.supp. */
-const char *__lsan_default_suppressions(void);
-const char *__lsan_default_suppressions(void)
-{
-	return "leak:_dl_init\n";
-}
-
-/* GLib has no frame pointers: only the slow unwinder sees _dl_init in the
- * stack of that allocation. */
-const char *__asan_default_options(void);
-const char *__asan_default_options(void)
-{
-	return "fast_unwind_on_malloc=0";
-}
 
 /* An RTP generator: an encoder pipeline whose packets go to a recorder. */
 typedef struct {
@@ -110,20 +94,7 @@ static void gen_start(Gen *g, const char *source_fmt, int buffers, KtCodec codec
  * the generator's EOS. */
 static void gen_finish(Gen *g)
 {
-	g_autoptr(GstBus) bus = gst_element_get_bus(g->pipeline);
-	gint64 deadline = g_get_monotonic_time() + 30 * G_USEC_PER_SEC;
-	GstMessage *msg = NULL;
-
-	while (!msg && g_get_monotonic_time() < deadline) {
-		while (g_main_context_iteration(NULL, FALSE))
-			;
-		msg = gst_bus_timed_pop_filtered(bus, 10 * GST_MSECOND,
-		                                 GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
-	}
-	g_assert_nonnull(msg);
-	g_assert_cmpint(GST_MESSAGE_TYPE(msg), ==, GST_MESSAGE_EOS);
-	gst_message_unref(msg);
-	gst_element_set_state(g->pipeline, GST_STATE_NULL);
+	media_pipeline_run_until_eos(g->pipeline);
 	gst_clear_object(&g->pipeline);
 	gst_clear_object(&g->capsfilter);
 }
@@ -131,96 +102,6 @@ static void gen_finish(Gen *g)
 static double pushed_seconds(const Gen *g)
 {
 	return (g->last_push_us - g->first_push_us) / 1e6;
-}
-
-/* What ffprobe sees in a file. */
-typedef struct {
-	char codec[32];
-	double start, end;      /* first packet pts, last packet pts + duration */
-	double format_duration; /* -1 = not in the file */
-} Probe;
-
-static char *run(const char *const *argv, int *status)
-{
-	g_autoptr(GError) error = NULL;
-	char *out = NULL, *err = NULL;
-
-	int ignored;
-
-	g_assert_true(g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &out,
-	                           &err, status ? status : &ignored, &error));
-	g_assert_no_error(error);
-	if (err && *err)
-		g_test_message("%s: %s", argv[0], err);
-	g_free(err);
-	return out;
-}
-
-static void probe(const char *path, Probe *p)
-{
-	const char *streams[] = {"ffprobe",
-	                         "-v",
-	                         "error",
-	                         "-show_entries",
-	                         "stream=codec_name:format=duration",
-	                         "-of",
-	                         "default=nw=1",
-	                         path,
-	                         NULL};
-	const char *packets[] = {
-	    "ffprobe", "-v", "error", "-show_entries", "packet=pts_time,duration_time", "-of",
-	    "csv=p=0", path, NULL};
-	g_autofree char *info = NULL, *pkts = NULL;
-	g_auto(GStrv) lines = NULL;
-	int status;
-
-	memset(p, 0, sizeof(*p));
-	p->start = G_MAXDOUBLE;
-	p->format_duration = -1;
-	info = run(streams, &status);
-	g_assert_true(g_spawn_check_wait_status(status, NULL));
-	lines = g_strsplit(info, "\n", -1);
-	for (guint i = 0; lines[i]; i++) {
-		if (g_str_has_prefix(lines[i], "codec_name="))
-			g_strlcpy(p->codec, lines[i] + 11, sizeof(p->codec));
-		if (g_str_has_prefix(lines[i], "duration=") && strcmp(lines[i] + 9, "N/A") != 0)
-			p->format_duration = g_ascii_strtod(lines[i] + 9, NULL);
-	}
-	g_clear_pointer(&lines, g_strfreev);
-	pkts = run(packets, &status);
-	lines = g_strsplit(pkts, "\n", -1);
-	for (guint i = 0; lines[i]; i++) {
-		double pts, dur = 0;
-		char *end;
-
-		if (!*lines[i])
-			continue;
-		pts = g_ascii_strtod(lines[i], &end);
-		if (*end == ',')
-			dur = g_ascii_strtod(end + 1, NULL);
-		p->start = MIN(p->start, pts);
-		p->end = MAX(p->end, pts + dur);
-	}
-	g_test_message("%s: %s, %.3f..%.3f s, format duration %.3f", path, p->codec, p->start,
-	               p->end, p->format_duration);
-}
-
-/* ffmpeg decodes the whole file without a single error. */
-static void assert_decodes(const char *path)
-{
-	const char *argv[] = {"ffmpeg", "-v", "error", "-i", path, "-f", "null", "-", NULL};
-	g_autoptr(GError) error = NULL;
-	char *out = NULL, *err = NULL;
-	int status;
-
-	g_assert_true(g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &out,
-	                           &err, &status, &error));
-	if (*err)
-		g_printerr("ffmpeg on %s: %.600s\n", path, err);
-	g_assert_true(g_spawn_check_wait_status(status, NULL));
-	g_assert_true(*err == '\0');
-	g_free(out);
-	g_free(err);
 }
 
 typedef struct {
@@ -262,7 +143,7 @@ static void record_and_check(const char *source_fmt, int buffers, KtCodec codec,
 	Gen g = {.skip = skip};
 	KtSourceRecorderStats st;
 	double expected;
-	Probe p;
+	MediaProbe p;
 
 	g_assert_no_error(error);
 	g_assert_null(kt_source_recorder_get_path(r));
@@ -289,7 +170,7 @@ static void record_and_check(const char *source_fmt, int buffers, KtCodec codec,
 		g_assert_cmpint(ev.keyframes, >=, 1);
 	g_assert_cmpint(ev.errors, ==, 0);
 
-	probe(want_path, &p);
+	media_probe(want_path, &p);
 	g_assert_cmpstr(p.codec, ==, ff_codec);
 	g_assert_cmpfloat(p.format_duration, >=, 0); /* a cleanly finished file has one */
 	/* Joining mid-stream, the file begins at the next keyframe (every 30
@@ -298,7 +179,7 @@ static void record_and_check(const char *source_fmt, int buffers, KtCodec codec,
 	g_assert_cmpfloat(fabs((p.end - p.start) - expected), <, 0.5);
 	g_assert_cmpfloat(fabs(p.format_duration - expected), <, 0.5);
 	g_assert_cmpfloat(fabs(st.duration / 1e9 - expected), <, 0.5);
-	assert_decodes(want_path);
+	media_probe_assert_decodes(want_path);
 
 	kt_source_recorder_free(r);
 	g_remove(want_path);
@@ -329,15 +210,23 @@ static void test_h264_mp4(void)
 
 /* A publisher with another codec takes the source over: the VP8 file is
  * finished and an H.264 one begins beside it. */
+/* on_file: each file as it begins. */
+static void on_file(KtSourceRecorder *r, const char *path, gpointer data)
+{
+	g_ptr_array_add(data, g_strdup(path));
+}
+
 static void test_codec_change(void)
 {
 	g_autofree char *dir = g_dir_make_tmp("kt-rec-XXXXXX", NULL);
 	g_autofree char *base = g_build_filename(dir, "cam", NULL);
 	g_autoptr(GError) error = NULL;
-	KtSourceRecorder *r = kt_source_recorder_new(base, KT_MEDIA_VIDEO, 90000, NULL, &error);
+	g_autoptr(GPtrArray) begun = g_ptr_array_new_with_free_func(g_free);
+	KtSourceRecorderConfig cfg = {.on_file = on_file, .user_data = begun};
+	KtSourceRecorder *r = kt_source_recorder_new(base, KT_MEDIA_VIDEO, 90000, &cfg, &error);
 	const char *const *paths;
 	Gen g1 = {0}, g2 = {0};
-	Probe p;
+	MediaProbe p;
 
 	g1.recorders[0] = r;
 	gen_start(&g1, VP8_SOURCE, 45, KT_CODEC_VP8);
@@ -350,13 +239,16 @@ static void test_codec_change(void)
 	g_assert_true(g_str_has_suffix(paths[0], "/cam.webm"));
 	g_assert_true(g_str_has_suffix(paths[1], "/cam-2.mp4"));
 	g_assert_null(paths[2]);
-	probe(paths[0], &p);
+	g_assert_cmpuint(begun->len, ==, 2);
+	g_assert_cmpstr(g_ptr_array_index(begun, 0), ==, paths[0]);
+	g_assert_cmpstr(g_ptr_array_index(begun, 1), ==, paths[1]);
+	media_probe(paths[0], &p);
 	g_assert_cmpstr(p.codec, ==, "vp8");
-	assert_decodes(paths[0]);
-	probe(paths[1], &p);
+	media_probe_assert_decodes(paths[0]);
+	media_probe(paths[1], &p);
 	g_assert_cmpstr(p.codec, ==, "h264");
 	g_assert_cmpfloat(p.end - p.start, >, 1.0);
-	assert_decodes(paths[1]);
+	media_probe_assert_decodes(paths[1]);
 	for (guint i = 0; paths[i]; i++)
 		g_remove(paths[i]);
 	kt_source_recorder_free(r);
@@ -376,7 +268,7 @@ static void record_resize(const char *source_fmt, KtCodec codec, const char *ext
 	KtSourceRecorder *r = kt_source_recorder_new(base, KT_MEDIA_VIDEO, 90000, &cfg, &error);
 	Gen g = {.resize_at = 40};
 	KtSourceRecorderStats st;
-	Probe p;
+	MediaProbe p;
 
 	g.recorders[0] = r;
 	gen_start(&g, source_fmt, 90, codec);
@@ -386,14 +278,14 @@ static void record_resize(const char *source_fmt, KtCodec codec, const char *ext
 	g_assert_cmpint(ev.errors, ==, 0);
 	kt_source_recorder_get_stats(r, &st);
 	g_assert_cmpuint(st.files, ==, 1);
-	probe(path, &p);
+	media_probe(path, &p);
 	g_assert_cmpfloat(fabs((p.end - p.start) - pushed_seconds(&g)), <, 0.5);
-	assert_decodes(path);
+	media_probe_assert_decodes(path);
 	{
 		const char *argv[] = {"ffprobe",       "-v",          "error",
 		                      "-show_entries", "frame=width", "-of",
 		                      "csv=p=0",       path,          NULL};
-		g_autofree char *widths = run(argv, NULL);
+		g_autofree char *widths = media_probe_run(argv, NULL);
 
 		/* Both sizes are in the file, the new one last. */
 		g_assert_nonnull(strstr(widths, "320"));
@@ -465,7 +357,7 @@ static void test_write_error(void)
 	KtSourceRecorderConfig good_cfg = {.on_error = on_error, .user_data = &good_ev};
 	Gen g = {0};
 	KtSourceRecorderStats st;
-	Probe p;
+	MediaProbe p;
 
 	g_assert_cmpint(symlink("/dev/full", bad_file), ==, 0);
 	g.recorders[0] = kt_source_recorder_new(bad, KT_MEDIA_VIDEO, 90000, &cfg, &error);
@@ -487,10 +379,10 @@ static void test_write_error(void)
 	g_assert_true(kt_source_recorder_stop(g.recorders[1], &error));
 	g_assert_no_error(error);
 	g_assert_cmpint(good_ev.errors, ==, 0);
-	probe(good_file, &p);
+	media_probe(good_file, &p);
 	g_assert_cmpstr(p.codec, ==, "vp8");
 	g_assert_cmpfloat(p.end - p.start, >, 1.5);
-	assert_decodes(good_file);
+	media_probe_assert_decodes(good_file);
 
 	kt_source_recorder_free(g.recorders[0]);
 	kt_source_recorder_free(g.recorders[1]);
@@ -542,13 +434,13 @@ static int crash_child(const char *dir)
 
 static void check_killed_file(const char *path, const char *codec, double pushed)
 {
-	Probe p;
+	MediaProbe p;
 
-	probe(path, &p);
+	media_probe(path, &p);
 	g_assert_cmpstr(p.codec, ==, codec);
 	/* Everything up to 2 s before the kill is there. */
 	g_assert_cmpfloat(p.end - p.start, >=, pushed - 2.0);
-	assert_decodes(path);
+	media_probe_assert_decodes(path);
 }
 
 /* kill -9 while recording: every file plays up to at most 2 s before the

@@ -6,6 +6,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "tmp-dir.h"
+
 typedef struct {
 	char *dir;
 	KtRecordings *store;
@@ -21,27 +23,10 @@ static void setup(Fixture *f, gconstpointer data)
 	g_assert_no_error(error);
 }
 
-static void remove_tree(const char *dir)
-{
-	GDir *d = g_dir_open(dir, 0, NULL);
-	const char *name;
-
-	while (d && (name = g_dir_read_name(d))) {
-		g_autofree char *p = g_build_filename(dir, name, NULL);
-		if (g_file_test(p, G_FILE_TEST_IS_DIR))
-			remove_tree(p);
-		else
-			g_unlink(p);
-	}
-	if (d)
-		g_dir_close(d);
-	g_rmdir(dir);
-}
-
 static void teardown(Fixture *f, gconstpointer data)
 {
 	kt_recordings_free(f->store);
-	remove_tree(f->dir);
+	tmp_dir_remove(f->dir);
 	g_free(f->dir);
 }
 
@@ -329,14 +314,7 @@ static void test_corrupt(void)
 		g_assert_nonnull(strstr(error->message, "schema version 99"));
 		g_clear_error(&error);
 	}
-	{
-		g_autofree char *wal = g_strconcat(db, "-wal", NULL);
-		g_autofree char *shm = g_strconcat(db, "-shm", NULL);
-		g_unlink(wal);
-		g_unlink(shm);
-	}
-	g_unlink(db);
-	g_rmdir(dir);
+	tmp_dir_remove(dir);
 }
 
 int main(int argc, char **argv)

@@ -2,6 +2,7 @@
 #include "kt-role.h"
 #include "kt-secret.h"
 #include "kt-token.h"
+#include "tmp-dir.h"
 
 #include <glib/gstdio.h>
 #include <string.h>
@@ -261,18 +262,6 @@ static KtSettings *settings_in(const char *dir)
 	return s;
 }
 
-static void remove_tree(const char *dir)
-{
-	g_autofree char *data = g_build_filename(dir, "sub", "data", NULL);
-	g_autofree char *file = g_build_filename(data, KT_SECRET_FILE, NULL);
-	g_autofree char *sub = g_build_filename(dir, "sub", NULL);
-
-	g_unlink(file);
-	g_rmdir(data);
-	g_rmdir(sub);
-	g_rmdir(dir);
-}
-
 static void test_secret_generate_and_reload(void)
 {
 	g_autofree char *dir = g_dir_make_tmp("kt-secret-XXXXXX", NULL);
@@ -301,7 +290,7 @@ static void test_secret_generate_and_reload(void)
 	kt_secret_free(a, a_len);
 	kt_secret_free(b, b_len);
 	kt_secret_free(NULL, 0);
-	remove_tree(dir);
+	tmp_dir_remove(dir);
 }
 
 static void test_secret_corrupt(void)
@@ -334,7 +323,7 @@ static void test_secret_corrupt(void)
 	g_assert_cmpuint(key[0], ==, 0x01);
 	g_assert_cmpuint(key[7], ==, 0xef);
 	kt_secret_free(key, len);
-	remove_tree(dir);
+	tmp_dir_remove(dir);
 }
 
 static void test_secret_from_config(void)
@@ -357,7 +346,7 @@ static void test_secret_from_config(void)
 	s->secret = g_strdup("too-short");
 	g_assert_false(kt_secret_load(s, &key, &len, &error));
 	g_assert_error(error, KT_SECRET_ERROR, KT_SECRET_ERROR_TOO_SHORT);
-	remove_tree(dir);
+	tmp_dir_remove(dir);
 }
 
 static void test_secret_unwritable(void)

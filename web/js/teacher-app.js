@@ -22,7 +22,8 @@ const tiles = new Map(); // participant id -> tile elements
 
 // Read by the end-to-end tests.
 const pageTimings = { joinStart: 0 };
-exposeForTests(() => client, pageTimings, {});
+const recordingEvents = []; // `recording` lesson events (a recording that failed)
+exposeForTests(() => client, pageTimings, { recordingEvents });
 
 const STATUS = {
 	connecting: ['connecting', '正在进入课堂… Joining the lesson…'],
@@ -258,6 +259,13 @@ async function main() {
 	client.addEventListener('publish', ({ detail }) => {
 		if (!detail.ok)
 			notice(`发送画面失败 Could not send your video: ${errorText(detail.error.code, detail.error.message)}`);
+	});
+	client.addEventListener('message', ({ detail }) => {
+		if (detail.type !== 'recording' || detail.state !== 'failed')
+			return;
+		recordingEvents.push(detail);
+		notice(`录制已停止（${detail.stream}），课堂继续 Recording of ${detail.stream} stopped, ` +
+			`the lesson goes on: ${detail.message}`);
 	});
 	wireChat(client, (err) => notice(errorText(err.code, err.message)));
 	$('chat-input').disabled = true;

@@ -40,16 +40,17 @@ export async function ketangBinary() {
 
 /**
  * Starts `ketang serve` on a free loopback port with a temporary data dir
- * and waits for its "listening" line. Returns { origin, dataDir, config,
- * token(lesson, role, ttl), stop(), log() }.
+ * (or @dataDir, e.g. to restart on the same one; @extraConfig is appended to
+ * the config file) and waits for its "listening" line. Returns { origin,
+ * dataDir, config, token(lesson, role, ttl), stop({ keepData }), kill(), log() }.
  */
-export async function startServer({ readyTimeoutMs = 20000 } = {}) {
+export async function startServer({ readyTimeoutMs = 20000, dataDir, extraConfig = '' } = {}) {
 	const bin = await ketangBinary();
-	const dataDir = await mkdtemp(join(tmpdir(), 'ketang-e2e-'));
+	dataDir = dataDir || await mkdtemp(join(tmpdir(), 'ketang-e2e-'));
 	const port = await freePort();
 	const config = join(dataDir, 'ketang.ini');
 	await writeFile(config, `[server]\nlisten=127.0.0.1:${port}\ndata_dir=${dataDir}\n` +
-		'[media]\nice_addresses=127.0.0.1\n');
+		'[media]\nice_addresses=127.0.0.1\n' + extraConfig);
 
 	const child = spawn(bin, ['serve', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
 	let output = '';
@@ -92,8 +93,14 @@ export async function startServer({ readyTimeoutMs = 20000 } = {}) {
 		return minted;
 	}
 
+	/** SIGKILL (a crash): no clean-up runs; the data dir stays. */
+	async function kill() {
+		child.kill('SIGKILL');
+		return exited;
+	}
+
 	/** SIGTERM, then assert a clean exit (status 0) within timeoutMs. */
-	async function stop({ timeoutMs = 10000 } = {}) {
+	async function stop({ timeoutMs = 10000, keepData = false } = {}) {
 		child.kill('SIGTERM');
 		let timer;
 		const timeout = new Promise((resolve) => {
@@ -105,11 +112,12 @@ export async function startServer({ readyTimeoutMs = 20000 } = {}) {
 			child.kill('SIGKILL');
 			await exited;
 		}
-		await rm(dataDir, { recursive: true, force: true });
+		if (!keepData)
+			await rm(dataDir, { recursive: true, force: true });
 		assert.ok(result, `ketang did not exit within ${timeoutMs} ms of SIGTERM:\n${output}`);
 		assert.deepEqual(result, { code: 0, signal: null },
 			`ketang exited with ${JSON.stringify(result)} after SIGTERM:\n${output.slice(-4000)}`);
 	}
 
-	return { origin, port, dataDir, config, token, stop, log: () => output };
+	return { origin, port, dataDir, config, token, stop, kill, log: () => output };
 }

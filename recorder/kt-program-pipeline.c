@@ -1,0 +1,238 @@
+/* The program's fixed pipeline: background sources, mixers, encoders, muxer
+ * and file, built once at creation and run until stop; the inputs' chains
+ * (kt-program-input.c) join the mixers' request pads.
+ *
+ *   videotestsrc (live, black) -> compositor -> I420 WxH@fps -> x264enc --\
+ *   audiotestsrc (live, silence) -> audiomixer -> AAC ----------------> mp4mux -> file
+ */
+#include "kt-program-private.h"
+
+#include "kt-gst.h"
+
+/* Mp4 fragments: at most this long, so a crash loses little (<= 2 s). */
+#define KT_PROGRAM_FRAGMENT_MS 1000
+/* The mixers produce time T at T + this on the clock: inputs join at any
+ * time, so the latency is fixed rather than queried (the jitter buffer's
+ * 200 ms plus decoding and scaling). Audio and video use the same. */
+#define KT_PROGRAM_MIXER_LATENCY_MS 250
+#define KT_PROGRAM_MIXER_EXTRA_MS 100
+
+/* The configuration's numbers: default, range. Even sizes for I420. */
+typedef struct {
+	const char *name;
+	gsize offset;
+	guint fallback, min, max;
+	gboolean even;
+} KtProgramSetting;
+
+static const KtProgramSetting kt_program_settings[] = {
+    {"width", G_STRUCT_OFFSET(KtProgramRecorderConfig, width), 1280, 64, 4096, TRUE},
+    {"height", G_STRUCT_OFFSET(KtProgramRecorderConfig, height), 720, 64, 4096, TRUE},
+    {"fps", G_STRUCT_OFFSET(KtProgramRecorderConfig, fps), 25, 1, 60, FALSE},
+    {"video_kbps", G_STRUCT_OFFSET(KtProgramRecorderConfig, video_kbps), 1500, 100, 50000, FALSE},
+    {"audio_kbps", G_STRUCT_OFFSET(KtProgramRecorderConfig, audio_kbps), 96, 16, 320, FALSE},
+};
+
+/* AAC encoders in order of preference, with the sample format each takes. */
+typedef struct {
+	const char *factory;
+	const char *format;
+} KtProgramAacEncoder;
+
+static const KtProgramAacEncoder kt_program_aac_encoders[] = {
+    {"voaacenc", "S16LE"},  /* VisualOn: the cheaper */
+    {"avenc_aac", "F32LE"}, /* FFmpeg's native encoder */
+};
+
+/* The fixed part. The background sources keep both mixers live and running
+ * from the first moment with nothing else linked: the video one is tiny and
+ * drawn with alpha 0 (the compositor's own black background shows), the
+ * audio one is silence. x264: zerolatency (no B-frames, no lookahead),
+ * ultrafast, one thread (it encodes in the compositor's thread; sliced
+ * threads only add wake-ups here), a keyframe every 2 s. Audio moves in
+ * 40 ms buffers, again for fewer wake-ups. Costs: bench/README.md. */
+#define KT_PROGRAM_PIPELINE                                                                        \
+	"videotestsrc name=vbg is-live=true pattern=black"                                         \
+	" ! video/x-raw,format=I420,width=16,height=16,framerate=%u/1"                             \
+	" ! compositor name=vmix background=black %s"                                              \
+	" ! video/x-raw,format=I420,colorimetry=bt601,width=%u,height=%u,framerate=%u/1"           \
+	",pixel-aspect-ratio=1/1"                                                                  \
+	" ! x264enc name=venc tune=zerolatency speed-preset=ultrafast threads=1"                   \
+	" key-int-max=%u bitrate=%u"                                                               \
+	" ! mp4mux name=mux fragment-duration=%u ! appsink name=sink"                              \
+	" audiotestsrc name=abg is-live=true wave=silence samplesperbuffer=1920"                   \
+	" ! audio/x-raw,rate=48000,channels=2"                                                     \
+	" ! audiomixer name=amix output-buffer-duration=40000000 %s"                               \
+	" ! audio/x-raw,format=%s,rate=48000,channels=2 ! audioconvert"                            \
+	" ! %s bitrate=%u ! mux."
+
+/* Defaults for zeros, then ranges, from kt_program_settings. */
+gboolean kt_program_config_apply(KtProgramRecorderConfig *c, GError **error)
+{
+	for (guint i = 0; i < G_N_ELEMENTS(kt_program_settings); i++) {
+		const KtProgramSetting *s = &kt_program_settings[i];
+		guint *v = G_STRUCT_MEMBER_P(c, s->offset);
+
+		if (*v == 0)
+			*v = s->fallback;
+		if (*v < s->min || *v > s->max || (s->even && *v % 2)) {
+			g_set_error(error, KT_PROGRAM_RECORDER_ERROR,
+			            KT_PROGRAM_RECORDER_ERROR_PIPELINE,
+			            "program recorder: %s %u is not %s%u..%u", s->name, *v,
+			            s->even ? "even and " : "", s->min, s->max);
+			return FALSE;
+		}
+	}
+	return TRUE;
+}
+
+/* Streaming thread of the encoder: frames and duration for the stats. */
+static GstPadProbeReturn on_video_encoded(GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+	KtProgramRecorder *r = data;
+	GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER(info);
+	GstClockTime end = GST_BUFFER_PTS(buf);
+
+	if (GST_BUFFER_PTS_IS_VALID(buf) && GST_BUFFER_DURATION_IS_VALID(buf))
+		end += GST_BUFFER_DURATION(buf);
+	g_mutex_lock(&r->lock);
+	if (r->stats.video_frames++ == 0 && GST_BUFFER_PTS_IS_VALID(buf)) {
+		/* The file's time 0: the first frame's lesson time. */
+		GstClockTime now = kt_gst_lesson_time(r->config.epoch_us);
+
+		r->stats.first_time = GST_BUFFER_PTS(buf);
+		r->stats.first_wall_us =
+		    g_get_real_time() - (gint64)(now - MIN(now, r->stats.first_time)) / 1000;
+	}
+	if (GST_CLOCK_TIME_IS_VALID(end) && end > r->stats.first_time)
+		r->stats.duration = MAX(r->stats.duration, end - r->stats.first_time);
+	g_mutex_unlock(&r->lock);
+	return GST_PAD_PROBE_OK;
+}
+
+static gboolean hide_pad(GstElement *element, GstPad *pad, gpointer data)
+{
+	g_object_set(pad, "alpha", 0.0, NULL);
+	return TRUE;
+}
+
+static const KtProgramAacEncoder *find_aac_encoder(void)
+{
+	for (guint i = 0; i < G_N_ELEMENTS(kt_program_aac_encoders); i++) {
+		g_autoptr(GstElementFactory) f =
+		    gst_element_factory_find(kt_program_aac_encoders[i].factory);
+
+		if (f)
+			return &kt_program_aac_encoders[i];
+	}
+	return NULL;
+}
+
+/* The fixed part of the pipeline, from KT_PROGRAM_PIPELINE. */
+static GstElement *parse_pipeline(KtProgramRecorder *r, GError **error)
+{
+	const KtProgramRecorderConfig *c = &r->config;
+	const KtProgramAacEncoder *aac = find_aac_encoder();
+	g_autofree char *mixing = NULL, *desc = NULL;
+	GError *parse_error = NULL;
+	GstElement *pipeline;
+
+	if (!aac) {
+		g_set_error(error, KT_PROGRAM_RECORDER_ERROR, KT_PROGRAM_RECORDER_ERROR_PIPELINE,
+		            "recording %s: no AAC encoder (voaacenc, avenc_aac)", r->path);
+		return NULL;
+	}
+	/* Both mixers start at their first buffer, which is their background
+	 * source's first (both start now, within milliseconds; "set" would
+	 * let a mixer time out before that and begin at 0), and have the same
+	 * latency: audio and video stay aligned as their inputs' arrival times
+	 * are. */
+	mixing = g_strdup_printf(
+	    "start-time-selection=first min-upstream-latency=%" G_GUINT64_FORMAT
+	    " latency=%" G_GUINT64_FORMAT,
+	    KT_PROGRAM_MIXER_LATENCY_MS * GST_MSECOND, KT_PROGRAM_MIXER_EXTRA_MS * GST_MSECOND);
+	desc = g_strdup_printf(KT_PROGRAM_PIPELINE, c->fps, mixing, c->width, c->height, c->fps,
+	                       2 * c->fps, c->video_kbps, KT_PROGRAM_FRAGMENT_MS, mixing,
+	                       aac->format, aac->factory, c->audio_kbps * 1000);
+	pipeline = gst_parse_launch(desc, &parse_error);
+	if (!pipeline || parse_error) {
+		g_set_error(error, KT_PROGRAM_RECORDER_ERROR, KT_PROGRAM_RECORDER_ERROR_PIPELINE,
+		            "recording %s: %s", r->path,
+		            parse_error ? parse_error->message : "no pipeline");
+		g_clear_error(&parse_error);
+		if (pipeline)
+			gst_object_unref(gst_object_ref_sink(pipeline));
+		return NULL;
+	}
+	return gst_object_ref_sink(pipeline);
+}
+
+gboolean kt_program_pipeline_start(KtProgramRecorder *r, GstBusFunc on_message, GError **error)
+{
+	GstBin *bin;
+	g_autoptr(GstElement) sink = NULL, venc = NULL;
+	g_autoptr(GstPad) encoded = NULL;
+	g_autoptr(GstBus) bus = NULL;
+
+	r->pipeline = parse_pipeline(r, error);
+	if (!r->pipeline)
+		return FALSE;
+	bin = GST_BIN(r->pipeline);
+	r->compositor = gst_bin_get_by_name(bin, "vmix");
+	r->audiomixer = gst_bin_get_by_name(bin, "amix");
+	r->video_bg = gst_bin_get_by_name(bin, "vbg");
+	r->audio_bg = gst_bin_get_by_name(bin, "abg");
+	sink = gst_bin_get_by_name(bin, "sink");
+	venc = gst_bin_get_by_name(bin, "venc");
+	gst_element_foreach_sink_pad(r->compositor, hide_pad, NULL); /* the background */
+	if (!kt_program_file_open(r, sink, error)) {
+		kt_program_pipeline_remove(r);
+		return FALSE;
+	}
+	encoded = gst_element_get_static_pad(venc, "src");
+	gst_pad_add_probe(encoded, GST_PAD_PROBE_TYPE_BUFFER, on_video_encoded, r, NULL);
+	kt_gst_use_lesson_clock(GST_PIPELINE(r->pipeline), r->config.epoch_us);
+	bus = gst_element_get_bus(r->pipeline);
+	r->bus_watch = gst_bus_create_watch(bus);
+	g_source_set_callback(r->bus_watch, G_SOURCE_FUNC(on_message), r, NULL);
+	g_source_attach(r->bus_watch, r->control);
+	if (gst_element_set_state(r->pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
+		g_autoptr(GstMessage) msg = gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR);
+		g_autoptr(GError) gst_error = NULL;
+
+		if (msg)
+			gst_message_parse_error(msg, &gst_error, NULL);
+		g_set_error(error, KT_PROGRAM_RECORDER_ERROR,
+		            gst_error && gst_error->domain == GST_RESOURCE_ERROR
+		                ? KT_PROGRAM_RECORDER_ERROR_WRITE
+		                : KT_PROGRAM_RECORDER_ERROR_PIPELINE,
+		            "recording %s: %s", r->path,
+		            gst_error ? gst_error->message : "the pipeline did not start");
+		kt_program_pipeline_remove(r);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+void kt_program_pipeline_remove(KtProgramRecorder *r)
+{
+	GHashTableIter iter;
+	gpointer value;
+
+	if (r->bus_watch) {
+		g_source_destroy(r->bus_watch);
+		g_clear_pointer(&r->bus_watch, g_source_unref);
+	}
+	if (!r->pipeline)
+		return;
+	gst_element_set_state(r->pipeline, GST_STATE_NULL);
+	g_hash_table_iter_init(&iter, r->inputs);
+	while (g_hash_table_iter_next(&iter, NULL, &value))
+		kt_program_input_drop_chain(value);
+	gst_clear_object(&r->compositor);
+	gst_clear_object(&r->audiomixer);
+	gst_clear_object(&r->video_bg);
+	gst_clear_object(&r->audio_bg);
+	gst_clear_object(&r->pipeline);
+	kt_program_file_close(r);
+}

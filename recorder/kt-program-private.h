@@ -1,0 +1,134 @@
+/* Private to the kt-program-*.c files: the program recorder's body and its
+ * inputs'.
+ *
+ *   kt-program-recorder.c  lifecycle, the packet path, control-loop wake-ups,
+ *                          keyframe requests, bus, stop
+ *   kt-program-pipeline.c  the fixed pipeline: mixers, encoders, muxer, file sink
+ *   kt-program-input.c     an input's decoding chain: build, link, tear down
+ *   kt-program-layout.c    the layout table -> compositor pads
+ *   kt-program-file.c      the file: whole fragments only, even after a crash
+ *
+ * Lock order: r->lock, then GStreamer's own. r->lock is never held across a
+ * call that waits for a streaming thread (state changes, releasing a pad)
+ * nor across the owner's callbacks.
+ */
+#pragma once
+
+#include <gst/app/gstappsrc.h>
+
+#include "kt-program-recorder.h"
+
+/* Jitter buffer of each input: absorbs reordering, leaves time for
+ * retransmissions. */
+#define KT_PROGRAM_JITTER_MS 200
+/* An input's appsrc queue may hold this much before its packets are
+ * dropped: seconds of video, so a slow pipeline never stalls the worker. */
+#define KT_PROGRAM_MAX_QUEUED_BYTES (4 * 1024 * 1024)
+/* Packets held per input while the control loop builds its chain. */
+#define KT_PROGRAM_MAX_PENDING_BYTES (1024 * 1024)
+
+typedef struct {
+	KtProgramRecorder *recorder;
+	guint id;
+	KtMediaKind kind;
+	guint clock_rate;
+
+	/* Guarded by recorder->lock. */
+	KtCodec codec; /* of the packets arriving now; NONE before the first */
+	guint8 pt;
+	gboolean shown;         /* video: on the picture (hidden inputs are not fed) */
+	gboolean keyframe_seen; /* video: decoding can start */
+	gboolean want_keyframe; /* a request for the control loop */
+	gboolean want_chain;    /* the control loop must (re)build the chain for codec */
+	KtCodec failed_codec;   /* its chain could not be built or kept failing: dropped */
+	GstAppSrc *appsrc;      /* the chain's, while it is the one for codec */
+	GQueue pending;         /* GstBuffer *, waiting for the chain */
+	gsize pending_bytes;
+
+	/* Control loop only. */
+	KtProgramSlot slot;
+	guint64 order;            /* when it took its slot: the latest in a slot is shown */
+	gint64 keyframe_asked_us; /* when on_keyframe was last called for it */
+	GstElement *chain;        /* bin: appsrc ... converter, ghost pad "src"; NULL = none */
+	KtCodec chain_codec;
+	gint64 chain_built_us;
+	guint quick_failures;   /* chains in a row that failed soon after being built */
+	GstElement *chain_src;  /* its appsrc */
+	GstElement *chain_size; /* video: its capsfilter, the size of its place */
+	GstPad *mixer_pad;      /* its compositor / audiomixer request pad */
+} KtProgramInput;
+
+/* The file (kt-program-file.c); written by the muxer's streaming thread. */
+typedef struct {
+	int fd;               /* -1: not open */
+	guint64 offset;       /* bytes written, all of them whole */
+	GstBuffer *held;      /* a moof and its mdat so far */
+	guint64 held_missing; /* bytes of that mdat still to come */
+	gsize held_moof;      /* size of that moof */
+	gboolean failed;
+} KtProgramFile;
+
+struct _KtProgramRecorder {
+	char *path;
+	KtProgramRecorderConfig config;
+	GMainContext *control;
+
+	GMutex lock;
+	/* Guarded by lock; the table changes only on the control loop, which
+	 * may read it without the lock. */
+	GHashTable *inputs; /* guint id -> KtProgramInput * (owned) */
+	gboolean stopped, failed;
+	GSource *wake; /* control-loop work is scheduled */
+	KtProgramRecorderStats stats;
+	KtProgramFile file;
+
+	/* Control loop only. */
+	guint last_id;
+	guint64 last_order;
+	GstElement *pipeline;
+	GstElement *compositor, *audiomixer;
+	GstElement *video_bg, *audio_bg; /* the live black / silence sources */
+	GSource *bus_watch;
+	GSource *keyframe_timer; /* a rate-limited keyframe request is due */
+	GError *failure;
+	gboolean stop_done, stop_ok;
+};
+
+/* kt-program-recorder.c. r->lock held. */
+void kt_program_schedule_wake(KtProgramRecorder *r);
+
+/* kt-program-pipeline.c. Fills in the defaults of @c and checks its ranges. */
+gboolean kt_program_config_apply(KtProgramRecorderConfig *c, GError **error);
+/* Control loop. Builds and starts the fixed pipeline, its bus watched on
+ * the control loop by @on_message. */
+gboolean kt_program_pipeline_start(KtProgramRecorder *r, GstBusFunc on_message, GError **error);
+/* Control loop. Stops and drops the pipeline with every input's chain. */
+void kt_program_pipeline_remove(KtProgramRecorder *r);
+
+/* kt-program-input.c. */
+KtProgramInput *kt_program_input_new(KtProgramRecorder *r, guint id, KtProgramSlot slot,
+                                     guint clock_rate);
+/* Control loop, once its chain is gone. */
+void kt_program_input_free(gpointer input);
+/* r->lock held. Drops the packets held for a chain. */
+void kt_program_input_clear_pending(KtProgramInput *in);
+/* Control loop. Replaces the input's chain by one for @codec, linked to the
+ * mixer, playing. */
+gboolean kt_program_input_build_chain(KtProgramInput *in, KtCodec codec, guint8 pt, GError **error);
+/* Control loop. Unlinks and removes the chain; nothing reaches the mixer
+ * from it any more. */
+void kt_program_input_drop_chain(KtProgramInput *in);
+/* Control loop. Whether @object (a message's source) is inside its chain. */
+gboolean kt_program_input_owns(KtProgramInput *in, GstObject *object);
+/* Control loop. Ends the chain's stream (stop). */
+void kt_program_input_end(KtProgramInput *in);
+
+/* kt-program-layout.c. Control loop: places every video input by the
+ * layout table (compositor pad, scaled size, shown or not). */
+void kt_program_layout_apply(KtProgramRecorder *r);
+
+/* kt-program-file.c. Control loop: opens the file and makes @appsink (the
+ * muxer's sink) write it; the muxer is told it cannot seek. */
+gboolean kt_program_file_open(KtProgramRecorder *r, GstElement *appsink, GError **error);
+/* Control loop, the pipeline stopped: closes the file. */
+void kt_program_file_close(KtProgramRecorder *r);

@@ -1,0 +1,19 @@
+/* Sanitizer settings for what starts GStreamer: those tests and the sanitizer build of ketang.
+ *
+ * LeakSanitizer: GLib's quark table is a block allocated by glib's library constructor
+ * (g_quark_init) and replaced, never freed, when it grows past 2048 quarks, which
+ * GStreamer's registry makes it do. Only allocations made from a library constructor
+ * (_dl_init) are exempt; see tests/lsan.supp. GLib has no frame pointers: only the slow
+ * unwinder sees _dl_init in the stack of that allocation. */
+
+const char *__lsan_default_suppressions(void);
+const char *__lsan_default_suppressions(void)
+{
+	return "leak:_dl_init\n";
+}
+
+const char *__asan_default_options(void);
+const char *__asan_default_options(void)
+{
+	return "fast_unwind_on_malloc=0";
+}

@@ -1,0 +1,20 @@
+/* Waiting for a test pipeline's EOS while the control loop runs. */
+#include "media-pipeline.h"
+
+void media_pipeline_run_until_eos(GstElement *pipeline)
+{
+	g_autoptr(GstBus) bus = gst_element_get_bus(pipeline);
+	gint64 deadline = g_get_monotonic_time() + 30 * G_USEC_PER_SEC;
+	GstMessage *msg = NULL;
+
+	while (!msg && g_get_monotonic_time() < deadline) {
+		while (g_main_context_iteration(NULL, FALSE))
+			;
+		msg = gst_bus_timed_pop_filtered(bus, 10 * GST_MSECOND,
+		                                 GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
+	}
+	g_assert_nonnull(msg);
+	g_assert_cmpint(GST_MESSAGE_TYPE(msg), ==, GST_MESSAGE_EOS);
+	gst_message_unref(msg);
+	gst_element_set_state(pipeline, GST_STATE_NULL);
+}
