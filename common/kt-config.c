@@ -127,8 +127,7 @@ static const KtOption kt_config_options[] = {
      .max = 100000, .doc = "Most receiving endpoints in one lesson."},
 
     {"recording", "enabled", KT_OPT_BOOL, KT_OFF(record), .def_int = TRUE,
-     .doc = "Record every live lesson into data_dir/recordings (a lesson created with "
-            "\"record\": false is not recorded)."},
+     .doc = "Record every live lesson into data_dir/recordings."},
     {"recording", "program", KT_OPT_BOOL, KT_OFF(record_program), .def_int = TRUE,
      .doc = "Besides each published stream on its own, record the program: one composite "
             "of courseware, teacher camera and the on-stage classroom (H.264 + AAC, MP4)."},

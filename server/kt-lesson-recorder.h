@@ -50,8 +50,7 @@ KtLessonRecorder *kt_lesson_recorder_new(const KtLessonRecorderConfig *config);
 void kt_lesson_recorder_free(KtLessonRecorder *rec);
 
 /* @lesson went live: starts its program and taps the teacher's camera and audio (the room's
- * default sources, also fed by WHIP). Does nothing when recording is off (config, or the
- * lesson was created with "record": false). */
+ * default sources, also fed by WHIP). Does nothing when [recording] enabled is false. */
 void kt_lesson_recorder_start(KtLessonRecorder *rec, KtLesson *lesson);
 /* @lesson ended: finishes its recordings. */
 void kt_lesson_recorder_end(KtLessonRecorder *rec, const char *lesson);
