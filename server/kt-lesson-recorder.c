@@ -404,22 +404,6 @@ void kt_lesson_recorder_stage(KtLessonRecorder *rec, const char *lesson, const c
 	add_chapter(l, title);
 }
 
-guint kt_lesson_recorder_count(KtLessonRecorder *rec, const char *lesson)
-{
-	LessonRec *l = g_hash_table_lookup(rec->lessons, lesson);
-	GHashTableIter it;
-	gpointer value;
-	guint n;
-
-	if (!l)
-		return 0;
-	n = l->program_row.id ? 1 : 0;
-	g_hash_table_iter_init(&it, l->sources);
-	while (g_hash_table_iter_next(&it, NULL, &value))
-		n += ((RecSource *)value)->row.id ? 1 : 0;
-	return n;
-}
-
 gint64 kt_lesson_recorder_probe_duration(const char *path, gpointer user_data)
 {
 	g_autoptr(GstDiscoverer) d = NULL;

@@ -61,9 +61,6 @@ void kt_lesson_recorder_source(KtLessonRecorder *rec, const KtLessonMediaSource 
 void kt_lesson_recorder_stage(KtLessonRecorder *rec, const char *lesson, const char *participant,
                               const char *name);
 
-/* How many recordings of @lesson are running (program and sources with a file). */
-guint kt_lesson_recorder_count(KtLessonRecorder *rec, const char *lesson);
-
 /* The catalog's repair probe (KtRecordingsProbeFunc): cuts an incomplete tail a crash left
  * (kt-media-trim), then measures the duration in ms (GStreamer's discoverer), or -1. */
 gint64 kt_lesson_recorder_probe_duration(const char *path, gpointer user_data);
