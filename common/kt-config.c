@@ -127,7 +127,8 @@ static const KtOption kt_config_options[] = {
      .max = 100000, .doc = "Most receiving endpoints in one lesson."},
 
     {"recording", "enabled", KT_OPT_BOOL, KT_OFF(record), .def_int = TRUE,
-     .doc = "Record every live lesson into data_dir/recordings."},
+     .doc = "Record every live lesson into data_dir/recordings (a lesson scheduled with "
+            "\"record\": false is not recorded either way)."},
     {"recording", "program", KT_OPT_BOOL, KT_OFF(record_program), .def_int = TRUE,
      .doc = "Besides each published stream on its own, record the program: one composite "
             "of courseware, teacher camera and the on-stage classroom (H.264 + AAC, MP4)."},

@@ -159,8 +159,19 @@ static bool take_classrooms(json_t *obj, char ***out, GError **error)
 	return true;
 }
 
-static const char *const create_fields[] = {"title",     "subject",    "grade", "teacher",
-                                            "starts_at", "classrooms", NULL};
+/* "record": false schedules a lesson that is not recorded (default true). */
+static bool take_record(json_t *obj, gboolean *no_recording, GError **error)
+{
+	json_t *v = json_object_get(obj, "record");
+
+	if (v && !json_is_boolean(v))
+		return invalid(error, "record", "must be true or false");
+	*no_recording = v && json_is_false(v);
+	return true;
+}
+
+static const char *const create_fields[] = {"title",      "subject", "grade", "teacher", "starts_at",
+                                            "classrooms", "record",  NULL};
 
 static bool check_known_fields(json_t *obj, GError **error)
 {
@@ -198,7 +209,8 @@ KtLessonInfo *kt_api_lessons_parse_create(const char *body, gsize len, GError **
 	     take_string(obj, "grade", KT_LESSON_NAME_MAX, false, &info->grade, error) &&
 	     take_string(obj, "teacher", KT_LESSON_NAME_MAX, false, &info->teacher, error) &&
 	     take_starts_at(obj, &info->starts_at, error) &&
-	     take_classrooms(obj, &info->classrooms, error);
+	     take_classrooms(obj, &info->classrooms, error) &&
+	     take_record(obj, &info->no_recording, error);
 	json_decref(obj);
 	return ok ? g_steal_pointer(&info) : NULL;
 }
@@ -268,6 +280,7 @@ json_t *kt_api_lessons_to_json(const KtLessonInfo *info, const char *base, const
 	for (guint i = 0; info->classrooms && info->classrooms[i]; i++)
 		json_array_append_new(rooms, json_string(info->classrooms[i]));
 	json_object_set_new(out, "classrooms", rooms);
+	json_object_set_new(out, "record", json_boolean(!info->no_recording));
 	if (base &&
 	    !add_links(out, info, base, secret, secret_len,
 	               MAX(info->starts_at + KT_LINK_GRACE_SECONDS, now + token_ttl), error)) {

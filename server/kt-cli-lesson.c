@@ -46,6 +46,8 @@ static char *request_body(const KtCliLessonOptions *o)
 	for (guint i = 0; o->classrooms && o->classrooms[i]; i++)
 		json_array_append_new(rooms, json_string(o->classrooms[i]));
 	json_object_set_new(body, "classrooms", rooms);
+	if (o->no_record)
+		json_object_set_new(body, "record", json_false());
 	/* Command-line text may not be UTF-8; json_string then returned NULL and the field is
 	 * absent, which the parser reports as missing. */
 	text = json_dumps(body, JSON_COMPACT);

@@ -20,6 +20,7 @@ typedef struct {
 	char *starts_at;   /* ISO 8601 with offset, or Unix seconds */
 	char **classrooms; /* --classroom, repeatable */
 	char *url;         /* base of join links; default [server] public_url, else listen[0] */
+	gboolean no_record; /* --no-record: the lesson is not recorded */
 } KtCliLessonOptions;
 
 /* Runs the subcommand; JSON goes to stdout, errors to stderr. Returns the exit status:

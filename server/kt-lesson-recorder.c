@@ -242,11 +242,9 @@ static void finish_program(LessonRec *l)
 
 /* ---- lessons ---- */
 
-static void fill_meta(LessonRec *l)
+/* @info: the lesson as scheduled, NULL for one the catalog does not know. */
+static void fill_meta(LessonRec *l, const KtLessonInfo *info)
 {
-	KtLessonStore *store = l->rec->config.lessons;
-	g_autoptr(KtLessonInfo) info = store ? kt_lesson_store_get(store, l->id, NULL) : NULL;
-
 	l->meta.lesson = g_strdup(l->id);
 	l->meta.title = g_strdup(info && *info->title ? info->title : l->id);
 	l->meta.subject = g_strdup(info ? info->subject : "");
@@ -320,11 +318,18 @@ void kt_lesson_recorder_start(KtLessonRecorder *rec, KtLesson *lesson)
 	g_autoptr(GDateTime) now = g_date_time_new_now_local();
 	g_autofree char *stamp = g_date_time_format(now, "%Y%m%d-%H%M%S");
 	g_autofree char *dir = g_build_filename(st->data_dir, "recordings", id, NULL);
+	KtLessonStore *store = rec->config.lessons;
+	g_autoptr(KtLessonInfo) info = NULL;
 	LessonRec *l;
 	RecSource *s;
 
 	if (!st->record || g_hash_table_contains(rec->lessons, id))
 		return;
+	info = store ? kt_lesson_store_get(store, id, NULL) : NULL;
+	if (info && info->no_recording) {
+		g_message("lesson %s: not recorded (scheduled with \"record\": false)", id);
+		return;
+	}
 	if (g_mkdir_with_parents(dir, 0700) != 0) {
 		g_warning("lesson %s: not recorded: cannot create %s: %s", id, dir,
 		          g_strerror(errno));
@@ -337,7 +342,7 @@ void kt_lesson_recorder_start(KtLessonRecorder *rec, KtLesson *lesson)
 	l->epoch_us = g_get_monotonic_time();
 	l->base = g_strdup_printf("%s/%s-", dir, stamp);
 	l->sources = g_hash_table_new(NULL, NULL);
-	fill_meta(l);
+	fill_meta(l, info);
 	g_hash_table_insert(rec->lessons, l->id, l);
 	if (st->record_program)
 		start_program(l);

@@ -38,7 +38,7 @@ typedef enum {
 typedef struct _KtLessonStore KtLessonStore;
 
 /* A lesson as stored. As input to kt_lesson_store_create only title, subject, grade,
- * teacher, starts_at and classrooms are read (NULL strings count as ""). */
+ * teacher, starts_at, classrooms and no_recording are read (NULL strings count as ""). */
 typedef struct {
 	char *id;
 	char *title;
@@ -52,6 +52,10 @@ typedef struct {
 	char *state;       /* "scheduled", "live" or "ended" */
 	char *
 	    *classrooms; /* room names in the order given; NULL-terminated, never NULL on output */
+	/* Not recorded ("record": false when scheduled). Recording is the default, so a
+	 * zeroed KtLessonInfo, an ad-hoc lesson and a lesson from an older catalog are
+	 * recorded. */
+	gboolean no_recording;
 } KtLessonInfo;
 
 /* One endpoint's visit to a lesson. A participant that rejoins gets a new row. */

@@ -141,12 +141,15 @@ describe('a lesson: teacher + 3 classrooms through ketang', () => {
 	it('courseware stops and starts again mid-lesson: classrooms follow, nobody reconnects', async () => {
 		await teacher.evaluate(() => { window.ketang.publishPc.ketangMark = 'same-pc'; });
 		await teacher.click('#share'); // stop sharing: a new publish offer without it
-		for (const page of Object.values(rooms))
+		const stopped = new Map();
+		for (const page of Object.values(rooms)) {
 			assert.ok(await waitLessonStops(page, ids.teacher, 'courseware'),
 				'courseware still flowing after the teacher stopped it');
+			stopped.set(page, await lessonInbound(page, ids.teacher, 'courseware'));
+		}
 		await teacher.click('#share'); // share again: renegotiated on the same connection
 		for (const page of Object.values(rooms)) {
-			await assertLessonReceives(page, ids.teacher, 'courseware');
+			await assertLessonReceives(page, ids.teacher, 'courseware', { since: stopped.get(page) });
 			await assertLessonReceives(page, ids.teacher, 'camera');
 		}
 		assert.equal(await teacher.evaluate(() => window.ketang.publishPc.ketangMark), 'same-pc',

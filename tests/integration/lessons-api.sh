@@ -40,13 +40,15 @@ grep -qF "\"url\":\"$B/classroom#lesson=$ID&token=v1.$ID.classroom." "$DIR/body"
 	fail "classroom url: $(cat "$DIR/body")"
 grep -qF '&room=Room%20A"' "$DIR/body" || fail "room name not in the link"
 grep -qF '"starts_at":"2026-11-24T00:00:00Z"' "$DIR/body" || fail "starts_at not UTC"
+grep -qF '"record":true' "$DIR/body" || fail "not recorded by default"
 grep -qF "\"observer_url\":\"$B/watch#lesson=$ID&token=v1.$ID.observer." "$DIR/body" ||
 	fail "observer_url"
 TEACHER=$(field teacher_url | sed 's/.*token=//')
 CLASSROOM=$(sed -n 's/.*classroom#lesson=[^&]*&token=\([^&]*\)&.*/\1/p' "$DIR/body")
 [ -n "$CLASSROOM" ] || fail "no classroom token"
-post 201 '"classrooms":[]' "$ADMIN" '{"title":"No rooms","starts_at":1795000000}'
+post 201 '"record":false' "$ADMIN" '{"title":"No rooms","starts_at":1795000000,"record":false}'
 ID2=$(field id)
+grep -qF '"classrooms":[]' "$DIR/body" || fail "no classrooms: $(cat "$DIR/body")"
 
 # 2. Auth on create.
 post 401 '"unauthorized"' "" "$GOOD"
@@ -79,6 +81,8 @@ post 400 'classrooms[1]: the same name' "$ADMIN" '{"title":"t","starts_at":1,"cl
 post 400 'classrooms[0]: must not be empty' "$ADMIN" '{"title":"t","starts_at":1,"classrooms":[""]}'
 MANY=$(seq 1 51 | sed 's/.*/"r&"/' | paste -sd, -)
 post 400 'classrooms: more than 50' "$ADMIN" "{\"title\":\"t\",\"starts_at\":1,\"classrooms\":[$MANY]}"
+post 400 'record: must be true or false' "$ADMIN" '{"title":"t","starts_at":1,"record":"no"}'
+post 400 'record: must be true or false' "$ADMIN" '{"title":"t","starts_at":1,"record":0}'
 post 400 'unknown field \"classroom\"' "$ADMIN" '{"title":"t","starts_at":1,"classroom":["A"]}'
 head -c 70000 /dev/zero | tr '\0' ' ' >"$DIR/big.json"
 post 413 'payload_too_large' "$ADMIN" "@$DIR/big.json"
@@ -113,10 +117,11 @@ expect 405 'method' POST "/api/lessons/$ID" "$ADMIN" --data-binary '{}'
 
 # 6. The CLI writes the same catalog while the server runs.
 "$KETANG" lesson create --config "$DIR/ketang.ini" --title "From the CLI" \
-	--starts-at 2026-11-25T08:00Z --classroom "Room C" --url "https://school.example" \
+	--starts-at 2026-11-25T08:00Z --classroom "Room C" --url "https://school.example" --no-record \
 	>"$DIR/cli.json" 2>"$DIR/cli.err" || fail "lesson create: $(cat "$DIR/cli.err")"
 grep -qF '"url": "https://school.example/classroom#lesson=' "$DIR/cli.json" ||
 	fail "CLI output: $(cat "$DIR/cli.json")"
+grep -qF '"record": false' "$DIR/cli.json" || fail "CLI --no-record: $(cat "$DIR/cli.json")"
 ID3=$(sed -n 's/^  "id": "\([^"]*\)".*/\1/p' "$DIR/cli.json")
 expect 200 '"title":"From the CLI"' GET "/api/lessons/$ID3" "$ADMIN"
 if "$KETANG" lesson create --config "$DIR/ketang.ini" --starts-at 1 2>"$DIR/cli.err"; then
@@ -134,6 +139,7 @@ expect 200 '"teacher_url":"https://class.example.cn/ketang/teacher#lesson=' \
 	GET "/api/lessons/$ID" "$ADMIN"
 grep -qF '"classrooms":["Room A","双峰二小 三(2)班"]' "$DIR/body" || fail "rooms after restart"
 expect 200 '"title":"Fractions' GET "/api/lessons/$ID" "$TEACHER"
+expect 200 '"record":false' GET "/api/lessons/$ID2" "$ADMIN"
 post 201 '"url":"https://class.example.cn/ketang/classroom#' "$ADMIN" "$GOOD"
 stop_server
 echo "lessons-api: ok"

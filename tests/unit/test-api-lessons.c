@@ -40,6 +40,18 @@ static void test_parse_ok(void)
 	g_assert_cmpstr(info->subject, ==, "");
 	g_assert_cmpint(info->starts_at, ==, 5);
 	g_assert_null(info->classrooms[0]);
+	g_assert_false(info->no_recording); /* recorded unless told otherwise */
+	g_clear_pointer(&info, kt_lesson_info_free);
+
+	body = "{\"title\":\"t\",\"starts_at\":5,\"record\":false}";
+	info = kt_api_lessons_parse_create(body, strlen(body), &error);
+	g_assert_no_error(error);
+	g_assert_true(info->no_recording);
+	g_clear_pointer(&info, kt_lesson_info_free);
+	body = "{\"title\":\"t\",\"starts_at\":5,\"record\":true}";
+	info = kt_api_lessons_parse_create(body, strlen(body), &error);
+	g_assert_no_error(error);
+	g_assert_false(info->no_recording);
 }
 
 static void test_parse_bad(void)
@@ -80,6 +92,10 @@ static void test_parse_bad(void)
 	               KT_API_LESSONS_ERROR_INVALID, "classrooms[1]: must be a string");
 	expect_invalid("{\"title\":\"t\",\"starts_at\":1,\"classrooms\":[\"a\",\"b\",\"a\"]}",
 	               KT_API_LESSONS_ERROR_INVALID, "classrooms[2]: the same name appears twice");
+	expect_invalid("{\"title\":\"t\",\"starts_at\":1,\"record\":\"false\"}",
+	               KT_API_LESSONS_ERROR_INVALID, "record: must be true or false");
+	expect_invalid("{\"title\":\"t\",\"starts_at\":1,\"record\":null}",
+	               KT_API_LESSONS_ERROR_INVALID, "record: must be true or false");
 	expect_invalid("{\"title\":\"t\",\"starts_at\":1,\"id\":\"mine\"}",
 	               KT_API_LESSONS_ERROR_INVALID, "unknown field \"id\"");
 	for (guint i = 0; i < 51; i++)

@@ -354,6 +354,66 @@ static void test_newer_schema(void)
 	tmp_dir_remove(dir);
 }
 
+/* "record": false is kept; the default (a zeroed field) is recorded. */
+static void test_no_recording(Fixture *f, gconstpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree char *recorded = create(f->store, "Recorded", 1795000000, NULL);
+	KtLessonInfo in = {.title = "Private tutoring", .starts_at = 1795000000, .no_recording = TRUE};
+	g_autofree char *id = kt_lesson_store_create(f->store, &in, &error);
+	g_autoptr(KtLessonInfo) a = NULL;
+	g_autoptr(KtLessonInfo) b = NULL;
+
+	g_assert_no_error(error);
+	a = kt_lesson_store_get(f->store, id, &error);
+	g_assert_no_error(error);
+	g_assert_true(a->no_recording);
+	b = kt_lesson_store_get(f->store, recorded, &error);
+	g_assert_no_error(error);
+	g_assert_false(b->no_recording);
+}
+
+/* A catalog written by the first release (schema 1, no record column) opens, migrates, and
+ * its lessons stay recorded. */
+static void test_migrate_v1(void)
+{
+	g_autofree char *dir = g_dir_make_tmp("kt-lesson-store-XXXXXX", NULL);
+	g_autofree char *path = g_build_filename(dir, KT_LESSON_STORE_FILE, NULL);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(KtLessonInfo) info = NULL;
+	KtLessonStore *s;
+	sqlite3 *db = NULL;
+
+	g_assert_cmpint(sqlite3_open(path, &db), ==, SQLITE_OK);
+	g_assert_cmpint(
+	    sqlite3_exec(db,
+	                 "CREATE TABLE schema_version (version INTEGER NOT NULL);"
+	                 "INSERT INTO schema_version VALUES (1);"
+	                 "CREATE TABLE lessons (id TEXT PRIMARY KEY NOT NULL, title TEXT NOT NULL,"
+	                 " subject TEXT NOT NULL, grade TEXT NOT NULL, teacher TEXT NOT NULL,"
+	                 " starts_at INTEGER NOT NULL, created_at INTEGER NOT NULL,"
+	                 " state TEXT NOT NULL, started_at INTEGER, ended_at INTEGER);"
+	                 "CREATE TABLE classrooms (lesson_id TEXT NOT NULL, name TEXT NOT NULL,"
+	                 " position INTEGER NOT NULL, PRIMARY KEY (lesson_id, name));"
+	                 "CREATE TABLE attendance (lesson_id TEXT NOT NULL, participant TEXT NOT NULL,"
+	                 " role TEXT NOT NULL, name TEXT NOT NULL, joined_at INTEGER NOT NULL,"
+	                 " left_at INTEGER, bitrate_kbps INTEGER, loss_pct REAL, rtt_ms INTEGER);"
+	                 "INSERT INTO lessons VALUES ('oldlesson1', 'Old', '', '', '', 1, 1,"
+	                 " 'ended', 1, 2);",
+	                 NULL, NULL, NULL),
+	    ==, SQLITE_OK);
+	sqlite3_close(db);
+	s = kt_lesson_store_open(path, &error);
+	g_assert_no_error(error);
+	info = kt_lesson_store_get(s, "oldlesson1", &error);
+	g_assert_no_error(error);
+	g_assert_cmpstr(info->title, ==, "Old");
+	g_assert_cmpstr(info->state, ==, "ended");
+	g_assert_false(info->no_recording);
+	kt_lesson_store_free(s);
+	tmp_dir_remove(dir);
+}
+
 static void test_unwritable_dir(void)
 {
 	g_autoptr(GError) error = NULL;
@@ -377,7 +437,9 @@ int main(int argc, char **argv)
 	ADD("/lesson-store/persistence", test_persistence);
 	ADD("/lesson-store/two-connections", test_two_connections);
 	g_test_add_func("/lesson-store/corrupt-file", test_corrupt_file);
+	ADD("/lesson-store/no-recording", test_no_recording);
 	g_test_add_func("/lesson-store/newer-schema", test_newer_schema);
+	g_test_add_func("/lesson-store/migrate-v1", test_migrate_v1);
 	g_test_add_func("/lesson-store/unwritable-dir", test_unwritable_dir);
 	return g_test_run();
 }

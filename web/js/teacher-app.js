@@ -209,10 +209,20 @@ function renderHands(classrooms) {
 	$('unstage').disabled = client.state !== 'joined';
 	const queue = classrooms.filter((p) => p.hand && !p.staged).sort((a, b) => (a.handAt || 0) - (b.handAt || 0));
 	$('hands-empty').hidden = queue.length > 0;
-	$('hands').replaceChildren(...queue.map((p) => h('li', { dataset: { participant: p.id } },
-		h('span', { class: 'hand-name' }, `✋ ${p.name || p.id}`),
-		h('button', { type: 'button', class: 'primary', disabled: client.state !== 'joined',
-			onclick: () => command('stage', { participant: p.id }) }, '上台 Stage'))));
+	const list = $('hands');
+	// render() runs on every lesson event, link-quality updates included: rebuilding an
+	// unchanged queue would swap the Stage button under the teacher's pointer and lose
+	// the click. Rebuild only when the queue itself changed.
+	const key = JSON.stringify(queue.map((p) => [p.id, p.name]));
+	if (list.dataset.key !== key) {
+		list.dataset.key = key;
+		list.replaceChildren(...queue.map((p) => h('li', { dataset: { participant: p.id } },
+			h('span', { class: 'hand-name' }, `✋ ${p.name || p.id}`),
+			h('button', { type: 'button', class: 'primary',
+				onclick: () => command('stage', { participant: p.id }) }, '上台 Stage'))));
+	}
+	for (const button of list.querySelectorAll('button'))
+		button.disabled = client.state !== 'joined';
 }
 
 function render() {

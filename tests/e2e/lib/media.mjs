@@ -35,7 +35,10 @@ export async function probe(path) {
 export async function packetSpan(path, type) {
 	const { stdout } = await run('ffprobe', ['-v', 'error', '-select_streams', `${type}:0`, '-show_entries',
 		'packet=pts_time', '-of', 'csv=p=0', path], { maxBuffer: 64 * 1024 * 1024 });
-	const times = stdout.split('\n').map(Number).filter((t) => Number.isFinite(t) && t >= 0);
+	// Blank lines (the trailing newline, packets without a time) are not packets: Number('')
+	// would read them as 0 s.
+	const times = stdout.split('\n').filter((l) => /\d/.test(l)).map(Number)
+		.filter((t) => Number.isFinite(t) && t >= 0);
 	if (!times.length)
 		return null;
 	return { first: Math.min(...times), last: Math.max(...times), packets: times.length };

@@ -156,10 +156,14 @@ export function lessonInbound(page, participant, source) {
 		if (!stream || !pc)
 			return null;
 		const out = { mid: stream.mid, framesDecoded: 0, packetsReceived: 0, totalSamplesReceived: 0 };
+		// Summed: after a renegotiation a mid can carry a new SSRC while the old one's
+		// stats linger, and either may be listed last.
 		(await pc.getStats()).forEach((r) => {
-			if (r.type === 'inbound-rtp' && r.mid === stream.mid)
-				Object.assign(out, { framesDecoded: r.framesDecoded || 0, packetsReceived: r.packetsReceived || 0,
-					totalSamplesReceived: r.totalSamplesReceived || 0 });
+			if (r.type === 'inbound-rtp' && r.mid === stream.mid) {
+				out.framesDecoded += r.framesDecoded || 0;
+				out.packetsReceived += r.packetsReceived || 0;
+				out.totalSamplesReceived += r.totalSamplesReceived || 0;
+			}
 		});
 		return out;
 	}, [participant, source]);
@@ -168,21 +172,31 @@ export function lessonInbound(page, participant, source) {
 /**
  * Asserts that a lesson page receives participant's source and that it
  * keeps flowing: frames decoded (video) or packets received (audio) grow.
+ * since: a lessonInbound() result taken when the source had stopped; the
+ * source counts as arrived only past it (a new mid, or the same mid grown),
+ * so the counters of before the stop are not mistaken for its return.
  */
-export async function assertLessonReceives(page, participant, source, { timeout = 15000 } = {}) {
+export async function assertLessonReceives(page, participant, source, { timeout = 15000, since = null } = {}) {
 	const key = source === 'audio' ? 'packetsReceived' : 'framesDecoded';
+	const floor = (s) => (since && s.mid === since.mid ? since[key] : 0);
 	const deadline = Date.now() + timeout;
 	let first = null;
 	while (Date.now() < deadline) {
 		first = await lessonInbound(page, participant, source);
-		if (first && first[key] > 0)
+		if (first && first[key] > floor(first))
 			break;
 		await new Promise((r) => setTimeout(r, 200));
 	}
-	if (!first || first[key] === 0)
+	if (!first || first[key] <= floor(first))
 		throw new Error(`${source} of ${participant} never arrived (${key}): ${JSON.stringify(first)}`);
-	await new Promise((r) => setTimeout(r, 800));
-	const later = await lessonInbound(page, participant, source);
+	// Flowing = the counter grows again; a loaded machine may take a few seconds between
+	// the first counted frame and the next stats update.
+	const growBy = Math.max(deadline, Date.now() + 5000);
+	let later = null;
+	do {
+		await new Promise((r) => setTimeout(r, 400));
+		later = await lessonInbound(page, participant, source);
+	} while ((!later || later[key] <= first[key]) && Date.now() < growBy);
 	if (!later || later[key] <= first[key])
 		throw new Error(`${source} of ${participant} stalled: ${JSON.stringify({ first, later })}`);
 }
