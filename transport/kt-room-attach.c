@@ -74,8 +74,8 @@ static void publisher_free(KtRoom *room, Publisher *pub)
 
 static void bind_track(PubTrack *t, Source *s)
 {
-	if (s->track && s->track != t)
-		s->track->source = NULL; /* the previous publisher loses it */
+	if (s->track != t)
+		kt_room_release_source(s); /* the previous publisher or feed loses it */
 	t->source = s;
 	s->track = t;
 	/* Cached packets of another codec must not be resent as this one. */

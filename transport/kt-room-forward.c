@@ -130,9 +130,9 @@ void kt_room_on_publisher_rtp(KtPeer *peer, guint8 *buf, gsize len, gpointer use
 	KtRtpHeader h;
 	PubTrack *t;
 	Source *s;
-	gboolean is_rtx = FALSE, keyframe;
+	gboolean is_rtx = FALSE;
 	const guint8 *payload;
-	gsize payload_len, out_len;
+	gsize payload_len;
 	guint16 seq;
 	gint64 now;
 
@@ -167,11 +167,20 @@ void kt_room_on_publisher_rtp(KtPeer *peer, guint8 *buf, gsize len, gpointer use
 	}
 	if (!is_rtx)
 		kt_rtp_stats_update(&t->stats, seq, h.timestamp, now);
-	if (s->resync)
-		resync_source(s, seq, h.timestamp, now);
-	s->last_time_us = now;
 	h.payload_type = t->spec.pt;
-	out_len = build_canonical(room, s, buf, &h, payload, payload_len, seq);
+	kt_room_forward(room, s, buf, &h, payload, payload_len, seq, now);
+}
+
+void kt_room_forward(KtRoom *room, Source *s, const guint8 *buf, KtRtpHeader *h,
+                     const guint8 *payload, gsize payload_len, guint16 seq, gint64 now)
+{
+	gboolean keyframe;
+	gsize out_len;
+
+	if (s->resync)
+		resync_source(s, seq, h->timestamp, now);
+	s->last_time_us = now;
+	out_len = build_canonical(room, s, buf, h, payload, payload_len, seq);
 	if (out_len == 0)
 		return;
 	kt_rtx_cache_store(s->cache, seq + s->seq_offset, room->canon, out_len, now);
@@ -272,7 +281,7 @@ void kt_room_request_keyframe(KtRoom *room, Source *s, gint64 now)
 	gint64 interval = (gint64)room->config.keyframe_interval_ms * 1000;
 	int n;
 
-	if (!t || !t->ssrc || s->kind != KT_MEDIA_VIDEO || room->closed)
+	if ((!s->feed && (!t || !t->ssrc)) || s->kind != KT_MEDIA_VIDEO || room->closed)
 		return;
 	/* Coalesce: however many subscribers ask, one request per interval. A
 	 * request inside the interval is not dropped but sent once at its end
@@ -289,6 +298,12 @@ void kt_room_request_keyframe(KtRoom *room, Source *s, gint64 now)
 		return;
 	}
 	s->last_keyframe_request_us = now;
+	if (s->feed) {
+		if (s->feed->spec.on_keyframe)
+			s->feed->spec.on_keyframe(s->feed->spec.user_data);
+		COUNT(room, keyframe_requests_sent, 1);
+		return;
+	}
 	if (t->spec.pli || !t->spec.fir)
 		n = kt_rtcp_build_pli(room->tx, sizeof(room->tx), room->rtcp_ssrc, t->ssrc);
 	else

@@ -10,6 +10,7 @@
 
 #include "kt-room.h"
 #include "kt-rtcp.h"
+#include "kt-rtp.h"
 #include "kt-rtp-stats.h"
 #include "kt-rtx-cache.h"
 #include "kt-srtp.h"
@@ -27,6 +28,18 @@ typedef struct {
 } Tap;
 typedef struct _Publisher Publisher;
 typedef struct _Subscriber Subscriber;
+
+/* A stream made inside Ketang, published into a source (kt-room-feed.c). */
+typedef struct {
+	guint id;
+	Source *source; /* NULL until attached, and once something took the source over */
+	KtRoomFeedSpec spec;
+	/* The newest packet's RTP timestamp and the instant it stands for: the
+	 * NTP<->RTP mapping of our sender reports. */
+	gboolean have_time;
+	guint32 last_ts;
+	gint64 last_capture_us;
+} LocalFeed;
 
 /* What a publisher sends for one source. */
 typedef struct {
@@ -80,6 +93,7 @@ struct _Source {
 	guint clock_rate;
 	guint32 ssrc, rtx_ssrc; /* Ketang's, announced in SDP */
 	PubTrack *track;        /* current publisher's track, or NULL */
+	LocalFeed *feed;             /* or the current feed (never both) */
 	GPtrArray *sinks;       /* SubStream*, borrowed from their subscribers */
 	gboolean muted;
 	GPtrArray *taps; /* Tap*, owned; usually empty */
@@ -114,6 +128,7 @@ struct _KtRoom {
 	GPtrArray *sources;     /* Source*, owned */
 	GPtrArray *publishers;  /* Publisher*, owned */
 	GPtrArray *subscribers; /* Subscriber*, owned */
+	GPtrArray *feeds;       /* LocalFeed*, owned; notify runs when freed */
 	GSource *timer;
 	gint64 last_rr_us;
 	gboolean closed;
@@ -134,7 +149,16 @@ void kt_room_tap_free(gpointer tap); /* runs its notify */
 void kt_room_drop_sink(SubStream *ss); /* unsubscribe one stream */
 void kt_room_detach_all(KtRoom *room);
 
+/* kt-room-feed.c, worker. */
+void kt_room_feed_free(gpointer feed); /* runs its notify */
+void kt_room_release_source(Source *s); /* its publisher track or feed lets go */
+void kt_room_send_feed_reports(KtRoom *room, gint64 now_us);
+
 /* kt-room-forward.c, worker. */
+/* Everything after a packet is known to belong to @s: resync, rewrite, cache,
+ * forward, tap. @h describes @buf; @seq is the original sequence number. */
+void kt_room_forward(KtRoom *room, Source *s, const guint8 *buf, KtRtpHeader *h,
+                     const guint8 *payload, gsize payload_len, guint16 seq, gint64 now_us);
 void kt_room_on_publisher_rtp(KtPeer *peer, guint8 *buf, gsize len, gpointer user_data);
 void kt_room_on_publisher_rtcp(KtPeer *peer, guint8 *buf, gsize len, gpointer user_data);
 void kt_room_on_subscriber_rtcp(KtPeer *peer, guint8 *buf, gsize len, gpointer user_data);

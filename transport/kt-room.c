@@ -50,8 +50,7 @@ static void source_free(gpointer data)
 	Source *s = data;
 
 	source_stop_timer(s);
-	if (s->track)
-		s->track->source = NULL;
+	kt_room_release_source(s);
 	g_ptr_array_unref(s->sinks);
 	g_ptr_array_unref(s->taps);
 	kt_rtx_cache_free(s->cache);
@@ -69,6 +68,7 @@ KtRoom *kt_room_new(KtWorker *worker, const KtRoomConfig *config)
 	room->sources = g_ptr_array_new_with_free_func(source_free);
 	room->publishers = g_ptr_array_new();
 	room->subscribers = g_ptr_array_new();
+	room->feeds = g_ptr_array_new_with_free_func(kt_room_feed_free);
 	/* Nothing runs on the worker yet: the defaults go in directly. */
 	for (guint k = 0; k < KT_MEDIA_N_KINDS; k++) {
 		Source *s = source_new(room, ++room->next_source_id, k);
@@ -96,6 +96,7 @@ void kt_room_unref(KtRoom *room)
 	g_ptr_array_unref(room->sources);
 	g_ptr_array_unref(room->publishers);
 	g_ptr_array_unref(room->subscribers);
+	g_ptr_array_unref(room->feeds);
 	g_free(room);
 }
 
@@ -258,6 +259,7 @@ static gboolean on_tick(gpointer data)
 	if (now - room->last_rr_us >= KT_ROOM_RR_INTERVAL_US) {
 		room->last_rr_us = now;
 		kt_room_send_receiver_reports(room, now);
+		kt_room_send_feed_reports(room, now);
 	}
 	/* A subscriber still waiting for its first keyframe asks again (the
 	 * request is coalesced per source). */
@@ -292,6 +294,7 @@ static gboolean close_on_worker(gpointer data)
 
 	room->closed = TRUE;
 	kt_room_detach_all(room);
+	g_ptr_array_set_size(room->feeds, 0); /* notifies run here, on the worker */
 	for (guint i = 0; i < room->sources->len; i++) {
 		Source *src = g_ptr_array_index(room->sources, i);
 

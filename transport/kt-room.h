@@ -104,6 +104,35 @@ void kt_room_remove_tap(KtRoom *room, guint tap);
  * subscribers' requests), e.g. when a recorder starts or lost data. */
 void kt_room_request_source_keyframe(KtRoom *room, guint source);
 
+/* Feeds: streams made inside Ketang (a GStreamer pipeline's RTP output, through
+ * pipelines/kt-rtp-out.h) published into a source the way a peer publishes
+ * one. A feed takes the source over from its publisher or previous feed (and a
+ * publisher attached later takes it back); its packets are rewritten onto
+ * the source's SSRC and timeline, cached for NACKs, forwarded and tapped like
+ * any other, and the room sends subscribers sender reports for it. */
+typedef void (*KtRoomKeyframeFunc)(gpointer user_data);
+typedef struct {
+	guint source; /* 0 = the default source of @kind */
+	KtMediaKind kind;
+	KtCodec codec;
+	guint clock_rate;
+	/* Worker. A subscriber or tap wants a keyframe (coalesced per source like
+	 * requests to a publisher); NULL for audio. */
+	KtRoomKeyframeFunc on_keyframe;
+	gpointer user_data;
+	/* Worker, after the last call: once the feed is removed, or the room
+	 * closes, or the feed could not be attached (no such source). */
+	GDestroyNotify notify;
+} KtRoomFeedSpec;
+/* Control loop. Returns the feed id at once (attached on the worker). */
+guint kt_room_add_feed(KtRoom *room, const KtRoomFeedSpec *spec);
+void kt_room_remove_feed(KtRoom *room, guint feed);
+/* Worker only. One RTP packet of @feed (any SSRC and sequence; the room
+ * rewrites them). @capture_us: the g_get_monotonic_time() instant the packet's
+ * RTP timestamp stands for, from which the room's sender reports map RTP time
+ * to wall-clock time (lip sync in the receiver). Allocates nothing. */
+void kt_room_feed_rtp(KtRoom *room, guint feed, const guint8 *rtp, gsize len, gint64 capture_us);
+
 /* Link quality per attached peer, from RTCP: what a publisher sends us and
  * loses on the way; what a subscriber reports losing and its round-trip time. */
 typedef struct {

@@ -239,8 +239,25 @@ describe('a lesson: teacher + 3 classrooms through ketang', () => {
 		console.log(`rejoin after the network returned (slowest page): ${Math.round(ms)} ms`);
 		assert.ok(ms < 5000, `pages rejoined after ${ms} ms`);
 		const page = rooms[ROOMS[0]];
-		await page.waitForFunction(() => window.ketang.timings.teacherFrameAt > window.ketang.timings.rejoinedAt,
-			null, { timeout: 15000 });
+		try {
+			await page.waitForFunction(() => window.ketang.timings.teacherFrameAt > window.ketang.timings.rejoinedAt,
+				null, { timeout: 15000 });
+		} catch (err) {
+			const seen = await page.evaluate(async () => {
+				const k = window.ketang;
+				const teacherId = Object.values(k.participants).find((p) => p.role === 'teacher')?.id;
+				const inbound = [];
+				(await k.subscribePc?.getStats())?.forEach((r) => {
+					if (r.type === 'inbound-rtp')
+						inbound.push({ mid: r.mid, kind: r.kind, frames: r.framesDecoded, packets: r.packetsReceived });
+				});
+				return { state: k.state, timings: k.timings, teacherId, inbound,
+					streams: k.streams.map((x) => ({ p: x.participant, s: x.source, mid: x.mid })),
+					pc: k.subscribePc?.connectionState };
+			});
+			throw new Error(`no teacher picture after the rejoin: ${JSON.stringify(seen)}\n` +
+				`server log tail:\n${server.log().slice(-6000)}`, { cause: err });
+		}
 		const t = await page.evaluate(() => window.ketang.timings);
 		console.log(`rejoin -> teacher picture again: ${Math.round(t.teacherFrameAt - t.rejoinedAt)} ms`);
 		assert.ok(await lessonInbound(page, await page.evaluate(() =>

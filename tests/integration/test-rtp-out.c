@@ -1,0 +1,303 @@
+/* The bridge back out of GStreamer (pipelines/kt-rtp-out.h) through a real
+ * room: a live VP8 encoder's RTP is published into a room source as a feed and
+ * a real subscriber peer (ICE + DTLS + SRTP over loopback) receives it, decodes
+ * it with GStreamer, gets sender reports for it, and gets a keyframe when it
+ * sends a PLI. A second feed taking the source over continues the same SSRC
+ * and sequence. Malformed packets and feeds for missing sources change
+ * nothing. */
+#include <string.h>
+
+#include <gst/app/gstappsink.h>
+#include <gst/app/gstappsrc.h>
+
+#include "kt-gst.h"
+#include "kt-room.h"
+#include "kt-rtcp.h"
+#include "kt-rtp-out.h"
+#include "kt-rtp.h"
+#include "peer-pair.h"
+
+/* What the subscriber's side (the "browser") sees. Counters: any thread. */
+typedef struct {
+	KtPeer *peer;
+	GstElement *decoder;
+	GstAppSrc *src;
+	gint packets, keyframes, frames, srs;
+	gint width, height;
+	guint32 ssrc;         /* client worker */
+	guint16 last_seq;     /* client worker */
+	gint max_seq_gap;     /* client worker */
+	guint32 last_ts;      /* client worker */
+	gint32 sr_minus_last; /* SR rtp_ts - the newest packet's timestamp */
+} Receiver;
+
+static void on_rtp(KtPeer *peer, guint8 *buf, gsize len, gpointer data)
+{
+	Receiver *r = data;
+	KtRtpHeader h;
+	GstBuffer *copy;
+
+	(void)peer;
+	if (kt_rtp_parse(buf, len, &h) < 0)
+		return;
+	if (g_atomic_int_get(&r->packets) > 0)
+		r->max_seq_gap = MAX(r->max_seq_gap, (gint)(guint16)(h.seq - r->last_seq));
+	r->ssrc = h.ssrc;
+	r->last_seq = h.seq;
+	r->last_ts = h.timestamp;
+	if (kt_media_is_keyframe(KT_CODEC_VP8, buf + h.payload_offset, h.payload_len))
+		g_atomic_int_inc(&r->keyframes);
+	copy = gst_buffer_new_memdup(buf, len);
+	gst_app_src_push_buffer(r->src, copy);
+	g_atomic_int_inc(&r->packets);
+}
+
+static void on_rtcp(KtPeer *peer, guint8 *buf, gsize len, gpointer data)
+{
+	Receiver *r = data;
+	KtRtcpIter it;
+	KtRtcpChunk c;
+	KtRtcpSenderInfo si;
+
+	(void)peer;
+	kt_rtcp_iter_init(&it, buf, len);
+	while (kt_rtcp_iter_next(&it, &c) > 0)
+		if (c.type == KT_RTCP_SR && kt_rtcp_parse_sr(&c, &si) == 0 && si.ssrc == r->ssrc) {
+			r->sr_minus_last = (gint32)(si.rtp_ts - r->last_ts);
+			g_atomic_int_inc(&r->srs);
+		}
+}
+
+static GstFlowReturn on_frame(GstAppSink *sink, gpointer data)
+{
+	Receiver *r = data;
+	g_autoptr(GstSample) sample = gst_app_sink_pull_sample(sink);
+	GstStructure *st = gst_caps_get_structure(gst_sample_get_caps(sample), 0);
+
+	gst_structure_get_int(st, "width", &r->width);
+	gst_structure_get_int(st, "height", &r->height);
+	g_atomic_int_inc(&r->frames);
+	return GST_FLOW_OK;
+}
+
+static gboolean install_receiver(gpointer data)
+{
+	static const KtPeerMediaFuncs funcs = {.rtp = on_rtp, .rtcp = on_rtcp};
+	Receiver *r = data;
+
+	kt_peer_set_media_funcs(r->peer, &funcs, r);
+	return G_SOURCE_REMOVE;
+}
+
+static void receiver_start(Receiver *r)
+{
+	GError *error = NULL;
+	GstAppSinkCallbacks cbs = {.new_sample = on_frame};
+	g_autoptr(GstElement) sink = NULL;
+
+	r->decoder = gst_parse_launch(
+	    "appsrc name=src is-live=true format=time do-timestamp=true"
+	    " caps=application/x-rtp,media=video,encoding-name=VP8,clock-rate=90000,payload=96"
+	    " ! rtpjitterbuffer latency=100 ! rtpvp8depay ! vp8dec"
+	    " ! appsink name=frames sync=false",
+	    &error);
+	g_assert_no_error(error);
+	r->src = GST_APP_SRC(gst_bin_get_by_name(GST_BIN(r->decoder), "src"));
+	sink = gst_bin_get_by_name(GST_BIN(r->decoder), "frames");
+	gst_app_sink_set_callbacks(GST_APP_SINK(sink), &cbs, r, NULL);
+	gst_element_set_state(r->decoder, GST_STATE_PLAYING);
+	kt_worker_invoke_sync(kt_peer_get_worker(r->peer), install_receiver, r);
+}
+
+static void receiver_stop(Receiver *r)
+{
+	gst_element_set_state(r->decoder, GST_STATE_NULL);
+	gst_object_unref(r->src);
+	gst_object_unref(r->decoder);
+}
+
+/* Iterates the default context until *counter reaches @target or @timeout_ms. */
+static gboolean keep_going(gpointer data)
+{
+	(void)data;
+	return G_SOURCE_CONTINUE;
+}
+
+static gboolean wait_count(gint *counter, gint target, guint timeout_ms)
+{
+	gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
+	guint tick = g_timeout_add(20, keep_going, NULL);
+
+	while (g_atomic_int_get(counter) < target && g_get_monotonic_time() < deadline)
+		g_main_context_iteration(NULL, TRUE);
+	g_source_remove(tick);
+	return g_atomic_int_get(counter) >= target;
+}
+
+/* A live 320x240 VP8 encoder that makes keyframes only when asked (and at the
+ * start), ending in @out's sink. */
+static GstElement *encoder_new(KtRtpOut *out)
+{
+	GError *error = NULL;
+	GstElement *p = gst_parse_launch(
+	    "videotestsrc is-live=true pattern=ball"
+	    " ! video/x-raw,width=320,height=240,framerate=30/1"
+	    " ! vp8enc deadline=1 keyframe-max-dist=100000 ! rtpvp8pay name=pay pt=96 mtu=1200",
+	    &error);
+	g_autoptr(GstElement) pay = NULL;
+
+	g_assert_no_error(error);
+	pay = gst_bin_get_by_name(GST_BIN(p), "pay");
+	gst_bin_add(GST_BIN(p), kt_rtp_out_get_sink(out));
+	g_assert_true(gst_element_link(pay, kt_rtp_out_get_sink(out)));
+	gst_element_set_state(p, GST_STATE_PLAYING);
+	return p;
+}
+
+typedef struct {
+	KtPeer *client;
+	guint32 media_ssrc;
+} Pli;
+
+static gboolean send_pli(gpointer data)
+{
+	Pli *p = data;
+	guint8 buf[128];
+	int n = kt_rtcp_build_pli(buf, sizeof(buf), 0x5eed, p->media_ssrc);
+
+	g_assert_cmpint(n, >, 0);
+	g_assert_cmpint(kt_peer_send_rtcp(p->client, buf, n, sizeof(buf)), >, 0);
+	return G_SOURCE_REMOVE;
+}
+
+typedef struct {
+	KtRoom *room;
+	guint feed;
+} BadInput;
+
+/* Worker: what kt_room_feed_rtp() must shrug off. */
+static gboolean feed_bad_packets(gpointer data)
+{
+	BadInput *b = data;
+	guint8 pkt[64] = {0x80, 96, 0, 1, 0, 0, 0, 1, 0, 0, 0, 9};
+
+	kt_room_feed_rtp(b->room, b->feed, pkt, 5, 0);                /* truncated header */
+	kt_room_feed_rtp(b->room, b->feed, pkt, 12, 0);               /* no payload */
+	pkt[0] = 0x40;                                                /* RTP version 1 */
+	kt_room_feed_rtp(b->room, b->feed, pkt, sizeof(pkt), 0);      /* wrong version */
+	pkt[0] = 0x80;
+	kt_room_feed_rtp(b->room, 0xfffff, pkt, sizeof(pkt), 0);      /* no such feed */
+	pkt[0] = 0x8f;                                                /* 15 CSRCs: past the end */
+	kt_room_feed_rtp(b->room, b->feed, pkt, sizeof(pkt), 0);
+	return G_SOURCE_REMOVE;
+}
+
+static void on_notify(gpointer data)
+{
+	g_atomic_int_set((gint *)data, 1);
+}
+
+static void test_feed_to_subscriber(void)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(KtWorkerPool) pool = kt_worker_pool_new(2, &error);
+	KtWorker *w = kt_worker_pool_get(pool, 0);
+	KtRoomConfig rc = {.keyframe_interval_ms = 300, .rtx_cache_ms = 1000};
+	KtRoomTrack track = {.kind = KT_MEDIA_VIDEO, .codec = KT_CODEC_VP8, .pt = 96,
+	                     .clock_rate = 90000, .pli = TRUE, .nack = TRUE};
+	KtRtpOutConfig oc = {.kind = KT_MEDIA_VIDEO, .codec = KT_CODEC_VP8, .clock_rate = 90000};
+	PeerPair pair = {0};
+	Receiver rx = {0};
+	KtRoom *room = kt_room_new(w, &rc);
+	KtRtpOut *out;
+	KtRtpOutStats st;
+	KtRoomCounters before, after;
+	GstElement *enc;
+	gint keyframes, frames;
+	Pli pli;
+
+	g_assert_no_error(error);
+	peer_pair_connect(&pair, w, kt_worker_pool_get(pool, 1));
+	kt_room_add_subscriber(room, pair.server, &track, 1);
+	rx.peer = pair.client;
+	receiver_start(&rx);
+
+	out = kt_rtp_out_new(room, &oc);
+	enc = encoder_new(out);
+	/* The picture decodes at the subscriber, on Ketang's SSRC. */
+	g_assert_true(wait_count(&rx.frames, 30, 10000));
+	g_assert_cmpint(rx.width, ==, 320);
+	g_assert_cmpint(rx.height, ==, 240);
+	g_assert_cmphex(rx.ssrc, ==, kt_room_get_ssrc(room, KT_MEDIA_VIDEO));
+	g_assert_cmpint(g_atomic_int_get(&rx.keyframes), >=, 1);
+
+	/* Sender reports map the feed's RTP time to now: within half a second of
+	 * the newest packet (encoding and the 250 ms tick are all that lie between). */
+	g_assert_true(wait_count(&rx.srs, 1, 3000));
+	g_assert_cmpint(ABS(rx.sr_minus_last), <, 90000 / 2);
+
+	/* A PLI from the subscriber brings a keyframe from the encoder. */
+	keyframes = g_atomic_int_get(&rx.keyframes);
+	pli.client = pair.client;
+	pli.media_ssrc = rx.ssrc;
+	kt_worker_invoke_sync(kt_peer_get_worker(pair.client), send_pli, &pli);
+	g_assert_true(wait_count(&rx.keyframes, keyframes + 1, 3000));
+	kt_rtp_out_get_stats(out, &st);
+	g_assert_cmpuint(st.keyframe_requests, >=, 1);
+	g_assert_cmpuint(st.dropped, ==, 0);
+	g_assert_cmpuint(st.packets, >, 30);
+
+	gst_element_set_state(enc, GST_STATE_NULL);
+	gst_object_unref(enc);
+	kt_rtp_out_free(out);
+
+	/* Bad packets into an attached feed: nothing forwarded, nothing counted.
+	 * A feed for a source that does not exist is never attached. */
+	{
+		KtRoomFeedSpec spec = {.kind = KT_MEDIA_VIDEO, .codec = KT_CODEC_VP8,
+		                       .clock_rate = 90000, .notify = on_notify};
+		BadInput bad = {room, 0};
+		gint gone = 0, missing_gone = 0;
+		gint packets = g_atomic_int_get(&rx.packets);
+
+		spec.user_data = &gone;
+		bad.feed = kt_room_add_feed(room, &spec);
+		spec.source = 0xffff;
+		spec.user_data = &missing_gone;
+		kt_room_add_feed(room, &spec);
+		g_assert_true(wait_count(&missing_gone, 1, 3000));
+		kt_room_get_counters(room, &before);
+		kt_worker_invoke_sync(w, feed_bad_packets, &bad);
+		kt_room_get_counters(room, &after);
+		g_assert_cmpuint(after.rtp_in, ==, before.rtp_in);
+		g_assert_cmpuint(after.rtp_out, ==, before.rtp_out);
+		g_assert_cmpint(g_atomic_int_get(&rx.packets), ==, packets);
+		g_assert_false(g_atomic_int_get(&gone));
+		kt_room_remove_feed(room, bad.feed);
+		g_assert_true(wait_count(&gone, 1, 3000));
+	}
+
+	/* Another feed takes the source over: same SSRC, sequence continues. */
+	frames = g_atomic_int_get(&rx.frames);
+	out = kt_rtp_out_new(room, &oc);
+	enc = encoder_new(out);
+	g_assert_true(wait_count(&rx.frames, frames + 30, 10000));
+	g_assert_cmphex(rx.ssrc, ==, kt_room_get_ssrc(room, KT_MEDIA_VIDEO));
+	g_assert_cmpint(rx.max_seq_gap, <=, 3);
+
+	gst_element_set_state(enc, GST_STATE_NULL);
+	gst_object_unref(enc);
+	kt_rtp_out_free(out);
+	receiver_stop(&rx);
+	kt_room_close(room);
+	kt_room_unref(room);
+	peer_pair_close(&pair);
+}
+
+int main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	kt_gst_init();
+	g_test_add_func("/rtp-out/feed-to-subscriber", test_feed_to_subscriber);
+	return g_test_run();
+}
