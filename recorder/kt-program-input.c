@@ -20,18 +20,16 @@
  * each: every input already decodes in its own thread, and a decoder's
  * helper threads cost more in wake-ups than they save at these sizes. */
 typedef struct {
-	const char *encoding_name;
 	const char *decode; /* depayloader ! decoder, for gst_parse_bin_from_description */
 } KtProgramDecoder;
 
 static const KtProgramDecoder kt_program_decoders[KT_CODEC_N] = {
-    [KT_CODEC_OPUS] = {"OPUS", "rtpopusdepay ! opusdec plc=true max-errors=-1"},
-    [KT_CODEC_VP8] = {"VP8",
-                      "rtpvp8depay wait-for-keyframe=true request-keyframe=true"
+    [KT_CODEC_OPUS] = {"rtpopusdepay ! opusdec plc=true max-errors=-1"},
+    [KT_CODEC_VP8] = {"rtpvp8depay wait-for-keyframe=true request-keyframe=true"
                       " ! vp8dec threads=1 max-errors=-1 automatic-request-sync-points=true"},
-    [KT_CODEC_H264] = {"H264", "rtph264depay wait-for-keyframe=true request-keyframe=true"
-                               " ! avdec_h264 max-threads=1 max-errors=-1"
-                               " automatic-request-sync-points=true"},
+    [KT_CODEC_H264] = {"rtph264depay wait-for-keyframe=true request-keyframe=true"
+                       " ! avdec_h264 max-threads=1 max-errors=-1"
+                       " automatic-request-sync-points=true"},
 };
 
 /* What follows the decoder, by media kind. */
@@ -51,7 +49,7 @@ KtProgramInput *kt_program_input_new(KtProgramRecorder *r, guint id, KtProgramSl
 	in->kind = slot == KT_PROGRAM_SLOT_AUDIO ? KT_MEDIA_AUDIO : KT_MEDIA_VIDEO;
 	in->clock_rate = clock_rate;
 	in->shown = in->kind == KT_MEDIA_AUDIO; /* video: once the layout shows it */
-	g_queue_init(&in->pending);
+	kt_rtp_inlet_init(&in->inlet, KT_PROGRAM_MAX_QUEUED_BYTES, KT_PROGRAM_MAX_PENDING_BYTES);
 	return in;
 }
 
@@ -59,53 +57,23 @@ void kt_program_input_free(gpointer input)
 {
 	KtProgramInput *in = input;
 
-	kt_program_input_clear_pending(in);
-	g_clear_object(&in->appsrc);
+	kt_rtp_inlet_detach(&in->inlet);
 	g_free(in);
-}
-
-void kt_program_input_clear_pending(KtProgramInput *in)
-{
-	GstBuffer *b;
-
-	while ((b = g_queue_pop_head(&in->pending)))
-		gst_buffer_unref(b);
-	in->pending_bytes = 0;
 }
 
 /* Streaming thread: a depayloader or decoder lost data and asks upstream for
  * a keyframe; only the publisher can make one. */
-static GstPadProbeReturn on_upstream_event(GstPad *pad, GstPadProbeInfo *info, gpointer data)
+static void on_keyframe_request(gpointer data)
 {
 	KtProgramInput *in = data;
 	KtProgramRecorder *r = in->recorder;
 
-	if (!gst_event_has_name(GST_PAD_PROBE_INFO_EVENT(info), "GstForceKeyUnit"))
-		return GST_PAD_PROBE_OK;
 	g_mutex_lock(&r->lock);
 	if (!in->want_keyframe) {
 		in->want_keyframe = TRUE;
 		kt_program_schedule_wake(r);
 	}
 	g_mutex_unlock(&r->lock);
-	return GST_PAD_PROBE_OK;
-}
-
-static void configure_src(KtProgramInput *in, const KtProgramDecoder *d, guint8 pt)
-{
-	g_autoptr(GstPad) pad = gst_element_get_static_pad(in->chain_src, "src");
-	g_autoptr(GstCaps) caps = gst_caps_new_simple(
-	    "application/x-rtp", "media", G_TYPE_STRING, kt_media_kind_name(in->kind), "clock-rate",
-	    G_TYPE_INT, (gint)in->clock_rate, "encoding-name", G_TYPE_STRING, d->encoding_name,
-	    "payload", G_TYPE_INT, (gint)pt, NULL);
-
-	/* Live, never blocking the pusher; timestamps are the arrival times the
-	 * packet path stamped. */
-	g_object_set(in->chain_src, "caps", caps, "format", GST_FORMAT_TIME, "is-live", TRUE,
-	             "block", FALSE, "max-bytes", (guint64)KT_PROGRAM_MAX_QUEUED_BYTES, NULL);
-	if (in->kind == KT_MEDIA_VIDEO)
-		gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_EVENT_UPSTREAM, on_upstream_event, in,
-		                  NULL);
 }
 
 /* Control loop. Adds the parsed chain to the pipeline and links it to a new
@@ -172,7 +140,8 @@ gboolean kt_program_input_build_chain(KtProgramInput *in, KtCodec codec, guint8 
 	in->chain_codec = codec;
 	in->chain_src = gst_bin_get_by_name(GST_BIN(chain), "src");
 	in->chain_size = gst_bin_get_by_name(GST_BIN(chain), "size");
-	configure_src(in, d, pt);
+	kt_rtp_inlet_configure_src(in->chain_src, in->kind, codec, pt, in->clock_rate,
+	                           KT_PROGRAM_MAX_QUEUED_BYTES, on_keyframe_request, in);
 	if (!link_chain(in, error)) {
 		kt_program_input_drop_chain(in);
 		return FALSE;
@@ -196,8 +165,7 @@ void kt_program_input_drop_chain(KtProgramInput *in)
 	if (!in->chain)
 		return;
 	g_mutex_lock(&r->lock);
-	if (in->appsrc && GST_ELEMENT(in->appsrc) == in->chain_src)
-		g_clear_object(&in->appsrc);
+	kt_rtp_inlet_forget_src(&in->inlet, in->chain_src);
 	g_mutex_unlock(&r->lock);
 	ghost = gst_element_get_static_pad(in->chain, "src");
 	gst_pad_add_probe(ghost, GST_PAD_PROBE_TYPE_DATA_DOWNSTREAM, drop_all, NULL, NULL);

@@ -135,7 +135,7 @@ void kt_program_layout_apply(KtProgramRecorder *r)
 		if (visible && !in->shown) {
 			/* Back on the picture after packets were skipped: decoding
 			 * restarts at a keyframe. */
-			in->keyframe_seen = FALSE;
+			in->inlet.keyframe_seen = FALSE;
 			in->want_keyframe = TRUE;
 			kt_program_schedule_wake(r);
 		}

@@ -16,6 +16,8 @@
 
 #include <gst/app/gstappsrc.h>
 
+#include "kt-rtp-in.h"
+
 #include "kt-program-recorder.h"
 
 /* Jitter buffer of each input: absorbs reordering, leaves time for
@@ -37,13 +39,11 @@ typedef struct {
 	KtCodec codec; /* of the packets arriving now; NONE before the first */
 	guint8 pt;
 	gboolean shown;         /* video: on the picture (hidden inputs are not fed) */
-	gboolean keyframe_seen; /* video: decoding can start */
 	gboolean want_keyframe; /* a request for the control loop */
 	gboolean want_chain;    /* the control loop must (re)build the chain for codec */
 	KtCodec failed_codec;   /* its chain could not be built or kept failing: dropped */
-	GstAppSrc *appsrc;      /* the chain's, while it is the one for codec */
-	GQueue pending;         /* GstBuffer *, waiting for the chain */
-	gsize pending_bytes;
+	KtRtpInlet inlet;       /* into the chain for codec, or held until there is one;
+	                         * inlet.keyframe_seen: video decoding can start */
 
 	/* Control loop only. */
 	KtProgramSlot slot;
@@ -111,7 +111,6 @@ KtProgramInput *kt_program_input_new(KtProgramRecorder *r, guint id, KtProgramSl
 /* Control loop, once its chain is gone. */
 void kt_program_input_free(gpointer input);
 /* r->lock held. Drops the packets held for a chain. */
-void kt_program_input_clear_pending(KtProgramInput *in);
 /* Control loop. Replaces the input's chain by one for @codec, linked to the
  * mixer, playing. */
 gboolean kt_program_input_build_chain(KtProgramInput *in, KtCodec codec, guint8 pt, GError **error);

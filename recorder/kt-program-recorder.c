@@ -43,53 +43,8 @@ static void switch_codec(KtProgramRecorder *r, KtProgramInput *in, KtCodec codec
 {
 	in->codec = codec;
 	in->pt = pt;
-	in->keyframe_seen = FALSE;
 	in->want_keyframe = in->kind == KT_MEDIA_VIDEO;
-	g_clear_object(&in->appsrc);
-	kt_program_input_clear_pending(in);
-	kt_program_schedule_wake(r);
-}
-
-/* r->lock held. Video starts at a keyframe; until one comes, ask again
- * (the control loop keeps to one request per second). */
-static gboolean passes_keyframe_gate(KtProgramRecorder *r, KtProgramInput *in, KtCodec codec,
-                                     const guint8 *rtp, const KtRtpHeader *h)
-{
-	if (in->kind != KT_MEDIA_VIDEO || in->keyframe_seen)
-		return TRUE;
-	if (kt_media_is_keyframe(codec, rtp + h->payload_offset, h->payload_len)) {
-		in->keyframe_seen = TRUE;
-		return TRUE;
-	}
-	if (!in->want_keyframe) {
-		in->want_keyframe = TRUE;
-		kt_program_schedule_wake(r);
-	}
-	return FALSE;
-}
-
-/* r->lock held. Hands @buf to the input's chain, or holds it until the
- * control loop has built one. */
-static void enqueue(KtProgramRecorder *r, KtProgramInput *in, GstBuffer *buf)
-{
-	gsize size = gst_buffer_get_size(buf);
-	gsize limit = in->appsrc ? KT_PROGRAM_MAX_QUEUED_BYTES : KT_PROGRAM_MAX_PENDING_BYTES;
-	gsize queued =
-	    in->appsrc ? gst_app_src_get_current_level_bytes(in->appsrc) : in->pending_bytes;
-
-	if (queued + size > limit) {
-		r->stats.dropped++;
-		gst_buffer_unref(buf);
-		return;
-	}
-	r->stats.packets++;
-	if (in->appsrc) {
-		gst_app_src_push_buffer(in->appsrc, buf);
-		return;
-	}
-	g_queue_push_tail(&in->pending, buf);
-	in->pending_bytes += size;
-	in->want_chain = TRUE;
+	kt_rtp_inlet_reset(&in->inlet);
 	kt_program_schedule_wake(r);
 }
 
@@ -117,8 +72,6 @@ void kt_program_recorder_push(KtProgramRecorder *r, guint input, const guint8 *r
 	gboolean valid = codec > KT_CODEC_NONE && codec < KT_CODEC_N;
 	KtProgramInput *in;
 	KtRtpHeader h;
-	GstBuffer *buf;
-	GstClockTime t;
 
 	valid = valid && rtp && kt_rtp_parse(rtp, len, &h) >= 0;
 	g_mutex_lock(&r->lock);
@@ -135,15 +88,28 @@ void kt_program_recorder_push(KtProgramRecorder *r, guint input, const guint8 *r
 		goto out;
 	if (codec != in->codec)
 		switch_codec(r, in, codec, h.payload_type);
-	if (!passes_keyframe_gate(r, in, codec, rtp, &h))
-		goto out;
-	/* Arrival time on the lesson clock, as DTS for the jitter buffer (which
-	 * derives PTS from it and the RTP timestamps). */
-	t = kt_gst_lesson_time(r->config.epoch_us);
-	buf = gst_buffer_new_memdup(rtp, len);
-	GST_BUFFER_DTS(buf) = t;
-	GST_BUFFER_PTS(buf) = t;
-	enqueue(r, in, buf);
+	switch (kt_rtp_inlet_push(&in->inlet, rtp, len, &h, codec,
+	                          kt_gst_lesson_time(r->config.epoch_us))) {
+	case KT_RTP_INLET_AWAIT_KEYFRAME:
+		/* Video starts at a keyframe; until one comes, ask again (the
+		 * control loop keeps to one request per second). */
+		if (!in->want_keyframe) {
+			in->want_keyframe = TRUE;
+			kt_program_schedule_wake(r);
+		}
+		break;
+	case KT_RTP_INLET_DROPPED:
+		r->stats.dropped++;
+		break;
+	case KT_RTP_INLET_HELD:
+		r->stats.packets++;
+		in->want_chain = TRUE;
+		kt_program_schedule_wake(r);
+		break;
+	case KT_RTP_INLET_PUSHED:
+		r->stats.packets++;
+		break;
+	}
 out:
 	g_mutex_unlock(&r->lock);
 }
@@ -215,7 +181,6 @@ static void build_chain(KtProgramRecorder *r, KtProgramInput *in)
 	g_autoptr(GError) error = NULL;
 	KtCodec codec;
 	guint8 pt;
-	GstBuffer *b;
 
 	g_mutex_lock(&r->lock);
 	codec = in->codec;
@@ -225,7 +190,7 @@ static void build_chain(KtProgramRecorder *r, KtProgramInput *in)
 		g_warning("%s: %s; its packets are dropped", r->path, error->message);
 		g_mutex_lock(&r->lock);
 		in->failed_codec = codec;
-		kt_program_input_clear_pending(in);
+		kt_rtp_inlet_detach(&in->inlet);
 		g_mutex_unlock(&r->lock);
 		return;
 	}
@@ -234,12 +199,8 @@ static void build_chain(KtProgramRecorder *r, KtProgramInput *in)
 	r->stats.chains++;
 	/* The codec may have changed meanwhile: then the next wake-up replaces
 	 * this chain. */
-	if (in->codec == codec && !r->stopped && !r->failed) {
-		in->appsrc = GST_APP_SRC(gst_object_ref(in->chain_src));
-		while ((b = g_queue_pop_head(&in->pending)))
-			gst_app_src_push_buffer(in->appsrc, b);
-		in->pending_bytes = 0;
-	}
+	if (in->codec == codec && !r->stopped && !r->failed)
+		kt_rtp_inlet_attach(&in->inlet, GST_APP_SRC(in->chain_src));
 	g_mutex_unlock(&r->lock);
 }
 
@@ -256,7 +217,7 @@ static gboolean on_wake(gpointer data)
 	while (g_hash_table_iter_next(&iter, NULL, &value)) {
 		KtProgramInput *in = value;
 
-		if (in->want_chain && !in->appsrc && !g_queue_is_empty(&in->pending))
+		if (in->want_chain && !in->inlet.appsrc && !g_queue_is_empty(&in->inlet.pending))
 			g_array_append_val(build, in->id);
 		in->want_chain = FALSE;
 	}
@@ -282,9 +243,7 @@ static void restart_input(KtProgramRecorder *r, KtProgramInput *in)
 	in->quick_failures = quick ? in->quick_failures + 1 : 0;
 	kt_program_input_drop_chain(in);
 	g_mutex_lock(&r->lock);
-	g_clear_object(&in->appsrc);
-	kt_program_input_clear_pending(in);
-	in->keyframe_seen = FALSE;
+	kt_rtp_inlet_reset(&in->inlet);
 	in->want_keyframe = in->kind == KT_MEDIA_VIDEO;
 	if (in->quick_failures >= KT_PROGRAM_MAX_QUICK_FAILURES)
 		in->failed_codec = codec;
@@ -331,8 +290,7 @@ static void fail(KtProgramRecorder *r, GstMessage *msg)
 	while (g_hash_table_iter_next(&iter, NULL, &value)) {
 		KtProgramInput *in = value;
 
-		g_clear_object(&in->appsrc);
-		kt_program_input_clear_pending(in);
+		kt_rtp_inlet_detach(&in->inlet);
 	}
 	g_mutex_unlock(&r->lock);
 	set_failure(r, gst_error);
@@ -440,8 +398,7 @@ void kt_program_recorder_remove_input(KtProgramRecorder *r, guint input)
 	if (in) {
 		g_hash_table_steal(r->inputs, GUINT_TO_POINTER(input));
 		r->stats.inputs--;
-		g_clear_object(&in->appsrc);
-		kt_program_input_clear_pending(in);
+		kt_rtp_inlet_detach(&in->inlet);
 	}
 	g_mutex_unlock(&r->lock);
 	if (!in)
@@ -518,8 +475,7 @@ gboolean kt_program_recorder_stop(KtProgramRecorder *r, GError **error)
 	while (g_hash_table_iter_next(&iter, NULL, &value)) {
 		KtProgramInput *in = value;
 
-		g_clear_object(&in->appsrc);
-		kt_program_input_clear_pending(in);
+		kt_rtp_inlet_detach(&in->inlet);
 	}
 	if (r->wake) {
 		g_source_destroy(r->wake);

@@ -11,6 +11,7 @@
 
 #include "kt-gst.h"
 #include "kt-media-trim.h"
+#include "kt-rtp-in.h"
 #include "kt-rtp.h"
 
 /* clang-format off */
@@ -33,19 +34,17 @@ G_DEFINE_QUARK(kt-source-recorder-error-quark, kt_source_recorder_error)
  * fragment plus the jitter buffer's 200 ms. VP8 cannot go into MP4 here
  * (GStreamer 1.22's mp4mux has no VP8), hence WebM for VP8 and Opus. */
 typedef struct {
-	const char *encoding_name;
 	const char *chain; /* depayloader ... muxer, for gst_parse_launch */
 	const char *extension;
 	gboolean forward_only;
 } KtRecorderFormat;
 
 static const KtRecorderFormat kt_recorder_formats[KT_CODEC_N] = {
-    [KT_CODEC_OPUS] = {"OPUS", "rtpopusdepay name=depay ! opusparse ! webmmux", "webm"},
+    [KT_CODEC_OPUS] = {"rtpopusdepay name=depay ! opusparse ! webmmux", "webm"},
     [KT_CODEC_VP8] =
-        {"VP8", "rtpvp8depay name=depay wait-for-keyframe=true request-keyframe=true ! webmmux",
+        {"rtpvp8depay name=depay wait-for-keyframe=true request-keyframe=true ! webmmux",
          "webm"},
-    [KT_CODEC_H264] = {"H264",
-                       "rtph264depay name=depay wait-for-keyframe=true request-keyframe=true ! "
+    [KT_CODEC_H264] = {"rtph264depay name=depay wait-for-keyframe=true request-keyframe=true ! "
                        "h264parse config-interval=-1"
                        " ! mp4mux fragment-duration=500",
                        "mp4", TRUE},
@@ -62,13 +61,10 @@ struct _KtSourceRecorder {
 	/* Guarded by lock. */
 	KtCodec codec; /* of the running or awaited file */
 	guint8 pt;
-	gboolean keyframe_seen;
 	gboolean want_keyframe;
 	gint64 keyframe_asked_us;
 	gboolean stopped, failed;
-	GstAppSrc *appsrc; /* NULL while there is no pipeline for codec */
-	GQueue pending;    /* GstBuffer *, waiting for the pipeline */
-	gsize pending_bytes;
+	KtRtpInlet inlet; /* into the pipeline of codec, or held until there is one */
 	GSource *wake; /* control-loop work is scheduled */
 	KtSourceRecorderStats stats;
 
@@ -94,16 +90,6 @@ static void schedule_wake(KtSourceRecorder *r)
 	g_source_attach(r->wake, r->control);
 }
 
-/* r->lock held. */
-static void clear_pending(KtSourceRecorder *r)
-{
-	GstBuffer *b;
-
-	while ((b = g_queue_pop_head(&r->pending)))
-		gst_buffer_unref(b);
-	r->pending_bytes = 0;
-}
-
 KtSourceRecorder *kt_source_recorder_new(const char *path_without_extension, KtMediaKind kind,
                                          guint clock_rate, const KtSourceRecorderConfig *config,
                                          GError **error)
@@ -127,7 +113,7 @@ KtSourceRecorder *kt_source_recorder_new(const char *path_without_extension, KtM
 		r->config.epoch_us = g_get_monotonic_time();
 	r->control = g_main_context_ref_thread_default();
 	g_mutex_init(&r->lock);
-	g_queue_init(&r->pending);
+	kt_rtp_inlet_init(&r->inlet, KT_RECORDER_MAX_QUEUED_BYTES, KT_RECORDER_MAX_PENDING_BYTES);
 	r->stats.first_time = GST_CLOCK_TIME_NONE;
 	r->stats.last_time = GST_CLOCK_TIME_NONE;
 	r->paths = g_ptr_array_new_with_free_func(g_free);
@@ -154,11 +140,9 @@ static void switch_codec(KtSourceRecorder *r, KtCodec codec, guint8 pt)
 {
 	r->codec = codec;
 	r->pt = pt;
-	r->keyframe_seen = FALSE;
 	r->want_keyframe = TRUE;
 	r->keyframe_asked_us = g_get_monotonic_time();
-	g_clear_object(&r->appsrc);
-	clear_pending(r);
+	kt_rtp_inlet_reset(&r->inlet);
 	schedule_wake(r);
 }
 
@@ -179,34 +163,9 @@ static void count_packet(KtSourceRecorder *r, GstClockTime t, guint32 rtp_ts)
 	s->packets++;
 }
 
-/* r->lock held. Hands @buf to the pipeline, or holds it until there is one.
- * FALSE: dropped (counted). */
-static gboolean enqueue(KtSourceRecorder *r, GstBuffer *buf)
-{
-	gsize size = gst_buffer_get_size(buf);
-	gsize limit = r->appsrc ? KT_RECORDER_MAX_QUEUED_BYTES : KT_RECORDER_MAX_PENDING_BYTES;
-	gsize queued =
-	    r->appsrc ? gst_app_src_get_current_level_bytes(r->appsrc) : r->pending_bytes;
-
-	if (queued + size > limit) {
-		r->stats.dropped++;
-		gst_buffer_unref(buf);
-		return FALSE;
-	}
-	if (r->appsrc) {
-		gst_app_src_push_buffer(r->appsrc, buf);
-		return TRUE;
-	}
-	g_queue_push_tail(&r->pending, buf);
-	r->pending_bytes += size;
-	schedule_wake(r);
-	return TRUE;
-}
-
 void kt_source_recorder_push(KtSourceRecorder *r, const guint8 *rtp, gsize len, KtCodec codec)
 {
 	KtRtpHeader h;
-	GstBuffer *buf;
 	GstClockTime t;
 
 	if (kt_rtp_parse(rtp, len, &h) < 0 || codec <= KT_CODEC_NONE || codec >= KT_CODEC_N ||
@@ -219,22 +178,22 @@ void kt_source_recorder_push(KtSourceRecorder *r, const guint8 *rtp, gsize len, 
 	}
 	if (codec != r->codec)
 		switch_codec(r, codec, h.payload_type);
-	/* A decoder (and so a file) can only start at a keyframe. */
-	if (r->kind == KT_MEDIA_VIDEO && !r->keyframe_seen) {
-		if (!kt_media_is_keyframe(codec, rtp + h.payload_offset, h.payload_len)) {
-			ask_keyframe_again(r);
-			goto out;
-		}
-		r->keyframe_seen = TRUE;
-	}
-	/* Arrival time on the lesson clock, as DTS for the jitter buffer (which
-	 * derives PTS from it and the RTP timestamps). */
 	t = kt_gst_lesson_time(r->config.epoch_us);
-	buf = gst_buffer_new_memdup(rtp, len);
-	GST_BUFFER_DTS(buf) = t;
-	GST_BUFFER_PTS(buf) = t;
-	if (enqueue(r, buf))
+	switch (kt_rtp_inlet_push(&r->inlet, rtp, len, &h, codec, t)) {
+	case KT_RTP_INLET_AWAIT_KEYFRAME:
+		ask_keyframe_again(r);
+		break;
+	case KT_RTP_INLET_DROPPED:
+		r->stats.dropped++;
+		break;
+	case KT_RTP_INLET_HELD:
+		schedule_wake(r); /* the control loop builds the pipeline */
 		count_packet(r, t, h.timestamp);
+		break;
+	case KT_RTP_INLET_PUSHED:
+		count_packet(r, t, h.timestamp);
+		break;
+	}
 out:
 	g_mutex_unlock(&r->lock);
 }
@@ -255,21 +214,18 @@ static GstPadProbeReturn on_sink_data(GstPad *pad, GstPadProbeInfo *info, gpoint
 	return GST_PAD_PROBE_OK;
 }
 
-/* Streaming thread: a depayloader lost data and asks upstream for a keyframe
- * (GstForceKeyUnit); the publisher is the only one who can make one. */
-static GstPadProbeReturn on_upstream_event(GstPad *pad, GstPadProbeInfo *info, gpointer data)
+/* Streaming thread: a depayloader lost data and asks upstream for a keyframe;
+ * the publisher is the only one who can make one. */
+static void on_keyframe_request(gpointer data)
 {
 	KtSourceRecorder *r = data;
 
-	if (gst_event_has_name(GST_PAD_PROBE_INFO_EVENT(info), "GstForceKeyUnit")) {
-		g_mutex_lock(&r->lock);
-		if (!r->stopped && !r->failed) {
-			r->want_keyframe = TRUE;
-			schedule_wake(r);
-		}
-		g_mutex_unlock(&r->lock);
+	g_mutex_lock(&r->lock);
+	if (!r->stopped && !r->failed) {
+		r->want_keyframe = TRUE;
+		schedule_wake(r);
 	}
-	return GST_PAD_PROBE_OK;
+	g_mutex_unlock(&r->lock);
 }
 
 static void remove_pipeline(KtSourceRecorder *r)
@@ -317,8 +273,7 @@ static gboolean on_bus_message(GstBus *bus, GstMessage *msg, gpointer data)
 	gst_message_parse_error(msg, &gst_error, NULL);
 	g_mutex_lock(&r->lock);
 	r->failed = TRUE;
-	g_clear_object(&r->appsrc);
-	clear_pending(r);
+	kt_rtp_inlet_detach(&r->inlet);
 	g_mutex_unlock(&r->lock);
 	set_failure(r, gst_error);
 	remove_pipeline(r); /* also destroys this watch, which GLib allows */
@@ -371,12 +326,10 @@ static char *next_path(KtSourceRecorder *r, const KtRecorderFormat *f)
 	return g_strdup_printf("%s-%u.%s", r->base_path, n, f->extension);
 }
 
-static void add_probes(KtSourceRecorder *r, GstElement *src, GstElement *sink)
+static void add_probes(KtSourceRecorder *r, GstElement *sink)
 {
-	g_autoptr(GstPad) src_pad = gst_element_get_static_pad(src, "src");
 	g_autoptr(GstPad) sink_pad = gst_element_get_static_pad(sink, "sink");
 
-	gst_pad_add_probe(src_pad, GST_PAD_PROBE_TYPE_EVENT_UPSTREAM, on_upstream_event, r, NULL);
 	gst_pad_add_probe(sink_pad, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
 	                  on_sink_data, r, NULL);
 }
@@ -428,17 +381,13 @@ static gboolean start_pipeline(KtSourceRecorder *r, GstElement *pipeline, KtCode
 	g_autoptr(GstElement) src = gst_bin_get_by_name(GST_BIN(pipeline), "src");
 	g_autoptr(GstElement) sink = gst_bin_get_by_name(GST_BIN(pipeline), "sink");
 	g_autoptr(GstBus) bus = gst_element_get_bus(pipeline);
-	g_autoptr(GstCaps) caps = gst_caps_new_simple(
-	    "application/x-rtp", "media", G_TYPE_STRING, kt_media_kind_name(r->kind), "clock-rate",
-	    G_TYPE_INT, (gint)r->clock_rate, "encoding-name", G_TYPE_STRING, f->encoding_name,
-	    "payload", G_TYPE_INT, (gint)pt, NULL);
 
-	g_object_set(src, "caps", caps, "format", GST_FORMAT_TIME, "is-live", TRUE, "block", FALSE,
-	             "max-bytes", (guint64)KT_RECORDER_MAX_QUEUED_BYTES, NULL);
+	kt_rtp_inlet_configure_src(src, r->kind, codec, pt, r->clock_rate, KT_RECORDER_MAX_QUEUED_BYTES,
+	                           on_keyframe_request, r);
 	g_object_set(sink, "location", path, "async", FALSE, NULL);
 	/* Unbuffered: what the muxer wrote is on disk if the process dies. */
 	gst_util_set_object_arg(G_OBJECT(sink), "buffer-mode", "unbuffered");
-	add_probes(r, src, sink);
+	add_probes(r, sink);
 	{
 		g_autoptr(GstElement) depay = gst_bin_get_by_name(GST_BIN(pipeline), "depay");
 		g_autoptr(GstPad) out = gst_element_get_static_pad(depay, "src");
@@ -528,7 +477,7 @@ static void rebuild(KtSourceRecorder *r, KtCodec codec, guint8 pt)
 	if (!build_pipeline(r, codec, pt, &error)) {
 		g_mutex_lock(&r->lock);
 		r->failed = TRUE;
-		clear_pending(r);
+		kt_rtp_inlet_detach(&r->inlet);
 		g_mutex_unlock(&r->lock);
 		r->failure = g_steal_pointer(&error);
 		report_failure(r);
@@ -540,14 +489,8 @@ static void rebuild(KtSourceRecorder *r, KtCodec codec, guint8 pt)
 	g_mutex_lock(&r->lock);
 	/* The codec may have changed again meanwhile: then the next wake-up
 	 * replaces this pipeline. */
-	if (r->codec == codec && !r->stopped && !r->failed) {
-		GstBuffer *b;
-
-		r->appsrc = GST_APP_SRC(gst_object_ref(src));
-		while ((b = g_queue_pop_head(&r->pending)))
-			gst_app_src_push_buffer(r->appsrc, b);
-		r->pending_bytes = 0;
-	}
+	if (r->codec == codec && !r->stopped && !r->failed)
+		kt_rtp_inlet_attach(&r->inlet, GST_APP_SRC(src));
 	g_mutex_unlock(&r->lock);
 }
 
@@ -562,7 +505,8 @@ static gboolean on_wake(gpointer data)
 	g_clear_pointer(&r->wake, g_source_unref);
 	keyframe = r->want_keyframe && !r->stopped && !r->failed;
 	r->want_keyframe = FALSE;
-	build = !r->appsrc && !g_queue_is_empty(&r->pending) && !r->stopped && !r->failed;
+	build = !r->inlet.appsrc && !g_queue_is_empty(&r->inlet.pending) && !r->stopped &&
+	        !r->failed;
 	codec = r->codec;
 	pt = r->pt;
 	g_mutex_unlock(&r->lock);
@@ -584,8 +528,7 @@ gboolean kt_source_recorder_stop(KtSourceRecorder *r, GError **error)
 	}
 	g_mutex_lock(&r->lock);
 	r->stopped = TRUE;
-	g_clear_object(&r->appsrc);
-	clear_pending(r);
+	kt_rtp_inlet_detach(&r->inlet);
 	if (r->wake) {
 		g_source_destroy(r->wake);
 		g_clear_pointer(&r->wake, g_source_unref);
