@@ -54,6 +54,7 @@ typedef struct {
 	    teacher_publish_policy; /* "reject" (409 for a second teacher publisher) or "replace" */
 	gint64 max_lessons;         /* concurrent lessons; 1..100000, default 100 */
 	gint64 max_subscribers;     /* per lesson; 1..100000, default 500 */
+	gint64 empty_timeout; /* s a lesson stays live after its last participant left; 0..3600, 60 */
 	/* [recording] */
 	gboolean record;         /* record every live lesson; default TRUE (per lesson: API) */
 	gboolean record_program; /* also the program composite; default TRUE */

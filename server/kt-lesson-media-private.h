@@ -79,6 +79,8 @@ struct _MediaLesson {
 	GHashTable *kept;         /* "name/what" → KeptSource*: sources outlive their publisher */
 	char *stage;
 	guint quality_timer;
+	guint linger_timer; /* everyone left: the lesson stays live until it fires */
+	gboolean ended;     /* the teacher ended it: the last to leave ends it at once */
 };
 
 struct _KtLessonMedia {

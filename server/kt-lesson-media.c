@@ -66,6 +66,8 @@ static void media_lesson_free(gpointer data)
 	gpointer value;
 
 	g_source_remove(l->quality_timer);
+	if (l->linger_timer)
+		g_source_remove(l->linger_timer);
 	g_hash_table_unref(l->participants);
 	g_hash_table_iter_init(&it, l->kept);
 	while (g_hash_table_iter_next(&it, NULL, &value))
@@ -138,6 +140,11 @@ bool kt_lesson_media_join(KtLessonMedia *m, const char *lesson, const char *part
 		g_hash_table_insert(m->lessons, l->id, l);
 		l->quality_timer = g_timeout_add_seconds(2, on_quality_tick, l);
 	}
+	if (l->linger_timer) {
+		g_message("lesson %s: %s is back; the lesson goes on", lesson, name ? name : participant);
+		g_source_remove(l->linger_timer);
+		l->linger_timer = 0;
+	}
 	if (g_hash_table_contains(l->participants, participant))
 		return TRUE;
 	p = g_new0(Participant, 1);
@@ -153,18 +160,46 @@ bool kt_lesson_media_join(KtLessonMedia *m, const char *lesson, const char *part
 	return TRUE;
 }
 
+static gboolean on_linger_done(gpointer data)
+{
+	MediaLesson *l = data;
+
+	l->linger_timer = 0;
+	g_message("lesson %s: nobody came back; it ends", l->id);
+	g_hash_table_remove(l->media->lessons, l->id); /* releases the live lesson */
+	return G_SOURCE_REMOVE;
+}
+
 void kt_lesson_media_leave(KtLessonMedia *m, const char *lesson, const char *participant)
 {
 	MediaLesson *l = lesson_of(m, lesson);
+	guint linger = m->config.settings ? (guint)m->config.settings->empty_timeout : 0;
 
 	if (!l || !g_hash_table_remove(l->participants, participant))
 		return;
 	if (g_strcmp0(l->stage, participant) == 0)
 		g_clear_pointer(&l->stage, g_free);
-	if (g_hash_table_size(l->participants) == 0)
-		g_hash_table_remove(m->lessons, lesson); /* releases the live lesson */
-	else
+	if (g_hash_table_size(l->participants) > 0) {
 		kt_lesson_media_route(l);
+	} else if (l->ended || linger == 0) {
+		g_hash_table_remove(m->lessons, lesson); /* releases the live lesson */
+	} else {
+		/* Everyone gone at once is usually the school's link, not the end of the
+		 * lesson: keep the room, its sources and recordings for whoever comes back. */
+		g_message("lesson %s: everyone left; it stays live %u s", lesson, linger);
+		l->linger_timer = g_timeout_add_seconds(linger, on_linger_done, l);
+	}
+}
+
+void kt_lesson_media_end(KtLessonMedia *m, const char *lesson)
+{
+	MediaLesson *l = lesson_of(m, lesson);
+
+	if (!l)
+		return;
+	l->ended = TRUE;
+	if (g_hash_table_size(l->participants) == 0)
+		g_hash_table_remove(m->lessons, lesson);
 }
 
 void kt_lesson_media_set_stage(KtLessonMedia *m, const char *lesson, const char *stage)

@@ -78,7 +78,11 @@ void kt_lesson_media_free(KtLessonMedia *media);
  * sources (same SSRCs for receivers, one recording file). */
 bool kt_lesson_media_join(KtLessonMedia *media, const char *lesson, const char *participant,
                           const char *name, KtRole role, GError **error);
+/* The last participant to leave starts [lesson] empty_timeout: the lesson (room, sources,
+ * recordings) stays live for whoever comes back, then ends. */
 void kt_lesson_media_leave(KtLessonMedia *media, const char *lesson, const char *participant);
+/* The teacher ended @lesson: it ends once its participants are gone, without waiting. */
+void kt_lesson_media_end(KtLessonMedia *media, const char *lesson);
 void kt_lesson_media_set_stage(KtLessonMedia *media, const char *lesson, const char *stage);
 void kt_lesson_media_set_muted(KtLessonMedia *media, const char *lesson, const char *participant,
                                gboolean muted);

@@ -161,6 +161,13 @@ static char *on_lesson_title(gpointer data, const char *lesson)
 	return title;
 }
 
+static void on_lesson_ended(gpointer data, const char *lesson)
+{
+	KtLessonWs *ws = data;
+
+	kt_lesson_media_end(ws->media, lesson);
+}
+
 static const KtSignalMediaOps ops = {
     .participant_joined = on_joined,
     .participant_left = on_left,
@@ -169,6 +176,7 @@ static const KtSignalMediaOps ops = {
     .subscribe_answer = on_subscribe_answer,
     .candidate = on_candidate,
     .lesson_title = on_lesson_title,
+    .lesson_ended = on_lesson_ended,
 };
 
 KtLessonWs *kt_lesson_ws_new(KtSignal *signal, KtLessonStore *store, KtLessonRecorder *recorder,

@@ -15,16 +15,16 @@
 //
 // Run inside tests/netns-run.sh; needs KETANG_BIN, ffmpeg and tests/e2e/node_modules.
 
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { launchBrowser, loadPlaywright } from './lib/browser.mjs';
+import { loadPlaywright } from './lib/browser.mjs';
 import { request } from './lib/http.mjs';
-import { decodeErrors, download, packetSpan, probe, sha256 } from './lib/media.mjs';
+import { decodeErrors, packetSpan, probe, sha256 } from './lib/media.mjs';
 import { assertLessonReceives, openClassroom, openLessonTeacher, participantId, waitForLessonState }
 	from './lib/pages.mjs';
+import { fetchMedia, recordingsOf, schedule, useBrowserAndScratch, waitForRows } from './lib/recordings.mjs';
 import { ketangBinary, startServer } from './lib/server.mjs';
 
 await loadPlaywright();
@@ -33,61 +33,8 @@ await ketangBinary();
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const LESSON_MS = 10000;
 
-/** Creates a scheduled lesson through the API; resolves its JSON. */
-async function schedule(server, fields) {
-	const admin = await server.token('', 'admin');
-	const res = await request(`${server.origin}/api/lessons`, {
-		method: 'POST',
-		headers: { Authorization: `Bearer ${admin}`, 'Content-Type': 'application/json' },
-		body: JSON.stringify({ starts_at: new Date().toISOString(), ...fields }),
-	});
-	assert.equal(res.status, 201, res.body);
-	return JSON.parse(res.body);
-}
-
-/** The catalog's recordings of @lesson (archivist token). */
-async function recordingsOf(server, token, lesson) {
-	const res = await request(`${server.origin}/api/recordings?lesson=${lesson}&limit=100`,
-		{ headers: { Authorization: `Bearer ${token}` } });
-	assert.equal(res.status, 200, res.body);
-	return JSON.parse(res.body).recordings;
-}
-
-/** Polls until @done(rows) holds; resolves the rows, or fails with what was seen. */
-async function waitForRows(server, token, lesson, done, timeoutMs, what) {
-	const deadline = Date.now() + timeoutMs;
-	let rows = [];
-	while (Date.now() < deadline) {
-		rows = await recordingsOf(server, token, lesson);
-		if (done(rows))
-			return rows;
-		await sleep(50);
-	}
-	assert.fail(`${what} not within ${timeoutMs} ms: ${JSON.stringify(rows.map((r) => [r.stream, r.state]))}`);
-}
-
-/** Downloads a recording's media into @dir through the archive API. */
-async function fetchMedia(server, token, row, dir) {
-	const path = join(dir, `${row.id}-${row.file_name.replace(/[^\w.-]/g, '_')}`);
-	const res = await download(`${server.origin}${row.media_url}${row.media_url.includes('?') ? '&' : '?'}` +
-		`token=${encodeURIComponent(token)}`, path);
-	assert.equal(res.status, 200, `${row.stream}: GET media ${res.status}`);
-	return path;
-}
-
 describe('lesson recording', () => {
-	let browser;
-	let scratch;
-
-	before(async () => {
-		scratch = await mkdtemp(join(tmpdir(), 'ketang-rec-'));
-		browser = await launchBrowser({ args: ['--autoplay-policy=no-user-gesture-required'] });
-	});
-
-	after(async () => {
-		await browser?.close();
-		await rm(scratch, { recursive: true, force: true });
-	});
+	const ctx = useBrowserAndScratch();
 
 	it('a 10 s lesson: program and sources complete, probed and listed within 2 s of the end', async () => {
 		const server = await startServer();
@@ -95,7 +42,7 @@ describe('lesson recording', () => {
 			const lesson = await schedule(server, { title: '分数 Fractions', subject: 'Maths', grade: '7',
 				teacher: 'Ms Li', classrooms: ['Room A'] });
 			const archivist = await server.token('', 'archivist');
-			const teacher = await browser.newPage('teacher');
+			const teacher = await ctx.browser.newPage('teacher');
 			const liveFrom = Date.now();
 			await openLessonTeacher(teacher, server.origin, lesson.id, await server.token(lesson.id, 'teacher'));
 			const liveBy = Date.now();
@@ -103,7 +50,7 @@ describe('lesson recording', () => {
 			await teacher.waitForFunction(() => window.ketang.publishPc?.connectionState === 'connected', null,
 				{ timeout: 15000 });
 
-			const room = await browser.newPage('Room A');
+			const room = await ctx.browser.newPage('Room A');
 			const roomFrom = Date.now();
 			await openClassroom(room, server.origin, lesson.id, await server.token(lesson.id, 'classroom'), 'Room A');
 			const roomId = await participantId(teacher, 'Room A');
@@ -141,7 +88,7 @@ describe('lesson recording', () => {
 				assert.equal(row.teacher, 'Ms Li');
 				assert.deepEqual(row.classrooms, ['Room A']);
 				assert.equal(row.kind, row.stream === 'program' ? 'program' : 'source');
-				const path = await fetchMedia(server, archivist, row, scratch);
+				const path = await fetchMedia(server, archivist, row, ctx.scratch);
 				assert.equal(await sha256(path), row.sha256, `${row.stream}: SHA-256`);
 				const p = await probe(path);
 				const video = p.video, audio = p.audio;
@@ -188,8 +135,8 @@ describe('lesson recording', () => {
 			// one keyframe request later).
 			const cam = rows.find((r) => r.stream === 'teacher-camera');
 			const mic = rows.find((r) => r.stream === 'teacher-audio');
-			const camStart = (await packetSpan(await fetchMedia(server, archivist, cam, scratch), 'v')).first;
-			const micStart = (await packetSpan(await fetchMedia(server, archivist, mic, scratch), 'a')).first;
+			const camStart = (await packetSpan(await fetchMedia(server, archivist, cam, ctx.scratch), 'v')).first;
+			const micStart = (await packetSpan(await fetchMedia(server, archivist, mic, ctx.scratch), 'a')).first;
 			console.log(`teacher camera starts at ${camStart.toFixed(3)} s, microphone at ${micStart.toFixed(3)} s of the lesson`);
 			assert.ok(camStart >= micStart - 0.1 && camStart - micStart <= 1.2,
 				`teacher camera starts ${Math.round((camStart - micStart) * 1000)} ms after the microphone`);
@@ -203,9 +150,9 @@ describe('lesson recording', () => {
 		try {
 			const lesson = await schedule(server, { title: 'Private', classrooms: ['Room A'], record: false });
 			assert.equal(lesson.record, false);
-			const teacher = await browser.newPage('private-teacher');
+			const teacher = await ctx.browser.newPage('private-teacher');
 			await openLessonTeacher(teacher, server.origin, lesson.id, await server.token(lesson.id, 'teacher'));
-			const room = await browser.newPage('private-room');
+			const room = await ctx.browser.newPage('private-room');
 			await openClassroom(room, server.origin, lesson.id, await server.token(lesson.id, 'classroom'), 'Room A');
 			const teacherId = await room.evaluate(() =>
 				Object.values(window.ketang.participants).find((p) => p.role === 'teacher').id);
@@ -229,7 +176,7 @@ describe('lesson recording', () => {
 		const first = await startServer();
 		let second;
 		try {
-			const teacher = await browser.newPage('crash-teacher');
+			const teacher = await ctx.browser.newPage('crash-teacher');
 			const lesson = 'crash1';
 			await openLessonTeacher(teacher, first.origin, lesson, await first.token(lesson, 'teacher'));
 			await teacher.waitForFunction(() => window.ketang.publishPc?.connectionState === 'connected', null,
@@ -248,7 +195,7 @@ describe('lesson recording', () => {
 				JSON.stringify(rows.map((r) => r.stream)));
 			for (const row of rows) {
 				assert.equal(row.state, 'repaired', `${row.stream}`);
-				const path = await fetchMedia(second, archivist, row, scratch);
+				const path = await fetchMedia(second, archivist, row, ctx.scratch);
 				assert.equal(await sha256(path), row.sha256, `${row.stream}: SHA-256`);
 				assert.equal(await decodeErrors(path), '', `${row.stream}: decode errors after kill -9`);
 				const span = await packetSpan(path, row.stream.endsWith('audio') ? 'a' : 'v');

@@ -11,6 +11,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
+import { request } from './lib/http.mjs';
 import { ketangBinary, startServer } from './lib/server.mjs';
 
 await ketangBinary();
@@ -295,5 +296,67 @@ describe('lesson WebSocket signaling', () => {
 		late.send({ type: 'join', token: tokens.classroom });
 		await late.expectError('lesson-ended');
 		assert.equal((await late.closed).code, 4001);
+	});
+});
+
+describe('a lesson everyone left', () => {
+	/** Live lessons, from /healthz. */
+	async function liveLessons(origin) {
+		const res = await request(`${origin}/healthz`);
+		assert.equal(res.status, 200, res.body);
+		return JSON.parse(res.body).lessons;
+	}
+
+	/** Resolves the ms until the server has no live lesson (fails after timeoutMs). */
+	async function msUntilNoLesson(origin, timeoutMs) {
+		const from = Date.now();
+		while (Date.now() - from < timeoutMs) {
+			if (await liveLessons(origin) === 0)
+				return Date.now() - from;
+			await new Promise((resolve) => setTimeout(resolve, 50));
+		}
+		assert.fail(`a lesson is still live ${timeoutMs} ms on`);
+	}
+
+	async function joinAs(url, token, name) {
+		const c = new Client(url, name);
+		await c.open();
+		c.send({ type: 'join', id: 1, token, name });
+		const joined = await c.expect('joined', { id: 1 });
+		return Object.assign(c, { joined });
+	}
+
+	it('stays live for [lesson] empty_timeout, goes on for whoever comes back, then ends', async () => {
+		const server = await startServer({ extraConfig: '[lesson]\nempty_timeout = 2\n' });
+		try {
+			const url = `${server.origin.replace('https:', 'wss:')}/ws`;
+			const token = await server.token('linger', 'teacher');
+			let teacher = await joinAs(url, token, 'Ms Li');
+			assert.equal(await liveLessons(server.origin), 1);
+			// Everyone leaves (the teacher was alone): the lesson stays live.
+			teacher.ws.close();
+			await teacher.closed;
+			await new Promise((resolve) => setTimeout(resolve, 1000));
+			assert.equal(await liveLessons(server.origin), 1, 'ended before empty_timeout');
+			// Back within the timeout: the same live lesson goes on.
+			teacher = await joinAs(url, token, 'Ms Li');
+			assert.equal(teacher.joined.lesson.state, 'live');
+			teacher.ws.close();
+			await teacher.closed;
+			// Nobody comes back: it ends about empty_timeout (2 s) after the last left.
+			const ms = await msUntilNoLesson(server.origin, 6000);
+			console.log(`everyone left -> lesson ended after ${ms} ms (empty_timeout = 2 s)`);
+			assert.ok(ms >= 1500, `ended ${ms} ms after everyone left`);
+
+			// A lesson the teacher ends ends at once, without the timeout.
+			teacher = await joinAs(url, await server.token('ended-now', 'teacher'), 'Ms Li');
+			teacher.send({ type: 'end_lesson', id: 2 });
+			await teacher.expect('lesson_ended', { id: 2 });
+			await teacher.closed;
+			const endMs = await msUntilNoLesson(server.origin, 1500);
+			console.log(`end_lesson -> lesson ended after ${endMs} ms`);
+		} finally {
+			await server.stop();
+		}
 	});
 });

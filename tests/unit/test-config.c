@@ -56,6 +56,7 @@ static void assert_defaults(const KtSettings *s)
 	g_assert_cmpstr(s->teacher_publish_policy, ==, "reject");
 	g_assert_cmpint(s->max_lessons, ==, 100);
 	g_assert_cmpint(s->max_subscribers, ==, 500);
+	g_assert_cmpint(s->empty_timeout, ==, 60);
 }
 
 static void test_defaults(void)
@@ -123,7 +124,7 @@ static void test_sample_documents_every_key(void)
 			g_assert_cmpuint(strlen(comment), >, 10);
 		}
 	}
-	g_assert_cmpuint(n_keys, ==, 28);
+	g_assert_cmpuint(n_keys, ==, 29);
 }
 
 static void test_describe_parses_to_defaults(void)
@@ -198,6 +199,10 @@ static void test_int_values(void)
 	             "[auth] token_ttl");
 	expect_error("[lesson]\nmax_subscribers = 0\n", KT_CONFIG_ERROR_INVALID_VALUE,
 	             "[lesson] max_subscribers");
+	expect_error("[lesson]\nempty_timeout = 3601\n", KT_CONFIG_ERROR_INVALID_VALUE,
+	             "[lesson] empty_timeout");
+	expect_error("[lesson]\nempty_timeout = -1\n", KT_CONFIG_ERROR_INVALID_VALUE,
+	             "[lesson] empty_timeout");
 }
 
 static void test_bool_values(void)
