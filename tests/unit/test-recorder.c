@@ -20,6 +20,11 @@
 	"videotestsrc is-live=true num-buffers=%d"                                                 \
 	" ! capsfilter name=cf caps=video/x-raw,width=320,height=240,framerate=30/1"               \
 	" ! vp8enc deadline=1 keyframe-max-dist=30 ! rtpvp8pay pt=96 ssrc=1111"
+/* Keyframes only at the start and when asked (GstForceKeyUnit), like a browser. */
+#define VP8_ON_REQUEST_SOURCE                                                                      \
+	"videotestsrc is-live=true num-buffers=%d"                                                 \
+	" ! video/x-raw,width=320,height=240,framerate=30/1"                                       \
+	" ! vp8enc deadline=1 keyframe-max-dist=100000 ! rtpvp8pay pt=96 ssrc=1111"
 #define H264_SOURCE                                                                                \
 	"videotestsrc is-live=true num-buffers=%d"                                                 \
 	" ! capsfilter name=cf caps=video/x-raw,width=320,height=240,framerate=30/1"               \
@@ -37,6 +42,10 @@ typedef struct {
 	KtSourceRecorder *recorders[2];
 	KtCodec codec;
 	gint skip;      /* packets to leave out at the start */
+	gint drop_from; /* > 0: packets [drop_from, drop_from + drop_count) are lost */
+	gint drop_count;
+	gint seen;          /* streaming thread */
+	GstElement *appsink; /* where keyframe requests go up to the encoder */
 	gint resize_at; /* > 0: switch to 640x480 after this many packets */
 	GstElement *capsfilter;
 	gint64 first_push_us, last_push_us;
@@ -50,10 +59,14 @@ static GstFlowReturn on_sample(GstAppSink *sink, gpointer data)
 	GstBuffer *buf = gst_sample_get_buffer(sample);
 	GstMapInfo map;
 
+	gint index = g->seen++;
+
 	if (g->skip > 0) {
 		g->skip--;
 		return GST_FLOW_OK;
 	}
+	if (g->drop_from > 0 && index >= g->drop_from && index < g->drop_from + g->drop_count)
+		return GST_FLOW_OK;
 	if (!gst_buffer_map(buf, &map, GST_MAP_READ))
 		return GST_FLOW_ERROR;
 	for (guint i = 0; i < G_N_ELEMENTS(g->recorders); i++)
@@ -85,6 +98,7 @@ static void gen_start(Gen *g, const char *source_fmt, int buffers, KtCodec codec
 	g_assert_no_error(error);
 	out = gst_bin_get_by_name(GST_BIN(g->pipeline), "out");
 	g->capsfilter = gst_bin_get_by_name(GST_BIN(g->pipeline), "cf");
+	g->appsink = gst_object_ref(out);
 	gst_app_sink_set_callbacks(GST_APP_SINK(out), &cbs, g, NULL);
 	g_assert_cmpint(gst_element_set_state(g->pipeline, GST_STATE_PLAYING), !=,
 	                GST_STATE_CHANGE_FAILURE);
@@ -97,6 +111,7 @@ static void gen_finish(Gen *g)
 	media_pipeline_run_until_eos(g->pipeline);
 	gst_clear_object(&g->pipeline);
 	gst_clear_object(&g->capsfilter);
+	gst_clear_object(&g->appsink);
 }
 
 static double pushed_seconds(const Gen *g)
@@ -108,11 +123,23 @@ typedef struct {
 	gint keyframes;
 	gint errors;
 	GError *error;
+	Gen *publisher; /* set: keyframe requests reach its encoder, as a PLI would */
 } Events;
 
 static void on_keyframe(KtSourceRecorder *r, gpointer data)
 {
-	((Events *)data)->keyframes++;
+	Events *ev = data;
+
+	ev->keyframes++;
+	if (ev->publisher && ev->publisher->appsink) {
+		g_autoptr(GstPad) pad = gst_element_get_static_pad(ev->publisher->appsink, "sink");
+
+		gst_pad_push_event(pad, gst_event_new_custom(GST_EVENT_CUSTOM_UPSTREAM,
+		                                             gst_structure_new("GstForceKeyUnit",
+		                                                               "all-headers",
+		                                                               G_TYPE_BOOLEAN, TRUE,
+		                                                               NULL)));
+	}
 }
 
 static void on_error(KtSourceRecorder *r, const GError *error, gpointer data)
@@ -206,6 +233,70 @@ static void test_opus_webm(void)
 static void test_h264_mp4(void)
 {
 	record_and_check(H264_SOURCE, 90, KT_CODEC_H264, KT_MEDIA_VIDEO, 90000, 0, "mp4", "h264");
+}
+
+/* Packets lost mid-stream: the depayloader asks for a keyframe, the request
+ * reaches the publisher (here the test's encoder, which makes keyframes only
+ * when asked), and the file resumes at the keyframe that answers it, after a
+ * short freeze, decoding without an error. */
+static void test_vp8_loss_recovers_by_keyframe(void)
+{
+	g_autofree char *dir = g_dir_make_tmp("kt-rec-XXXXXX", NULL);
+	g_autofree char *base = g_build_filename(dir, "cam", NULL);
+	g_autofree char *path = g_strdup_printf("%s.webm", base);
+	g_autoptr(GError) error = NULL;
+	Gen g = {.drop_from = 45, .drop_count = 3};
+	Events ev = {.publisher = &g};
+	KtSourceRecorderConfig cfg = {.on_keyframe = on_keyframe, .user_data = &ev};
+	KtSourceRecorder *r = kt_source_recorder_new(base, KT_MEDIA_VIDEO, 90000, &cfg, &error);
+	const char *argv[] = {"ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
+	                      "packet=pts_time,flags", "-of", "csv=p=0", path, NULL};
+	g_autofree char *packets = NULL;
+	g_auto(GStrv) lines = NULL;
+	double prev = -1, gap = 0, gap_end = 0;
+	gboolean gap_end_key = FALSE;
+	guint keyframes = 0, after_gap = 0;
+
+	g_assert_no_error(error);
+	g.recorders[0] = r;
+	gen_start(&g, VP8_ON_REQUEST_SOURCE, 120, KT_CODEC_VP8);
+	gen_finish(&g);
+	g_assert_true(kt_source_recorder_stop(r, &error));
+	g_assert_no_error(error);
+	g_assert_cmpint(ev.keyframes, >=, 1);
+	media_probe_assert_decodes(path);
+	/* The longest pause between packets is the freeze; a keyframe ends it. */
+	packets = media_probe_run(argv, NULL);
+	lines = g_strsplit(packets, "\n", -1);
+	for (guint i = 0; lines[i]; i++) {
+		double t;
+		gboolean key = strstr(lines[i], ",K") != NULL;
+
+		if (sscanf(lines[i], "%lf", &t) != 1)
+			continue;
+		keyframes += key;
+		if (prev >= 0 && t - prev > gap) {
+			gap = t - prev;
+			gap_end = t;
+			gap_end_key = key;
+		}
+		prev = t;
+	}
+	for (guint i = 0; lines[i]; i++) {
+		double t;
+
+		if (sscanf(lines[i], "%lf", &t) == 1 && t > gap_end)
+			after_gap++;
+	}
+	g_test_message("loss: %d keyframe request(s), freeze %.3f s, %u keyframes, %u packets after",
+	               ev.keyframes, gap, keyframes, after_gap);
+	g_assert_cmpuint(keyframes, >=, 2);
+	g_assert_true(gap_end_key);
+	g_assert_cmpfloat(gap, <, 1.0);
+	g_assert_cmpuint(after_gap, >=, 30);
+	kt_source_recorder_free(r);
+	g_remove(path);
+	g_rmdir(dir);
 }
 
 /* A publisher with another codec takes the source over: the VP8 file is
@@ -494,6 +585,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/recorder/vp8-starts-at-keyframe", test_vp8_starts_at_keyframe);
 	g_test_add_func("/recorder/opus-webm", test_opus_webm);
 	g_test_add_func("/recorder/h264-mp4", test_h264_mp4);
+	g_test_add_func("/recorder/vp8-loss-recovers-by-keyframe", test_vp8_loss_recovers_by_keyframe);
 	g_test_add_func("/recorder/codec-change", test_codec_change);
 	g_test_add_func("/recorder/vp8-resolution-change", test_vp8_resolution_change);
 	g_test_add_func("/recorder/h264-resolution-change", test_h264_resolution_change);
