@@ -127,7 +127,10 @@ static const KtOption kt_config_options[] = {
      .max = 100000, .doc = "Most receiving endpoints in one lesson."},
     {"lesson", "empty_timeout", KT_OPT_INT, KT_OFF(empty_timeout), .def_int = 60, .min = 0,
      .max = 3600,
-     .doc = "When the last participant leaves a lesson (a shared school uplink fails and takes the teacher and every classroom with it), the lesson stays live this many seconds: whoever comes back continues the same room and the same recordings. 0 = end at once. A lesson the teacher ends ends at once."},
+     .doc = "When the last participant leaves a lesson (a shared school uplink fails and takes the "
+            "teacher and every classroom with it), the lesson stays live this many seconds: "
+            "whoever comes back continues the same room and the same recordings. 0 = end at once. "
+            "A lesson the teacher ends ends at once."},
 
     {"recording", "enabled", KT_OPT_BOOL, KT_OFF(record), .def_int = TRUE,
      .doc = "Record every live lesson into data_dir/recordings (a lesson scheduled with "

@@ -49,7 +49,8 @@ KtRtpInletResult kt_rtp_inlet_push(KtRtpInlet *in, const guint8 *rtp, gsize len,
                                    const KtRtpHeader *h, KtCodec codec, GstClockTime lesson_time)
 {
 	gsize limit = in->appsrc ? in->max_queued : in->max_pending;
-	gsize queued = in->appsrc ? gst_app_src_get_current_level_bytes(in->appsrc) : in->pending_bytes;
+	gsize queued =
+	    in->appsrc ? gst_app_src_get_current_level_bytes(in->appsrc) : in->pending_bytes;
 	GstBuffer *buf;
 
 	/* A decoder (and so a file) can only start at a keyframe. */
@@ -121,6 +122,7 @@ void kt_rtp_inlet_configure_src(GstElement *appsrc, KtMediaKind kind, KtCodec co
 
 		p->func = on_keyframe_request;
 		p->data = data;
-		gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_EVENT_UPSTREAM, on_upstream_event, p, g_free);
+		gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_EVENT_UPSTREAM, on_upstream_event, p,
+		                  g_free);
 	}
 }

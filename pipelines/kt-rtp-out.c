@@ -34,7 +34,7 @@ struct _KtRtpOut {
 	gint armed; /* a wake-up of the worker is pending */
 
 	guint64 packets, dropped, keyframe_requests; /* atomics */
-	guint keyframe_count; /* worker */
+	guint keyframe_count;                        /* worker */
 };
 
 /* ---- worker side ---- */
@@ -49,7 +49,8 @@ static void drain(KtRtpOut *out)
 		GstMapInfo map;
 
 		if (gst_buffer_map(slot->buffer, &map, GST_MAP_READ)) {
-			kt_room_feed_rtp(out->room, out->feed, map.data, map.size, slot->capture_us);
+			kt_room_feed_rtp(out->room, out->feed, map.data, map.size,
+			                 slot->capture_us);
 			gst_buffer_unmap(slot->buffer, &map);
 		}
 		gst_buffer_unref(slot->buffer);
@@ -82,10 +83,9 @@ static void on_keyframe(gpointer user_data)
 {
 	KtRtpOut *out = user_data;
 	GstPad *pad = gst_element_get_static_pad(out->sink, "sink");
-	GstStructure *st =
-	    gst_structure_new("GstForceKeyUnit", "running-time", GST_TYPE_CLOCK_TIME,
-	                      GST_CLOCK_TIME_NONE, "all-headers", G_TYPE_BOOLEAN, TRUE, "count",
-	                      G_TYPE_UINT, out->keyframe_count++, NULL);
+	GstStructure *st = gst_structure_new(
+	    "GstForceKeyUnit", "running-time", GST_TYPE_CLOCK_TIME, GST_CLOCK_TIME_NONE,
+	    "all-headers", G_TYPE_BOOLEAN, TRUE, "count", G_TYPE_UINT, out->keyframe_count++, NULL);
 
 	gst_pad_push_event(pad, gst_event_new_custom(GST_EVENT_CUSTOM_UPSTREAM, st));
 	gst_object_unref(pad);
@@ -113,7 +113,8 @@ static GstFlowReturn on_sample(GstAppSink *sink, gpointer user_data)
 	running = gst_segment_to_running_time(gst_sample_get_segment(sample), GST_FORMAT_TIME,
 	                                      GST_BUFFER_PTS(buffer));
 	if (GST_CLOCK_TIME_IS_VALID(running))
-		capture_us = (gint64)((gst_element_get_base_time(GST_ELEMENT(sink)) + running) / 1000);
+		capture_us =
+		    (gint64)((gst_element_get_base_time(GST_ELEMENT(sink)) + running) / 1000);
 	if (head - g_atomic_int_get(&out->tail) >= RING_SIZE) {
 		__atomic_fetch_add(&out->dropped, 1, __ATOMIC_RELAXED);
 	} else {

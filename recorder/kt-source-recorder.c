@@ -42,8 +42,7 @@ typedef struct {
 static const KtRecorderFormat kt_recorder_formats[KT_CODEC_N] = {
     [KT_CODEC_OPUS] = {"rtpopusdepay name=depay ! opusparse ! webmmux", "webm"},
     [KT_CODEC_VP8] =
-        {"rtpvp8depay name=depay wait-for-keyframe=true request-keyframe=true ! webmmux",
-         "webm"},
+        {"rtpvp8depay name=depay wait-for-keyframe=true request-keyframe=true ! webmmux", "webm"},
     [KT_CODEC_H264] = {"rtph264depay name=depay wait-for-keyframe=true request-keyframe=true ! "
                        "h264parse config-interval=-1"
                        " ! mp4mux fragment-duration=500",
@@ -65,7 +64,7 @@ struct _KtSourceRecorder {
 	gint64 keyframe_asked_us;
 	gboolean stopped, failed;
 	KtRtpInlet inlet; /* into the pipeline of codec, or held until there is one */
-	GSource *wake; /* control-loop work is scheduled */
+	GSource *wake;    /* control-loop work is scheduled */
 	KtSourceRecorderStats stats;
 
 	/* Control loop only. */
@@ -382,8 +381,8 @@ static gboolean start_pipeline(KtSourceRecorder *r, GstElement *pipeline, KtCode
 	g_autoptr(GstElement) sink = gst_bin_get_by_name(GST_BIN(pipeline), "sink");
 	g_autoptr(GstBus) bus = gst_element_get_bus(pipeline);
 
-	kt_rtp_inlet_configure_src(src, r->kind, codec, pt, r->clock_rate, KT_RECORDER_MAX_QUEUED_BYTES,
-	                           on_keyframe_request, r);
+	kt_rtp_inlet_configure_src(src, r->kind, codec, pt, r->clock_rate,
+	                           KT_RECORDER_MAX_QUEUED_BYTES, on_keyframe_request, r);
 	g_object_set(sink, "location", path, "async", FALSE, NULL);
 	/* Unbuffered: what the muxer wrote is on disk if the process dies. */
 	gst_util_set_object_arg(G_OBJECT(sink), "buffer-mode", "unbuffered");
@@ -505,8 +504,8 @@ static gboolean on_wake(gpointer data)
 	g_clear_pointer(&r->wake, g_source_unref);
 	keyframe = r->want_keyframe && !r->stopped && !r->failed;
 	r->want_keyframe = FALSE;
-	build = !r->inlet.appsrc && !g_queue_is_empty(&r->inlet.pending) && !r->stopped &&
-	        !r->failed;
+	build =
+	    !r->inlet.appsrc && !g_queue_is_empty(&r->inlet.pending) && !r->stopped && !r->failed;
 	codec = r->codec;
 	pt = r->pt;
 	g_mutex_unlock(&r->lock);

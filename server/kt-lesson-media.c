@@ -141,7 +141,8 @@ bool kt_lesson_media_join(KtLessonMedia *m, const char *lesson, const char *part
 		l->quality_timer = g_timeout_add_seconds(2, on_quality_tick, l);
 	}
 	if (l->linger_timer) {
-		g_message("lesson %s: %s is back; the lesson goes on", lesson, name ? name : participant);
+		g_message("lesson %s: %s is back; the lesson goes on", lesson,
+		          name ? name : participant);
 		g_source_remove(l->linger_timer);
 		l->linger_timer = 0;
 	}

@@ -51,7 +51,7 @@ static LocalFeed *find_feed(KtRoom *room, guint id)
 typedef struct {
 	KtRoom *room;
 	LocalFeed *feed; /* add: until attached */
-	guint id;   /* remove */
+	guint id;        /* remove */
 } FeedCall;
 
 static void feed_call_free(gpointer data)

@@ -93,7 +93,7 @@ struct _Source {
 	guint clock_rate;
 	guint32 ssrc, rtx_ssrc; /* Ketang's, announced in SDP */
 	PubTrack *track;        /* current publisher's track, or NULL */
-	LocalFeed *feed;             /* or the current feed (never both) */
+	LocalFeed *feed;        /* or the current feed (never both) */
 	GPtrArray *sinks;       /* SubStream*, borrowed from their subscribers */
 	gboolean muted;
 	GPtrArray *taps; /* Tap*, owned; usually empty */
@@ -150,7 +150,7 @@ void kt_room_drop_sink(SubStream *ss); /* unsubscribe one stream */
 void kt_room_detach_all(KtRoom *room);
 
 /* kt-room-feed.c, worker. */
-void kt_room_feed_free(gpointer feed); /* runs its notify */
+void kt_room_feed_free(gpointer feed);  /* runs its notify */
 void kt_room_release_source(Source *s); /* its publisher track or feed lets go */
 void kt_room_send_feed_reports(KtRoom *room, gint64 now_us);
 

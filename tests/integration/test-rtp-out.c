@@ -181,13 +181,13 @@ static gboolean feed_bad_packets(gpointer data)
 	BadInput *b = data;
 	guint8 pkt[64] = {0x80, 96, 0, 1, 0, 0, 0, 1, 0, 0, 0, 9};
 
-	kt_room_feed_rtp(b->room, b->feed, pkt, 5, 0);                /* truncated header */
-	kt_room_feed_rtp(b->room, b->feed, pkt, 12, 0);               /* no payload */
-	pkt[0] = 0x40;                                                /* RTP version 1 */
-	kt_room_feed_rtp(b->room, b->feed, pkt, sizeof(pkt), 0);      /* wrong version */
+	kt_room_feed_rtp(b->room, b->feed, pkt, 5, 0);           /* truncated header */
+	kt_room_feed_rtp(b->room, b->feed, pkt, 12, 0);          /* no payload */
+	pkt[0] = 0x40;                                           /* RTP version 1 */
+	kt_room_feed_rtp(b->room, b->feed, pkt, sizeof(pkt), 0); /* wrong version */
 	pkt[0] = 0x80;
-	kt_room_feed_rtp(b->room, 0xfffff, pkt, sizeof(pkt), 0);      /* no such feed */
-	pkt[0] = 0x8f;                                                /* 15 CSRCs: past the end */
+	kt_room_feed_rtp(b->room, 0xfffff, pkt, sizeof(pkt), 0); /* no such feed */
+	pkt[0] = 0x8f;                                           /* 15 CSRCs: past the end */
 	kt_room_feed_rtp(b->room, b->feed, pkt, sizeof(pkt), 0);
 	return G_SOURCE_REMOVE;
 }
@@ -203,8 +203,12 @@ static void test_feed_to_subscriber(void)
 	g_autoptr(KtWorkerPool) pool = kt_worker_pool_new(2, &error);
 	KtWorker *w = kt_worker_pool_get(pool, 0);
 	KtRoomConfig rc = {.keyframe_interval_ms = 300, .rtx_cache_ms = 1000};
-	KtRoomTrack track = {.kind = KT_MEDIA_VIDEO, .codec = KT_CODEC_VP8, .pt = 96,
-	                     .clock_rate = 90000, .pli = TRUE, .nack = TRUE};
+	KtRoomTrack track = {.kind = KT_MEDIA_VIDEO,
+	                     .codec = KT_CODEC_VP8,
+	                     .pt = 96,
+	                     .clock_rate = 90000,
+	                     .pli = TRUE,
+	                     .nack = TRUE};
 	KtRtpOutConfig oc = {.kind = KT_MEDIA_VIDEO, .codec = KT_CODEC_VP8, .clock_rate = 90000};
 	PeerPair pair = {0};
 	Receiver rx = {0};
@@ -254,8 +258,10 @@ static void test_feed_to_subscriber(void)
 	/* Bad packets into an attached feed: nothing forwarded, nothing counted.
 	 * A feed for a source that does not exist is never attached. */
 	{
-		KtRoomFeedSpec spec = {.kind = KT_MEDIA_VIDEO, .codec = KT_CODEC_VP8,
-		                       .clock_rate = 90000, .notify = on_notify};
+		KtRoomFeedSpec spec = {.kind = KT_MEDIA_VIDEO,
+		                       .codec = KT_CODEC_VP8,
+		                       .clock_rate = 90000,
+		                       .notify = on_notify};
 		BadInput bad = {room, 0};
 		gint gone = 0, missing_gone = 0;
 		gint packets = g_atomic_int_get(&rx.packets);

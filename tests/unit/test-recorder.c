@@ -44,9 +44,9 @@ typedef struct {
 	gint skip;      /* packets to leave out at the start */
 	gint drop_from; /* > 0: packets [drop_from, drop_from + drop_count) are lost */
 	gint drop_count;
-	gint seen;          /* streaming thread */
+	gint seen;           /* streaming thread */
 	GstElement *appsink; /* where keyframe requests go up to the encoder */
-	gint resize_at; /* > 0: switch to 640x480 after this many packets */
+	gint resize_at;      /* > 0: switch to 640x480 after this many packets */
 	GstElement *capsfilter;
 	gint64 first_push_us, last_push_us;
 	gint pushed;
@@ -134,11 +134,10 @@ static void on_keyframe(KtSourceRecorder *r, gpointer data)
 	if (ev->publisher && ev->publisher->appsink) {
 		g_autoptr(GstPad) pad = gst_element_get_static_pad(ev->publisher->appsink, "sink");
 
-		gst_pad_push_event(pad, gst_event_new_custom(GST_EVENT_CUSTOM_UPSTREAM,
-		                                             gst_structure_new("GstForceKeyUnit",
-		                                                               "all-headers",
-		                                                               G_TYPE_BOOLEAN, TRUE,
-		                                                               NULL)));
+		gst_pad_push_event(
+		    pad, gst_event_new_custom(GST_EVENT_CUSTOM_UPSTREAM,
+		                              gst_structure_new("GstForceKeyUnit", "all-headers",
+		                                                G_TYPE_BOOLEAN, TRUE, NULL)));
 	}
 }
 
@@ -249,8 +248,17 @@ static void test_vp8_loss_recovers_by_keyframe(void)
 	Events ev = {.publisher = &g};
 	KtSourceRecorderConfig cfg = {.on_keyframe = on_keyframe, .user_data = &ev};
 	KtSourceRecorder *r = kt_source_recorder_new(base, KT_MEDIA_VIDEO, 90000, &cfg, &error);
-	const char *argv[] = {"ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
-	                      "packet=pts_time,flags", "-of", "csv=p=0", path, NULL};
+	const char *argv[] = {"ffprobe",
+	                      "-v",
+	                      "error",
+	                      "-select_streams",
+	                      "v:0",
+	                      "-show_entries",
+	                      "packet=pts_time,flags",
+	                      "-of",
+	                      "csv=p=0",
+	                      path,
+	                      NULL};
 	g_autofree char *packets = NULL;
 	g_auto(GStrv) lines = NULL;
 	double prev = -1, gap = 0, gap_end = 0;
@@ -288,8 +296,9 @@ static void test_vp8_loss_recovers_by_keyframe(void)
 		if (sscanf(lines[i], "%lf", &t) == 1 && t > gap_end)
 			after_gap++;
 	}
-	g_test_message("loss: %d keyframe request(s), freeze %.3f s, %u keyframes, %u packets after",
-	               ev.keyframes, gap, keyframes, after_gap);
+	g_test_message(
+	    "loss: %d keyframe request(s), freeze %.3f s, %u keyframes, %u packets after",
+	    ev.keyframes, gap, keyframes, after_gap);
 	g_assert_cmpuint(keyframes, >=, 2);
 	g_assert_true(gap_end_key);
 	g_assert_cmpfloat(gap, <, 1.0);
@@ -585,7 +594,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/recorder/vp8-starts-at-keyframe", test_vp8_starts_at_keyframe);
 	g_test_add_func("/recorder/opus-webm", test_opus_webm);
 	g_test_add_func("/recorder/h264-mp4", test_h264_mp4);
-	g_test_add_func("/recorder/vp8-loss-recovers-by-keyframe", test_vp8_loss_recovers_by_keyframe);
+	g_test_add_func("/recorder/vp8-loss-recovers-by-keyframe",
+	                test_vp8_loss_recovers_by_keyframe);
 	g_test_add_func("/recorder/codec-change", test_codec_change);
 	g_test_add_func("/recorder/vp8-resolution-change", test_vp8_resolution_change);
 	g_test_add_func("/recorder/h264-resolution-change", test_h264_resolution_change);
