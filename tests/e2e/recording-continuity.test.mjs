@@ -41,22 +41,23 @@ async function frameSizes(path) {
 	return sizes;
 }
 
-/** The widest frame the page has decoded of participant's camera (0 = none within 15 s). */
-async function cameraWidth(page, participant) {
+/** The widest frame the page has decoded of participant's source, once wider than
+ * 320 (or what it is after 15 s). */
+async function decodedWidth(page, participant, source) {
 	const deadline = Date.now() + 15000;
 	let width = 0;
 	while (Date.now() < deadline) {
-		width = await page.evaluate(async (p) => {
+		width = await page.evaluate(async ([p, src]) => {
 			const k = window.ketang;
-			const mid = k.streams.find((x) => x.participant === p && x.source === 'camera')?.mid;
+			const mid = k.streams.find((x) => x.participant === p && x.source === src)?.mid;
 			let w = 0;
 			(await k.subscribePc?.getStats())?.forEach((r) => {
 				if (r.type === 'inbound-rtp' && r.mid === mid)
 					w = Math.max(w, r.frameWidth || 0);
 			});
 			return w;
-		}, participant);
-		if (width >= 640)
+		}, [participant, source]);
+		if (width > 320)
 			break;
 		await new Promise((resolve) => setTimeout(resolve, 200));
 	}
@@ -104,8 +105,12 @@ describe('recording continuity', () => {
 			await openClassroom(room, server.origin, lesson.id, await server.token(lesson.id, 'classroom'), 'Room A');
 			teacherId = await teacherIdOn(room);
 			await assertLessonReceives(room, teacherId, 'courseware');
-			const width = await cameraWidth(room, teacherId);
-			assert.equal(width, 640, 'the classroom decodes the new camera size');
+			// 640 wide, or less when Chromium's own quality adaptation has already scaled
+			// the new camera down on a busy machine: anyway no longer 320.
+			for (const source of ['camera', 'courseware']) {
+				const width = await decodedWidth(room, teacherId, source);
+				assert.ok(width > 320, `the classroom decodes the new ${source} size: ${width} wide`);
+			}
 			await new Promise((resolve) => setTimeout(resolve, 2000));
 
 			await teacher.click('#end');
@@ -137,10 +142,10 @@ describe('recording continuity', () => {
 				if (row.stream === 'teacher-camera' || row.stream === 'courseware') {
 					const sizes = await frameSizes(path);
 					console.log(`${row.stream} frame sizes: ${sizes.join(' -> ')}`);
-					// The old size first, then the new one (Chromium may adapt it down again
-					// later when the machine is busy).
-					assert.ok(sizes[0] === '320x240' && sizes.indexOf('640x480') > 0,
-						`${row.stream} sizes ${sizes.join(', ')}`);
+					// The old size first, then a larger one: 640x480, or what Chromium's
+					// quality adaptation made of it on a busy machine.
+					const wider = sizes.slice(1).some((sz) => Number(sz.split('x')[0]) > 320);
+					assert.ok(sizes[0] === '320x240' && wider, `${row.stream} sizes ${sizes.join(', ')}`);
 				}
 				if (row.stream === 'program') {
 					assert.equal(p.video.width, 1280);
