@@ -35,6 +35,7 @@ static void add_lesson(KtLesson *lesson, gpointer data)
 	m->sum.retransmissions += c.retransmissions;
 	m->sum.keyframe_requests_received += c.keyframe_requests_received;
 	m->sum.keyframe_requests_sent += c.keyframe_requests_sent;
+	m->sum.twcc_feedback_sent += c.twcc_feedback_sent;
 	m->sum.publishers += c.publishers;
 	m->sum.subscribers += c.subscribers;
 }
@@ -61,6 +62,8 @@ void kt_ops_metrics(KtHttpRequest *req, gpointer user_data)
 	    {"ketang_keyframe_requests_received_total", "counter", "PLI/FIR from subscribers.", 0},
 	    {"ketang_keyframe_requests_sent_total", "counter",
 	     "Keyframe requests sent to publishers after coalescing.", 0},
+	    {"ketang_twcc_feedback_sent_total", "counter",
+	     "Transport-wide congestion control reports sent to publishers.", 0},
 	};
 	guint64 values[G_N_ELEMENTS(rows)];
 
@@ -76,6 +79,7 @@ void kt_ops_metrics(KtHttpRequest *req, gpointer user_data)
 	values[8] = m.sum.retransmissions;
 	values[9] = m.sum.keyframe_requests_received;
 	values[10] = m.sum.keyframe_requests_sent;
+	values[11] = m.sum.twcc_feedback_sent;
 	for (guint i = 0; i < G_N_ELEMENTS(rows); i++)
 		g_string_append_printf(
 		    out, "# HELP %s %s\n# TYPE %s %s\n%s %" G_GUINT64_FORMAT "\n", rows[i].name,

@@ -283,7 +283,8 @@ static void write_rejected(const KtSdpMedia *m, GString *s)
 		g_string_append_printf(s, "a=mid:%s\r\n", m->mid);
 }
 
-static void write_codec(const KtSdpMedia *m, const KtSdpCodec *c, GString *s)
+/* @twcc: the line takes transport-wide congestion control (see twcc_ext). */
+static void write_codec(const KtSdpMedia *m, const KtSdpCodec *c, gboolean twcc, GString *s)
 {
 	g_string_append_printf(s, "a=rtpmap:%u %s/%u", c->pt, c->name, c->clock_rate);
 	if (m->kind == KT_SDP_MEDIA_AUDIO && c->channels > 1)
@@ -295,6 +296,8 @@ static void write_codec(const KtSdpMedia *m, const KtSdpCodec *c, GString *s)
 		g_string_append_printf(s, "a=rtcp-fb:%u nack pli\r\n", c->pt);
 	if (c->fb_ccm_fir)
 		g_string_append_printf(s, "a=rtcp-fb:%u ccm fir\r\n", c->pt);
+	if (twcc && c->fb_transport_cc)
+		g_string_append_printf(s, "a=rtcp-fb:%u transport-cc\r\n", c->pt);
 	/* Opus: 10 ms packets at least, in-band FEC on (RFC 7587 §7). Others: the offer's
 	 * parameters, which for H.264 keep its profile-level-id (RFC 6184 §8.2.2). */
 	if (g_ascii_strcasecmp(c->name, "opus") == 0)
@@ -334,12 +337,24 @@ static void write_ssrcs(KtSdpAnswerer *a, const KtSdpAnswerLine *l, GString *s)
 	}
 }
 
-static guint8 find_mid_ext(const KtSdpMedia *m)
+static guint8 find_ext(const KtSdpMedia *m, const char *uri)
 {
 	for (guint i = 0; i < m->n_extmaps; i++)
-		if (strcmp(m->extmaps[i].uri, KT_SDP_MID_URI) == 0)
+		if (strcmp(m->extmaps[i].uri, uri) == 0)
 			return m->extmaps[i].id;
 	return 0;
+}
+
+static guint8 find_mid_ext(const KtSdpMedia *m)
+{
+	return find_ext(m, KT_SDP_MID_URI);
+}
+
+/* Ketang gives TWCC feedback on what it receives (publishers' lines); sending
+ * side estimation towards subscribers is not negotiated yet. */
+static guint8 twcc_ext(const KtSdpAnswerLine *l)
+{
+	return l->dir == KT_SDP_DIR_RECVONLY ? find_ext(l->m, KT_SDP_TWCC_URI) : 0;
 }
 
 static void write_accepted(KtSdpAnswerer *a, guint index, GString *s)
@@ -366,9 +381,12 @@ static void write_accepted(KtSdpAnswerer *a, guint index, GString *s)
 	guint8 mid_ext = find_mid_ext(m);
 	if (mid_ext != 0)
 		g_string_append_printf(s, "a=extmap:%u " KT_SDP_MID_URI "\r\n", mid_ext);
-	write_codec(m, l->codec, s);
+	guint8 twcc = twcc_ext(l);
+	if (twcc != 0)
+		g_string_append_printf(s, "a=extmap:%u " KT_SDP_TWCC_URI "\r\n", twcc);
+	write_codec(m, l->codec, twcc != 0, s);
 	for (guint i = 0; i < l->n_alts; i++)
-		write_codec(m, l->alts[i], s);
+		write_codec(m, l->alts[i], twcc != 0, s);
 	if (l->dir == KT_SDP_DIR_SENDONLY)
 		write_ssrcs(a, l, s);
 	if ((int)index == a->tag && a->p->candidates != NULL) {
@@ -412,7 +430,8 @@ static void fill_negotiated(KtSdpAnswerer *a, guint index, KtSdpNegotiated *n)
 	n->nack = c->fb_nack;
 	n->pli = c->fb_nack_pli;
 	n->fir = c->fb_ccm_fir;
-	n->transport_cc = FALSE;
+	n->twcc_ext_id = twcc_ext(l);
+	n->transport_cc = n->twcc_ext_id != 0 && c->fb_transport_cc;
 	n->mid_ext_id = find_mid_ext(l->m);
 	n->remote_ssrc = l->m->ssrc;
 	n->remote_rtx_ssrc = l->m->rtx_ssrc;

@@ -70,8 +70,13 @@ typedef struct {
 	guint clock_rate;
 	guint channels;
 	guint8 rtx_pt;                         /* 0 if none */
-	gboolean nack, pli, fir, transport_cc; /* transport_cc is always FALSE for now */
-	guint8 mid_ext_id;                     /* 0 if the sdes:mid extension was not offered */
+	gboolean nack, pli, fir;
+	/* We receive on this line and the offer had transport-wide congestion control: the
+	 * answer takes its extension (twcc_ext_id) and "transport-cc" feedback, and Ketang
+	 * sends TWCC feedback to the sender. 0/FALSE otherwise. */
+	gboolean transport_cc;
+	guint8 twcc_ext_id;
+	guint8 mid_ext_id; /* 0 if the sdes:mid extension was not offered */
 	guint32 remote_ssrc, remote_rtx_ssrc;  /* from the offer's a=ssrc / FID; 0 if none */
 	gboolean dtls_active; /* our DTLS role, same in every entry: TRUE = client */
 	/* SEND mode video without video_codec_required: further codecs the receiver accepted

@@ -67,6 +67,7 @@ static void publisher_free(KtRoom *room, Publisher *pub)
 	}
 	kt_peer_set_media_funcs(pub->peer, NULL, NULL);
 	kt_peer_unref(pub->peer);
+	g_clear_pointer(&pub->twcc, kt_twcc_receiver_free);
 	g_ptr_array_remove(room->publishers, pub);
 	g_free(pub);
 	STORE(room, publishers, room->publishers->len);
@@ -113,7 +114,12 @@ static gboolean attach_publisher_on_worker(gpointer data)
 		t->ssrc = t->spec.remote_ssrc;
 		t->rtx_ssrc = t->spec.remote_rtx_ssrc;
 		bind_track(t, s);
+		/* One transport-wide sequence for the whole (bundled) connection. */
+		if (t->spec.twcc_ext_id)
+			pub->twcc_ext_id = t->spec.twcc_ext_id;
 	}
+	if (pub->twcc_ext_id)
+		pub->twcc = kt_twcc_receiver_new();
 	g_ptr_array_add(room->publishers, pub);
 	STORE(room, publishers, room->publishers->len);
 	kt_peer_set_media_funcs(pub->peer, &funcs, pub);

@@ -138,6 +138,14 @@ void kt_room_on_publisher_rtp(KtPeer *peer, guint8 *buf, gsize len, gpointer use
 
 	if (kt_rtp_parse(buf, len, &h) < 0)
 		return;
+	now = g_get_monotonic_time();
+	/* Every packet counts for the sender's estimate, RTX and padding probes too. */
+	if (pub->twcc) {
+		const guint8 *ext;
+
+		if (kt_rtp_find_extension(buf, &h, pub->twcc_ext_id, &ext) == 2)
+			kt_twcc_receiver_record(pub->twcc, (guint16)(ext[0] << 8 | ext[1]), now);
+	}
 	t = find_track(pub, buf, &h, &is_rtx);
 	if (!t || !t->source)
 		return;
@@ -157,7 +165,6 @@ void kt_room_on_publisher_rtp(KtPeer *peer, guint8 *buf, gsize len, gpointer use
 	if (payload_len == 0)
 		return; /* padding only */
 	s = t->source;
-	now = g_get_monotonic_time();
 	COUNT(room, rtp_in, 1);
 	COUNT(room, bytes_in, len);
 	pub->bytes_in += len;
@@ -200,6 +207,29 @@ void kt_room_forward(KtRoom *room, Source *s, const guint8 *buf, KtRtpHeader *h,
 }
 
 /* ---- RTCP ---- */
+
+/* What each TWCC publisher's packets did since the last report, back to its
+ * bandwidth estimator (at most a few reports per publisher per call). */
+void kt_room_send_twcc_feedback(KtRoom *room)
+{
+	for (guint i = 0; i < room->publishers->len; i++) {
+		Publisher *pub = g_ptr_array_index(room->publishers, i);
+		guint32 media_ssrc = pub->n_tracks ? pub->tracks[0].ssrc : 0;
+		int n;
+
+		if (!pub->twcc || !kt_peer_is_connected(pub->peer))
+			continue;
+		for (guint k = 0; k < 4; k++) {
+			/* 1200 bytes: one report stays inside any path MTU. */
+			n = kt_twcc_receiver_build(pub->twcc, room->tx, 1200, room->rtcp_ssrc,
+			                           media_ssrc);
+			if (n <= 0)
+				break;
+			if (kt_peer_send_rtcp(pub->peer, room->tx, n, sizeof(room->tx)) > 0)
+				COUNT(room, twcc_feedback_sent, 1);
+		}
+	}
+}
 
 static PubTrack *track_by_ssrc(Publisher *pub, guint32 ssrc)
 {

@@ -14,6 +14,7 @@
 #include "kt-rtp-stats.h"
 #include "kt-rtx-cache.h"
 #include "kt-srtp.h"
+#include "kt-twcc.h"
 
 #define KT_ROOM_BUF 2048
 #define KT_ROOM_MAX_TRACKS 4
@@ -58,6 +59,10 @@ struct _Publisher {
 	guint n_tracks;
 	guint64 bytes_in;
 	guint8 fraction_lost; /* of our last receiver report, 0..255 */
+	/* Transport-wide congestion control: arrivals we report back (NULL when
+	 * the publisher did not negotiate it). */
+	KtTwccReceiver *twcc;
+	guint8 twcc_ext_id;
 };
 
 typedef struct {
@@ -131,6 +136,7 @@ struct _KtRoom {
 	GPtrArray *feeds;       /* LocalFeed*, owned; notify runs when freed */
 	GSource *timer;
 	gint64 last_rr_us;
+	gint64 last_twcc_us;
 	gboolean closed;
 	guint8 canon[KT_ROOM_BUF]; /* the packet as every subscriber gets it */
 	guint8 tx[KT_ROOM_BUF];    /* per-send copy, encrypted in place */
@@ -164,4 +170,5 @@ void kt_room_on_publisher_rtcp(KtPeer *peer, guint8 *buf, gsize len, gpointer us
 void kt_room_on_subscriber_rtcp(KtPeer *peer, guint8 *buf, gsize len, gpointer user_data);
 void kt_room_request_keyframe(KtRoom *room, Source *source, gint64 now_us);
 void kt_room_send_receiver_reports(KtRoom *room, gint64 now_us);
+void kt_room_send_twcc_feedback(KtRoom *room);
 void kt_room_send_sender_report(KtRoom *room, SubStream *ss);

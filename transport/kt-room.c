@@ -4,8 +4,11 @@
 
 #include <string.h>
 
-#define KT_ROOM_TICK_MS 250
+/* 50 ms: TWCC feedback goes out every other tick (libwebrtc's receivers send it every
+ * 50-250 ms); receiver reports once a second. */
+#define KT_ROOM_TICK_MS 50
 #define KT_ROOM_RR_INTERVAL_US (G_USEC_PER_SEC)
+#define KT_ROOM_TWCC_INTERVAL_US (100 * 1000)
 
 static guint32 random_ssrc(void)
 {
@@ -132,6 +135,7 @@ void kt_room_get_counters(KtRoom *room, KtRoomCounters *out)
 	out->retransmissions = LOAD(retransmissions);
 	out->keyframe_requests_received = LOAD(keyframe_requests_received);
 	out->keyframe_requests_sent = LOAD(keyframe_requests_sent);
+	out->twcc_feedback_sent = LOAD(twcc_feedback_sent);
 	out->publishers = LOAD(publishers);
 	out->subscribers = LOAD(subscribers);
 }
@@ -256,6 +260,10 @@ static gboolean on_tick(gpointer data)
 	gint64 now = g_get_monotonic_time();
 	static const gint64 retry_us = 500 * 1000;
 
+	if (now - room->last_twcc_us >= KT_ROOM_TWCC_INTERVAL_US) {
+		room->last_twcc_us = now;
+		kt_room_send_twcc_feedback(room);
+	}
 	if (now - room->last_rr_us >= KT_ROOM_RR_INTERVAL_US) {
 		room->last_rr_us = now;
 		kt_room_send_receiver_reports(room, now);

@@ -39,6 +39,7 @@ typedef struct {
 	guint clock_rate;
 	guint32 remote_ssrc, remote_rtx_ssrc; /* publishers: from SDP, 0 = learn */
 	guint8 mid_ext_id;                    /* publishers: RFC 8843 MID extension id */
+	guint8 twcc_ext_id; /* publishers: transport-wide sequence extension id; 0 = no TWCC */
 	char mid[32];
 	gboolean nack, pli, fir;
 	/* Subscribers: the payload types (and RTX payload types) the peer
@@ -51,6 +52,7 @@ typedef struct {
 typedef struct {
 	guint64 rtp_in, rtp_out, bytes_in, bytes_out;
 	guint64 nacks_received, retransmissions, keyframe_requests_received, keyframe_requests_sent;
+	guint64 twcc_feedback_sent; /* TWCC reports to publishers */
 	guint publishers, subscribers;
 } KtRoomCounters;
 

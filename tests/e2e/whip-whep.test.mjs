@@ -229,6 +229,14 @@ describe('WHIP publish, WHEP watch', () => {
 				state: window.ketang.state, pc: window.ketang.pc && window.ketang.pc.connectionState,
 			}));
 			assert.deepEqual(state, { state: 'live', pc: 'connected' }, 'publisher disturbed');
+			// Chromium took TWCC from the answer and numbers its packets; Ketang reports them
+			// back (its send-side bandwidth estimate lives on these reports).
+			const answer = await teacher.evaluate(() => window.ketang.pc.remoteDescription.sdp);
+			assert.match(answer, /a=rtcp-fb:\d+ transport-cc/);
+			const metrics = (await request(`${server.origin}/metrics`)).body;
+			const reports = Number(/^ketang_twcc_feedback_sent_total (\d+)$/m.exec(metrics)?.[1]);
+			console.log(`TWCC reports sent to the publisher so far: ${reports}`);
+			assert.ok(reports > 10, `TWCC reports: ${reports}`);
 			await Promise.all(watchers.map(async (page, i) => {
 				const reconnects = await page.evaluate(() => window.ketang.reconnects);
 				assert.equal(reconnects, 0, `watcher ${i + 1} had to reconnect`);

@@ -213,7 +213,14 @@ static void test_answer_whip_chrome(void)
 	g_assert_true(g_str_has_prefix(text, "v=0\r\no=- 1234567890123 "));
 	g_assert_cmpuint(count_lines(text, "a=group:BUNDLE 0 1"), ==, 1);
 	g_assert_cmpuint(count_lines(text, "a=ice-lite"), ==, 0);
-	g_assert_null(strstr(text, "transport-cc"));
+	/* Ketang receives here: it takes TWCC (extension 3 and feedback on every
+	 * codec that offered it), never goog-remb. */
+	g_assert_cmpuint(count_lines(text, "a=extmap:3 "
+	                                   "http://www.ietf.org/id/"
+	                                   "draft-holmer-rmcat-transport-wide-cc-extensions-01"),
+	                 ==, 2);
+	g_assert_cmpuint(count_lines(text, "a=rtcp-fb:111 transport-cc"), ==, 1);
+	g_assert_cmpuint(count_lines(text, "a=rtcp-fb:96 transport-cc"), ==, 1);
 	g_assert_null(strstr(text, "goog-remb"));
 	g_assert_null(strstr(text, "a=ssrc"));
 	g_assert_null(strstr(text, "msid"));
@@ -230,8 +237,9 @@ static void test_answer_whip_chrome(void)
 	g_assert_cmpuint(a->n_codecs, ==, 1);
 	g_assert_cmpstr(a->codecs[0].name, ==, "opus");
 	g_assert_cmpuint(a->codecs[0].channels, ==, 2);
-	g_assert_cmpuint(a->n_extmaps, ==, 1);
+	g_assert_cmpuint(a->n_extmaps, ==, 2);
 	g_assert_cmpuint(a->extmaps[0].id, ==, 4);
+	g_assert_cmpuint(a->extmaps[1].id, ==, 3);
 	g_assert_cmpuint(a->candidates->len, ==, 2);
 	g_assert_cmpstr(a->candidates->pdata[0], ==, our_candidates[0]);
 	g_assert_true(a->end_of_candidates);
@@ -253,12 +261,15 @@ static void test_answer_whip_chrome(void)
 	g_assert_cmpuint(neg[0].channels, ==, 2);
 	g_assert_cmpuint(neg[0].mid_ext_id, ==, 4);
 	g_assert_cmpuint(neg[0].remote_ssrc, ==, 1718431232);
-	g_assert_false(neg[0].nack || neg[0].transport_cc || neg[0].dtls_active);
+	g_assert_false(neg[0].nack || neg[0].dtls_active);
+	g_assert_true(neg[0].transport_cc);
+	g_assert_cmpuint(neg[0].twcc_ext_id, ==, 3);
 	g_assert_cmpint(neg[1].kind, ==, KT_SDP_MEDIA_VIDEO);
 	g_assert_cmpstr(neg[1].codec, ==, "vp8");
 	g_assert_cmpuint(neg[1].pt, ==, 96);
 	g_assert_cmpuint(neg[1].rtx_pt, ==, 97);
-	g_assert_true(neg[1].nack && neg[1].pli && neg[1].fir && !neg[1].transport_cc);
+	g_assert_true(neg[1].nack && neg[1].pli && neg[1].fir && neg[1].transport_cc);
+	g_assert_cmpuint(neg[1].twcc_ext_id, ==, 3);
 	g_assert_cmpuint(neg[1].remote_ssrc, ==, 2984622543u);
 	g_assert_cmpuint(neg[1].remote_rtx_ssrc, ==, 1102943817u);
 	g_assert_cmpint(neg[1].direction, ==, KT_SDP_DIR_RECVONLY);
@@ -346,6 +357,9 @@ static void test_answer_whep(void)
 
 	g_assert_cmpuint(count_lines(text, "a=msid-semantic:WMS lesson-7"), ==, 1);
 	g_assert_cmpuint(count_lines(text, "a=sendonly"), ==, 2);
+	/* Sending: no TWCC until Ketang estimates bandwidth towards subscribers. */
+	g_assert_null(strstr(text, "transport-cc"));
+	g_assert_null(strstr(text, "transport-wide-cc"));
 	g_assert_cmpuint(count_lines(text, "m=application 0 UDP/DTLS/SCTP webrtc-datachannel"), ==,
 	                 1);
 	g_assert_cmpuint(count_lines(text, "a=ssrc-group:FID 22222222 33333333"), ==, 1);
