@@ -15,7 +15,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { loadPlaywright } from './lib/browser.mjs';
+import { launchBrowser, loadPlaywright } from './lib/browser.mjs';
 import { request } from './lib/http.mjs';
 import { decodeErrors, packetSpan, probe } from './lib/media.mjs';
 import { assertLessonReceives, lessonInbound, openClassroom, openLessonTeacher, waitForLessonState, waitLessonStops }
@@ -72,6 +72,7 @@ describe('recording continuity', () => {
 
 	it('courseware stop/start and a teacher who leaves and rejoins larger: one whole recording per stream', async () => {
 		const server = await startServer();
+		let second = null;
 		try {
 			const lesson = await schedule(server, { title: '连续 Continuity', subject: 'Science', grade: '5',
 				teacher: 'Mr Wang', classrooms: ['Room A'] });
@@ -93,20 +94,30 @@ describe('recording continuity', () => {
 			await teacher.click('#share');
 			await assertLessonReceives(room, teacherId, 'courseware', { since: stopped });
 
-			// Both publishers leave: the classroom's page closes, then the teacher's (which
-			// also lets Chromium's fake camera go: it opens at the first page's size). The
-			// teacher comes back with a 640x480 camera, then the classroom.
+			// Both publishers leave: the classroom's page closes, then the teacher's. The
+			// teacher comes back from another browser (its own fake camera: one browser's
+			// camera stays at the size it was first opened at) with a 640x480 camera,
+			// then the classroom. The new camera keeps its resolution on a busy machine
+			// (maintain-resolution), so the change is always there to record.
 			await room.close();
 			await teacher.close();
-			teacher = await ctx.browser.newPage('teacher again');
+			second = await launchBrowser({ args: ['--autoplay-policy=no-user-gesture-required'] });
+			teacher = await second.newPage('teacher again');
 			await openLessonTeacher(teacher, server.origin, lesson.id, teacherToken, { size: '640x480' });
 			await teacher.click('#share');
+			await teacher.evaluate(async () => {
+				for (const sender of window.ketang.publishPc.getSenders()) {
+					if (sender.track?.kind !== 'video')
+						continue;
+					const params = sender.getParameters();
+					params.degradationPreference = 'maintain-resolution';
+					await sender.setParameters(params);
+				}
+			});
 			room = await ctx.browser.newPage('Room A again');
 			await openClassroom(room, server.origin, lesson.id, await server.token(lesson.id, 'classroom'), 'Room A');
 			teacherId = await teacherIdOn(room);
 			await assertLessonReceives(room, teacherId, 'courseware');
-			// 640 wide, or less when Chromium's own quality adaptation has already scaled
-			// the new camera down on a busy machine: anyway no longer 320.
 			for (const source of ['camera', 'courseware']) {
 				const width = await decodedWidth(room, teacherId, source);
 				assert.ok(width > 320, `the classroom decodes the new ${source} size: ${width} wide`);
@@ -160,6 +171,7 @@ describe('recording continuity', () => {
 				}
 			}
 		} finally {
+			await second?.close();
 			await server.stop({ keepData: !!process.env.KETANG_E2E_KEEP });
 		}
 	});
