@@ -421,6 +421,8 @@ static void on_report_blocks(Subscriber *sub, const KtRtcpChunk *c, gint64 now)
 		if (!ss)
 			continue;
 		sub->fraction_lost = b.fraction_lost;
+		ss->fraction_lost = b.fraction_lost;
+		ss->loss_at_us = now;
 		if (!b.lsr || b.lsr != ss->sr_lsr)
 			continue;
 		rtt_us = now - ss->sr_sent_us - (gint64)b.dlsr * G_USEC_PER_SEC / 65536;
@@ -456,6 +458,35 @@ void kt_room_on_subscriber_rtcp(KtPeer *peer, guint8 *buf, gsize len, gpointer u
 	}
 }
 
+/* Receiver reports of this long ago no longer say anything about a subscriber's link. */
+#define KT_ROOM_LOSS_FRESH_US (5 * G_USEC_PER_SEC)
+/* At most this much subscriber loss (of 256) is passed on: enough for the
+ * publisher's Opus to spend its most on in-band FEC (RFC 6716 §2.1.7), bounded
+ * so that one classroom on a terrible link cannot make the teacher's encoder
+ * give up bitrate for everyone. */
+#define KT_ROOM_MAX_RELAYED_LOSS 64 /* 25 % */
+
+/* Audio: the publisher's Opus turns in-band FEC on only when its receiver says
+ * it loses packets, and Ketang's own receiver report would only speak of the
+ * publisher's uplink. What the subscribers lose (the worst of them, fresh and
+ * bounded) goes into the report instead when it is higher. Video keeps the
+ * uplink's own figure: layers and retransmissions serve the weak subscribers. */
+static void relay_subscriber_loss(const PubTrack *t, KtRtcpReportBlock *b, gint64 now)
+{
+	const Source *s = t->source;
+	guint8 worst = 0;
+
+	if (!s || s->kind != KT_MEDIA_AUDIO)
+		return;
+	for (guint i = 0; i < s->sinks->len; i++) {
+		const SubStream *ss = g_ptr_array_index(s->sinks, i);
+
+		if (ss->loss_at_us && now - ss->loss_at_us <= KT_ROOM_LOSS_FRESH_US)
+			worst = MAX(worst, ss->fraction_lost);
+	}
+	b->fraction_lost = MAX(b->fraction_lost, MIN(worst, KT_ROOM_MAX_RELAYED_LOSS));
+}
+
 void kt_room_send_receiver_reports(KtRoom *room, gint64 now)
 {
 	KtRtcpReportBlock blocks[KT_ROOM_MAX_TRACKS];
@@ -473,8 +504,10 @@ void kt_room_send_receiver_reports(KtRoom *room, gint64 now)
 			if (!t->stats_ready || kt_rtp_stats_get_packets(&t->stats) == 0)
 				continue;
 			kt_rtp_stats_fill_report(&t->stats, now, &blocks[n]);
+			/* The uplink's own loss, for link quality, before any relaying. */
 			pub->fraction_lost =
 			    MAX(n == 0 ? 0 : pub->fraction_lost, blocks[n].fraction_lost);
+			relay_subscriber_loss(t, &blocks[n], now);
 			n++;
 		}
 		if (n == 0)

@@ -78,6 +78,10 @@ typedef struct {
 	 * round-trip time (RFC 3550 §6.4.1). */
 	guint32 sr_lsr;
 	gint64 sr_sent_us;
+	/* What the subscriber's latest receiver report says it loses of this
+	 * stream, and when it said so (0 = never). */
+	guint8 fraction_lost;
+	gint64 loss_at_us;
 } SubStream;
 
 struct _Subscriber {

@@ -45,6 +45,32 @@ gboolean wait_for(volatile gint *flag, guint timeout_ms)
 	return g_atomic_int_get(flag);
 }
 
+/* Iterates the default context, waking every 20 ms (other threads set the value),
+ * until *value is @want (exact) or at least @want, or @timeout_ms passed. */
+static gboolean wait_int(gint *value, gint want, gboolean exact, guint timeout_ms)
+{
+	gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
+	guint tick = g_timeout_add(20, keep_going, NULL);
+	gint v;
+
+	while ((v = g_atomic_int_get(value)),
+	       (exact ? v != want : v < want) && g_get_monotonic_time() < deadline)
+		g_main_context_iteration(NULL, TRUE);
+	g_source_remove(tick);
+	v = g_atomic_int_get(value);
+	return exact ? v == want : v >= want;
+}
+
+gboolean wait_count(gint *counter, gint target, guint timeout_ms)
+{
+	return wait_int(counter, target, FALSE, timeout_ms);
+}
+
+gboolean wait_value(gint *value, gint want, guint timeout_ms)
+{
+	return wait_int(value, want, TRUE, timeout_ms);
+}
+
 void peer_pair_connect(PeerPair *pair, KtWorker *server_worker, KtWorker *client_worker)
 {
 	const char *loopback[] = {pair->address ? pair->address : "127.0.0.1", NULL};

@@ -22,3 +22,7 @@ void peer_pair_connect(PeerPair *pair, KtWorker *server_worker, KtWorker *client
 void peer_pair_close(PeerPair *pair);
 /* Iterate the default main context until *flag becomes TRUE or @timeout_ms. */
 gboolean wait_for(volatile gint *flag, guint timeout_ms);
+/* The same for values set on other threads (a media worker): waits, waking every 20 ms,
+ * until *counter >= @target, or *value == @want; TRUE when it got there in time. */
+gboolean wait_count(gint *counter, gint target, guint timeout_ms);
+gboolean wait_value(gint *value, gint want, guint timeout_ms);

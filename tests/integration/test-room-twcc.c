@@ -113,24 +113,6 @@ static gboolean start_sending(gpointer data)
 	return G_SOURCE_REMOVE;
 }
 
-static gboolean keep_going(gpointer data)
-{
-	(void)data;
-	return G_SOURCE_CONTINUE;
-}
-
-/* Iterates the default context until *flag is set or @timeout_ms. */
-static gboolean wait_flag(gint *flag, guint timeout_ms)
-{
-	gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
-	guint tick = g_timeout_add(20, keep_going, NULL);
-
-	while (!g_atomic_int_get(flag) && g_get_monotonic_time() < deadline)
-		g_main_context_iteration(NULL, TRUE);
-	g_source_remove(tick);
-	return g_atomic_int_get(flag);
-}
-
 static gboolean noop(gpointer data)
 {
 	(void)data;
@@ -160,10 +142,10 @@ static void run_publisher(Publisher *p, gboolean with_twcc)
 	p->with_twcc = with_twcc;
 	kt_worker_invoke_sync(w, noop, NULL); /* the publisher is attached */
 	kt_worker_invoke_sync(cw, start_sending, p);
-	g_assert_true(wait_flag(&p->done, 10000));
+	g_assert_true(wait_count(&p->done, 1, 10000));
 	/* With TWCC the last packet's report follows within the 100 ms interval;
 	 * without, no report may come: watch for 500 ms. */
-	g_assert_true(wait_flag(&p->last_reported, 500) == with_twcc);
+	g_assert_true(wait_count(&p->last_reported, 1, 500) == with_twcc);
 	kt_worker_invoke_sync(cw, noop, NULL);
 	kt_room_close(room);
 	kt_room_unref(room);

@@ -116,24 +116,6 @@ static void receiver_stop(Receiver *r)
 	gst_object_unref(r->decoder);
 }
 
-/* Iterates the default context until *counter reaches @target or @timeout_ms. */
-static gboolean keep_going(gpointer data)
-{
-	(void)data;
-	return G_SOURCE_CONTINUE;
-}
-
-static gboolean wait_count(gint *counter, gint target, guint timeout_ms)
-{
-	gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
-	guint tick = g_timeout_add(20, keep_going, NULL);
-
-	while (g_atomic_int_get(counter) < target && g_get_monotonic_time() < deadline)
-		g_main_context_iteration(NULL, TRUE);
-	g_source_remove(tick);
-	return g_atomic_int_get(counter) >= target;
-}
-
 /* A live 320x240 VP8 encoder that makes keyframes only when asked (and at the
  * start), ending in @out's sink. */
 static GstElement *encoder_new(KtRtpOut *out)

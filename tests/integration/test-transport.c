@@ -129,15 +129,6 @@ static gsize make_vp8(guint8 *buf, guint16 seq, guint32 ts, gboolean key)
 	return 112;
 }
 
-static gboolean wait_count(gint *counter, gint at_least, guint timeout_ms)
-{
-	gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
-
-	while (g_atomic_int_get(counter) < at_least && g_get_monotonic_time() < deadline)
-		g_main_context_iteration(NULL, FALSE) || (g_usleep(1000), TRUE);
-	return g_atomic_int_get(counter) >= at_least;
-}
-
 static void run_peer_pair_media(const char *address)
 {
 	g_autoptr(GError) error = NULL;
