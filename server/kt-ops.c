@@ -36,6 +36,7 @@ static void add_lesson(KtLesson *lesson, gpointer data)
 	m->sum.keyframe_requests_received += c.keyframe_requests_received;
 	m->sum.keyframe_requests_sent += c.keyframe_requests_sent;
 	m->sum.twcc_feedback_sent += c.twcc_feedback_sent;
+	m->sum.nacks_sent += c.nacks_sent;
 	m->sum.publishers += c.publishers;
 	m->sum.subscribers += c.subscribers;
 }
@@ -64,6 +65,8 @@ void kt_ops_metrics(KtHttpRequest *req, gpointer user_data)
 	     "Keyframe requests sent to publishers after coalescing.", 0},
 	    {"ketang_twcc_feedback_sent_total", "counter",
 	     "Transport-wide congestion control reports sent to publishers.", 0},
+	    {"ketang_nacks_sent_total", "counter",
+	     "NACK packets sent to publishers for what their uplink lost.", 0},
 	};
 	guint64 values[G_N_ELEMENTS(rows)];
 
@@ -80,6 +83,7 @@ void kt_ops_metrics(KtHttpRequest *req, gpointer user_data)
 	values[9] = m.sum.keyframe_requests_received;
 	values[10] = m.sum.keyframe_requests_sent;
 	values[11] = m.sum.twcc_feedback_sent;
+	values[12] = m.sum.nacks_sent;
 	for (guint i = 0; i < G_N_ELEMENTS(rows); i++)
 		g_string_append_printf(
 		    out, "# HELP %s %s\n# TYPE %s %s\n%s %" G_GUINT64_FORMAT "\n", rows[i].name,

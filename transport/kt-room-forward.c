@@ -162,6 +162,9 @@ void kt_room_on_publisher_rtp(KtPeer *peer, guint8 *buf, gsize len, gpointer use
 		payload_len -= 2;
 		h.payload_type = t->spec.pt;
 	}
+	/* Padding-only packets count too: their numbers are no gap. */
+	if (t->spec.nack && t->source->kind == KT_MEDIA_VIDEO)
+		kt_nack_list_on_packet(&t->nacks, seq, now);
 	if (payload_len == 0)
 		return; /* padding only */
 	s = t->source;
@@ -207,6 +210,39 @@ void kt_room_forward(KtRoom *room, Source *s, const guint8 *buf, KtRtpHeader *h,
 }
 
 /* ---- RTCP ---- */
+
+/* Ketang sends publishers no sender reports, so it does not know their round
+ * trip: ask again every 100 ms, a few times (kt-nack-list.h). */
+#define KT_ROOM_PUBLISHER_NACK_RETRY_US (100 * 1000)
+
+/* What each publisher's uplink lost, asked for again (RFC 4585 §6.2.1). */
+void kt_room_send_publisher_nacks(KtRoom *room, gint64 now)
+{
+	guint16 seqs[KT_NACK_MAX];
+
+	for (guint i = 0; i < room->publishers->len; i++) {
+		Publisher *pub = g_ptr_array_index(room->publishers, i);
+
+		if (!kt_peer_is_connected(pub->peer))
+			continue;
+		for (guint j = 0; j < pub->n_tracks; j++) {
+			PubTrack *t = &pub->tracks[j];
+			guint n;
+			int len;
+
+			if (!t->nacks.n || !t->ssrc)
+				continue;
+			n = kt_nack_list_due(&t->nacks, now, KT_ROOM_PUBLISHER_NACK_RETRY_US, seqs,
+			                     G_N_ELEMENTS(seqs));
+			if (n == 0)
+				continue;
+			len = kt_rtcp_build_nack(room->tx, 1200, room->rtcp_ssrc, t->ssrc, seqs, n);
+			if (len > 0 &&
+			    kt_peer_send_rtcp(pub->peer, room->tx, len, sizeof(room->tx)) > 0)
+				COUNT(room, nacks_sent, 1);
+		}
+	}
+}
 
 /* What each TWCC publisher's packets did since the last report, back to its
  * bandwidth estimator (at most a few reports per publisher per call). */

@@ -9,6 +9,7 @@
 #pragma once
 
 #include "kt-room.h"
+#include "kt-nack-list.h"
 #include "kt-rtcp.h"
 #include "kt-rtp.h"
 #include "kt-rtp-stats.h"
@@ -50,6 +51,7 @@ typedef struct {
 	guint32 ssrc, rtx_ssrc; /* learned from SDP or the MID extension */
 	KtRtpStats stats;
 	gboolean stats_ready;
+	KtNackList nacks; /* video with NACK negotiated: what the uplink lost */
 } PubTrack;
 
 struct _Publisher {
@@ -175,4 +177,5 @@ void kt_room_on_subscriber_rtcp(KtPeer *peer, guint8 *buf, gsize len, gpointer u
 void kt_room_request_keyframe(KtRoom *room, Source *source, gint64 now_us);
 void kt_room_send_receiver_reports(KtRoom *room, gint64 now_us);
 void kt_room_send_twcc_feedback(KtRoom *room);
+void kt_room_send_publisher_nacks(KtRoom *room, gint64 now_us);
 void kt_room_send_sender_report(KtRoom *room, SubStream *ss);

@@ -136,6 +136,7 @@ void kt_room_get_counters(KtRoom *room, KtRoomCounters *out)
 	out->keyframe_requests_received = LOAD(keyframe_requests_received);
 	out->keyframe_requests_sent = LOAD(keyframe_requests_sent);
 	out->twcc_feedback_sent = LOAD(twcc_feedback_sent);
+	out->nacks_sent = LOAD(nacks_sent);
 	out->publishers = LOAD(publishers);
 	out->subscribers = LOAD(subscribers);
 }
@@ -260,6 +261,7 @@ static gboolean on_tick(gpointer data)
 	gint64 now = g_get_monotonic_time();
 	static const gint64 retry_us = 500 * 1000;
 
+	kt_room_send_publisher_nacks(room, now);
 	if (now - room->last_twcc_us >= KT_ROOM_TWCC_INTERVAL_US) {
 		room->last_twcc_us = now;
 		kt_room_send_twcc_feedback(room);

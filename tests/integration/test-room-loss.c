@@ -1,12 +1,15 @@
-/* Subscriber loss reaches the publisher's audio encoder (issue 5, Opus FEC):
- * a real publisher peer sends audio and video through a room to a real
- * subscriber peer (ICE + DTLS + SRTP over loopback); the subscriber's receiver
- * reports say it loses 40 %, then 10 %. The room's receiver reports to the
- * publisher carry that loss for the audio stream, bounded to 25 %, and not
- * for the video stream (its own uplink figure, 0 here). */
+/* Loss between a real publisher peer, a room and a real subscriber peer
+ * (ICE + DTLS + SRTP over loopback), issue 5:
+ * - subscriber loss reaches the publisher's audio encoder (Opus FEC): the
+ *   subscriber's receiver reports say it loses 40 %, then 10 %; the room's
+ *   receiver reports to the publisher carry that for the audio stream, bounded
+ *   to 25 %, and not for the video stream (its own uplink figure, 0 here);
+ * - uplink loss is asked for again: the publisher leaves three packets out, the
+ *   room NACKs them, the publisher resends them, the subscriber gets them all. */
 #include <string.h>
 
 #include "kt-rtcp.h"
+#include "kt-rtp.h"
 #include "kt-room.h"
 #include "peer-pair.h"
 
@@ -88,15 +91,62 @@ static void on_publisher_rtcp(KtPeer *peer, guint8 *buf, gsize len, gpointer dat
 	}
 }
 
+/* A room on one worker; a publisher and a subscriber pair, their client sides on
+ * another worker. */
+typedef struct {
+	KtWorkerPool *pool;
+	KtWorker *w, *cw;
+	KtRoom *room;
+	PeerPair pub, sub;
+} Fixture;
+
+static void fixture_setup(Fixture *f, const KtRoomTrack *pub, guint n_pub, const KtRoomTrack *sub,
+                          guint n_sub)
+{
+	g_autoptr(GError) error = NULL;
+	KtRoomConfig rc = {.keyframe_interval_ms = 300, .rtx_cache_ms = 1000};
+
+	f->pool = kt_worker_pool_new(2, &error);
+	g_assert_no_error(error);
+	f->w = kt_worker_pool_get(f->pool, 0);
+	f->cw = kt_worker_pool_get(f->pool, 1);
+	f->room = kt_room_new(f->w, &rc);
+	peer_pair_connect(&f->pub, f->w, f->cw);
+	peer_pair_connect(&f->sub, f->w, f->cw);
+	kt_room_add_publisher(f->room, f->pub.server, pub, n_pub);
+	kt_room_add_subscriber(f->room, f->sub.server, sub, n_sub);
+}
+
+static void fixture_teardown(Fixture *f)
+{
+	kt_room_close(f->room);
+	kt_room_unref(f->room);
+	peer_pair_close(&f->pub);
+	peer_pair_close(&f->sub);
+	kt_worker_pool_free(f->pool);
+}
+
+/* Client worker: a periodic sender, kept in *slot until stop_timer(). */
+static void start_timer(GSource **slot, KtPeer *peer, guint ms, GSourceFunc func, gpointer data)
+{
+	*slot = g_timeout_source_new(ms);
+	g_source_set_callback(*slot, func, data, NULL);
+	g_source_attach(*slot, kt_worker_get_context(kt_peer_get_worker(peer)));
+}
+
+static void stop_timer(GSource **slot)
+{
+	g_source_destroy(*slot);
+	g_clear_pointer(slot, g_source_unref);
+}
+
 static gboolean start(gpointer data)
 {
 	static const KtPeerMediaFuncs funcs = {.rtcp = on_publisher_rtcp};
 	Loss *l = data;
 
 	kt_peer_set_media_funcs(l->publisher, &funcs, l);
-	l->timer = g_timeout_source_new(20);
-	g_source_set_callback(l->timer, tick, l, NULL);
-	g_source_attach(l->timer, kt_worker_get_context(kt_peer_get_worker(l->publisher)));
+	start_timer(&l->timer, l->publisher, 20, tick, l);
 	return G_SOURCE_REMOVE;
 }
 
@@ -104,19 +154,13 @@ static gboolean stop_ticking(gpointer data)
 {
 	Loss *l = data;
 
-	g_source_destroy(l->timer);
-	g_clear_pointer(&l->timer, g_source_unref);
+	stop_timer(&l->timer);
 	kt_peer_set_media_funcs(l->publisher, NULL, NULL);
 	return G_SOURCE_REMOVE;
 }
 
 static void test_subscriber_loss_reaches_publisher_audio(void)
 {
-	g_autoptr(GError) error = NULL;
-	g_autoptr(KtWorkerPool) pool = kt_worker_pool_new(2, &error);
-	KtWorker *w = kt_worker_pool_get(pool, 0), *cw = kt_worker_pool_get(pool, 1);
-	KtRoomConfig rc = {.keyframe_interval_ms = 300, .rtx_cache_ms = 1000};
-	KtRoom *room = kt_room_new(w, &rc);
 	KtRoomTrack pub_tracks[2] = {
 	    {.kind = KT_MEDIA_AUDIO,
 	     .codec = KT_CODEC_OPUS,
@@ -138,21 +182,17 @@ static void test_subscriber_loss_reaches_publisher_audio(void)
 	     .clock_rate = 90000,
 	     .pli = TRUE},
 	};
-	PeerPair pub = {0}, sub = {0};
+	Fixture f = {0};
 	Loss *l = g_new0(Loss, 1);
 
-	g_assert_no_error(error);
-	peer_pair_connect(&pub, w, cw);
-	peer_pair_connect(&sub, w, cw);
-	kt_room_add_publisher(room, pub.server, pub_tracks, 2);
-	kt_room_add_subscriber(room, sub.server, sub_tracks, 2);
-	l->publisher = pub.client;
-	l->subscriber = sub.client;
-	l->ketang_audio = kt_room_get_ssrc(room, KT_MEDIA_AUDIO);
-	l->ketang_video = kt_room_get_ssrc(room, KT_MEDIA_VIDEO);
+	fixture_setup(&f, pub_tracks, 2, sub_tracks, 2);
+	l->publisher = f.pub.client;
+	l->subscriber = f.sub.client;
+	l->ketang_audio = kt_room_get_ssrc(f.room, KT_MEDIA_AUDIO);
+	l->ketang_video = kt_room_get_ssrc(f.room, KT_MEDIA_VIDEO);
 	l->audio_loss = l->video_loss = -1;
 	g_atomic_int_set(&l->reported_loss, 102); /* 40 % */
-	kt_worker_invoke_sync(cw, start, l);
+	kt_worker_invoke_sync(f.cw, start, l);
 
 	/* 40 % comes through as the 25 % bound, for audio only. */
 	g_assert_true(wait_value(&l->audio_loss, 64, 5000));
@@ -163,12 +203,149 @@ static void test_subscriber_loss_reaches_publisher_audio(void)
 	g_assert_cmpint(g_atomic_int_get(&l->video_loss), ==, 0);
 	g_test_message("%d receiver reports to the publisher", g_atomic_int_get(&l->rrs));
 
-	kt_worker_invoke_sync(cw, stop_ticking, l);
-	kt_room_close(room);
-	kt_room_unref(room);
-	peer_pair_close(&pub);
-	peer_pair_close(&sub);
+	kt_worker_invoke_sync(f.cw, stop_ticking, l);
+	fixture_teardown(&f);
 	g_free(l);
+}
+
+typedef struct {
+	KtPeer *publisher, *subscriber; /* client sides */
+	guint16 next;
+	GSource *timer;
+	gint nacked[64]; /* seqs the room asked for (publisher's numbering) */
+	gint nacks;
+	gint got[64]; /* distinct seqs (Ketang's numbering, offset removed) at the subscriber */
+	gint distinct;
+	gint first_out; /* Ketang's number for seq 1, -1 before */
+} Uplink;
+
+#define UPLINK_PACKETS 60
+
+static gboolean uplink_withheld(guint16 seq)
+{
+	return seq >= 20 && seq <= 22;
+}
+
+static gboolean uplink_tick(gpointer data)
+{
+	Uplink *u = data;
+	guint16 seq = ++u->next;
+
+	if (seq > UPLINK_PACKETS)
+		return G_SOURCE_CONTINUE;
+	if (!uplink_withheld(seq))
+		send_rtp(u->publisher, 96, VIDEO_SSRC, seq, seq == 1);
+	return G_SOURCE_CONTINUE;
+}
+
+/* The publisher side: answers the room's NACKs by sending the packets again. */
+static void on_uplink_rtcp(KtPeer *peer, guint8 *buf, gsize len, gpointer data)
+{
+	Uplink *u = data;
+	KtRtcpIter it;
+	KtRtcpChunk c;
+
+	kt_rtcp_iter_init(&it, buf, len);
+	while (kt_rtcp_iter_next(&it, &c) > 0) {
+		int n = kt_rtcp_nack_count(&c);
+
+		if (c.type != KT_RTCP_RTPFB || c.count != KT_RTCP_FB_NACK || n <= 0)
+			continue;
+		g_assert_cmphex(kt_rtcp_fb_get_media_ssrc(&c), ==, VIDEO_SSRC);
+		for (int i = 0; i < n; i++) {
+			guint16 pid, blp;
+
+			g_assert_cmpint(kt_rtcp_nack_get(&c, i, &pid, &blp), >=, 0);
+			for (guint b = 0; b <= 16; b++) {
+				guint16 seq = pid + b;
+
+				if (b > 0 && !(blp & (1u << (b - 1))))
+					continue;
+				if (seq < G_N_ELEMENTS(u->nacked))
+					u->nacked[seq]++;
+				send_rtp(peer, 96, VIDEO_SSRC, seq, FALSE);
+			}
+		}
+		g_atomic_int_inc(&u->nacks);
+	}
+}
+
+static void on_subscriber_rtp(KtPeer *peer, guint8 *buf, gsize len, gpointer data)
+{
+	Uplink *u = data;
+	KtRtpHeader h;
+	gint k;
+
+	(void)peer;
+	if (kt_rtp_parse(buf, len, &h) < 0)
+		return;
+	if (u->first_out < 0)
+		u->first_out = h.seq; /* seq 1, the keyframe: the stream starts there */
+	k = (guint16)(h.seq - u->first_out) + 1;
+	if (k < (gint)G_N_ELEMENTS(u->got) && !u->got[k]++)
+		g_atomic_int_inc(&u->distinct);
+}
+
+static gboolean uplink_start(gpointer data)
+{
+	static const KtPeerMediaFuncs pub_funcs = {.rtcp = on_uplink_rtcp};
+	static const KtPeerMediaFuncs sub_funcs = {.rtp = on_subscriber_rtp};
+	Uplink *u = data;
+
+	kt_peer_set_media_funcs(u->publisher, &pub_funcs, u);
+	kt_peer_set_media_funcs(u->subscriber, &sub_funcs, u);
+	start_timer(&u->timer, u->publisher, 10, uplink_tick, u);
+	return G_SOURCE_REMOVE;
+}
+
+static gboolean uplink_stop(gpointer data)
+{
+	Uplink *u = data;
+
+	stop_timer(&u->timer);
+	kt_peer_set_media_funcs(u->publisher, NULL, NULL);
+	kt_peer_set_media_funcs(u->subscriber, NULL, NULL);
+	return G_SOURCE_REMOVE;
+}
+
+static void test_uplink_loss_is_asked_for_again(void)
+{
+	KtRoomTrack pub_track = {.kind = KT_MEDIA_VIDEO,
+	                         .codec = KT_CODEC_VP8,
+	                         .pt = 96,
+	                         .clock_rate = 90000,
+	                         .remote_ssrc = VIDEO_SSRC,
+	                         .pli = TRUE,
+	                         .nack = TRUE};
+	KtRoomTrack sub_track = {.kind = KT_MEDIA_VIDEO,
+	                         .codec = KT_CODEC_VP8,
+	                         .pt = 96,
+	                         .clock_rate = 90000,
+	                         .pli = TRUE,
+	                         .nack = TRUE};
+	Fixture f = {0};
+	Uplink *u = g_new0(Uplink, 1);
+	KtRoomCounters counters;
+
+	fixture_setup(&f, &pub_track, 1, &sub_track, 1);
+	u->publisher = f.pub.client;
+	u->subscriber = f.sub.client;
+	u->first_out = -1;
+	kt_worker_invoke_sync(f.cw, uplink_start, u);
+
+	/* Every packet reaches the subscriber, the three withheld ones too. */
+	g_assert_true(wait_count(&u->distinct, UPLINK_PACKETS, 5000));
+	for (guint16 seq = 20; seq <= 22; seq++)
+		g_assert_cmpint(u->nacked[seq], >=, 1);
+	g_assert_cmpint(u->nacked[19] + u->nacked[23], ==, 0);
+	kt_room_get_counters(f.room, &counters);
+	g_assert_cmpuint(counters.nacks_sent, >=, 1);
+	g_test_message("%d NACK packets; subscriber got %d of %d", g_atomic_int_get(&u->nacks),
+	               g_atomic_int_get(&u->distinct), UPLINK_PACKETS);
+
+	kt_worker_invoke_sync(f.cw, uplink_stop, u);
+	fixture_teardown(&f);
+	g_free(u);
 }
 
 int main(int argc, char **argv)
@@ -176,5 +353,7 @@ int main(int argc, char **argv)
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/room-loss/subscriber-loss-reaches-publisher-audio",
 	                test_subscriber_loss_reaches_publisher_audio);
+	g_test_add_func("/room-loss/uplink-loss-is-asked-for-again",
+	                test_uplink_loss_is_asked_for_again);
 	return g_test_run();
 }
