@@ -390,6 +390,26 @@ static SubStream *sub_stream_for(Subscriber *sub, guint32 ssrc)
 	return NULL;
 }
 
+/* Before a subscriber's round trip is measured, a repeated NACK is taken as a
+ * new request after this long. */
+#define KT_ROOM_RESEND_GUARD_US (20 * 1000)
+
+/* Whether @seq was resent to @ss less than a round trip ago: the subscriber
+ * cannot have received it yet, so its NACK repeats an old request (a lossy
+ * link sends NACKs again on its own timer; answering each would double the
+ * load on the link that is already short). */
+static gboolean resent_recently(const SubStream *ss, guint16 seq, gint64 now)
+{
+	gint64 guard =
+	    ss->sub->rtt_ms > 0 ? (gint64)ss->sub->rtt_ms * 1000 : KT_ROOM_RESEND_GUARD_US;
+
+	for (guint i = 0; i < KT_ROOM_RESENT_KEEP; i++)
+		if (ss->resent_at_us[i] && ss->resent_seq[i] == seq &&
+		    now - ss->resent_at_us[i] < guard)
+			return TRUE;
+	return FALSE;
+}
+
 static void retransmit(KtRoom *room, SubStream *ss, guint16 seq, gint64 now)
 {
 	gsize len = 0;
@@ -398,6 +418,10 @@ static void retransmit(KtRoom *room, SubStream *ss, guint16 seq, gint64 now)
 
 	if (!pkt || len < 12 || len + 2 > sizeof(room->tx) - 64 || !pt)
 		return;
+	if (resent_recently(ss, seq, now)) {
+		COUNT(room, retransmissions_skipped, 1);
+		return;
+	}
 	if (rtx_pt) {
 		/* RFC 4588 §4: RTX stream with its own SSRC and sequence. */
 		memcpy(room->tx, pkt, 12);
@@ -412,8 +436,12 @@ static void retransmit(KtRoom *room, SubStream *ss, guint16 seq, gint64 now)
 		memcpy(room->tx, pkt, len);
 		kt_rtp_set_payload_type(room->tx, pt);
 	}
-	if (kt_peer_send_rtp(ss->sub->peer, room->tx, len, sizeof(room->tx)) > 0)
+	if (kt_peer_send_rtp(ss->sub->peer, room->tx, len, sizeof(room->tx)) > 0) {
 		COUNT(room, retransmissions, 1);
+		ss->resent_seq[ss->resent_next] = seq;
+		ss->resent_at_us[ss->resent_next] = now;
+		ss->resent_next = (ss->resent_next + 1) % KT_ROOM_RESENT_KEEP;
+	}
 }
 
 static void on_nack(KtRoom *room, Subscriber *sub, const KtRtcpChunk *c, gint64 now)

@@ -19,6 +19,7 @@
 
 #define KT_ROOM_BUF 2048
 #define KT_ROOM_MAX_TRACKS 4
+#define KT_ROOM_RESENT_KEEP 32
 
 typedef struct _Source Source;
 
@@ -84,6 +85,11 @@ typedef struct {
 	 * stream, and when it said so (0 = never). */
 	guint8 fraction_lost;
 	gint64 loss_at_us;
+	/* The latest retransmissions to it, so a NACK repeated before the
+	 * resent packet could have arrived is not answered twice. */
+	guint16 resent_seq[KT_ROOM_RESENT_KEEP];
+	gint64 resent_at_us[KT_ROOM_RESENT_KEEP];
+	guint resent_next;
 } SubStream;
 
 struct _Subscriber {

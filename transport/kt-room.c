@@ -137,6 +137,7 @@ void kt_room_get_counters(KtRoom *room, KtRoomCounters *out)
 	out->keyframe_requests_sent = LOAD(keyframe_requests_sent);
 	out->twcc_feedback_sent = LOAD(twcc_feedback_sent);
 	out->nacks_sent = LOAD(nacks_sent);
+	out->retransmissions_skipped = LOAD(retransmissions_skipped);
 	out->publishers = LOAD(publishers);
 	out->subscribers = LOAD(subscribers);
 }

@@ -52,8 +52,9 @@ typedef struct {
 typedef struct {
 	guint64 rtp_in, rtp_out, bytes_in, bytes_out;
 	guint64 nacks_received, retransmissions, keyframe_requests_received, keyframe_requests_sent;
-	guint64 twcc_feedback_sent; /* TWCC reports to publishers */
-	guint64 nacks_sent;         /* NACK packets to publishers for uplink loss */
+	guint64 twcc_feedback_sent;      /* TWCC reports to publishers */
+	guint64 nacks_sent;              /* NACK packets to publishers for uplink loss */
+	guint64 retransmissions_skipped; /* repeated NACKs within a round trip */
 	guint publishers, subscribers;
 } KtRoomCounters;
 

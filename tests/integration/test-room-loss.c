@@ -5,7 +5,9 @@
  *   receiver reports to the publisher carry that for the audio stream, bounded
  *   to 25 %, and not for the video stream (its own uplink figure, 0 here);
  * - uplink loss is asked for again: the publisher leaves three packets out, the
- *   room NACKs them, the publisher resends them, the subscriber gets them all. */
+ *   room NACKs them, the publisher resends them, the subscriber gets them all;
+ * - a subscriber's NACK repeated before a round trip could have passed is
+ *   answered once; after that, again. */
 #include <string.h>
 
 #include "kt-rtcp.h"
@@ -348,6 +350,77 @@ static void test_uplink_loss_is_asked_for_again(void)
 	g_free(u);
 }
 
+typedef struct {
+	KtPeer *peer;
+	guint32 media_ssrc;
+	guint16 seq;
+} Nack;
+
+static gboolean send_nack(gpointer data)
+{
+	Nack *n = data;
+	guint8 buf[64];
+	int len = kt_rtcp_build_nack(buf, sizeof(buf), 0x5b5b5b5b, n->media_ssrc, &n->seq, 1);
+
+	g_assert_cmpint(len, >, 0);
+	g_assert_cmpint(kt_peer_send_rtcp(n->peer, buf, len, sizeof(buf)), >, 0);
+	return G_SOURCE_REMOVE;
+}
+
+/* Polls the room's counters until retransmissions + skipped reach @total. */
+static void wait_nacks_handled(KtRoom *room, guint64 total, KtRoomCounters *c)
+{
+	gint64 deadline = g_get_monotonic_time() + 3 * G_USEC_PER_SEC;
+
+	do
+		kt_room_get_counters(room, c);
+	while (c->retransmissions + c->retransmissions_skipped < total &&
+	       g_get_monotonic_time() < deadline && (g_usleep(2000), TRUE));
+	g_assert_cmpuint(c->retransmissions + c->retransmissions_skipped, ==, total);
+}
+
+static void test_repeated_nack_answered_once(void)
+{
+	KtRoomTrack track = {.kind = KT_MEDIA_VIDEO,
+	                     .codec = KT_CODEC_VP8,
+	                     .pt = 96,
+	                     .clock_rate = 90000,
+	                     .remote_ssrc = VIDEO_SSRC,
+	                     .pli = TRUE,
+	                     .nack = TRUE};
+	Fixture f = {0};
+	Uplink *u = g_new0(Uplink, 1);
+	KtRoomCounters c;
+	Nack n;
+
+	fixture_setup(&f, &track, 1, &track, 1);
+	u->publisher = f.pub.client;
+	u->subscriber = f.sub.client;
+	u->first_out = -1;
+	kt_worker_invoke_sync(f.cw, uplink_start, u);
+	g_assert_true(wait_count(&u->distinct, UPLINK_PACKETS, 5000));
+
+	/* The same NACK twice in a row: one retransmission, one skipped. */
+	n = (Nack){
+	    f.sub.client, kt_room_get_ssrc(f.room, KT_MEDIA_VIDEO),
+	    (guint16)(u->first_out + UPLINK_PACKETS - 1)}; /* the newest: well inside the cache */
+	kt_worker_invoke_sync(f.cw, send_nack, &n);
+	kt_worker_invoke_sync(f.cw, send_nack, &n);
+	wait_nacks_handled(f.room, 2, &c);
+	g_assert_cmpuint(c.retransmissions, ==, 1);
+	g_assert_cmpuint(c.retransmissions_skipped, ==, 1);
+	/* Once the guard (20 ms before an RTT is known) has passed, it is a new
+	 * request: the time passing is what is tested here. */
+	g_usleep(60 * 1000);
+	kt_worker_invoke_sync(f.cw, send_nack, &n);
+	wait_nacks_handled(f.room, 3, &c);
+	g_assert_cmpuint(c.retransmissions, ==, 2);
+
+	kt_worker_invoke_sync(f.cw, uplink_stop, u);
+	fixture_teardown(&f);
+	g_free(u);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -355,5 +428,6 @@ int main(int argc, char **argv)
 	                test_subscriber_loss_reaches_publisher_audio);
 	g_test_add_func("/room-loss/uplink-loss-is-asked-for-again",
 	                test_uplink_loss_is_asked_for_again);
+	g_test_add_func("/room-loss/repeated-nack-answered-once", test_repeated_nack_answered_once);
 	return g_test_run();
 }
