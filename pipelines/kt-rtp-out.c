@@ -1,9 +1,11 @@
-/* The bridge back: appsink (GStreamer streaming thread) → lock-free ring →
- * the room's worker → kt_room_feed_rtp(). Keyframe requests go the other way
- * as an upstream GstForceKeyUnit event. */
+/* The bridge back: a pad probe on a fakesink (GStreamer streaming thread) →
+ * lock-free ring → the room's worker → kt_room_feed_rtp(). Keyframe requests go
+ * the other way as an upstream GstForceKeyUnit event.
+ *
+ * A probe rather than an appsink: an appsink wraps every buffer in a new
+ * GstSample, an allocation per packet; the probe takes a reference to the
+ * payloader's own buffer and drops it from the pipeline. */
 #include "kt-rtp-out.h"
-
-#include <gst/app/gstappsink.h>
 
 /* A power of two. 512 packets is ~2 s of 720p video at 2 Mbit/s: far more
  * than a worker ever lags, small enough to bound the memory it pins. */
@@ -25,7 +27,8 @@ struct _KtRtpOut {
 	KtRtpOutConfig config;
 	guint feed;
 	GstElement *sink;
-	GSource *drain; /* DrainSource on the worker's context */
+	GstSegment segment; /* streaming thread: the latest, for running times */
+	GSource *drain;     /* DrainSource on the worker's context */
 
 	/* Single producer (the streaming thread), single consumer (the worker). */
 	Slot ring[RING_SIZE];
@@ -94,40 +97,55 @@ static void on_keyframe(gpointer user_data)
 
 /* ---- streaming thread ---- */
 
-static GstFlowReturn on_sample(GstAppSink *sink, gpointer user_data)
+/* One payloaded packet into the ring (a reference, no copy). */
+static void enqueue(KtRtpOut *out, GstBuffer *buffer)
 {
-	KtRtpOut *out = user_data;
-	GstSample *sample = gst_app_sink_pull_sample(sink);
-	GstBuffer *buffer = sample ? gst_sample_get_buffer(sample) : NULL;
 	guint head = g_atomic_int_get(&out->head);
 	gint64 capture_us = g_get_monotonic_time();
 	GstClockTime running;
+	Slot *slot;
 
-	if (!buffer) {
-		g_clear_pointer(&sample, gst_sample_unref);
-		return GST_FLOW_OK;
-	}
 	/* The instant the RTP timestamp stands for: the payloader derives it
 	 * from the running time, and the pipeline clock is the system
 	 * (monotonic) clock, so base time + running time is that instant. */
-	running = gst_segment_to_running_time(gst_sample_get_segment(sample), GST_FORMAT_TIME,
-	                                      GST_BUFFER_PTS(buffer));
+	running =
+	    gst_segment_to_running_time(&out->segment, GST_FORMAT_TIME, GST_BUFFER_PTS(buffer));
 	if (GST_CLOCK_TIME_IS_VALID(running))
-		capture_us =
-		    (gint64)((gst_element_get_base_time(GST_ELEMENT(sink)) + running) / 1000);
+		capture_us = (gint64)((gst_element_get_base_time(out->sink) + running) / 1000);
 	if (head - g_atomic_int_get(&out->tail) >= RING_SIZE) {
 		__atomic_fetch_add(&out->dropped, 1, __ATOMIC_RELAXED);
-	} else {
-		Slot *slot = &out->ring[head % RING_SIZE];
-
-		slot->buffer = gst_buffer_ref(buffer);
-		slot->capture_us = capture_us;
-		g_atomic_int_set(&out->head, head + 1);
-		if (g_atomic_int_compare_and_exchange(&out->armed, 0, 1))
-			g_source_set_ready_time(out->drain, 0);
+		return;
 	}
-	gst_sample_unref(sample);
-	return GST_FLOW_OK;
+	slot = &out->ring[head % RING_SIZE];
+	slot->buffer = gst_buffer_ref(buffer);
+	slot->capture_us = capture_us;
+	g_atomic_int_set(&out->head, head + 1);
+	if (g_atomic_int_compare_and_exchange(&out->armed, 0, 1))
+		g_source_set_ready_time(out->drain, 0);
+}
+
+static GstPadProbeReturn on_data(GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+{
+	KtRtpOut *out = user_data;
+
+	(void)pad;
+	if (info->type & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM) {
+		GstEvent *event = GST_PAD_PROBE_INFO_EVENT(info);
+
+		if (GST_EVENT_TYPE(event) == GST_EVENT_SEGMENT)
+			gst_event_copy_segment(event, &out->segment);
+		return GST_PAD_PROBE_OK;
+	}
+	if (info->type & GST_PAD_PROBE_TYPE_BUFFER) {
+		enqueue(out, GST_PAD_PROBE_INFO_BUFFER(info));
+	} else if (info->type & GST_PAD_PROBE_TYPE_BUFFER_LIST) {
+		/* Payloaders push a frame's packets as one list. */
+		GstBufferList *list = GST_PAD_PROBE_INFO_BUFFER_LIST(info);
+
+		for (guint i = 0; i < gst_buffer_list_length(list); i++)
+			enqueue(out, gst_buffer_list_get(list, i));
+	}
+	return GST_PAD_PROBE_DROP; /* taken: the fakesink has nothing to do */
 }
 
 /* ---- control loop ---- */
@@ -135,7 +153,7 @@ static GstFlowReturn on_sample(GstAppSink *sink, gpointer user_data)
 KtRtpOut *kt_rtp_out_new(KtRoom *room, const KtRtpOutConfig *config)
 {
 	KtRtpOut *out = g_new0(KtRtpOut, 1);
-	GstAppSinkCallbacks callbacks = {.new_sample = on_sample};
+	g_autoptr(GstPad) pad = NULL;
 	KtRoomFeedSpec spec = {
 	    .source = config->source,
 	    .kind = config->kind,
@@ -150,10 +168,15 @@ KtRtpOut *kt_rtp_out_new(KtRoom *room, const KtRtpOutConfig *config)
 	out->config = *config;
 	/* sync=false: the pipeline already runs live; waiting on the clock here
 	 * would only add latency. async=false: a sink that never prerolls. */
-	out->sink = gst_element_factory_make("appsink", NULL);
+	gst_segment_init(&out->segment, GST_FORMAT_UNDEFINED);
+	out->sink = gst_element_factory_make("fakesink", NULL);
 	g_object_set(out->sink, "sync", FALSE, "async", FALSE, "enable-last-sample", FALSE, NULL);
 	gst_object_ref_sink(out->sink);
-	gst_app_sink_set_callbacks(GST_APP_SINK(out->sink), &callbacks, out, NULL);
+	pad = gst_element_get_static_pad(out->sink, "sink");
+	gst_pad_add_probe(pad,
+	                  GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST |
+	                      GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM,
+	                  on_data, out, NULL);
 	out->drain = g_source_new(&drain_funcs, sizeof(DrainSource));
 	((DrainSource *)out->drain)->out = out;
 	g_source_set_priority(out->drain, G_PRIORITY_DEFAULT);

@@ -41,7 +41,8 @@ typedef struct {
 } KtRtpOutStats;
 
 KtRtpOut *kt_rtp_out_new(KtRoom *room, const KtRtpOutConfig *config);
-/* The appsink to link the payloader to (borrowed). */
+/* The sink element (a fakesink whose pad probe takes the packets) to link the
+ * payloader to (borrowed). */
 GstElement *kt_rtp_out_get_sink(KtRtpOut *out);
 /* Any thread: a snapshot. */
 void kt_rtp_out_get_stats(KtRtpOut *out, KtRtpOutStats *stats);

@@ -149,6 +149,7 @@ struct _KtRoom {
 	GSource *timer;
 	gint64 last_rr_us;
 	gint64 last_twcc_us;
+	gint64 last_retry_us;
 	gboolean closed;
 	guint8 canon[KT_ROOM_BUF]; /* the packet as every subscriber gets it */
 	guint8 tx[KT_ROOM_BUF];    /* per-send copy, encrypted in place */

@@ -9,6 +9,8 @@
 #define KT_ROOM_TICK_MS 50
 #define KT_ROOM_RR_INTERVAL_US (G_USEC_PER_SEC)
 #define KT_ROOM_TWCC_INTERVAL_US (100 * 1000)
+/* Keyframe retries for subscribers still waiting keep their own pace. */
+#define KT_ROOM_RETRY_SCAN_US (250 * 1000)
 
 static guint32 random_ssrc(void)
 {
@@ -274,6 +276,9 @@ static gboolean on_tick(gpointer data)
 	}
 	/* A subscriber still waiting for its first keyframe asks again (the
 	 * request is coalesced per source). */
+	if (now - room->last_retry_us < KT_ROOM_RETRY_SCAN_US)
+		return G_SOURCE_CONTINUE;
+	room->last_retry_us = now;
 	for (guint i = 0; i < room->subscribers->len; i++) {
 		Subscriber *sub = g_ptr_array_index(room->subscribers, i);
 
