@@ -9,7 +9,7 @@ BUILD_PKGS="build-essential cmake pkg-config libglib2.0-dev \
  gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-nice gstreamer1.0-tools \
  libnice-dev libsrtp2-dev libwebsockets-dev libwebsockets-evlib-glib libopus-dev libssl-dev \
  libjansson-dev libsqlite3-dev openssl"
-TEST_PKGS="chromium nodejs npm iproute2 ffmpeg libclang-rt-14-dev clang curl fonts-wqy-microhei"
+TEST_PKGS="chromium nodejs npm iproute2 nftables iptables libnetfilter-queue-dev ffmpeg libclang-rt-14-dev clang curl fonts-wqy-microhei"
 
 want="$BUILD_PKGS"
 if [ "${1:-}" = "--test" ]; then

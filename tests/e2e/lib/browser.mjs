@@ -7,7 +7,7 @@ import { join } from 'node:path';
 
 export const CHROMIUM = process.env.KETANG_CHROMIUM || '/usr/bin/chromium';
 
-const FLAGS = [
+export const FLAGS = [
 	'--headless',
 	'--no-sandbox',
 	'--disable-gpu',
