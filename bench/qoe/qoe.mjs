@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
 import { FLAGS, loadPlaywright } from '../../tests/e2e/lib/browser.mjs';
+import { JANUS_ORIGINS, startJanus } from './lib/janus-side.mjs';
 import { startKetang } from './lib/ketang-side.mjs';
 import { summarize } from './lib/metrics.mjs';
 import { chromiumIn, makeTopology, netem, profile } from './lib/topology.mjs';
@@ -33,7 +34,7 @@ const SECONDS = Number(opt.seconds);
 // The dip: 2 Mbit/s, 250 kbit/s from DIP_AT for 20 s, then back.
 const DIP = { startMs: 20000, endMs: 40000, lowKbit: 250 };
 
-const SIDES = { ketang: startKetang };
+const SIDES = { ketang: startKetang, janus: startJanus };
 const COLLECTOR = await readFile(new URL('./lib/collector.js', import.meta.url), 'utf8');
 
 async function launch(ns, dir, name) {
@@ -44,7 +45,7 @@ async function launch(ns, dir, name) {
 		headless: true,
 		ignoreHTTPSErrors: true,
 		bypassCSP: true,
-		args: FLAGS,
+		args: [...FLAGS, `--unsafely-treat-insecure-origin-as-secure=${JANUS_ORIGINS.join(',')}`],
 		viewport: { width: 800, height: 600 },
 	});
 	const page = await context.newPage();

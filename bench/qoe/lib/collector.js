@@ -66,7 +66,8 @@
 	}
 
 	function watchFrames() {
-		const video = document.querySelector('video');
+		// The element that shows a stream (a page may hold empty ones).
+		const video = [...document.querySelectorAll('video')].find((v) => v.srcObject);
 		if (!video || !video.requestVideoFrameCallback) {
 			setTimeout(watchFrames, 100);
 			return;
