@@ -56,6 +56,22 @@ async function launch(ns, dir, name) {
 	return { context, page };
 }
 
+/** In the teacher's page: what its camera sends, per simulcast layer. */
+async function publisherLayers(pcPath) {
+	const pc = pcPath.split('.').reduce((o, k) => (o ? o[k] : null), window);
+	const out = [];
+	const stats = await pc.getStats();
+	stats.forEach((s) => {
+		if (s.type === 'candidate-pair' && s.nominated && s.availableOutgoingBitrate)
+			out.push(`bwe:${Math.round(s.availableOutgoingBitrate / 1000)}k`);
+		if (s.type === 'outbound-rtp' && s.kind === 'video')
+			out.push(`${s.rid || '-'}:${s.frameWidth || 0}x${s.frameHeight || 0}` +
+				`@${Math.round(s.framesPerSecond || 0)}${s.qualityLimitationReason &&
+				s.qualityLimitationReason !== 'none' ? `(${s.qualityLimitationReason})` : ''}`);
+	});
+	return out.sort();
+}
+
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** One watcher run: server up, teacher live, link shaped, watch, measure. */
@@ -83,7 +99,8 @@ async function runOne(topo, dir, serverName, profileName) {
 			await sleep(SECONDS * 1000);
 		}
 		const rec = await watcher.page.evaluate(() => window.ktQoe.stop());
-		return summarize(rec, dip);
+		const sent = await teacher.page.evaluate(publisherLayers, side.publisherPc).catch(() => []);
+		return { ...summarize(rec, dip), sent };
 	} catch (err) {
 		err.message += `\n--- ${serverName} log (tail) ---\n${side.log().slice(-3000)}`;
 		throw err;

@@ -12,6 +12,8 @@
 // backoff (at most RETRY_DELAYS_MS's last step between attempts), so the page
 // is back within a few seconds of the network returning, without the user.
 
+import { transceiverInit } from './simulcast.js';
+
 export const SUBPROTOCOL = 'ketang.v1';
 
 const RETRY_DELAYS_MS = [0, 300, 700, 1200, 2000];
@@ -103,10 +105,11 @@ export class LessonClient extends EventTarget {
 	 * Publishes track as source ('camera', 'courseware', 'audio'), or stops
 	 * publishing that source when track is null. Renegotiates the publish
 	 * connection when joined; otherwise remembered for the next join.
+	 * { simulcast: true } sends video as simulcast layers (simulcast.js).
 	 */
-	setSource(source, track, stream = null) {
+	setSource(source, track, stream = null, { simulcast = false } = {}) {
 		if (track)
-			this.sources.set(source, { track, stream: stream || new MediaStream([track]) });
+			this.sources.set(source, { track, stream: stream || new MediaStream([track]), simulcast });
 		else
 			this.sources.delete(source);
 		if (this.state === 'joined')
@@ -324,10 +327,10 @@ export class LessonClient extends EventTarget {
 			this.publishPc = this.makePc('publish', gen);
 		const pc = this.publishPc;
 		const senders = pc.ketangSources; // source -> transceiver
-		for (const [source, { track, stream }] of this.sources) {
+		for (const [source, { track, stream, simulcast }] of this.sources) {
 			let transceiver = senders.get(source);
 			if (!transceiver) {
-				transceiver = pc.addTransceiver(track, { direction: 'sendonly', streams: [stream] });
+				transceiver = pc.addTransceiver(track, transceiverInit(track, stream, simulcast));
 				senders.set(source, transceiver);
 			} else {
 				if (transceiver.sender.track !== track)

@@ -3,6 +3,7 @@
 import { CONNECTION_TEXT, KetangError, WhipClient, describeError, waitForIceGathering }
 	from './whip-client.js';
 import { getJoinInfo, showStatus } from './join.js';
+import { transceiverInit } from './simulcast.js';
 
 const RETRY_MAX_MS = 15000;
 const DISCONNECTED_GRACE_MS = 8000; // ICE often recovers by itself first
@@ -99,7 +100,7 @@ async function connect() {
 	ketang.pc = pc;
 	pc.onconnectionstatechange = () => onConnectionState(pc, mine);
 	for (const track of stream.getVideoTracks().concat(stream.getAudioTracks()))
-		pc.addTransceiver(track, { direction: 'sendonly', streams: [stream] });
+		pc.addTransceiver(track, transceiverInit(track, stream, true));
 
 	await pc.setLocalDescription(await pc.createOffer());
 	await waitForIceGathering(pc, 2000);

@@ -85,7 +85,7 @@ async function start() {
 	$('preview').srcObject = camera;
 	$('start-card').hidden = true;
 	$('me-card').hidden = false;
-	client.setSource('camera', camera.getVideoTracks()[0], camera);
+	client.setSource('camera', camera.getVideoTracks()[0], camera, { simulcast: true });
 	if (camera.getAudioTracks()[0])
 		client.setSource('audio', camera.getAudioTracks()[0], camera);
 	pageTimings.startPressed = performance.now();

@@ -76,6 +76,7 @@ export async function startJanus(topo, { size }) {
 
 	return {
 		name: 'janus',
+		publisherPc: 'ktJanusPublishPc',
 		async publish(page) {
 			await openClient(page, JANUS_ORIGINS[0]);
 			feed = await page.evaluate(([url, room, w, h]) => window.ktJanusPublish(url,

@@ -34,6 +34,7 @@ export async function startKetang(topo, { size }) {
 
 	return {
 		name: 'ketang',
+		publisherPc: 'ketang.pc',
 		async publish(page) {
 			await startPublisher(page, `https://${ADDR.srvPub}:${PORT}`, lesson, teacher,
 				{ size, timeout: 30000 });

@@ -21,6 +21,8 @@ const COLUMNS = [
 		r.preDipHeight === undefined ? '' :
 			`${r.preDipHeight}p→${r.dipLowestHeight}p back ${r.returnS == null ? 'never' : r.returnS.toFixed(1) + 's'} ` +
 			`conceal ${fmt(r.dipConcealedPct, 2)}%`],
+	['sent', "the teacher's camera layers at the end (rid:size@fps, limitation)", (r) =>
+		(r.sent || []).join(' ')],
 ];
 
 function fmt(v, digits) {
