@@ -116,6 +116,15 @@ static const KtOption kt_config_options[] = {
      .doc = "Least time between keyframe requests (PLI/FIR) for one stream, in ms."},
     {"media", "rtx_cache_ms", KT_OPT_INT, KT_OFF(rtx_cache_ms), .def_int = 1000, .min = 100,
      .max = 5000, .doc = "How long sent packets stay available for retransmission, in ms."},
+    {"media", "audio_red", KT_OPT_BOOL, KT_OFF(audio_red), .def_int = TRUE,
+     .doc = "Redundant audio (RED, RFC 2198): publishers that offer it send each Opus frame "
+            "again in the next packet, so a lost packet costs no sound; subscribers that offer "
+            "it get it as sent, the others get plain Opus with what the publisher's uplink lost "
+            "rebuilt. false = plain Opus only, both ways."},
+    {"media", "audio_red_add", KT_OPT_BOOL, KT_OFF(audio_red_add), .def_int = TRUE,
+     .doc = "Audio from a publisher that sends plain Opus reaches a subscriber that took RED "
+            "and reports more than 5 % loss wrapped in RED with the previous frame (two past "
+            "15 %). Needs audio_red."},
 
     {"lesson", "teacher_publish_policy", KT_OPT_STRING, KT_OFF(teacher_publish_policy),
      .def = "reject", .choices = kt_config_policies, .flags = KT_OPT_NONEMPTY,

@@ -49,6 +49,8 @@ typedef struct {
 	gint64
 	    keyframe_interval_ms; /* min spacing of keyframe requests per stream; 50..5000, 300 */
 	gint64 rtx_cache_ms;      /* how long sent packets stay retransmittable; 100..5000, 1000 */
+	gboolean audio_red;       /* negotiate RED (RFC 2198) around Opus; default TRUE */
+	gboolean audio_red_add;   /* wrap plain Opus in RED for lossy RED subscribers; TRUE */
 	/* [lesson] */
 	char *
 	    teacher_publish_policy; /* "reject" (409 for a second teacher publisher) or "replace" */

@@ -86,6 +86,7 @@ static KtSdpAnswerParams answer_params(MediaLesson *l, Participant *p)
 	    .fingerprint = kt_cert_get_fingerprint(l->media->config.dtls_cert),
 	    .audio_codecs = "opus",
 	    .video_codecs = l->media->config.video_codecs,
+	    .audio_red = l->media->config.settings && l->media->config.settings->audio_red,
 	    .accept_all_lines = TRUE,
 	    .session_id = p->session_id,
 	    .ice_ufrag = p->pub_ufrag ? p->pub_ufrag : "probe",

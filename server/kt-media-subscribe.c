@@ -11,6 +11,14 @@
 
 static void send_offer(MediaLesson *l, Participant *p);
 
+/* Audio lines offer RED (RFC 2198) too, per [media] audio_red: the room then
+ * forwards a RED publisher's packets as they are. */
+static gboolean audio_red(const MediaLesson *l, const SubSlot *s)
+{
+	return s->kind == KT_MEDIA_AUDIO && l->media->config.settings &&
+	       l->media->config.settings->audio_red;
+}
+
 static gboolean same_stream(const SubSlot *a, const SubSlot *b)
 {
 	return a->source == b->source;
@@ -133,6 +141,7 @@ static void send_offer(MediaLesson *l, Participant *p)
 		g_strlcpy(o->mid, s->mid, sizeof(o->mid));
 		o->active = s->active;
 		o->rejected = s->rejected;
+		o->red = audio_red(l, s);
 		o->ssrc = s->ssrc;
 		o->rtx_ssrc = s->kind == KT_MEDIA_VIDEO ? s->rtx_ssrc : 0;
 		g_strlcpy(o->stream_id, s->from, sizeof(o->stream_id));
@@ -196,6 +205,7 @@ static void apply_answer(MediaLesson *l, Participant *p, const KtSdpOfferResult 
 		t.kind = s->kind;
 		t.codec = s->kind == KT_MEDIA_AUDIO ? KT_CODEC_OPUS : KT_CODEC_VP8;
 		t.pt_for[KT_CODEC_OPUS] = a->pt_opus;
+		t.pt_for[KT_CODEC_RED] = a->pt_red;
 		t.pt_for[KT_CODEC_VP8] = a->pt_for_vp8;
 		t.rtx_pt_for[KT_CODEC_VP8] = a->rtx_for_vp8;
 		t.pt_for[KT_CODEC_H264] = a->pt_for_h264;
@@ -228,6 +238,7 @@ bool kt_media_subscribe_answer(MediaLesson *l, Participant *p, const char *sdp, 
 		g_strlcpy(offered[i].mid, s->mid, sizeof(offered[i].mid));
 		offered[i].active = s->active;
 		offered[i].rejected = s->rejected;
+		offered[i].red = audio_red(l, s);
 	}
 	r = kt_sdp_offer_read_answer(sdp, strlen(sdp), offered, p->slots->len, error);
 	if (!r)

@@ -33,6 +33,9 @@ guint kt_media_tracks_from_negotiated(const KtSdpNegotiated *neg, guint n, KtRoo
 		t->fir = e->fir;
 		t->pt_for[codec] = e->pt;
 		t->rtx_pt_for[codec] = e->rtx_pt;
+		/* RED around the Opus: what a publisher may send, what a subscriber takes. */
+		if (codec == KT_CODEC_OPUS)
+			t->pt_for[KT_CODEC_RED] = e->red_pt;
 		for (guint a = 0; a < e->n_alt; a++) {
 			KtCodec alt = kt_media_codec_from_name(e->alt[a].codec);
 

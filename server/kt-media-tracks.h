@@ -1,6 +1,6 @@
 /* Turns the negotiated m-lines of an SDP answer into room tracks: codec,
- * payload types (also the alternative codecs a receiver accepted), SSRCs,
- * feedback. Pure; any thread. */
+ * payload types (also the alternative codecs a receiver accepted, and RED
+ * around Opus as pt_for[KT_CODEC_RED]), SSRCs, feedback. Pure; any thread. */
 #pragma once
 
 #include "kt-room.h"

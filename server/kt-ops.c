@@ -37,6 +37,10 @@ static void add_lesson(KtLesson *lesson, gpointer data)
 	m->sum.keyframe_requests_sent += c.keyframe_requests_sent;
 	m->sum.twcc_feedback_sent += c.twcc_feedback_sent;
 	m->sum.nacks_sent += c.nacks_sent;
+	m->sum.red_stripped += c.red_stripped;
+	m->sum.red_recovered += c.red_recovered;
+	m->sum.red_dropped += c.red_dropped;
+	m->sum.red_added += c.red_added;
 	m->sum.publishers += c.publishers;
 	m->sum.subscribers += c.subscribers;
 }
@@ -67,6 +71,14 @@ void kt_ops_metrics(KtHttpRequest *req, gpointer user_data)
 	     "Transport-wide congestion control reports sent to publishers.", 0},
 	    {"ketang_nacks_sent_total", "counter",
 	     "NACK packets sent to publishers for what their uplink lost.", 0},
+	    {"ketang_red_stripped_total", "counter",
+	     "Publishers' RED audio packets cut to their Opus frame for receivers without RED.", 0},
+	    {"ketang_red_recovered_total", "counter",
+	     "Audio packets lost on a publisher's uplink rebuilt from RED redundancy.", 0},
+	    {"ketang_red_dropped_total", "counter",
+	     "Publishers' RED audio packets dropped because they do not parse.", 0},
+	    {"ketang_red_added_total", "counter",
+	     "Opus packets sent wrapped in RED to subscribers reporting loss.", 0},
 	};
 	guint64 values[G_N_ELEMENTS(rows)];
 
@@ -84,6 +96,10 @@ void kt_ops_metrics(KtHttpRequest *req, gpointer user_data)
 	values[10] = m.sum.keyframe_requests_sent;
 	values[11] = m.sum.twcc_feedback_sent;
 	values[12] = m.sum.nacks_sent;
+	values[13] = m.sum.red_stripped;
+	values[14] = m.sum.red_recovered;
+	values[15] = m.sum.red_dropped;
+	values[16] = m.sum.red_added;
 	for (guint i = 0; i < G_N_ELEMENTS(rows); i++)
 		g_string_append_printf(
 		    out, "# HELP %s %s\n# TYPE %s %s\n%s %" G_GUINT64_FORMAT "\n", rows[i].name,

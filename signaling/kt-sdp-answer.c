@@ -9,6 +9,7 @@
 typedef struct {
 	const KtSdpMedia *m;
 	const KtSdpCodec *codec;                       /* NULL: rejected */
+	const KtSdpCodec *red;                         /* RED around codec, or NULL */
 	KtSdpDirection dir;                            /* ours */
 	const KtSdpCodec *alts[KT_SDP_MAX_ALT_CODECS]; /* SEND-mode video extras */
 	guint n_alts;
@@ -183,6 +184,35 @@ static void choose_alternatives(const KtSdpAnswerParams *p, KtSdpAnswerLine *l)
 	}
 }
 
+/* RFC 2198 §5: the RED format of @m whose a=fmtp lists only @opus as its encodings
+ * ("111/111": primary and one level of redundancy), or NULL. */
+static const KtSdpCodec *find_red(const KtSdpMedia *m, const KtSdpCodec *opus)
+{
+	g_autofree char *want = g_strdup_printf("%u", opus->pt);
+	for (guint i = 0; i < m->n_codecs; i++) {
+		const KtSdpCodec *c = &m->codecs[i];
+		if (g_ascii_strcasecmp(c->name, "red") != 0 || c->clock_rate != opus->clock_rate ||
+		    c->fmtp[0] == '\0')
+			continue;
+		g_auto(GStrv) pts = g_strsplit(c->fmtp, "/", 0);
+		gboolean only_opus = TRUE;
+		for (guint k = 0; pts[k] != NULL; k++)
+			only_opus &= strcmp(g_strstrip(pts[k]), want) == 0;
+		if (only_opus)
+			return c;
+	}
+	return NULL;
+}
+
+/* With audio_red, the RED the offer has around the audio line's Opus. */
+static void choose_red(const KtSdpAnswerParams *p, KtSdpAnswerLine *l)
+{
+	l->red = NULL;
+	if (p->audio_red && l->codec != NULL && l->m->kind == KT_SDP_MEDIA_AUDIO &&
+	    g_ascii_strcasecmp(l->codec->name, "opus") == 0)
+		l->red = find_red(l->m, l->codec);
+}
+
 /* Keeps, per kind, the first line with a codec that flows, else the first with a codec. */
 static gboolean select_lines(KtSdpAnswerer *a, gboolean *any_rtp, GError **error)
 {
@@ -235,6 +265,7 @@ static gboolean choose_lines(KtSdpAnswerer *a, GError **error)
 	a->tag = -1;
 	for (guint i = 0; i < a->n_lines; i++) {
 		choose_alternatives(a->p, &a->lines[i]);
+		choose_red(a->p, &a->lines[i]);
 		if (a->lines[i].codec == NULL)
 			continue;
 		any_codec = TRUE;
@@ -315,6 +346,15 @@ static void write_codec(const KtSdpMedia *m, const KtSdpCodec *c, gboolean twcc,
 	}
 }
 
+/* RED as offered: its rtpmap and the fmtp naming the Opus it carries (RFC 2198 §5). */
+static void write_red(const KtSdpCodec *red, GString *s)
+{
+	g_string_append_printf(s, "a=rtpmap:%u red/%u", red->pt, red->clock_rate);
+	if (red->channels > 1)
+		g_string_append_printf(s, "/%u", red->channels);
+	g_string_append_printf(s, "\r\na=fmtp:%u %s\r\n", red->pt, red->fmtp);
+}
+
 /* Announces our sources (RFC 8830 msid; RFC 5576 a=ssrc, RFC 4588 §8.3 FID group). */
 static void write_ssrcs(KtSdpAnswerer *a, const KtSdpAnswerLine *l, GString *s)
 {
@@ -361,7 +401,11 @@ static void write_accepted(KtSdpAnswerer *a, guint index, GString *s)
 {
 	const KtSdpAnswerLine *l = &a->lines[index];
 	const KtSdpMedia *m = l->m;
-	g_string_append_printf(s, "m=%s 9 UDP/TLS/RTP/SAVPF %u", m->kind_str, l->codec->pt);
+	/* RED first: an offerer sends the first format of the answer (RFC 3264 §6.1). */
+	g_string_append_printf(s, "m=%s 9 UDP/TLS/RTP/SAVPF", m->kind_str);
+	if (l->red != NULL)
+		g_string_append_printf(s, " %u", l->red->pt);
+	g_string_append_printf(s, " %u", l->codec->pt);
 	if (l->codec->rtx_pt != 0)
 		g_string_append_printf(s, " %u", l->codec->rtx_pt);
 	for (guint i = 0; i < l->n_alts; i++) {
@@ -384,6 +428,8 @@ static void write_accepted(KtSdpAnswerer *a, guint index, GString *s)
 	guint8 twcc = twcc_ext(l);
 	if (twcc != 0)
 		g_string_append_printf(s, "a=extmap:%u " KT_SDP_TWCC_URI "\r\n", twcc);
+	if (l->red != NULL)
+		write_red(l->red, s);
 	write_codec(m, l->codec, twcc != 0, s);
 	for (guint i = 0; i < l->n_alts; i++)
 		write_codec(m, l->alts[i], twcc != 0, s);
@@ -427,6 +473,7 @@ static void fill_negotiated(KtSdpAnswerer *a, guint index, KtSdpNegotiated *n)
 	n->clock_rate = c->clock_rate;
 	n->channels = c->channels;
 	n->rtx_pt = c->rtx_pt;
+	n->red_pt = l->red != NULL ? l->red->pt : 0;
 	n->nack = c->fb_nack;
 	n->pli = c->fb_nack_pli;
 	n->fir = c->fb_ccm_fir;

@@ -9,7 +9,8 @@
  *    the first with a codec, answered a=inactive). Every other m= line, data channels and
  *    unknown media included, is rejected with port 0, kept in order, left out of BUNDLE.
  *  - One primary codec per m= line (the first of our preference the offer has, with the
- *    offerer's payload type), plus its RTX; rtcp-fb limited to nack, nack pli, ccm fir;
+ *    offerer's payload type), plus its RTX; on audio, with audio_red, also the offer's RED
+ *    (RFC 2198) around that Opus, listed first; rtcp-fb limited to nack, nack pli, ccm fir;
  *    only the sdes:mid header extension. transport-cc and goog-remb are declined: this
  *    version produces neither kind of feedback.
  *  - ICE candidates go in the answerer BUNDLE-tag m= line only (the first accepted one,
@@ -46,6 +47,10 @@ typedef struct {
 	/* NULL, or the one video codec the answer must pick (the lesson already forwards it):
 	 * an offer whose flowing video m= line lacks it fails with KT_SDP_ERROR_NO_CODEC. */
 	const char *video_codec_required;
+	/* Accept RED (RFC 2198, "red/48000/2") on audio m= lines when the offer has it for the
+	 * chosen Opus (a=fmtp:<red> <opus>/<opus>...), and list it first: a browser then sends
+	 * its Opus inside RED (RECEIVE), or may receive it so (SEND). FALSE: plain Opus. */
+	gboolean audio_red;
 	/* Accept every bundled audio/video m= line that has a usable codec (a lesson's
 	 * publish connection: camera + courseware + audio), instead of at most one per kind
 	 * (WHIP/WHEP); lines that do not flow the mode's way are answered inactive. */
@@ -70,6 +75,7 @@ typedef struct {
 	guint clock_rate;
 	guint channels;
 	guint8 rtx_pt;                         /* 0 if none */
+	guint8 red_pt; /* audio: RED around `codec` accepted (audio_red), 0 if not */
 	gboolean nack, pli, fir;
 	/* We receive on this line and the offer had transport-wide congestion control: the
 	 * answer takes its extension (twcc_ext_id) and "transport-cc" feedback, and Ketang

@@ -16,10 +16,13 @@ typedef struct {
 	gboolean feedback; /* nack, nack pli, ccm fir */
 } KtSdpOfferCodec;
 
+/* Audio first: write_line() takes Opus as [0] and RED as [1]. */
 static const KtSdpOfferCodec offer_codecs[] = {
     /* RFC 7587 §7: 10 ms packets at least, in-band FEC on. */
     {"opus", "opus", KT_SDP_MEDIA_AUDIO, KT_SDP_OFFER_PT_OPUS, 0, 48000, 2,
      "minptime=10;useinbandfec=1", FALSE},
+    /* RFC 2198 §5: RED whose blocks are all Opus 111 (a primary and redundancy). */
+    {"red", "red", KT_SDP_MEDIA_AUDIO, KT_SDP_OFFER_PT_RED, 0, 48000, 2, "111/111", FALSE},
     {"vp8", "VP8", KT_SDP_MEDIA_VIDEO, KT_SDP_OFFER_PT_VP8, KT_SDP_OFFER_PT_VP8_RTX, 90000, 0, NULL,
      TRUE},
     /* Constrained baseline, non-interleaved mode: every browser decodes it (RFC 6184 §8.1). */
@@ -179,10 +182,12 @@ static void write_source(const KtSdpOfferer *o, const KtSdpOfferStream *st, GStr
 		                       ssrcs[i], cname, ssrcs[i], st->stream_id, st->track_id);
 }
 
-static void write_formats(const KtSdpOfferer *o, KtSdpMediaKind kind, GString *s)
+static void write_formats(const KtSdpOfferer *o, const KtSdpOfferStream *st, GString *s)
 {
-	if (kind == KT_SDP_MEDIA_AUDIO) {
+	if (st->kind == KT_SDP_MEDIA_AUDIO) {
 		g_string_append_printf(s, " %u", KT_SDP_OFFER_PT_OPUS);
+		if (st->red)
+			g_string_append_printf(s, " %u", KT_SDP_OFFER_PT_RED);
 		return;
 	}
 	for (guint i = 0; i < o->n_video; i++)
@@ -194,7 +199,7 @@ static void write_rejected(const KtSdpOfferer *o, const KtSdpOfferStream *st, GS
 {
 	g_string_append_printf(s, "m=%s 0 UDP/TLS/RTP/SAVPF",
 	                       st->kind == KT_SDP_MEDIA_AUDIO ? "audio" : "video");
-	write_formats(o, st->kind, s);
+	write_formats(o, st, s);
 	g_string_append_printf(s, "\r\nc=IN IP4 0.0.0.0\r\na=mid:%s\r\na=inactive\r\n", st->mid);
 }
 
@@ -204,7 +209,7 @@ static void write_line(const KtSdpOfferer *o, guint index, GString *s)
 	const KtSdpOfferParams *p = o->p;
 	gboolean audio = st->kind == KT_SDP_MEDIA_AUDIO;
 	g_string_append_printf(s, "m=%s 9 UDP/TLS/RTP/SAVPF", audio ? "audio" : "video");
-	write_formats(o, st->kind, s);
+	write_formats(o, st, s);
 	g_string_append_printf(s, "\r\nc=IN IP4 0.0.0.0\r\na=mid:%s\r\n", st->mid);
 	g_string_append_printf(s, "a=ice-ufrag:%s\r\na=ice-pwd:%s\r\n", p->ice_ufrag, p->ice_pwd);
 	g_string_append_printf(s, "a=fingerprint:sha-256 %s\r\na=setup:actpass\r\n",
@@ -214,6 +219,8 @@ static void write_line(const KtSdpOfferer *o, guint index, GString *s)
 	g_string_append(s, "a=rtcp-mux\r\na=rtcp-rsize\r\n");
 	if (audio)
 		write_codec(&offer_codecs[0], s);
+	if (audio && st->red)
+		write_codec(&offer_codecs[1], s);
 	for (guint i = 0; !audio && i < o->n_video; i++)
 		write_codec(o->video[i], s);
 	if (st->active)
@@ -327,12 +334,14 @@ static gboolean read_transport(const KtSdp *answer, KtSdpOfferResult *r, GError 
 	return TRUE;
 }
 
-/* Our codec with payload type @pt on a line of @kind, primary or RTX; NULL if none. */
-static const KtSdpOfferCodec *find_offered(KtSdpMediaKind kind, guint8 pt, gboolean *is_rtx)
+/* Our codec with payload type @pt on a line offered as @st, primary or RTX; NULL if none. */
+static const KtSdpOfferCodec *find_offered(const KtSdpOfferStream *st, guint8 pt, gboolean *is_rtx)
 {
 	for (guint i = 0; i < G_N_ELEMENTS(offer_codecs); i++) {
 		const KtSdpOfferCodec *c = &offer_codecs[i];
-		if (c->kind == kind && (c->pt == pt || (c->rtx_pt != 0 && c->rtx_pt == pt))) {
+		if (c->pt == KT_SDP_OFFER_PT_RED && !st->red)
+			continue;
+		if (c->kind == st->kind && (c->pt == pt || (c->rtx_pt != 0 && c->rtx_pt == pt))) {
 			*is_rtx = c->pt != pt;
 			return c;
 		}
@@ -342,7 +351,8 @@ static const KtSdpOfferCodec *find_offered(KtSdpMediaKind kind, guint8 pt, gbool
 
 static void keep_codec(KtSdpAnswerStream *out, const KtSdpOfferCodec *c, gboolean is_rtx)
 {
-	guint8 *slot = c->pt == KT_SDP_OFFER_PT_OPUS ? &out->pt_opus
+	guint8 *slot = c->pt == KT_SDP_OFFER_PT_OPUS  ? &out->pt_opus
+	               : c->pt == KT_SDP_OFFER_PT_RED ? &out->pt_red
 	               : c->pt == KT_SDP_OFFER_PT_VP8
 	                   ? (is_rtx ? &out->rtx_for_vp8 : &out->pt_for_vp8)
 	                   : (is_rtx ? &out->rtx_for_h264 : &out->pt_for_h264);
@@ -350,13 +360,14 @@ static void keep_codec(KtSdpAnswerStream *out, const KtSdpOfferCodec *c, gboolea
 }
 
 /* RFC 3264 §6.1: the answer uses the offer's payload type numbers for the same codecs. */
-static gboolean read_codecs(const KtSdpMedia *m, KtSdpAnswerStream *out, GError **error)
+static gboolean read_codecs(const KtSdpMedia *m, const KtSdpOfferStream *offered,
+                            KtSdpAnswerStream *out, GError **error)
 {
 	const KtSdpCodec *first = NULL;
 	for (guint i = 0; i < m->n_codecs; i++) {
 		const KtSdpCodec *c = &m->codecs[i];
 		gboolean is_rtx = FALSE;
-		const KtSdpOfferCodec *ours = find_offered(m->kind, c->pt, &is_rtx);
+		const KtSdpOfferCodec *ours = find_offered(offered, c->pt, &is_rtx);
 		if (ours == NULL)
 			return offer_fail(error, KT_SDP_ERROR_MISMATCH,
 			                  "answer m= line \"%s\" has payload type %u, which Ketang "
@@ -369,7 +380,7 @@ static gboolean read_codecs(const KtSdpMedia *m, KtSdpAnswerStream *out, GError 
 			                  "offer had %s",
 			                  m->mid, c->pt, c->name, is_rtx ? "rtx" : ours->name);
 		keep_codec(out, ours, is_rtx);
-		if (!is_rtx && first == NULL)
+		if (!is_rtx && ours->pt != KT_SDP_OFFER_PT_RED && first == NULL)
 			first = c;
 	}
 	if (first == NULL)
@@ -413,7 +424,7 @@ static gboolean read_line(const KtSdp *answer, guint index, const KtSdpOfferStre
 	if (!m->rtcp_mux)
 		return offer_fail(error, KT_SDP_ERROR_NO_RTCP_MUX,
 		                  "answer m= line \"%s\" lacks a=rtcp-mux (RFC 5761)", m->mid);
-	if (!read_direction(m, offered, error) || !read_codecs(m, out, error))
+	if (!read_direction(m, offered, error) || !read_codecs(m, offered, out, error))
 		return FALSE;
 	out->direction = m->direction;
 	out->accepted = m->direction == KT_SDP_DIR_RECVONLY;

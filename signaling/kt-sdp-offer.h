@@ -13,7 +13,8 @@
  *    §5); one BUNDLE group of every line not rejected (RFC 9143); rtcp-mux, rtcp-rsize; the
  *    same ICE credentials and fingerprint in every line; the candidates, followed by
  *    a=end-of-candidates, in the first bundled line (the offerer BUNDLE-tag).
- *  - Fixed payload types: opus 111; VP8 96 + rtx 97; H.264 102 + rtx 103 (constrained
+ *  - Fixed payload types: opus 111, RED (RFC 2198) around it 63 on lines that ask for it;
+ *    VP8 96 + rtx 97; H.264 102 + rtx 103 (constrained
  *    baseline 42e01f, packetization-mode=1). Video feedback nack, nack pli, ccm fir; no
  *    transport-cc yet. One header extension, sdes:mid with id 1.
  *  - Sending lines are a=sendonly with a=msid:<stream> <track> (RFC 8830) and, when the
@@ -31,6 +32,7 @@
 G_BEGIN_DECLS
 
 #define KT_SDP_OFFER_PT_OPUS 111
+#define KT_SDP_OFFER_PT_RED 63
 #define KT_SDP_OFFER_PT_VP8 96
 #define KT_SDP_OFFER_PT_VP8_RTX 97
 #define KT_SDP_OFFER_PT_H264 102
@@ -49,6 +51,9 @@ typedef struct {
 	/* The last answer rejected this line (port 0): it is offered with port 0 again and
 	 * takes no stream (RFC 8829 §5.2.2). */
 	gboolean rejected;
+	/* Audio: also offer RED around Opus ("red/48000/2", a=fmtp:63 111/111), after Opus.
+	 * The answer reader takes RED only on lines offered with it. */
+	gboolean red;
 } KtSdpOfferStream;
 
 typedef struct {
@@ -84,6 +89,7 @@ typedef struct {
 	KtSdpDirection direction; /* as answered: recvonly or inactive (rejected: inactive) */
 	/* Our payload types the answer kept, 0 for those it dropped. */
 	guint8 pt_for_vp8, rtx_for_vp8, pt_for_h264, rtx_for_h264, pt_opus;
+	guint8 pt_red; /* RED around Opus kept (offered with `red`), 0 if not */
 	/* Feedback of the answer's first codec (its preferred one, RFC 3264 §6.1). */
 	gboolean nack, pli, fir;
 	guint8 mid_ext_id; /* 0 when the answer dropped the sdes:mid extension */
@@ -100,7 +106,7 @@ typedef struct {
 } KtSdpOfferResult;
 
 /* Reads the browser's answer (@len bytes of @answer) to the offer built from @offered
- * (only kind, mid, active and rejected are read). Returns NULL with @error set:
+ * (only kind, mid, active, rejected and red are read). Returns NULL with @error set:
  * KT_SDP_ERROR_MALFORMED / _TOO_LARGE (not SDP), _NO_BUNDLE, _NO_RTCP_MUX,
  * _NO_FINGERPRINT (no sha-256 one), _NO_ICE_CREDENTIALS, _NO_CODEC (an accepted line
  * without any codec), _UNSUPPORTED (a=setup:holdconn), _MISMATCH (m= lines missing, extra,

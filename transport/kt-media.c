@@ -19,6 +19,7 @@ static const CodecInfo codecs[KT_CODEC_N] = {
     [KT_CODEC_OPUS] = {"opus", KT_MEDIA_AUDIO, audio_is_keyframe},
     [KT_CODEC_VP8] = {"vp8", KT_MEDIA_VIDEO, kt_rtp_vp8_is_keyframe},
     [KT_CODEC_H264] = {"h264", KT_MEDIA_VIDEO, kt_rtp_h264_is_keyframe},
+    [KT_CODEC_RED] = {"red", KT_MEDIA_AUDIO, audio_is_keyframe},
 };
 
 KtCodec kt_media_codec_from_name(const char *name)

@@ -17,6 +17,10 @@ typedef enum {
 	KT_CODEC_OPUS,
 	KT_CODEC_VP8,
 	KT_CODEC_H264,
+	/* RFC 2198 redundancy around Opus. Never a source's codec: it is the
+	 * index of a peer's RED payload type in KtRoomTrack.pt_for[] (0 = the
+	 * peer does not take RED); kt-room-red.c does the rest. */
+	KT_CODEC_RED,
 	KT_CODEC_N,
 } KtCodec;
 

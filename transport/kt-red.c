@@ -168,6 +168,28 @@ int kt_red_recover(const guint8 *pkt, gsize len, const KtRtpHeader *h, guint16 m
 	return (int)(header_len + b->length);
 }
 
+int kt_red_map_pt(guint8 *payload, gsize len, guint8 from, guint8 to)
+{
+	KtRedBlock blocks[KT_RED_MAX_BLOCKS];
+	int n;
+
+	if (to > 0x7F)
+		return KT_RED_EINVAL;
+	n = kt_red_parse(payload, len, blocks, G_N_ELEMENTS(blocks));
+	if (n < 0)
+		return n;
+	/* RFC 2198 §3: the headers come first, 4 bytes each, then the 1-byte
+	 * header of the primary; the payload type sits in the low 7 bits of
+	 * each header's first byte, beside the F bit. */
+	for (int i = 0; i < n; i++) {
+		guint8 *header = payload + (gsize)i * KT_RED_HEADER_LEN;
+
+		if (blocks[i].pt == from)
+			*header = (guint8)((*header & KT_RED_F_BIT) | to);
+	}
+	return n;
+}
+
 /* Whether prev can follow a block of offset `newer_offset` into a payload
  * that already needs `need` bytes of cap. */
 static gboolean frame_fits(const KtRedFrame *prev, guint32 newer_offset, gsize need, gsize cap)

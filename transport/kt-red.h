@@ -109,6 +109,13 @@ int kt_red_to_primary(guint8 *pkt, gsize len, const KtRtpHeader *h, guint8 prima
 int kt_red_recover(const guint8 *pkt, gsize len, const KtRtpHeader *h, guint16 missing_seq,
                    guint8 primary_pt, guint8 *out, gsize cap);
 
+/* Renumbers, in place, the blocks of the RED payload payload[0..len) whose
+ * payload type is `from` to `to` (a receiver that numbers Opus differently
+ * from the sender). Block data and lengths stay as they are. Returns the
+ * number of blocks, or a negative KtRedStatus from kt_red_parse(), or
+ * _EINVAL (to > 127); on error the payload is unchanged. */
+int kt_red_map_pt(guint8 *payload, gsize len, guint8 from, guint8 to);
+
 /* A previous frame to carry as redundancy. */
 typedef struct {
 	const guint8 *data;

@@ -37,7 +37,8 @@ static PubTrack *find_track(Publisher *pub, const guint8 *buf, const KtRtpHeader
 			match = (gsize)n == strlen(t->spec.mid) && memcmp(mid, t->spec.mid, n) == 0;
 		else
 			match = h->payload_type == t->spec.pt ||
-			        (t->spec.rtx_pt && h->payload_type == t->spec.rtx_pt);
+			        (t->spec.rtx_pt && h->payload_type == t->spec.rtx_pt) ||
+			        kt_room_red_is_red(t, h->payload_type);
 		if (!match)
 			continue;
 		*is_rtx = t->spec.rtx_pt && h->payload_type == t->spec.rtx_pt;
@@ -99,6 +100,7 @@ static void send_to_subscribers(KtRoom *room, Source *s, gsize len, gboolean key
 		SubStream *ss = g_ptr_array_index(s->sinks, i);
 		KtPeer *peer = ss->sub->peer;
 		guint8 pt = ss->pt_for[s->codec];
+		gsize tx_len = len, tx_payload_len = payload_len;
 
 		if (!pt || !kt_peer_is_connected(peer))
 			continue;
@@ -112,13 +114,20 @@ static void send_to_subscribers(KtRoom *room, Source *s, gsize len, gboolean key
 			        kt_peer_get_id(peer),
 			        (g_get_monotonic_time() - ss->waiting_since_us) / 1000);
 		}
-		memcpy(room->tx, room->canon, len);
-		kt_rtp_set_payload_type(room->tx, pt);
-		if (kt_peer_send_rtp(peer, room->tx, len, sizeof(room->tx)) > 0) {
+		if (room->red.mode != KT_ROOM_RED_NONE) {
+			/* RED as is, stripped or added, per subscriber (kt-room-red.c). */
+			tx_len = kt_room_red_for_sink(room, ss, len, &tx_payload_len);
+			if (tx_len == 0)
+				continue;
+		} else {
+			memcpy(room->tx, room->canon, len);
+			kt_rtp_set_payload_type(room->tx, pt);
+		}
+		if (kt_peer_send_rtp(peer, room->tx, tx_len, sizeof(room->tx)) > 0) {
 			ss->packets++;
-			ss->octets += payload_len;
+			ss->octets += tx_payload_len;
 			COUNT(room, rtp_out, 1);
-			COUNT(room, bytes_out, len);
+			COUNT(room, bytes_out, tx_len);
 		}
 	}
 }
@@ -177,7 +186,9 @@ void kt_room_on_publisher_rtp(KtPeer *peer, guint8 *buf, gsize len, gpointer use
 	}
 	if (!is_rtx)
 		kt_rtp_stats_update(&t->stats, seq, h.timestamp, now);
-	h.payload_type = t->spec.pt;
+	/* RED keeps its payload type: the canonical packet says what it carries. */
+	if (!kt_room_red_is_red(t, h.payload_type))
+		h.payload_type = t->spec.pt;
 	kt_room_forward(room, s, buf, &h, payload, payload_len, seq, now);
 }
 
@@ -200,8 +211,14 @@ void kt_room_forward(KtRoom *room, Source *s, const guint8 *buf, KtRtpHeader *h,
 	 * receiver reports go on, so the publisher notices nothing). */
 	if (s->muted)
 		return;
+	kt_room_red_prepare(room, s, out_len, now);
 	send_to_subscribers(room, s, out_len, keyframe, payload_len);
-	/* Recorders get what the lesson heard: muted audio is not recorded. */
+	/* Recorders get what the lesson heard: muted audio is not recorded. They
+	 * take Opus, so RED reaches them as its Opus frames. */
+	if (room->red.mode == KT_ROOM_RED_STRIP) {
+		kt_room_red_tap(room, s);
+		return;
+	}
 	for (guint i = 0; i < s->taps->len; i++) {
 		Tap *tap = g_ptr_array_index(s->taps, i);
 
@@ -416,6 +433,8 @@ static void retransmit(KtRoom *room, SubStream *ss, guint16 seq, gint64 now)
 	const guint8 *pkt = kt_rtx_cache_lookup(ss->source->cache, seq, now, &len);
 	guint8 pt = ss->pt_for[ss->source->codec], rtx_pt = ss->rtx_pt_for[ss->source->codec];
 
+	if (pkt && len >= 12)
+		pt = kt_room_red_resend_pt(ss, pkt, pt); /* RED is not resent stripped */
 	if (!pkt || len < 12 || len + 2 > sizeof(room->tx) - 64 || !pt)
 		return;
 	if (resent_recently(ss, seq, now)) {

@@ -11,6 +11,7 @@
 #include "kt-room.h"
 #include "kt-nack-list.h"
 #include "kt-rtcp.h"
+#include "kt-red.h"
 #include "kt-rtp.h"
 #include "kt-rtp-stats.h"
 #include "kt-rtx-cache.h"
@@ -22,6 +23,43 @@
 #define KT_ROOM_RESENT_KEEP 32
 
 typedef struct _Source Source;
+
+/* RED (RFC 2198) around Opus, kt-room-red.c. Up to this many packets the
+ * publisher's uplink lost are rebuilt from one RED packet. */
+#define KT_ROOM_RED_MAX_RECOVER 2
+
+/* Per audio source (worker). */
+typedef struct {
+	/* The newest packet (Ketang's numbering) of the Opus stream subscribers
+	 * without RED get: a hole after it is filled from RED redundancy. */
+	gboolean have_last;
+	guint16 last_seq;
+	/* The payload types of the latest RED packet: the canonical packet's
+	 * (the publisher's RED) and the Opus one inside it. */
+	guint8 red_pt, opus_pt;
+	KtRedHistory history; /* plain Opus frames, for [media] audio_red_add */
+} RedSource;
+
+typedef enum {
+	KT_ROOM_RED_NONE,  /* the canonical packet goes out as it is */
+	KT_ROOM_RED_STRIP, /* it is RED: Opus-only sinks and taps get its primary */
+	KT_ROOM_RED_ADD,   /* it is Opus: lossy RED sinks get it wrapped in RED */
+} RedMode;
+
+/* What kt_room_red_prepare() made of the packet being forwarded (worker). */
+typedef struct {
+	RedMode mode;
+	guint8 opus_pt;    /* the Opus payload type inside (STRIP) or of (ADD) the packet */
+	gsize payload_len; /* STRIP: of the RED payload in room->canon */
+	gsize primary_len; /* STRIP: of primary[]; 0 = the RED did not parse: dropped */
+	guint n_recovered; /* STRIP: lost packets rebuilt, oldest first */
+	gsize recovered_len[KT_ROOM_RED_MAX_RECOVER];
+	gsize added_len[KT_RED_HISTORY_LEN]; /* ADD: by redundancy depth - 1; 0 = not built */
+	gint64 now_us;
+	guint8 primary[KT_ROOM_BUF];
+	guint8 recovered[KT_ROOM_RED_MAX_RECOVER][KT_ROOM_BUF];
+	guint8 added[KT_RED_HISTORY_LEN][KT_ROOM_BUF];
+} RedPacket;
 
 typedef struct {
 	guint id;
@@ -129,6 +167,7 @@ struct _Source {
 	/* Latest publisher SR, for SRs to late subscribers. */
 	KtRtcpSenderInfo last_sr;
 	gboolean have_sr;
+	RedSource red; /* audio */
 };
 
 struct _KtRoom {
@@ -153,6 +192,7 @@ struct _KtRoom {
 	gboolean closed;
 	guint8 canon[KT_ROOM_BUF]; /* the packet as every subscriber gets it */
 	guint8 tx[KT_ROOM_BUF];    /* per-send copy, encrypted in place */
+	RedPacket red;             /* the canonical packet's RED forms, if any */
 
 	/* Any thread, atomics. */
 	KtRoomCounters counters;
@@ -186,3 +226,19 @@ void kt_room_send_receiver_reports(KtRoom *room, gint64 now_us);
 void kt_room_send_twcc_feedback(KtRoom *room);
 void kt_room_send_publisher_nacks(KtRoom *room, gint64 now_us);
 void kt_room_send_sender_report(KtRoom *room, SubStream *ss);
+
+/* kt-room-red.c, worker: RED (RFC 2198) around Opus on the packet path. */
+/* Whether a packet of @t with payload type @pt is RED (it keeps that type in
+ * the canonical packet, so the rest of the path can tell). */
+gboolean kt_room_red_is_red(const PubTrack *t, guint8 pt);
+/* Once per forwarded packet of @s, room->canon[0..len): fills room->red. */
+void kt_room_red_prepare(KtRoom *room, Source *s, gsize len, gint64 now_us);
+/* room->red.mode != NONE: writes into room->tx what @ss gets of the packet
+ * (sending first any packet rebuilt for it); returns its length, 0 = none,
+ * and its payload length in *payload_len (for sender reports). */
+gsize kt_room_red_for_sink(KtRoom *room, SubStream *ss, gsize len, gsize *payload_len);
+/* room->red.mode == STRIP: the taps get the Opus packets instead. */
+void kt_room_red_tap(KtRoom *room, Source *s);
+/* The payload type to resend the cached packet @pkt to @ss with, given @pt
+ * (its codec's): 0 when it is RED and @ss does not take it as it is. */
+guint8 kt_room_red_resend_pt(const SubStream *ss, const guint8 *pkt, guint8 pt);

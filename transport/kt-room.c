@@ -140,6 +140,10 @@ void kt_room_get_counters(KtRoom *room, KtRoomCounters *out)
 	out->twcc_feedback_sent = LOAD(twcc_feedback_sent);
 	out->nacks_sent = LOAD(nacks_sent);
 	out->retransmissions_skipped = LOAD(retransmissions_skipped);
+	out->red_stripped = LOAD(red_stripped);
+	out->red_recovered = LOAD(red_recovered);
+	out->red_dropped = LOAD(red_dropped);
+	out->red_added = LOAD(red_added);
 	out->publishers = LOAD(publishers);
 	out->subscribers = LOAD(subscribers);
 }

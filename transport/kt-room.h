@@ -27,6 +27,9 @@ typedef struct _KtRoom KtRoom;
 typedef struct {
 	guint keyframe_interval_ms; /* min spacing of keyframe requests per source */
 	guint rtx_cache_ms;         /* how long sent packets stay resendable */
+	/* Wrap a plain Opus source in RED (RFC 2198) for subscribers that took
+	 * RED and report more than 5 % loss ([media] audio_red_add). */
+	gboolean red_add;
 } KtRoomConfig;
 
 /* One negotiated m-line of a peer, as the room needs it. */
@@ -44,7 +47,9 @@ typedef struct {
 	gboolean nack, pli, fir;
 	/* Subscribers: the payload types (and RTX payload types) the peer
 	 * accepted for each codec, 0 = not accepted; the room sends whichever
-	 * codec the current publisher uses. Filled from pt/rtx_pt when empty. */
+	 * codec the current publisher uses. Filled from pt/rtx_pt when empty.
+	 * Both: pt_for[KT_CODEC_RED] is the peer's RED (RFC 2198) payload type
+	 * around its Opus, 0 = none (kt-room-red.c). */
 	guint8 pt_for[KT_CODEC_N], rtx_pt_for[KT_CODEC_N];
 } KtRoomTrack;
 
@@ -55,6 +60,12 @@ typedef struct {
 	guint64 twcc_feedback_sent;      /* TWCC reports to publishers */
 	guint64 nacks_sent;              /* NACK packets to publishers for uplink loss */
 	guint64 retransmissions_skipped; /* repeated NACKs within a round trip */
+	/* RED (RFC 2198) around Opus, kt-room-red.c: publisher packets stripped
+	 * to their primary Opus frame (once per packet, for the subscribers and
+	 * recorders without RED), lost packets rebuilt from redundancy, RED
+	 * packets dropped as unparsable, and RED packets Ketang made for lossy
+	 * subscribers of a plain Opus source (per send). */
+	guint64 red_stripped, red_recovered, red_dropped, red_added;
 	guint publishers, subscribers;
 } KtRoomCounters;
 

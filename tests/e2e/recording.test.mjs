@@ -63,6 +63,12 @@ describe('lesson recording', () => {
 			await assertLessonReceives(room, teacherId, 'camera');
 
 			await sleep(Math.max(0, LESSON_MS - (Date.now() - liveFrom)));
+			// The pages' microphones send RED ([media] audio_red): the audio recordings
+			// checked below are made of the Opus frames Ketang cuts out of it.
+			const metrics = (await request(`${server.origin}/metrics`)).body;
+			const red = Number(/^ketang_red_stripped_total (\d+)$/m.exec(metrics)?.[1]);
+			console.log(`RED packets from the lesson's publishers so far: ${red}`);
+			assert.ok(red > 100, `ketang_red_stripped_total ${red}`);
 			await teacher.click('#end');
 			await teacher.click('#end-confirm');
 			const endedFrom = Date.now();

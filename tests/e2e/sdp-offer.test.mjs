@@ -266,6 +266,27 @@ describe('subscribe offers in chromium', () => {
 		assert.deepEqual([res.streams[0].pt_for_h264, res.streams[0].rtx_for_h264, res.streams[0].pt_for_vp8], [102, 103, 0]);
 	});
 
+	it('an audio line offered with RED (RFC 2198) keeps it in the answer', async () => {
+		const streams = [{ ...stream('0', 'audio', 'p1', 'audio', 1), red: true }];
+		const sdp = dump('offer', { session_id: 8, version: 1, video_codecs: 'vp8', streams }).sdp;
+		assert.match(sdp, /^m=audio 9 UDP\/TLS\/RTP\/SAVPF 111 63$/m);
+		assert.match(sdp, /^a=fmtp:63 111\/111$/m);
+		const answer = await page.evaluate(async (offer) => {
+			const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
+			await pc.setRemoteDescription({ type: 'offer', sdp: offer });
+			await pc.setLocalDescription(await pc.createAnswer());
+			const text = pc.localDescription.sdp;
+			pc.close();
+			return text;
+		}, sdp);
+		assert.match(answer, /^a=rtpmap:63 red\/48000\/2$/m);
+		const res = dump('answer', { streams, answer });
+		assert.deepEqual([res.streams[0].pt_opus, res.streams[0].pt_red], [111, 63]);
+		// The same answer to a line offered without RED does not fit.
+		const plain = [{ ...streams[0], red: false }];
+		assert.throws(() => dump('answer', { streams: plain, answer }), /did not offer/);
+	});
+
 	it('reports no page errors', () => {
 		assert.deepEqual(browser.problems, []);
 	});

@@ -53,6 +53,8 @@ static void assert_defaults(const KtSettings *s)
 	g_assert_true(g_strv_equal((const char *const *)s->video_codecs, codecs));
 	g_assert_cmpint(s->keyframe_interval_ms, ==, 300);
 	g_assert_cmpint(s->rtx_cache_ms, ==, 1000);
+	g_assert_true(s->audio_red);
+	g_assert_true(s->audio_red_add);
 	g_assert_cmpstr(s->teacher_publish_policy, ==, "reject");
 	g_assert_cmpint(s->max_lessons, ==, 100);
 	g_assert_cmpint(s->max_subscribers, ==, 500);
@@ -124,7 +126,7 @@ static void test_sample_documents_every_key(void)
 			g_assert_cmpuint(strlen(comment), >, 10);
 		}
 	}
-	g_assert_cmpuint(n_keys, ==, 29);
+	g_assert_cmpuint(n_keys, ==, 31);
 }
 
 static void test_describe_parses_to_defaults(void)
@@ -212,6 +214,9 @@ static void test_bool_values(void)
 
 	g_assert_false(off->ice_tcp);
 	g_assert_true(on->ice_tcp);
+	g_autoptr(KtSettings) plain = load_ok("[media]\naudio_red = false\n");
+	g_assert_false(plain->audio_red);
+	g_assert_true(plain->audio_red_add);
 	expect_error("[media]\nice_tcp = yes\n", KT_CONFIG_ERROR_INVALID_VALUE,
 	             "[media] ice_tcp: expected true or false");
 	expect_error("[media]\nice_tcp = 1\n", KT_CONFIG_ERROR_INVALID_VALUE, "[media] ice_tcp");

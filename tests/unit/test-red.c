@@ -689,6 +689,51 @@ static void test_history_then_recover(void)
 	}
 }
 
+/* A receiver numbering Opus 109: every block's payload type follows, the F
+ * bits, offsets, lengths and data stay; a payload that does not parse is
+ * left alone. */
+static void test_map_pt(void)
+{
+	guint8 pkt[PKT_CAP], before[PKT_CAP];
+	KtRedBlock blocks[KT_RED_MAX_BLOCKS], after[KT_RED_MAX_BLOCKS];
+	KtRtpHeader h;
+
+	for (guint n_red = 0; n_red <= 2; n_red++) {
+		gsize len = red_packet(5, n_red, &full_shape, 10, pkt);
+
+		g_assert_cmpint(kt_rtp_parse(pkt, len, &h), ==, KT_RTP_OK);
+		guint8 *payload = pkt + h.payload_offset;
+		int n = kt_red_parse(payload, h.payload_len, blocks, G_N_ELEMENTS(blocks));
+		memcpy(before, pkt, len);
+		g_assert_cmpint(kt_red_map_pt(payload, h.payload_len, OPUS_PT, 109), ==, n);
+		g_assert_cmpint(kt_red_parse(payload, h.payload_len, after, G_N_ELEMENTS(after)),
+		                ==, n);
+		for (int b = 0; b < n; b++) {
+			g_assert_cmpuint(after[b].pt, ==, 109);
+			g_assert_cmpint(after[b].primary, ==, blocks[b].primary);
+			g_assert_cmpuint(after[b].timestamp_offset, ==, blocks[b].timestamp_offset);
+			g_assert_cmpuint(after[b].offset, ==, blocks[b].offset);
+			g_assert_cmpuint(after[b].length, ==, blocks[b].length);
+		}
+		/* Data untouched; back to 111 gives the packet as it was. */
+		g_assert_cmpmem(payload + n * 4 - 3, len - h.payload_offset - (n * 4 - 3),
+		                before + h.payload_offset + n * 4 - 3,
+		                len - h.payload_offset - (n * 4 - 3));
+		g_assert_cmpint(kt_red_map_pt(payload, h.payload_len, 109, OPUS_PT), ==, n);
+		g_assert_cmpmem(pkt, len, before, len);
+		/* Another type is not touched. */
+		g_assert_cmpint(kt_red_map_pt(payload, h.payload_len, 100, 109), ==, n);
+		g_assert_cmpmem(pkt, len, before, len);
+	}
+	/* Truncated block header: an error, nothing written. */
+	guint8 bad[] = {0x80 | OPUS_PT, 0x00, 0x03};
+	guint8 bad_before[sizeof(bad)];
+	memcpy(bad_before, bad, sizeof(bad));
+	g_assert_cmpint(kt_red_map_pt(bad, sizeof(bad), OPUS_PT, 109), ==, KT_RED_ETRUNCATED);
+	g_assert_cmpmem(bad, sizeof(bad), bad_before, sizeof(bad));
+	g_assert_cmpint(kt_red_map_pt(pkt, 10, OPUS_PT, 200), ==, KT_RED_EINVAL);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -705,5 +750,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/red/not-red", test_not_red);
 	g_test_add_func("/red/history", test_history);
 	g_test_add_func("/red/history-then-recover", test_history_then_recover);
+	g_test_add_func("/red/map-pt", test_map_pt);
 	return g_test_run();
 }

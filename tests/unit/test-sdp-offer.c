@@ -450,6 +450,80 @@ static void test_read_chrome(void)
 	}
 }
 
+/* Audio lines asked to carry RED offer it after Opus; video ignores the flag. */
+static void test_build_red(void)
+{
+	KtSdpOfferParams p = params(1);
+	KtSdpOfferStream s[3] = {
+	    stream("0", KT_SDP_MEDIA_AUDIO, "p1", "audio", 3000),
+	    stream("1", KT_SDP_MEDIA_VIDEO, "p1", "camera", 1000),
+	    stream("2", KT_SDP_MEDIA_AUDIO, "p7", "audio", 5000),
+	};
+	s[0].red = s[1].red = s[2].red = TRUE;
+	s[2].rejected = TRUE;
+	g_autoptr(KtSdp) sdp = NULL;
+	g_autofree char *offer = build_ok(&p, s, 3, &sdp);
+
+	g_assert_cmpuint(count_lines(offer, "m=audio 9 UDP/TLS/RTP/SAVPF 111 63"), ==, 1);
+	g_assert_cmpuint(count_lines(offer, "m=audio 0 UDP/TLS/RTP/SAVPF 111 63"), ==, 1);
+	g_assert_cmpuint(count_lines(offer, "a=rtpmap:63 red/48000/2"), ==, 1);
+	g_assert_cmpuint(count_lines(offer, "a=fmtp:63 111/111"), ==, 1);
+	g_assert_cmpuint(count_lines(offer, "m=video 9 UDP/TLS/RTP/SAVPF 96 97 102 103"), ==, 1);
+	const KtSdpMedia *a = kt_sdp_get_media(sdp, 0);
+	g_assert_cmpuint(a->n_codecs, ==, 2);
+	g_assert_cmpstr(a->codecs[0].name, ==, "opus");
+	g_assert_cmpstr(a->codecs[1].name, ==, "red");
+	g_assert_cmpuint(a->codecs[1].clock_rate, ==, 48000);
+	g_assert_cmpuint(a->codecs[1].channels, ==, 2);
+	g_assert_cmpstr(a->codecs[1].fmtp, ==, "111/111");
+}
+
+/* The browser keeps RED on the lines offered with it; RED on a line offered
+ * without it does not fit the offer. */
+static void test_read_red(void)
+{
+	KtSdpOfferStream s[5];
+	five_streams(s);
+	s[2].red = s[4].red = TRUE;
+	g_autofree char *answer = load_answer();
+	g_autofree char *with_red =
+	    edit(answer, "^(m=audio 9 UDP/TLS/RTP/SAVPF 111)\r\n", "\\1 63\r\n");
+	g_autofree char *red = edit(with_red, "^(a=fmtp:111 minptime=10;useinbandfec=1\r\n)",
+	                            "\\1a=rtpmap:63 red/48000/2\r\na=fmtp:63 111/111\r\n");
+	{
+		g_autoptr(KtSdpOfferResult) r = read_ok(red, s, 5);
+		for (guint i = 2; i < 5; i += 2) {
+			g_assert_true(r->streams[i].accepted);
+			g_assert_cmpuint(r->streams[i].pt_opus, ==, 111);
+			g_assert_cmpuint(r->streams[i].pt_red, ==, 63);
+			g_assert_false(r->streams[i].nack || r->streams[i].pli);
+		}
+		g_assert_cmpuint(r->streams[0].pt_red, ==, 0);
+	}
+	{
+		/* Offered, not taken: plain Opus. */
+		g_autoptr(KtSdpOfferResult) r = read_ok(answer, s, 5);
+		g_assert_cmpuint(r->streams[2].pt_opus, ==, 111);
+		g_assert_cmpuint(r->streams[2].pt_red, ==, 0);
+	}
+	/* RED first in the answer: Opus is still the line's codec. */
+	g_autofree char *red_first = edit(red, "^m=audio 9 UDP/TLS/RTP/SAVPF 111 63\r\n",
+	                                  "m=audio 9 UDP/TLS/RTP/SAVPF 63 111\r\n");
+	{
+		g_autoptr(KtSdpOfferResult) r = read_ok(red_first, s, 5);
+		g_assert_cmpuint(r->streams[4].pt_opus, ==, 111);
+		g_assert_cmpuint(r->streams[4].pt_red, ==, 63);
+	}
+	/* A RED-only answer names no codec Ketang sends. */
+	g_autofree char *red_only = edit(red, "^m=audio 9 UDP/TLS/RTP/SAVPF 111 63\r\n",
+	                                 "m=audio 9 UDP/TLS/RTP/SAVPF 63\r\n");
+	g_autofree char *red_only2 = edit(red_only, "^a=(rtpmap|fmtp):111 .*\r\n", "");
+	read_fails(red_only2, strlen(red_only2), s, 5, KT_SDP_ERROR_NO_CODEC, "without any codec");
+	s[4].red = FALSE;
+	read_fails(red, strlen(red), s, 5, KT_SDP_ERROR_MISMATCH,
+	           "payload type 63, which Ketang did not offer");
+}
+
 /* Answers Chrome gives in other situations, made by editing the real one. */
 static void test_read_variants(void)
 {
@@ -647,7 +721,9 @@ int main(int argc, char **argv)
 	g_test_add_func("/sdp-offer/build/renegotiate", test_renegotiate);
 	g_test_add_func("/sdp-offer/build/rejected-line", test_rejected_line);
 	g_test_add_func("/sdp-offer/build/bad-streams", test_build_bad_streams);
+	g_test_add_func("/sdp-offer/build/red", test_build_red);
 	g_test_add_func("/sdp-offer/answer/chrome", test_read_chrome);
+	g_test_add_func("/sdp-offer/answer/red", test_read_red);
 	g_test_add_func("/sdp-offer/answer/variants", test_read_variants);
 	g_test_add_func("/sdp-offer/answer/renegotiated", test_read_renegotiated);
 	g_test_add_func("/sdp-offer/answer/bad-lines", test_read_bad_lines);

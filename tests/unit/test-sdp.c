@@ -573,6 +573,133 @@ static void parse_fails(const char *text, gssize len, int code, const char *mess
 
 #define HEAD "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
 
+/* ---- RED (RFC 2198) around Opus ---- */
+
+/* @name's text with every @from replaced by @to (which must occur). */
+static KtSdp *parse_edited(const char *name, const char *const *edits)
+{
+	gsize len;
+	g_autofree char *text = load(name, &len);
+	GError *error = NULL;
+	for (guint i = 0; edits[i] != NULL; i += 2) {
+		g_assert_nonnull(strstr(text, edits[i]));
+		g_auto(GStrv) parts = g_strsplit(text, edits[i], -1);
+		g_free(text);
+		text = g_strjoinv(edits[i + 1], parts);
+	}
+	KtSdp *sdp = kt_sdp_parse(text, strlen(text), &error);
+	g_assert_no_error(error);
+	return sdp;
+}
+
+/* Chrome's offer without RED on audio (as a page that set codec preferences sends). */
+static const char *const no_red[] = {
+    "m=audio 9 UDP/TLS/RTP/SAVPF 111 63 ",
+    "m=audio 9 UDP/TLS/RTP/SAVPF 111 ",
+    "a=rtpmap:63 red/48000/2\r\n",
+    "",
+    "a=fmtp:63 111/111\r\n",
+    "",
+    NULL,
+};
+
+/* A publisher offering RED gets it accepted and listed first, so it sends RED. */
+static void test_answer_red_whip(void)
+{
+	g_autoptr(KtSdp) offer = parse_file("chrome-whip.sdp");
+	KtSdpAnswerParams p = whip_params();
+	g_autofree KtSdpNegotiated *neg = NULL;
+	guint n_neg;
+	g_autoptr(KtSdp) ans = NULL;
+
+	p.audio_red = TRUE;
+	g_autofree char *text = build_ok(offer, &p, &neg, &n_neg, &ans);
+	g_assert_cmpuint(count_lines(text, "m=audio 9 UDP/TLS/RTP/SAVPF 63 111"), ==, 1);
+	g_assert_cmpuint(count_lines(text, "a=rtpmap:63 red/48000/2"), ==, 1);
+	g_assert_cmpuint(count_lines(text, "a=fmtp:63 111/111"), ==, 1);
+	/* The video line's RED (ULPFEC's, red/90000) is not Ketang's business. */
+	g_assert_null(strstr(text, "red/90000"));
+	const KtSdpMedia *a = kt_sdp_get_media(ans, 0);
+	g_assert_cmpuint(a->n_codecs, ==, 2);
+	g_assert_cmpstr(a->codecs[0].name, ==, "red");
+	g_assert_cmpuint(a->codecs[0].channels, ==, 2);
+	g_assert_cmpstr(a->codecs[0].fmtp, ==, "111/111");
+	g_assert_cmpstr(a->codecs[1].name, ==, "opus");
+	g_assert_cmpstr(a->codecs[1].fmtp, ==, "minptime=10;useinbandfec=1");
+	/* Opus stays the codec; RED is what it comes in. */
+	g_assert_cmpstr(neg[0].codec, ==, "opus");
+	g_assert_cmpuint(neg[0].pt, ==, 111);
+	g_assert_cmpuint(neg[0].red_pt, ==, 63);
+	g_assert_true(neg[0].transport_cc);
+	g_assert_cmpuint(neg[1].red_pt, ==, 0);
+
+	/* audio_red off: plain Opus, as before. */
+	g_autofree KtSdpNegotiated *neg2 = NULL;
+	g_autoptr(KtSdp) ans2 = NULL;
+	p.audio_red = FALSE;
+	g_autofree char *plain = build_ok(offer, &p, &neg2, &n_neg, &ans2);
+	g_assert_cmpuint(count_lines(plain, "m=audio 9 UDP/TLS/RTP/SAVPF 111"), ==, 1);
+	g_assert_null(strstr(plain, "red/"));
+	g_assert_cmpuint(kt_sdp_get_media(ans2, 0)->n_codecs, ==, 1);
+	g_assert_cmpuint(neg2[0].red_pt, ==, 0);
+}
+
+/* No RED offered, or a RED Ketang cannot read as Opus-in-RED: plain Opus. */
+static void test_answer_red_not_offered(void)
+{
+	static const char *const other_red[] = {"a=fmtp:63 111/111", "a=fmtp:63 111/9", NULL};
+	static const char *const no_fmtp[] = {"a=fmtp:63 111/111\r\n", "", NULL};
+	static const char *const other_rate[] = {"a=rtpmap:63 red/48000/2", "a=rtpmap:63 red/8000",
+	                                         NULL};
+	const char *const *const cases[] = {no_red, other_red, no_fmtp, other_rate};
+	KtSdpAnswerParams p = whip_params();
+
+	p.audio_red = TRUE;
+	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autoptr(KtSdp) offer = parse_edited("chrome-whip.sdp", cases[i]);
+		g_autofree KtSdpNegotiated *neg = NULL;
+		guint n_neg;
+		g_autoptr(KtSdp) ans = NULL;
+		g_autofree char *text = build_ok(offer, &p, &neg, &n_neg, &ans);
+
+		g_assert_cmpuint(count_lines(text, "m=audio 9 UDP/TLS/RTP/SAVPF 111"), ==, 1);
+		g_assert_null(strstr(text, "red/"));
+		g_assert_cmpstr(neg[0].codec, ==, "opus");
+		g_assert_cmpuint(neg[0].red_pt, ==, 0);
+	}
+}
+
+/* A subscriber (WHEP) that offers RED may receive it; one that does not, plain Opus. */
+static void test_answer_red_whep(void)
+{
+	KtSdpAnswerParams p = whep_params();
+	p.audio_red = TRUE;
+	{
+		g_autoptr(KtSdp) offer = parse_file("chrome-whep.sdp");
+		g_autofree KtSdpNegotiated *neg = NULL;
+		guint n_neg;
+		g_autoptr(KtSdp) ans = NULL;
+		g_autofree char *text = build_ok(offer, &p, &neg, &n_neg, &ans);
+
+		g_assert_cmpuint(count_lines(text, "m=audio 9 UDP/TLS/RTP/SAVPF 63 111"), ==, 1);
+		g_assert_cmpuint(count_lines(text, "a=fmtp:63 111/111"), ==, 1);
+		g_assert_cmpint(neg[0].direction, ==, KT_SDP_DIR_SENDONLY);
+		g_assert_cmpuint(neg[0].red_pt, ==, 63);
+		g_assert_cmpuint(neg[0].pt, ==, 111);
+		g_assert_cmpuint(kt_sdp_get_media(ans, 0)->ssrc, ==, 11111111);
+	}
+	{
+		g_autoptr(KtSdp) offer = parse_edited("chrome-whep.sdp", no_red);
+		g_autofree KtSdpNegotiated *neg = NULL;
+		guint n_neg;
+		g_autoptr(KtSdp) ans = NULL;
+		g_autofree char *text = build_ok(offer, &p, &neg, &n_neg, &ans);
+
+		g_assert_null(strstr(text, "red/"));
+		g_assert_cmpuint(neg[0].red_pt, ==, 0);
+	}
+}
+
 static void test_parse_bad_input(void)
 {
 	static const char binary[] = "v=0\r\no=- 1\0\x01\x02 2\r\n";
@@ -722,5 +849,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/sdp/answer/rejections", test_answer_rejections);
 	g_test_add_func("/sdp/answer/edge-cases", test_answer_edge_cases);
 	g_test_add_func("/sdp/answer/second-audio", test_answer_second_audio_rejected);
+	g_test_add_func("/sdp/answer/red-whip", test_answer_red_whip);
+	g_test_add_func("/sdp/answer/red-not-offered", test_answer_red_not_offered);
+	g_test_add_func("/sdp/answer/red-whep", test_answer_red_whep);
 	return g_test_run();
 }

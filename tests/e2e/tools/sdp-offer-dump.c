@@ -3,7 +3,7 @@
  *
  *   sdp-offer-dump offer   {"session_id":1,"version":2,"video_codecs":"vp8,h264",
  *                           "streams":[{"kind":"video","mid":"0","active":true,
- *                                       "rejected":false,"ssrc":1,"rtx_ssrc":2,
+ *                                       "rejected":false,"red":false,"ssrc":1,"rtx_ssrc":2,
  *                                       "stream_id":"p1","track_id":"p1-camera"}]}
  *                          → {"sdp":"v=0..."}
  *   sdp-offer-dump answer  {"streams":[...as above...],"answer":"v=0..."}
@@ -49,6 +49,7 @@ static guint read_streams(json_t *in, KtSdpOfferStream *out)
 		          sizeof out[i].mid);
 		out[i].active = json_is_true(json_object_get(s, "active"));
 		out[i].rejected = json_is_true(json_object_get(s, "rejected"));
+		out[i].red = json_is_true(json_object_get(s, "red"));
 		out[i].ssrc = json_integer_value(json_object_get(s, "ssrc"));
 		out[i].rtx_ssrc = json_integer_value(json_object_get(s, "rtx_ssrc"));
 		g_strlcpy(out[i].stream_id,
@@ -86,13 +87,13 @@ static int dump_offer(json_t *in, const KtSdpOfferStream *streams, guint n)
 static json_t *stream_json(const KtSdpAnswerStream *s)
 {
 	static const char *const dirs[] = {"sendrecv", "sendonly", "recvonly", "inactive"};
-	return json_pack("{s:s,s:s,s:b,s:b,s:s,s:i,s:i,s:i,s:i,s:i,s:b,s:b,s:b,s:i}", "mid", s->mid,
-	                 "kind", s->kind == KT_SDP_MEDIA_AUDIO ? "audio" : "video", "accepted",
-	                 s->accepted, "rejected", s->rejected, "direction", dirs[s->direction],
-	                 "pt_opus", s->pt_opus, "pt_for_vp8", s->pt_for_vp8, "rtx_for_vp8",
-	                 s->rtx_for_vp8, "pt_for_h264", s->pt_for_h264, "rtx_for_h264",
-	                 s->rtx_for_h264, "nack", s->nack, "pli", s->pli, "fir", s->fir,
-	                 "mid_ext_id", s->mid_ext_id);
+	return json_pack("{s:s,s:s,s:b,s:b,s:s,s:i,s:i,s:i,s:i,s:i,s:i,s:b,s:b,s:b,s:i}", "mid",
+	                 s->mid, "kind", s->kind == KT_SDP_MEDIA_AUDIO ? "audio" : "video",
+	                 "accepted", s->accepted, "rejected", s->rejected, "direction",
+	                 dirs[s->direction], "pt_opus", s->pt_opus, "pt_red", s->pt_red,
+	                 "pt_for_vp8", s->pt_for_vp8, "rtx_for_vp8", s->rtx_for_vp8, "pt_for_h264",
+	                 s->pt_for_h264, "rtx_for_h264", s->rtx_for_h264, "nack", s->nack, "pli",
+	                 s->pli, "fir", s->fir, "mid_ext_id", s->mid_ext_id);
 }
 
 static int dump_answer(json_t *in, const KtSdpOfferStream *streams, guint n)
