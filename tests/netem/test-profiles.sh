@@ -71,7 +71,7 @@ check_profile() {
 	if [ "$p_jitter_ms" -gt 0 ]; then
 		check "$1 jitter (ms)" "$(field jitter_ms "$down")" "$(awk -v j="$p_jitter_ms" 'BEGIN { print j / 5 }')" "$p_jitter_ms"
 	else
-		check "$1 jitter (ms)" "$(field jitter_ms "$down")" 0 6
+		check "$1 jitter (ms)" "$(field jitter_ms "$down")" 0 10
 	fi
 	# shellcheck disable=SC2046 # two words on purpose
 	check "$1 round-trip loss" "$(field loss "$down")" $(loss_band "$p_loss_pct" $pings)
