@@ -37,6 +37,8 @@ static void add_lesson(KtLesson *lesson, gpointer data)
 	m->sum.keyframe_requests_sent += c.keyframe_requests_sent;
 	m->sum.twcc_feedback_sent += c.twcc_feedback_sent;
 	m->sum.nacks_sent += c.nacks_sent;
+	m->sum.twcc_feedback_received += c.twcc_feedback_received;
+	m->sum.probe_packets_sent += c.probe_packets_sent;
 	m->sum.publishers += c.publishers;
 	m->sum.subscribers += c.subscribers;
 }
@@ -67,6 +69,12 @@ void kt_ops_metrics(KtHttpRequest *req, gpointer user_data)
 	     "Transport-wide congestion control reports sent to publishers.", 0},
 	    {"ketang_nacks_sent_total", "counter",
 	     "NACK packets sent to publishers for what their uplink lost.", 0},
+	    {"ketang_twcc_feedback_received_total", "counter",
+	     "Transport-wide congestion control reports from subscribers, for their bandwidth "
+	     "estimates.",
+	     0},
+	    {"ketang_probe_packets_sent_total", "counter",
+	     "Bandwidth probe packets (RTX resends or padding) sent to subscribers.", 0},
 	};
 	guint64 values[G_N_ELEMENTS(rows)];
 
@@ -84,6 +92,8 @@ void kt_ops_metrics(KtHttpRequest *req, gpointer user_data)
 	values[10] = m.sum.keyframe_requests_sent;
 	values[11] = m.sum.twcc_feedback_sent;
 	values[12] = m.sum.nacks_sent;
+	values[13] = m.sum.twcc_feedback_received;
+	values[14] = m.sum.probe_packets_sent;
 	for (guint i = 0; i < G_N_ELEMENTS(rows); i++)
 		g_string_append_printf(
 		    out, "# HELP %s %s\n# TYPE %s %s\n%s %" G_GUINT64_FORMAT "\n", rows[i].name,
