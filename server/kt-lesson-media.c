@@ -155,6 +155,7 @@ bool kt_lesson_media_join(KtLessonMedia *m, const char *lesson, const char *part
 	p->lesson = l;
 	p->session_id = g_random_int();
 	p->rtt_ms = -1;
+	p->estimate_kbps = -1;
 	p->slots = g_array_new(FALSE, TRUE, sizeof(SubSlot));
 	g_hash_table_insert(l->participants, p->id, p);
 	kt_lesson_media_route(l);
@@ -426,9 +427,12 @@ json_t *kt_lesson_media_quality(KtLessonMedia *m, const char *lesson)
 
 		if (p->role == KT_ROLE_OBSERVER)
 			continue;
-		json_array_append_new(out, json_pack("{s:s, s:i, s:f, s:i}", "id", p->id,
-		                                     "bitrate_kbps", p->bitrate_kbps, "loss_pct",
-		                                     p->loss_pct, "rtt_ms", p->rtt_ms));
+		json_array_append_new(
+		    out, json_pack("{s:s, s:i, s:f, s:i, s:o}", "id", p->id, "bitrate_kbps",
+		                   p->bitrate_kbps, "loss_pct", p->loss_pct, "rtt_ms", p->rtt_ms,
+		                   "estimate_kbps",
+		                   p->estimate_kbps >= 0 ? json_integer(p->estimate_kbps)
+		                                         : json_null()));
 	}
 	return out;
 }
@@ -485,8 +489,11 @@ static void on_stats(const KtRoomPeerStats *st, guint n, gpointer data)
 			p->last_bytes_in = st[i].bytes_in;
 			p->last_bytes_at_us = now;
 			p->loss_pct = st[i].loss_pct;
-		} else if (st[i].rtt_ms >= 0) {
-			p->rtt_ms = st[i].rtt_ms;
+		} else {
+			if (st[i].rtt_ms >= 0)
+				p->rtt_ms = st[i].rtt_ms;
+			p->estimate_kbps =
+			    st[i].estimate_bps ? (gint)(st[i].estimate_bps / 1000) : -1;
 		}
 	}
 	g_hash_table_iter_init(&it, l->participants);

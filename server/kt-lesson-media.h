@@ -98,7 +98,8 @@ bool kt_lesson_media_candidate(KtLessonMedia *media, const char *lesson, const c
                                const char *pc, const char *candidate, GError **error);
 
 /* Link quality of every participant that publishes, for the teacher:
- * [{id, bitrate_kbps, loss_pct, rtt_ms}] (new reference). */
+ * [{id, bitrate_kbps, loss_pct, rtt_ms, estimate_kbps}] (new reference;
+ * estimate_kbps is null while unknown). */
 json_t *kt_lesson_media_quality(KtLessonMedia *media, const char *lesson);
 
 G_END_DECLS

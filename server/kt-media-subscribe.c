@@ -215,6 +215,7 @@ static void apply_answer(MediaLesson *l, Participant *p, const KtSdpOfferResult 
 		t.nack = a->nack;
 		t.pli = a->pli;
 		t.fir = a->fir;
+		t.twcc_ext_id = a->transport_cc ? a->twcc_ext_id : 0;
 		kt_room_add_subscriber(room, p->sub_peer, &t, 1);
 		s->subscribed = TRUE;
 	}

@@ -26,7 +26,10 @@ guint kt_media_tracks_from_negotiated(const KtSdpNegotiated *neg, guint n, KtRoo
 		t->remote_ssrc = e->remote_ssrc;
 		t->remote_rtx_ssrc = e->remote_rtx_ssrc;
 		t->mid_ext_id = e->mid_ext_id;
-		t->twcc_ext_id = e->twcc_ext_id;
+		/* Sending, Ketang estimates from the receiver's feedback: it must
+		 * have agreed to send it. */
+		t->twcc_ext_id =
+		    e->direction == KT_SDP_DIR_SENDONLY && !e->transport_cc ? 0 : e->twcc_ext_id;
 		g_strlcpy(t->mid, e->mid, sizeof(t->mid));
 		t->nack = e->nack;
 		t->pli = e->pli;

@@ -1,4 +1,5 @@
 /* Operator endpoints: /healthz and /metrics (Prometheus text format 0.0.4). */
+#include <stddef.h>
 #include "kt-server-private.h"
 
 static void kt_ops_json_ok(KtHttpRequest *req, KtServer *server)
@@ -17,8 +18,47 @@ void kt_ops_healthz(KtHttpRequest *req, gpointer user_data)
 	kt_ops_json_ok(req, user_data);
 }
 
+/* The room counters /metrics shows: one row per KtRoomCounters field, so a
+ * new counter is one line here (and summing over lessons needs no list). */
+#define COUNTER(field, name, help) {name, "counter", help, offsetof(KtRoomCounters, field)}
+static const struct {
+	const char *name, *type, *help;
+	gsize offset; /* of a guint64 in KtRoomCounters */
+} counter_rows[] = {
+    COUNTER(rtp_in, "ketang_rtp_packets_received_total", "RTP packets from publishers."),
+    COUNTER(rtp_out, "ketang_rtp_packets_sent_total", "RTP packets forwarded."),
+    COUNTER(bytes_in, "ketang_rtp_bytes_received_total", "RTP bytes from publishers."),
+    COUNTER(bytes_out, "ketang_rtp_bytes_sent_total", "RTP bytes forwarded."),
+    COUNTER(nacks_received, "ketang_nacks_received_total", "NACK packets from subscribers."),
+    COUNTER(retransmissions, "ketang_retransmissions_total", "Packets resent from the cache."),
+    COUNTER(keyframe_requests_received, "ketang_keyframe_requests_received_total",
+            "PLI/FIR from subscribers."),
+    COUNTER(keyframe_requests_sent, "ketang_keyframe_requests_sent_total",
+            "Keyframe requests sent to publishers after coalescing."),
+    COUNTER(twcc_feedback_sent, "ketang_twcc_feedback_sent_total",
+            "Transport-wide congestion control reports sent to publishers."),
+    COUNTER(nacks_sent, "ketang_nacks_sent_total",
+            "NACK packets sent to publishers for what their uplink lost."),
+    COUNTER(retransmissions_skipped, "ketang_retransmissions_skipped_total",
+            "NACKed packets not resent: already resent within the subscriber's round trip."),
+    COUNTER(red_stripped, "ketang_red_stripped_total",
+            "Publishers' RED audio packets cut to their Opus frame for receivers without RED."),
+    COUNTER(red_recovered, "ketang_red_recovered_total",
+            "Audio packets lost on a publisher's uplink rebuilt from RED redundancy."),
+    COUNTER(red_dropped, "ketang_red_dropped_total",
+            "Publishers' RED audio packets dropped because they do not parse."),
+    COUNTER(red_added, "ketang_red_added_total",
+            "Opus packets sent wrapped in RED to subscribers reporting loss."),
+    COUNTER(twcc_feedback_received, "ketang_twcc_feedback_received_total",
+            "Transport-wide congestion control reports from subscribers, for their bandwidth "
+            "estimates."),
+    COUNTER(probe_packets_sent, "ketang_probe_packets_sent_total",
+            "Bandwidth probe packets (RTX resends or padding) sent to subscribers."),
+};
+
 typedef struct {
-	KtRoomCounters sum;
+	guint64 counters[G_N_ELEMENTS(counter_rows)];
+	guint64 publishers, subscribers;
 } MetricsSum;
 
 static void add_lesson(KtLesson *lesson, gpointer data)
@@ -27,22 +67,17 @@ static void add_lesson(KtLesson *lesson, gpointer data)
 	KtRoomCounters c;
 
 	kt_room_get_counters(kt_lesson_get_room(lesson), &c);
-	m->sum.rtp_in += c.rtp_in;
-	m->sum.rtp_out += c.rtp_out;
-	m->sum.bytes_in += c.bytes_in;
-	m->sum.bytes_out += c.bytes_out;
-	m->sum.nacks_received += c.nacks_received;
-	m->sum.retransmissions += c.retransmissions;
-	m->sum.keyframe_requests_received += c.keyframe_requests_received;
-	m->sum.keyframe_requests_sent += c.keyframe_requests_sent;
-	m->sum.twcc_feedback_sent += c.twcc_feedback_sent;
-	m->sum.nacks_sent += c.nacks_sent;
-	m->sum.red_stripped += c.red_stripped;
-	m->sum.red_recovered += c.red_recovered;
-	m->sum.red_dropped += c.red_dropped;
-	m->sum.red_added += c.red_added;
-	m->sum.publishers += c.publishers;
-	m->sum.subscribers += c.subscribers;
+	for (guint i = 0; i < G_N_ELEMENTS(counter_rows); i++)
+		m->counters[i] += G_STRUCT_MEMBER(guint64, &c, counter_rows[i].offset);
+	m->publishers += c.publishers;
+	m->subscribers += c.subscribers;
+}
+
+static void append_metric(GString *out, const char *name, const char *type, const char *help,
+                          guint64 value)
+{
+	g_string_append_printf(out, "# HELP %s %s\n# TYPE %s %s\n%s %" G_GUINT64_FORMAT "\n", name,
+	                       help, name, type, name, value);
 }
 
 void kt_ops_metrics(KtHttpRequest *req, gpointer user_data)
@@ -50,60 +85,16 @@ void kt_ops_metrics(KtHttpRequest *req, gpointer user_data)
 	KtServer *server = user_data;
 	MetricsSum m = {0};
 	GString *out = g_string_new(NULL);
-	const struct {
-		const char *name, *type, *help;
-		guint64 value;
-	} rows[] = {
-	    {"ketang_lessons_live", "gauge", "Lessons currently live.",
-	     kt_lessons_count(server->lessons)},
-	    {"ketang_publishers", "gauge", "Connected publisher sessions.", 0},
-	    {"ketang_subscribers", "gauge", "Subscriber sessions.", 0},
-	    {"ketang_rtp_packets_received_total", "counter", "RTP packets from publishers.", 0},
-	    {"ketang_rtp_packets_sent_total", "counter", "RTP packets forwarded.", 0},
-	    {"ketang_rtp_bytes_received_total", "counter", "RTP bytes from publishers.", 0},
-	    {"ketang_rtp_bytes_sent_total", "counter", "RTP bytes forwarded.", 0},
-	    {"ketang_nacks_received_total", "counter", "NACK packets from subscribers.", 0},
-	    {"ketang_retransmissions_total", "counter", "Packets resent from the cache.", 0},
-	    {"ketang_keyframe_requests_received_total", "counter", "PLI/FIR from subscribers.", 0},
-	    {"ketang_keyframe_requests_sent_total", "counter",
-	     "Keyframe requests sent to publishers after coalescing.", 0},
-	    {"ketang_twcc_feedback_sent_total", "counter",
-	     "Transport-wide congestion control reports sent to publishers.", 0},
-	    {"ketang_nacks_sent_total", "counter",
-	     "NACK packets sent to publishers for what their uplink lost.", 0},
-	    {"ketang_red_stripped_total", "counter",
-	     "Publishers' RED audio packets cut to their Opus frame for receivers without RED.", 0},
-	    {"ketang_red_recovered_total", "counter",
-	     "Audio packets lost on a publisher's uplink rebuilt from RED redundancy.", 0},
-	    {"ketang_red_dropped_total", "counter",
-	     "Publishers' RED audio packets dropped because they do not parse.", 0},
-	    {"ketang_red_added_total", "counter",
-	     "Opus packets sent wrapped in RED to subscribers reporting loss.", 0},
-	};
-	guint64 values[G_N_ELEMENTS(rows)];
 
 	kt_lessons_foreach(server->lessons, add_lesson, &m);
-	values[0] = rows[0].value;
-	values[1] = m.sum.publishers;
-	values[2] = m.sum.subscribers;
-	values[3] = m.sum.rtp_in;
-	values[4] = m.sum.rtp_out;
-	values[5] = m.sum.bytes_in;
-	values[6] = m.sum.bytes_out;
-	values[7] = m.sum.nacks_received;
-	values[8] = m.sum.retransmissions;
-	values[9] = m.sum.keyframe_requests_received;
-	values[10] = m.sum.keyframe_requests_sent;
-	values[11] = m.sum.twcc_feedback_sent;
-	values[12] = m.sum.nacks_sent;
-	values[13] = m.sum.red_stripped;
-	values[14] = m.sum.red_recovered;
-	values[15] = m.sum.red_dropped;
-	values[16] = m.sum.red_added;
-	for (guint i = 0; i < G_N_ELEMENTS(rows); i++)
-		g_string_append_printf(
-		    out, "# HELP %s %s\n# TYPE %s %s\n%s %" G_GUINT64_FORMAT "\n", rows[i].name,
-		    rows[i].help, rows[i].name, rows[i].type, rows[i].name, values[i]);
+	append_metric(out, "ketang_lessons_live", "gauge", "Lessons currently live.",
+	              kt_lessons_count(server->lessons));
+	append_metric(out, "ketang_publishers", "gauge", "Connected publisher sessions.",
+	              m.publishers);
+	append_metric(out, "ketang_subscribers", "gauge", "Subscriber sessions.", m.subscribers);
+	for (guint i = 0; i < G_N_ELEMENTS(counter_rows); i++)
+		append_metric(out, counter_rows[i].name, counter_rows[i].type, counter_rows[i].help,
+		              m.counters[i]);
 	kt_http_request_respond(req, 200, "text/plain; version=0.0.4", NULL, out->str, out->len);
 	g_string_free(out, TRUE);
 }

@@ -390,11 +390,14 @@ static guint8 find_mid_ext(const KtSdpMedia *m)
 	return find_ext(m, KT_SDP_MID_URI);
 }
 
-/* Ketang gives TWCC feedback on what it receives (publishers' lines); sending
- * side estimation towards subscribers is not negotiated yet. */
+/* Transport-wide congestion control on flowing lines: Ketang gives feedback on
+ * what it receives (publishers' lines) and estimates the bandwidth towards
+ * subscribers from theirs (sending lines). */
 static guint8 twcc_ext(const KtSdpAnswerLine *l)
 {
-	return l->dir == KT_SDP_DIR_RECVONLY ? find_ext(l->m, KT_SDP_TWCC_URI) : 0;
+	return l->dir == KT_SDP_DIR_RECVONLY || l->dir == KT_SDP_DIR_SENDONLY
+	           ? find_ext(l->m, KT_SDP_TWCC_URI)
+	           : 0;
 }
 
 static void write_accepted(KtSdpAnswerer *a, guint index, GString *s)

@@ -10,9 +10,9 @@
  *    unknown media included, is rejected with port 0, kept in order, left out of BUNDLE.
  *  - One primary codec per m= line (the first of our preference the offer has, with the
  *    offerer's payload type), plus its RTX; on audio, with audio_red, also the offer's RED
- *    (RFC 2198) around that Opus, listed first; rtcp-fb limited to nack, nack pli, ccm fir;
- *    only the sdes:mid header extension. transport-cc and goog-remb are declined: this
- *    version produces neither kind of feedback.
+ *    (RFC 2198) around that Opus, listed first; rtcp-fb limited to nack, nack pli, ccm fir
+ *    and, on lines that flow (either way), transport-cc; header extensions limited to
+ *    sdes:mid and, on those lines, transport-wide-cc. goog-remb is declined.
  *  - ICE candidates go in the answerer BUNDLE-tag m= line only (the first accepted one,
  *    RFC 9143 §7.3.1); ICE credentials, fingerprint and setup go in every accepted one.
  *
@@ -77,9 +77,11 @@ typedef struct {
 	guint8 rtx_pt;                         /* 0 if none */
 	guint8 red_pt; /* audio: RED around `codec` accepted (audio_red), 0 if not */
 	gboolean nack, pli, fir;
-	/* We receive on this line and the offer had transport-wide congestion control: the
-	 * answer takes its extension (twcc_ext_id) and "transport-cc" feedback, and Ketang
-	 * sends TWCC feedback to the sender. 0/FALSE otherwise. */
+	/* The line flows and the offer had transport-wide congestion control: the answer
+	 * takes its extension (twcc_ext_id) and, where the codec offered it, "transport-cc"
+	 * feedback (transport_cc: both). Receiving, Ketang sends TWCC feedback to the sender;
+	 * sending, it numbers its packets and estimates the bandwidth from the receiver's
+	 * feedback. 0/FALSE otherwise. */
 	gboolean transport_cc;
 	guint8 twcc_ext_id;
 	guint8 mid_ext_id; /* 0 if the sdes:mid extension was not offered */

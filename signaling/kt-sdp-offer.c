@@ -159,6 +159,7 @@ static void write_codec(const KtSdpOfferCodec *c, GString *s)
 		                       "a=rtcp-fb:%u nack\r\na=rtcp-fb:%u nack pli\r\n"
 		                       "a=rtcp-fb:%u ccm fir\r\n",
 		                       c->pt, c->pt, c->pt);
+	g_string_append_printf(s, "a=rtcp-fb:%u transport-cc\r\n", c->pt);
 	if (c->fmtp != NULL)
 		g_string_append_printf(s, "a=fmtp:%u %s\r\n", c->pt, c->fmtp);
 	if (c->rtx_pt != 0)
@@ -214,8 +215,9 @@ static void write_line(const KtSdpOfferer *o, guint index, GString *s)
 	g_string_append_printf(s, "a=ice-ufrag:%s\r\na=ice-pwd:%s\r\n", p->ice_ufrag, p->ice_pwd);
 	g_string_append_printf(s, "a=fingerprint:sha-256 %s\r\na=setup:actpass\r\n",
 	                       p->fingerprint);
-	g_string_append_printf(s, "a=extmap:%u " KT_SDP_MID_URI "\r\na=%s\r\n",
-	                       KT_SDP_OFFER_MID_EXT_ID, st->active ? "sendonly" : "inactive");
+	g_string_append_printf(s, "a=extmap:%u " KT_SDP_MID_URI "\r\n", KT_SDP_OFFER_MID_EXT_ID);
+	g_string_append_printf(s, "a=extmap:%u " KT_SDP_TWCC_URI "\r\na=%s\r\n",
+	                       KT_SDP_OFFER_TWCC_EXT_ID, st->active ? "sendonly" : "inactive");
 	g_string_append(s, "a=rtcp-mux\r\na=rtcp-rsize\r\n");
 	if (audio)
 		write_codec(&offer_codecs[0], s);
@@ -389,6 +391,7 @@ static gboolean read_codecs(const KtSdpMedia *m, const KtSdpOfferStream *offered
 	out->nack = first->fb_nack;
 	out->pli = first->fb_nack_pli;
 	out->fir = first->fb_ccm_fir;
+	out->transport_cc = first->fb_transport_cc;
 	return TRUE;
 }
 
@@ -428,9 +431,17 @@ static gboolean read_line(const KtSdp *answer, guint index, const KtSdpOfferStre
 		return FALSE;
 	out->direction = m->direction;
 	out->accepted = m->direction == KT_SDP_DIR_RECVONLY;
-	for (guint i = 0; i < m->n_extmaps; i++)
+	for (guint i = 0; i < m->n_extmaps; i++) {
 		if (strcmp(m->extmaps[i].uri, KT_SDP_MID_URI) == 0)
 			out->mid_ext_id = m->extmaps[i].id;
+		else if (strcmp(m->extmaps[i].uri, KT_SDP_TWCC_URI) == 0)
+			out->twcc_ext_id = m->extmaps[i].id;
+	}
+	/* Both halves, or neither (RFC 8285 §5: the answerer may drop an extension). */
+	if (!out->twcc_ext_id || !out->transport_cc) {
+		out->twcc_ext_id = 0;
+		out->transport_cc = FALSE;
+	}
 	return TRUE;
 }
 

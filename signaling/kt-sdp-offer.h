@@ -14,9 +14,10 @@
  *    same ICE credentials and fingerprint in every line; the candidates, followed by
  *    a=end-of-candidates, in the first bundled line (the offerer BUNDLE-tag).
  *  - Fixed payload types: opus 111, RED (RFC 2198) around it 63 on lines that ask for it;
- *    VP8 96 + rtx 97; H.264 102 + rtx 103 (constrained
- *    baseline 42e01f, packetization-mode=1). Video feedback nack, nack pli, ccm fir; no
- *    transport-cc yet. One header extension, sdes:mid with id 1.
+ *    VP8 96 + rtx 97; H.264 102 + rtx 103 (constrained baseline 42e01f,
+ *    packetization-mode=1). Video feedback nack, nack pli, ccm fir; transport-cc on every
+ *    codec. Header extensions sdes:mid with id 1 and transport-wide-cc with id 2 (Ketang
+ *    numbers what it sends and estimates the bandwidth from the browser's feedback).
  *  - Sending lines are a=sendonly with a=msid:<stream> <track> (RFC 8830) and, when the
  *    SSRC is known, a=ssrc cname/msid plus a=ssrc-group:FID for video RTX (RFC 4588 §8.3).
  *
@@ -38,6 +39,7 @@ G_BEGIN_DECLS
 #define KT_SDP_OFFER_PT_H264 102
 #define KT_SDP_OFFER_PT_H264_RTX 103
 #define KT_SDP_OFFER_MID_EXT_ID 1
+#define KT_SDP_OFFER_TWCC_EXT_ID 2
 
 /* One m= line of the subscribe connection. */
 typedef struct {
@@ -93,6 +95,10 @@ typedef struct {
 	/* Feedback of the answer's first codec (its preferred one, RFC 3264 §6.1). */
 	gboolean nack, pli, fir;
 	guint8 mid_ext_id; /* 0 when the answer dropped the sdes:mid extension */
+	/* Transport-wide congestion control: the answer kept the extension (its id) and
+	 * the first codec's transport-cc feedback; 0/FALSE unless it kept both. */
+	guint8 twcc_ext_id;
+	gboolean transport_cc;
 } KtSdpAnswerStream;
 
 typedef struct {

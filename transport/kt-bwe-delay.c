@@ -25,8 +25,8 @@
 #define THRESHOLD_START_MS 12.5
 #define THRESHOLD_MIN_MS 6.0
 #define THRESHOLD_MAX_MS 600.0
-#define K_UP 0.01      /* K_u: raise the threshold fast when |m| is above it */
-#define K_DOWN 0.00018 /* K_d: lower it ~55 times slower */
+#define K_UP 0.0087 /* K_u: towards |m| when it is above the threshold */
+#define K_DOWN 0.039 /* K_d: towards |m| when it is below (libwebrtc's) */
 #define MAX_ADAPT_OFFSET_MS 15.0
 #define MAX_ADAPT_STEP_US 100000
 #define OVERUSE_TIME_MS 10.0 /* overuse_time_th */
@@ -74,14 +74,16 @@ static void forget_path(KtBweDelay *d)
 
 /* ---- over-use detector ---- */
 
-/* gcc-02 §5.4: del_var_th follows |m| up fast (K_u) and down slowly (K_d),
- * so a queue built by a competing TCP flow does not starve us, but not to a
- * sudden spike (more than 15 ms over it). gcc-02 tuned K_u and K_d for its
- * Kalman filter; libwebrtc pairs the trendline with 0.0087 and 0.039, which
- * come down ~200 times faster after an over-use. On test-bwe's 2 Mbit/s link
- * those keep the worst queue under ~60 ms; with gcc-02's the threshold, raised
- * while the queue drains, decays slowly enough for the additive climb after
- * each over-use to queue 150 to 300 ms before the next one (issue 5). */
+/* gcc-02 §5.4: del_var_th follows |m|, with gain K_u while |m| is above it
+ * and K_d while below, so a queue built by a competing TCP flow does not
+ * starve us; a sudden spike (more than 15 ms over it) moves it not at all.
+ * gcc-02's K_u 0.01 and K_d 0.00018 were tuned for its Kalman filter; with
+ * the trendline they let the threshold, raised while a queue drains, decay so
+ * slowly that the additive climb after each over-use queued 150 to 320 ms on
+ * test-bwe's 2 Mbit/s link before the next one was seen. libwebrtc pairs the
+ * trendline with K_u 0.0087 and K_d 0.039 (TrendlineEstimator's defaults):
+ * down ~200 times faster, and the worst queue there stays under ~40 ms
+ * (issue 5). */
 static void adapt_threshold(KtBweDelay *d, gdouble m, gint64 now_us)
 {
 	gint64 dt_us = d->threshold_at_us < 0 ? 0 : now_us - d->threshold_at_us;

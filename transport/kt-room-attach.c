@@ -205,6 +205,7 @@ static void subscribe_one(Subscriber *sub, Source *s, const KtRoomTrack *t)
 	ss->nack = t->nack;
 	ss->pli = t->pli;
 	ss->fir = t->fir;
+	kt_room_bwe_on_subscribe(ss, t->twcc_ext_id);
 	if (kt_peer_is_connected(sub->peer))
 		start_stream(ss, g_get_monotonic_time());
 }
@@ -277,6 +278,7 @@ static void subscriber_free(KtRoom *room, Subscriber *sub)
 	while (sub->streams->len > 0)
 		kt_room_drop_sink(g_ptr_array_index(sub->streams, sub->streams->len - 1));
 	g_ptr_array_unref(sub->streams);
+	kt_room_bwe_free(sub);
 	kt_peer_set_media_funcs(sub->peer, NULL, NULL);
 	kt_peer_unref(sub->peer);
 	g_ptr_array_remove(room->subscribers, sub);
@@ -355,15 +357,20 @@ static gboolean collect_stats_on_worker(gpointer data)
 	call->stats = g_array_new(FALSE, TRUE, sizeof(KtRoomPeerStats));
 	for (guint i = 0; i < room->publishers->len; i++) {
 		Publisher *p = g_ptr_array_index(room->publishers, i);
-		KtRoomPeerStats st = {kt_peer_ref(p->peer), TRUE, p->bytes_in,
-		                      p->fraction_lost * 100.0 / 256, -1};
+		KtRoomPeerStats st = {.peer = kt_peer_ref(p->peer),
+		                      .publisher = TRUE,
+		                      .bytes_in = p->bytes_in,
+		                      .loss_pct = p->fraction_lost * 100.0 / 256,
+		                      .rtt_ms = -1};
 
 		g_array_append_val(call->stats, st);
 	}
 	for (guint i = 0; i < room->subscribers->len; i++) {
 		Subscriber *s = g_ptr_array_index(room->subscribers, i);
-		KtRoomPeerStats st = {kt_peer_ref(s->peer), FALSE, 0,
-		                      s->fraction_lost * 100.0 / 256, s->rtt_ms};
+		KtRoomPeerStats st = {.peer = kt_peer_ref(s->peer),
+		                      .loss_pct = s->fraction_lost * 100.0 / 256,
+		                      .rtt_ms = s->rtt_ms,
+		                      .estimate_bps = kt_room_sub_get_estimate(s)};
 
 		g_array_append_val(call->stats, st);
 	}

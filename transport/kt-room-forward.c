@@ -123,7 +123,7 @@ static void send_to_subscribers(KtRoom *room, Source *s, gsize len, gboolean key
 			memcpy(room->tx, room->canon, len);
 			kt_rtp_set_payload_type(room->tx, pt);
 		}
-		if (kt_peer_send_rtp(peer, room->tx, tx_len, sizeof(room->tx)) > 0) {
+		if (kt_room_send_rtp(room, ss, tx_len, FALSE) > 0) {
 			ss->packets++;
 			ss->octets += tx_payload_len;
 			COUNT(room, rtp_out, 1);
@@ -204,6 +204,7 @@ void kt_room_forward(KtRoom *room, Source *s, const guint8 *buf, KtRtpHeader *h,
 	out_len = build_canonical(room, s, buf, h, payload, payload_len, seq);
 	if (out_len == 0)
 		return;
+	s->bytes_in += out_len;
 	kt_rtx_cache_store(s->cache, seq + s->seq_offset, room->canon, out_len, now);
 	keyframe =
 	    s->kind == KT_MEDIA_VIDEO && kt_media_is_keyframe(s->codec, payload, payload_len);
@@ -455,7 +456,7 @@ static void retransmit(KtRoom *room, SubStream *ss, guint16 seq, gint64 now)
 		memcpy(room->tx, pkt, len);
 		kt_rtp_set_payload_type(room->tx, pt);
 	}
-	if (kt_peer_send_rtp(ss->sub->peer, room->tx, len, sizeof(room->tx)) > 0) {
+	if (kt_room_send_rtp(room, ss, len, FALSE) > 0) {
 		COUNT(room, retransmissions, 1);
 		ss->resent_seq[ss->resent_next] = seq;
 		ss->resent_at_us[ss->resent_next] = now;
@@ -528,6 +529,8 @@ void kt_room_on_subscriber_rtcp(KtPeer *peer, guint8 *buf, gsize len, gpointer u
 			on_report_blocks(sub, &c, now);
 		} else if (c.type == KT_RTCP_RTPFB && c.count == KT_RTCP_FB_NACK) {
 			on_nack(room, sub, &c, now);
+		} else if (c.type == KT_RTCP_RTPFB && c.count == KT_RTCP_FB_TWCC) {
+			kt_room_bwe_on_feedback(sub, &c, now);
 		} else if (c.type == KT_RTCP_PSFB && c.count == KT_RTCP_FB_PLI) {
 			on_keyframe_request(room, sub, kt_rtcp_fb_get_media_ssrc(&c), now);
 		} else if (c.type == KT_RTCP_PSFB && c.count == KT_RTCP_FB_FIR) {

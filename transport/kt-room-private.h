@@ -69,6 +69,7 @@ typedef struct {
 } Tap;
 typedef struct _Publisher Publisher;
 typedef struct _Subscriber Subscriber;
+typedef struct _SubBwe SubBwe; /* kt-room-bwe.c */
 
 /* A stream made inside Ketang, published into a source (kt-room-feed.c). */
 typedef struct {
@@ -128,6 +129,9 @@ typedef struct {
 	guint16 resent_seq[KT_ROOM_RESENT_KEEP];
 	gint64 resent_at_us[KT_ROOM_RESENT_KEEP];
 	guint resent_next;
+	/* Transport-wide sequence extension id the line negotiated; 0 = none
+	 * (its packets go out unnumbered and uncounted by the estimate). */
+	guint8 twcc_ext_id;
 } SubStream;
 
 struct _Subscriber {
@@ -136,6 +140,7 @@ struct _Subscriber {
 	GPtrArray *streams;   /* SubStream*, owned */
 	gint rtt_ms;          /* latest, -1 until measured */
 	guint8 fraction_lost; /* what it reports losing, 0..255 */
+	SubBwe *bwe;          /* bandwidth estimate; NULL unless a stream negotiated TWCC */
 };
 
 /* One forwarded stream: the identity every subscriber sees, stable across
@@ -168,6 +173,11 @@ struct _Source {
 	KtRtcpSenderInfo last_sr;
 	gboolean have_sr;
 	RedSource red; /* audio */
+	/* What arrives for it (canonical bytes, counted by kt_room_forward) and
+	 * the bitrate kt-room-bwe.c measures from that about once a second. */
+	guint64 bytes_in, bytes_at_mark;
+	gint64 mark_us;
+	guint32 bitrate_bps;
 };
 
 struct _KtRoom {
@@ -242,3 +252,40 @@ void kt_room_red_tap(KtRoom *room, Source *s);
 /* The payload type to resend the cached packet @pkt to @ss with, given @pt
  * (its codec's): 0 when it is RED and @ss does not take it as it is. */
 guint8 kt_room_red_resend_pt(const SubStream *ss, const guint8 *pkt, guint8 pt);
+/* kt-room-bwe.c, worker: a bandwidth estimate per subscriber from its
+ * transport-wide congestion control feedback (kt-bwe.h). */
+/* Sends the RTP packet in room->tx (@len bytes in Ketang's form: a 12-byte
+ * header, no CSRCs, no extension) to @ss's subscriber. When @ss negotiated
+ * TWCC the subscriber's next transport-wide sequence number goes in first
+ * (kt_room_bwe_stamp) and the packet is recorded for the estimate.
+ * @is_probe: part of a probe cluster. Returns kt_peer_send_rtp()'s result. */
+int kt_room_send_rtp(KtRoom *room, SubStream *ss, gsize len, gboolean is_probe);
+/* The two halves of kt_room_send_rtp around kt_peer_send_rtp(): stamp the
+ * packet in @buf (returns its new length, or a negative KtRtpStatus), and,
+ * once it left at @send_us as @size bytes on the wire (or was dropped by a
+ * full socket buffer), use up the sequence number. Without TWCC on @ss the
+ * first returns @len and leaves @buf alone, the second does nothing. */
+int kt_room_bwe_prepare(SubStream *ss, guint8 *buf, gsize len, gsize cap);
+void kt_room_bwe_sent(SubStream *ss, gint64 send_us, guint size, gboolean is_probe);
+/* RFC 8285 §4.2 one-byte form: moves the payload of the packet in @buf (a
+ * 12-byte header, no CSRCs or extension) 8 bytes on and puts 0xBEDE, length
+ * 1, element @ext_id (1..14) = @seq (big-endian) and one byte of padding in
+ * between; sets X. Returns the new length, KT_RTP_ENOSPACE when @cap cannot
+ * hold it, KT_RTP_EVERSION for any other header or id. */
+int kt_room_bwe_stamp(guint8 *buf, gsize len, gsize cap, guint8 ext_id, guint16 seq);
+/* @ss (of its subscriber) negotiated TWCC with extension @ext_id (0: not):
+ * the subscriber gets its estimator with the first such stream. */
+void kt_room_bwe_on_subscribe(SubStream *ss, guint8 ext_id);
+void kt_room_bwe_free(Subscriber *sub);
+/* RTPFB FMT 15 from the subscriber: parsed and fed to its estimator;
+ * malformed feedback, or feedback from a subscriber without TWCC, is ignored. */
+void kt_room_bwe_on_feedback(Subscriber *sub, const KtRtcpChunk *c, gint64 now_us);
+/* Every room tick: sources' bitrates, subscribers' demand, probing. */
+void kt_room_bwe_tick(KtRoom *room, gint64 now_us);
+/* What @sub should get if its link allowed (e.g. the next simulcast layer's
+ * bitrate), bit/s; only drives probing. 0 = the default: the sum of the
+ * bitrates of the sources it receives. */
+void kt_room_sub_set_demand(Subscriber *sub, guint32 bps);
+/* The current estimate of what may be sent to @sub, bit/s; 0 = none (it did
+ * not negotiate TWCC). */
+guint32 kt_room_sub_get_estimate(const Subscriber *sub);

@@ -170,7 +170,7 @@ static void send_recovered(KtRoom *room, SubStream *ss, const guint8 *pkt, gsize
 {
 	memcpy(room->tx, pkt, len);
 	kt_rtp_set_payload_type(room->tx, pt);
-	if (kt_peer_send_rtp(ss->sub->peer, room->tx, len, sizeof(room->tx)) <= 0)
+	if (kt_room_send_rtp(room, ss, len, FALSE) <= 0)
 		return;
 	ss->packets++;
 	ss->octets += len - KT_RTP_HEADER_LEN;

@@ -144,6 +144,8 @@ void kt_room_get_counters(KtRoom *room, KtRoomCounters *out)
 	out->red_recovered = LOAD(red_recovered);
 	out->red_dropped = LOAD(red_dropped);
 	out->red_added = LOAD(red_added);
+	out->twcc_feedback_received = LOAD(twcc_feedback_received);
+	out->probe_packets_sent = LOAD(probe_packets_sent);
 	out->publishers = LOAD(publishers);
 	out->subscribers = LOAD(subscribers);
 }
@@ -269,6 +271,7 @@ static gboolean on_tick(gpointer data)
 	static const gint64 retry_us = 500 * 1000;
 
 	kt_room_send_publisher_nacks(room, now);
+	kt_room_bwe_tick(room, now);
 	if (now - room->last_twcc_us >= KT_ROOM_TWCC_INTERVAL_US) {
 		room->last_twcc_us = now;
 		kt_room_send_twcc_feedback(room);

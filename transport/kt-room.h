@@ -3,7 +3,10 @@
  * subscriber sees one consistent stream per source even when a publisher
  * reconnects, answers NACKs from a retransmission cache (RTX when the
  * subscriber negotiated it), coalesces keyframe requests, forwards sender
- * reports and sends receiver reports to publishers.
+ * reports and sends receiver reports to publishers. For each subscriber that
+ * negotiated transport-wide congestion control it numbers what it sends and
+ * estimates from the subscriber's feedback how fast it may send to it,
+ * probing for more while the subscriber should get more (kt-room-bwe.c).
  *
  * Threads: a room is pinned to one media worker; all packet work happens
  * there. The kt_room_* functions below are called from the control loop
@@ -42,7 +45,10 @@ typedef struct {
 	guint clock_rate;
 	guint32 remote_ssrc, remote_rtx_ssrc; /* publishers: from SDP, 0 = learn */
 	guint8 mid_ext_id;                    /* publishers: RFC 8843 MID extension id */
-	guint8 twcc_ext_id; /* publishers: transport-wide sequence extension id; 0 = no TWCC */
+	/* Transport-wide sequence extension id; 0 = no TWCC. Publishers: Ketang sends
+	 * feedback. Subscribers (the line also negotiated transport-cc feedback):
+	 * Ketang numbers what it sends and estimates the bandwidth. */
+	guint8 twcc_ext_id;
 	char mid[32];
 	gboolean nack, pli, fir;
 	/* Subscribers: the payload types (and RTX payload types) the peer
@@ -66,6 +72,8 @@ typedef struct {
 	 * packets dropped as unparsable, and RED packets Ketang made for lossy
 	 * subscribers of a plain Opus source (per send). */
 	guint64 red_stripped, red_recovered, red_dropped, red_added;
+	guint64 twcc_feedback_received;  /* TWCC reports from subscribers, parsed */
+	guint64 probe_packets_sent;      /* bandwidth probes to subscribers (RTX or padding) */
 	guint publishers, subscribers;
 } KtRoomCounters;
 
@@ -149,13 +157,17 @@ void kt_room_remove_feed(KtRoom *room, guint feed);
 void kt_room_feed_rtp(KtRoom *room, guint feed, const guint8 *rtp, gsize len, gint64 capture_us);
 
 /* Link quality per attached peer, from RTCP: what a publisher sends us and
- * loses on the way; what a subscriber reports losing and its round-trip time. */
+ * loses on the way; what a subscriber reports losing, its round-trip time
+ * and how fast Ketang may send to it. */
 typedef struct {
 	KtPeer *peer; /* borrowed: valid during the callback */
 	gboolean publisher;
 	guint64 bytes_in; /* publishers: total received */
 	double loss_pct;  /* publishers: our latest RR; subscribers: theirs */
 	gint rtt_ms;      /* subscribers: from their RR; -1 = unknown */
+	/* Subscribers that negotiated TWCC: the send-side bandwidth estimate
+	 * (kt-bwe.h), bit/s; 0 = none. */
+	guint32 estimate_bps;
 } KtRoomPeerStats;
 typedef void (*KtRoomStatsFunc)(const KtRoomPeerStats *stats, guint n, gpointer user_data);
 /* Collects the stats on the worker and calls @func on the control loop (the

@@ -117,7 +117,8 @@ describe('lesson pages (mock lesson server)', () => {
 	});
 
 	it('link quality shows good / poor with the numbers in a tooltip', async () => {
-		mock.setQuality('双峰二小 Room B', { bitrate_kbps: 120, loss_pct: 9.5, rtt_ms: 420 });
+		mock.setQuality('双峰二小 Room B', { bitrate_kbps: 120, loss_pct: 9.5, rtt_ms: 420,
+			estimate_kbps: 250 });
 		const tile = (id) => `.tile[data-participant="${id}"]`;
 		await teacher.waitForSelector(`${tile(ids.b)} .q-dot.q-poor`, { timeout: 5000 });
 		await teacher.waitForSelector(`${tile(ids.a)} .q-dot.q-good`, { timeout: 5000 });
@@ -125,6 +126,7 @@ describe('lesson pages (mock lesson server)', () => {
 		assert.match(title, /120 kbps/);
 		assert.match(title, /9\.5 %/);
 		assert.match(title, /420 ms/);
+		assert.match(title, /Downlink estimate 250 kbps/);
 	});
 
 	it('raise hand shows in the teacher queue; stage sends that room to the other', async () => {

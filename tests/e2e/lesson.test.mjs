@@ -127,10 +127,12 @@ describe('a lesson: teacher + 3 classrooms through ketang', () => {
 			await assertLessonReceives(teacher, ids[name], 'audio');
 		}
 		await teacher.waitForSelector('.tile .q-dot:not(.q-unknown)', { timeout: 10000 });
-		// Real figures from RTCP: every classroom's uplink bitrate, and a
-		// round-trip time once its subscribe connection answered our SRs.
+		// Real figures from RTCP: every classroom's uplink bitrate, a
+		// round-trip time once its subscribe connection answered our SRs, and
+		// the bandwidth estimate from its transport-wide feedback.
 		await teacher.waitForFunction(() => [...document.querySelectorAll('#gallery .tile .quality')]
-			.every((q) => /Bitrate [1-9]\d* kbps/.test(q.title) && /RTT \d+ ms/.test(q.title)),
+			.every((q) => /Bitrate [1-9]\d* kbps/.test(q.title) && /RTT \d+ ms/.test(q.title) &&
+				/Downlink estimate [1-9]\d* kbps/.test(q.title)),
 		null, { timeout: 15000 });
 		const details = await teacher.$$eval('#gallery .tile .quality', (qs) => qs.map((q) => q.title));
 		console.log(`link quality seen by the teacher: ${details.join(' | ')}`);

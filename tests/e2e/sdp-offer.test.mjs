@@ -167,6 +167,10 @@ describe('subscribe offers in chromium', () => {
 			assert.equal(s.accepted, true, `mid ${s.mid}`);
 			assert.equal(s.direction, 'recvonly');
 			assert.equal(s.mid_ext_id, 1);
+			// Chrome keeps transport-wide congestion control: it numbers
+			// nothing itself here, it sends feedback on what Ketang numbers.
+			assert.equal(s.twcc_ext_id, 2, `mid ${s.mid} twcc`);
+			assert.equal(s.transport_cc, true, `mid ${s.mid} transport-cc`);
 			if (s.kind === 'video') {
 				assert.deepEqual([s.pt_for_vp8, s.rtx_for_vp8, s.pt_for_h264, s.rtx_for_h264, s.pt_opus],
 					[96, 97, 102, 103, 0], `mid ${s.mid}`);

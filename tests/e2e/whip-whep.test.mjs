@@ -237,6 +237,14 @@ describe('WHIP publish, WHEP watch', () => {
 			const reports = Number(/^ketang_twcc_feedback_sent_total (\d+)$/m.exec(metrics)?.[1]);
 			console.log(`TWCC reports sent to the publisher so far: ${reports}`);
 			assert.ok(reports > 10, `TWCC reports: ${reports}`);
+			// The other way: the viewers took TWCC too, and report on the packets Ketang
+			// numbers for them (the send-side estimate per viewer lives on these).
+			const viewerAnswer = await watchers[0].evaluate(() => window.ketang.pc.remoteDescription.sdp);
+			assert.match(viewerAnswer, /a=rtcp-fb:\d+ transport-cc/);
+			const received = Number(/^ketang_twcc_feedback_received_total (\d+)$/m.exec(metrics)?.[1]);
+			const probes = Number(/^ketang_probe_packets_sent_total (\d+)$/m.exec(metrics)?.[1]);
+			console.log(`TWCC reports from the viewers so far: ${received}; probe packets: ${probes}`);
+			assert.ok(received > 10 * watchers.length, `TWCC reports from viewers: ${received}`);
 			await Promise.all(watchers.map(async (page, i) => {
 				const reconnects = await page.evaluate(() => window.ketang.reconnects);
 				assert.equal(reconnects, 0, `watcher ${i + 1} had to reconnect`);

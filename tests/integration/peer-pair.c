@@ -96,6 +96,7 @@ void peer_pair_connect(PeerPair *pair, KtWorker *server_worker, KtWorker *client
 	gint connected = 0;
 	gint64 deadline = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
 
+	ccfg.port_min = ccfg.port_max = pair->client_port;
 	pair->client_cert = kt_cert_new_ecdsa("client", 1, NULL, &error);
 	g_assert_no_error(error);
 	pair->server_cert = kt_cert_new_ecdsa("server", 1, NULL, &error);

@@ -8,6 +8,7 @@
 
 typedef struct {
 	const char *address; /* host candidate address; NULL = 127.0.0.1 */
+	guint client_port;   /* the client's UDP port (e.g. to shape its downlink); 0 = any */
 	KtPeer *client, *server;
 	KtCert *client_cert, *server_cert;
 	gboolean server_ready;

@@ -9,8 +9,8 @@
 	"11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:"     \
 	"DD:EE:FF:00"
 #define CHROME_FP                                                                                  \
-	"FD:FA:69:40:51:30:F1:53:51:71:CE:60:5F:35:FB:91:56:43:10:5E:83:DF:C4:77:83:49:9A:32:"     \
-	"1C:45:5C:8A"
+	"A8:3E:AE:05:4F:85:D6:D3:72:63:1E:01:87:27:73:BC:37:7C:F9:45:84:3F:97:41:02:3A:78:02:"     \
+	"12:CC:B2:11"
 
 static const char *const our_candidates[] = {
     "candidate:1 1 udp 2130706431 10.0.0.5 40000 typ host",
@@ -116,10 +116,13 @@ static void test_build_one(void)
 	                "a=fingerprint:sha-256 " OUR_FP "\r\n"
 	                "a=setup:actpass\r\n"
 	                "a=extmap:1 urn:ietf:params:rtp-hdrext:sdes:mid\r\n"
+	                "a=extmap:2 http://www.ietf.org/id/"
+	                "draft-holmer-rmcat-transport-wide-cc-extensions-01\r\n"
 	                "a=sendonly\r\n"
 	                "a=rtcp-mux\r\n"
 	                "a=rtcp-rsize\r\n"
 	                "a=rtpmap:111 opus/48000/2\r\n"
+	                "a=rtcp-fb:111 transport-cc\r\n"
 	                "a=fmtp:111 minptime=10;useinbandfec=1\r\n"
 	                "a=msid:p1 p1-audio\r\n"
 	                "a=ssrc:3000 cname:ketang-cname\r\n"
@@ -132,7 +135,8 @@ static void test_build_one(void)
 	g_assert_cmpuint(m->n_codecs, ==, 1);
 	g_assert_cmpstr(m->codecs[0].name, ==, "opus");
 	g_assert_cmpuint(m->codecs[0].channels, ==, 2);
-	g_assert_false(m->codecs[0].fb_transport_cc || m->codecs[0].fb_nack);
+	g_assert_true(m->codecs[0].fb_transport_cc);
+	g_assert_false(m->codecs[0].fb_nack);
 	g_assert_cmpuint(m->ssrc, ==, 3000);
 	g_assert_cmpuint(m->rtx_ssrc, ==, 0);
 	g_assert_cmpuint(m->candidates->len, ==, 2);
@@ -153,8 +157,8 @@ static void check_video(const KtSdpMedia *m, guint32 ssrc, const char *msid)
 	g_assert_cmpuint(m->codecs[2].rtx_pt, ==, 103);
 	for (guint i = 0; i < 4; i += 2) {
 		const KtSdpCodec *c = &m->codecs[i];
-		g_assert_true(c->fb_nack && c->fb_nack_pli && c->fb_ccm_fir);
-		g_assert_false(c->fb_transport_cc || c->fb_goog_remb);
+		g_assert_true(c->fb_nack && c->fb_nack_pli && c->fb_ccm_fir && c->fb_transport_cc);
+		g_assert_false(c->fb_goog_remb);
 	}
 	g_assert_cmpstr(m->codecs[2].fmtp, ==,
 	                "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f");
@@ -175,9 +179,13 @@ static void check_transport(const KtSdpMedia *m, const char *mid, KtSdpDirection
 	g_assert_cmpstr(m->fingerprint, ==, OUR_FP);
 	g_assert_cmpstr(m->setup, ==, "actpass");
 	g_assert_true(m->rtcp_mux && m->rtcp_rsize);
-	g_assert_cmpuint(m->n_extmaps, ==, 1);
+	g_assert_cmpuint(m->n_extmaps, ==, 2);
 	g_assert_cmpuint(m->extmaps[0].id, ==, 1);
 	g_assert_cmpstr(m->extmaps[0].uri, ==, "urn:ietf:params:rtp-hdrext:sdes:mid");
+	g_assert_cmpuint(m->extmaps[1].id, ==, 2);
+	g_assert_cmpstr(
+	    m->extmaps[1].uri, ==,
+	    "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01");
 }
 
 static void test_build_five(void)
@@ -195,7 +203,11 @@ static void test_build_five(void)
 	g_assert_cmpuint(count_lines(offer, "a=sendonly"), ==, 5);
 	g_assert_cmpuint(count_lines(offer, "a=end-of-candidates"), ==, 1);
 	g_assert_null(strstr(offer, "a=ice-lite"));
-	g_assert_null(strstr(offer, "transport-cc"));
+	/* Every codec but RTX: 3 video lines x (VP8, H.264) + 2 audio lines. */
+	g_assert_cmpuint(count_lines(offer, "a=rtcp-fb:96 transport-cc"), ==, 3);
+	g_assert_cmpuint(count_lines(offer, "a=rtcp-fb:102 transport-cc"), ==, 3);
+	g_assert_cmpuint(count_lines(offer, "a=rtcp-fb:111 transport-cc"), ==, 2);
+	g_assert_null(strstr(offer, "a=rtcp-fb:97"));
 	for (guint i = 0; i < 5; i++) {
 		const KtSdpMedia *m = kt_sdp_get_media(sdp, i);
 		check_transport(m, s[i].mid, KT_SDP_DIR_SENDONLY);
@@ -419,6 +431,8 @@ static void check_accepted_video(const KtSdpAnswerStream *a, const char *mid)
 	g_assert_cmpuint(a->pt_opus, ==, 0);
 	g_assert_true(a->nack && a->pli && a->fir);
 	g_assert_cmpuint(a->mid_ext_id, ==, 1);
+	g_assert_cmpuint(a->twcc_ext_id, ==, 2);
+	g_assert_true(a->transport_cc);
 }
 
 static void test_read_chrome(void)
@@ -427,8 +441,8 @@ static void test_read_chrome(void)
 	five_streams(s);
 	g_autofree char *answer = load_answer();
 	g_autoptr(KtSdpOfferResult) r = read_ok(answer, s, 5);
-	g_assert_cmpstr(r->ice_ufrag, ==, "dSiD");
-	g_assert_cmpstr(r->ice_pwd, ==, "yQ/8a0xBk7BOQQdYBFw7pmFr");
+	g_assert_cmpstr(r->ice_ufrag, ==, "PKto");
+	g_assert_cmpstr(r->ice_pwd, ==, "3X9NRK4p+Uipgm1XwY0QvbSX");
 	g_assert_cmpstr(r->fingerprint, ==, CHROME_FP);
 	g_assert_true(r->dtls_active);
 	g_assert_cmpuint(r->candidates->len, ==, 0); /* Chrome trickles them */
@@ -447,6 +461,21 @@ static void test_read_chrome(void)
 		g_assert_cmpuint(a->pt_opus, ==, 111);
 		g_assert_cmpuint(a->pt_for_vp8 + a->pt_for_h264, ==, 0);
 		g_assert_false(a->nack || a->pli || a->fir);
+		g_assert_cmpuint(a->twcc_ext_id, ==, 2);
+		g_assert_true(a->transport_cc);
+	}
+
+	/* A browser that drops either half of TWCC: none (RFC 8285 §5 lets an
+	 * answerer leave an extension out; without the feedback there is
+	 * nothing to estimate from). */
+	g_autofree char *no_ext = edit(answer, "^a=extmap:2 .*\r\n", "");
+	g_autofree char *no_fb = edit(answer, "^a=rtcp-fb:[0-9]+ transport-cc\r\n", "");
+	g_autoptr(KtSdpOfferResult) r2 = read_ok(no_ext, s, 5);
+	g_autoptr(KtSdpOfferResult) r3 = read_ok(no_fb, s, 5);
+	for (guint i = 0; i < 5; i++) {
+		g_assert_true(r2->streams[i].accepted && r3->streams[i].accepted);
+		g_assert_cmpuint(r2->streams[i].twcc_ext_id + r3->streams[i].twcc_ext_id, ==, 0);
+		g_assert_false(r2->streams[i].transport_cc || r3->streams[i].transport_cc);
 	}
 }
 
@@ -602,7 +631,7 @@ static void test_read_renegotiated(void)
 	g_assert_false(r2->streams[0].accepted);
 	g_assert_cmpuint(r2->streams[0].pt_for_vp8, ==, 0);
 	g_assert_true(r2->streams[1].accepted);
-	g_assert_cmpstr(r2->ice_ufrag, ==, "dSiD");
+	g_assert_cmpstr(r2->ice_ufrag, ==, "PKto");
 	/* Accepting a line we offered with port 0 is not allowed. */
 	read_fails(answer, strlen(answer), s, 5, KT_SDP_ERROR_MISMATCH,
 	           "\"0\", which Ketang offered with port 0");

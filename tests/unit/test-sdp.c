@@ -357,9 +357,17 @@ static void test_answer_whep(void)
 
 	g_assert_cmpuint(count_lines(text, "a=msid-semantic:WMS lesson-7"), ==, 1);
 	g_assert_cmpuint(count_lines(text, "a=sendonly"), ==, 2);
-	/* Sending: no TWCC until Ketang estimates bandwidth towards subscribers. */
-	g_assert_null(strstr(text, "transport-cc"));
-	g_assert_null(strstr(text, "transport-wide-cc"));
+	/* Sending, Ketang numbers its packets and estimates the bandwidth from the
+	 * viewer's feedback: TWCC on both lines (extension 3), transport-cc on
+	 * every codec listed, never goog-remb. */
+	g_assert_cmpuint(count_lines(text, "a=extmap:3 "
+	                                   "http://www.ietf.org/id/"
+	                                   "draft-holmer-rmcat-transport-wide-cc-extensions-01"),
+	                 ==, 2);
+	g_assert_cmpuint(count_lines(text, "a=rtcp-fb:111 transport-cc"), ==, 1);
+	g_assert_cmpuint(count_lines(text, "a=rtcp-fb:96 transport-cc"), ==, 1);
+	g_assert_cmpuint(count_lines(text, "a=rtcp-fb:102 transport-cc"), ==, 1);
+	g_assert_null(strstr(text, "goog-remb"));
 	g_assert_cmpuint(count_lines(text, "m=application 0 UDP/DTLS/SCTP webrtc-datachannel"), ==,
 	                 1);
 	g_assert_cmpuint(count_lines(text, "a=ssrc-group:FID 22222222 33333333"), ==, 1);
@@ -384,7 +392,11 @@ static void test_answer_whep(void)
 	g_assert_cmpuint(n_neg, ==, 3);
 	g_assert_cmpint(neg[1].direction, ==, KT_SDP_DIR_SENDONLY);
 	g_assert_cmpstr(neg[1].codec, ==, "vp8");
-	g_assert_false(neg[2].active);
+	for (guint i = 0; i < 2; i++) {
+		g_assert_true(neg[i].transport_cc);
+		g_assert_cmpuint(neg[i].twcc_ext_id, ==, 3);
+	}
+	g_assert_false(neg[2].active || neg[2].transport_cc);
 	g_assert_cmpstr(neg[2].mid, ==, "2");
 
 	/* The viewer also accepted H.264: listed so a later H.264 publisher (OBS)
@@ -498,11 +510,11 @@ static void test_answer_rejections(void)
 	build_fails(no_fp, &p, KT_SDP_ERROR_NO_FINGERPRINT, "fingerprint");
 }
 
-/* Applies g_strsplit/join edits to the Chrome WHIP offer, then parses it. */
-static KtSdp *edited_offer(const char *from, const char *to)
+/* Applies g_strsplit/join edits to an offer file, then parses it. */
+static KtSdp *edited_file(const char *name, const char *from, const char *to)
 {
 	gsize len;
-	g_autofree char *text = load("chrome-whip.sdp", &len);
+	g_autofree char *text = load(name, &len);
 	g_auto(GStrv) parts = g_strsplit(text, from, -1);
 	g_assert_cmpuint(g_strv_length(parts), >, 1);
 	g_autofree char *edited = g_strjoinv(to, parts);
@@ -510,6 +522,44 @@ static KtSdp *edited_offer(const char *from, const char *to)
 	KtSdp *sdp = kt_sdp_parse(edited, strlen(edited), &error);
 	g_assert_no_error(error);
 	return sdp;
+}
+
+static KtSdp *edited_offer(const char *from, const char *to)
+{
+	return edited_file("chrome-whip.sdp", from, to);
+}
+
+/* A viewer that does not offer transport-wide congestion control gets none;
+ * one that offers the extension without the feedback gets the extension
+ * only, which is not enough to estimate with (transport_cc FALSE). */
+static void test_answer_whep_without_twcc(void)
+{
+	KtSdpAnswerParams p = whep_params();
+	g_autoptr(KtSdp) no_ext =
+	    edited_file("chrome-whep.sdp", "draft-holmer-rmcat-transport-wide-cc", "x-unknown");
+	g_autoptr(KtSdp) no_fb = edited_file("chrome-whep.sdp", " transport-cc", " x-unknown");
+	g_autofree KtSdpNegotiated *neg = NULL;
+	g_autofree KtSdpNegotiated *neg2 = NULL;
+	guint n_neg;
+	g_autoptr(KtSdp) ans = NULL;
+	g_autoptr(KtSdp) ans2 = NULL;
+	g_autofree char *text = build_ok(no_ext, &p, &neg, &n_neg, &ans);
+	g_autofree char *text2 = build_ok(no_fb, &p, &neg2, &n_neg, &ans2);
+
+	g_assert_null(strstr(text, "transport-wide-cc"));
+	g_assert_null(strstr(text, "transport-cc"));
+	g_assert_null(strstr(text2, "transport-cc"));
+	g_assert_cmpuint(count_lines(text2, "a=extmap:3 "
+	                                    "http://www.ietf.org/id/"
+	                                    "draft-holmer-rmcat-transport-wide-cc-extensions-01"),
+	                 ==, 2);
+	for (guint i = 0; i < 2; i++) {
+		g_assert_true(neg[i].active && neg2[i].active);
+		g_assert_cmpint(neg[i].direction, ==, KT_SDP_DIR_SENDONLY);
+		g_assert_false(neg[i].transport_cc || neg2[i].transport_cc);
+		g_assert_cmpuint(neg[i].twcc_ext_id, ==, 0);
+		g_assert_cmpuint(neg2[i].twcc_ext_id, ==, 3);
+	}
 }
 
 static void test_answer_edge_cases(void)
@@ -843,6 +893,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/sdp/answer/vp8-only", test_answer_vp8_only);
 	g_test_add_func("/sdp/answer/firefox", test_answer_firefox);
 	g_test_add_func("/sdp/answer/whep", test_answer_whep);
+	g_test_add_func("/sdp/answer/whep-without-twcc", test_answer_whep_without_twcc);
 	g_test_add_func("/sdp/answer/accept-all-lines", test_accept_all_lines);
 	g_test_add_func("/sdp/answer/video-codec-required", test_video_codec_required);
 	g_test_add_func("/sdp/answer/direction-mismatch", test_direction_mismatch);

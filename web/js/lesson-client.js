@@ -573,7 +573,8 @@ const HANDLERS = {
 		for (const q of msg.participants || []) {
 			const p = client.participant(q.id);
 			if (p)
-				p.quality = { bitrate_kbps: q.bitrate_kbps, loss_pct: q.loss_pct, rtt_ms: q.rtt_ms };
+				p.quality = { bitrate_kbps: q.bitrate_kbps, loss_pct: q.loss_pct, rtt_ms: q.rtt_ms,
+					estimate_kbps: q.estimate_kbps };
 		}
 		client.changed();
 	},

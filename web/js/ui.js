@@ -87,13 +87,16 @@ export const QUALITY_LABEL = {
 	unknown: '网络 — Network',
 };
 
-/** The tooltip of a quality indicator. */
+/**
+ * The tooltip of a quality indicator: the uplink's bitrate and loss, the
+ * round trip, and how fast the server estimates it may send to the room.
+ */
 export function qualityDetail(q) {
 	if (!q)
 		return '尚无数据 No data yet';
 	const fmt = (v, digits = 0) => (v === null || v === undefined ? '—' : Number(v).toFixed(digits));
 	return `码率 Bitrate ${fmt(q.bitrate_kbps)} kbps · 丢包 Loss ${fmt(q.loss_pct, 1)} % · ` +
-		`延迟 RTT ${fmt(q.rtt_ms)} ms`;
+		`延迟 RTT ${fmt(q.rtt_ms)} ms · 下行估计 Downlink estimate ${fmt(q.estimate_kbps)} kbps`;
 }
 
 /** Bilingual text for a server error code (PROTOCOL.md, "Errors"). */

@@ -135,7 +135,7 @@ function parseToken(token) {
 export async function startMockLessonServer({ relay = null, qualityMs = 1000 } = {}) {
 	const lessons = new Map(); // id -> {id, title, participants: Map, stage, ended}
 	const log = [];
-	const quality = new Map(); // classroom name -> {bitrate_kbps, loss_pct, rtt_ms}
+	const quality = new Map(); // classroom name -> {bitrate_kbps, loss_pct, rtt_ms, estimate_kbps}
 	let down = false;
 	let nextId = 0;
 	const mock = { lessons, log, relay };
@@ -392,7 +392,7 @@ export async function startMockLessonServer({ relay = null, qualityMs = 1000 } =
 		for (const lesson of lessons.values()) {
 			const rooms = [...lesson.participants.values()].filter((q) => q.role === 'classroom');
 			const report = rooms.map((q) => ({ id: q.id,
-				...(quality.get(q.name) || { bitrate_kbps: 850, loss_pct: 0.4, rtt_ms: 35 }) }));
+				...(quality.get(q.name) || { bitrate_kbps: 850, loss_pct: 0.4, rtt_ms: 35, estimate_kbps: 2400 }) }));
 			lesson.participants.forEach((q) => {
 				if (q.role === 'teacher')
 					send(q, { type: 'quality', participants: report });

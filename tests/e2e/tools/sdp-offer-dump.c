@@ -87,13 +87,14 @@ static int dump_offer(json_t *in, const KtSdpOfferStream *streams, guint n)
 static json_t *stream_json(const KtSdpAnswerStream *s)
 {
 	static const char *const dirs[] = {"sendrecv", "sendonly", "recvonly", "inactive"};
-	return json_pack("{s:s,s:s,s:b,s:b,s:s,s:i,s:i,s:i,s:i,s:i,s:i,s:b,s:b,s:b,s:i}", "mid",
-	                 s->mid, "kind", s->kind == KT_SDP_MEDIA_AUDIO ? "audio" : "video",
+	return json_pack("{s:s,s:s,s:b,s:b,s:s,s:i,s:i,s:i,s:i,s:i,s:i,s:b,s:b,s:b,s:i,s:i,s:b}",
+	                 "mid", s->mid, "kind", s->kind == KT_SDP_MEDIA_AUDIO ? "audio" : "video",
 	                 "accepted", s->accepted, "rejected", s->rejected, "direction",
 	                 dirs[s->direction], "pt_opus", s->pt_opus, "pt_red", s->pt_red,
 	                 "pt_for_vp8", s->pt_for_vp8, "rtx_for_vp8", s->rtx_for_vp8, "pt_for_h264",
 	                 s->pt_for_h264, "rtx_for_h264", s->rtx_for_h264, "nack", s->nack, "pli",
-	                 s->pli, "fir", s->fir, "mid_ext_id", s->mid_ext_id);
+	                 s->pli, "fir", s->fir, "mid_ext_id", s->mid_ext_id, "twcc_ext_id",
+	                 s->twcc_ext_id, "transport_cc", s->transport_cc);
 }
 
 static int dump_answer(json_t *in, const KtSdpOfferStream *streams, guint n)
