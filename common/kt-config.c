@@ -111,6 +111,9 @@ static const KtOption kt_config_options[] = {
     {"media", "video_codecs", KT_OPT_LIST, KT_OFF(video_codecs), .def = "vp8,h264",
      .choices = kt_config_codecs, .flags = KT_OPT_NONEMPTY,
      .doc = "Video codecs to negotiate, most preferred first."},
+    {"media", "simulcast", KT_OPT_BOOL, KT_OFF(simulcast), .def_int = TRUE,
+     .doc = "Receive browsers' simulcast (several sizes of one camera) and give each "
+            "subscriber the layer its link carries; false = publishers send one stream."},
     {"media", "keyframe_interval_ms", KT_OPT_INT, KT_OFF(keyframe_interval_ms), .def_int = 300,
      .min = 50, .max = 5000,
      .doc = "Least time between keyframe requests (PLI/FIR) for one stream, in ms."},
