@@ -37,6 +37,7 @@ static void add_lesson(KtLesson *lesson, gpointer data)
 	m->sum.keyframe_requests_sent += c.keyframe_requests_sent;
 	m->sum.twcc_feedback_sent += c.twcc_feedback_sent;
 	m->sum.nacks_sent += c.nacks_sent;
+	m->sum.layer_switches += c.layer_switches;
 	m->sum.publishers += c.publishers;
 	m->sum.subscribers += c.subscribers;
 }
@@ -67,6 +68,8 @@ void kt_ops_metrics(KtHttpRequest *req, gpointer user_data)
 	     "Transport-wide congestion control reports sent to publishers.", 0},
 	    {"ketang_nacks_sent_total", "counter",
 	     "NACK packets sent to publishers for what their uplink lost.", 0},
+	    {"ketang_layer_switches_total", "counter",
+	     "Simulcast layer switches made for subscribers.", 0},
 	};
 	guint64 values[G_N_ELEMENTS(rows)];
 
@@ -84,6 +87,7 @@ void kt_ops_metrics(KtHttpRequest *req, gpointer user_data)
 	values[10] = m.sum.keyframe_requests_sent;
 	values[11] = m.sum.twcc_feedback_sent;
 	values[12] = m.sum.nacks_sent;
+	values[13] = m.sum.layer_switches;
 	for (guint i = 0; i < G_N_ELEMENTS(rows); i++)
 		g_string_append_printf(
 		    out, "# HELP %s %s\n# TYPE %s %s\n%s %" G_GUINT64_FORMAT "\n", rows[i].name,

@@ -204,6 +204,7 @@ static gboolean prepare_answer(WhipCtx *ctx, gboolean *dtls_active, GError **err
 	p->fingerprint = kt_cert_get_fingerprint(server->dtls_cert);
 	p->audio_codecs = "opus";
 	p->video_codecs = server->video_codecs;
+	p->simulcast = server->settings->simulcast;
 	p->session_id = g_random_int();
 	p->cname = "ketang";
 	p->stream_id = ctx->lesson_id;

@@ -9,6 +9,7 @@
 #pragma once
 
 #include "kt-room.h"
+#include "kt-layer-select.h"
 #include "kt-nack-list.h"
 #include "kt-rtcp.h"
 #include "kt-rtp.h"
@@ -20,6 +21,8 @@
 #define KT_ROOM_BUF 2048
 #define KT_ROOM_MAX_TRACKS 4
 #define KT_ROOM_RESENT_KEEP 32
+/* A publisher's tracks: its m-lines, and a track per simulcast layer. */
+#define KT_ROOM_MAX_PUB_TRACKS (KT_ROOM_MAX_TRACKS * (1 + KT_ROOM_MAX_LAYERS))
 
 typedef struct _Source Source;
 
@@ -45,7 +48,7 @@ typedef struct {
 } LocalFeed;
 
 /* What a publisher sends for one source. */
-typedef struct {
+typedef struct _PubTrack {
 	Source *source; /* NULL once another publisher took the source over */
 	Publisher *publisher;
 	KtRoomTrack spec;
@@ -53,12 +56,16 @@ typedef struct {
 	KtRtpStats stats;
 	gboolean stats_ready;
 	KtNackList nacks; /* video with NACK negotiated: what the uplink lost */
+	/* A simulcast layer's track (kt-room-simulcast.c): the m-line's track, whose own
+	 * ssrc stays 0, and the index of its rid in spec.rids. NULL otherwise. */
+	struct _PubTrack *layer_of;
+	guint layer;
 } PubTrack;
 
 struct _Publisher {
 	KtPeer *peer;
 	KtRoom *room;
-	PubTrack tracks[KT_ROOM_MAX_TRACKS];
+	PubTrack tracks[KT_ROOM_MAX_PUB_TRACKS];
 	guint n_tracks;
 	guint64 bytes_in;
 	guint8 fraction_lost; /* of our last receiver report, 0..255 */
@@ -67,6 +74,29 @@ struct _Publisher {
 	KtTwccReceiver *twcc;
 	guint8 twcc_ext_id;
 };
+
+/* One receiver's view of a simulcast source (a subscriber's, or the taps'): the layer it
+ * gets, the one it moves to at that layer's next keyframe, and its own rewrite onto the
+ * public SSRC so its sequence and timeline run on across switches (kt-room-simulcast.c). */
+typedef struct {
+	Source *layer, *target;
+	gint64 target_since_us;
+	guint16 seq_off;
+	guint32 ts_off;
+	gboolean have_out;
+	guint16 last_seq, first_seq; /* first_seq: since the last switch; older is not resent */
+	guint32 last_ts;
+	gint64 last_us;
+	KtLayerSelect select;
+} SimOut;
+
+/* What a simulcast layer carries, measured over 1 s windows. */
+typedef struct {
+	KtLayerInfo info;
+	guint64 bytes;
+	guint frames;
+	gint64 window_start_us, last_packet_us;
+} LayerMeter;
 
 typedef struct {
 	Subscriber *sub;
@@ -90,6 +120,7 @@ typedef struct {
 	guint16 resent_seq[KT_ROOM_RESENT_KEEP];
 	gint64 resent_at_us[KT_ROOM_RESENT_KEEP];
 	guint resent_next;
+	SimOut sim; /* its source is simulcast */
 } SubStream;
 
 struct _Subscriber {
@@ -98,6 +129,7 @@ struct _Subscriber {
 	GPtrArray *streams;   /* SubStream*, owned */
 	gint rtt_ms;          /* latest, -1 until measured */
 	guint8 fraction_lost; /* what it reports losing, 0..255 */
+	gint64 estimate_bps;  /* bandwidth estimate for what it receives; 0 = unknown */
 };
 
 /* One forwarded stream: the identity every subscriber sees, stable across
@@ -129,6 +161,15 @@ struct _Source {
 	/* Latest publisher SR, for SRs to late subscribers. */
 	KtRtcpSenderInfo last_sr;
 	gboolean have_sr;
+	/* Simulcast (kt-room-simulcast.c): while its publisher track sends layers, each
+	 * layer is a Source of its own (cache, rewrite, keyframe requests; not in
+	 * room->sources) pointing back here; subscribers and taps get one at a time. */
+	Source *layers[KT_ROOM_MAX_LAYERS];
+	guint n_layers;
+	Source *parent;   /* a layer: its public source */
+	guint layer_slot; /* a layer: its index in parent->layers */
+	LayerMeter meter; /* a layer */
+	SimOut tap_out;   /* public: what the taps get (the top layer) */
 };
 
 struct _KtRoom {
@@ -159,6 +200,8 @@ struct _KtRoom {
 };
 
 /* kt-room.c, worker. */
+Source *kt_room_source_new(KtRoom *room, guint id, KtMediaKind kind);
+void kt_room_source_free(gpointer source);
 Source *kt_room_find_source(KtRoom *room, guint id);
 Source *kt_room_find_source_by_ssrc(KtRoom *room, guint32 ssrc);
 void kt_room_ensure_timer(KtRoom *room);
@@ -186,3 +229,30 @@ void kt_room_send_receiver_reports(KtRoom *room, gint64 now_us);
 void kt_room_send_twcc_feedback(KtRoom *room);
 void kt_room_send_publisher_nacks(KtRoom *room, gint64 now_us);
 void kt_room_send_sender_report(KtRoom *room, SubStream *ss);
+
+/* kt-room-simulcast.c, worker. */
+/* Whether @s now forwards a simulcast publisher's layers. */
+gboolean kt_room_sim_layered(const Source *s);
+/* A packet of @t's m-line (its MID, or none) that no SSRC matched: the layer track its
+ * rid (RTX: repaired rid) names, learning its SSRC; NULL if it names none. */
+PubTrack *kt_room_sim_learn(Publisher *pub, PubTrack *t, const guint8 *buf, const KtRtpHeader *h,
+                            gboolean *is_rtx);
+/* After binding @pub's tracks: a layer track and a layer source per rid. */
+void kt_room_sim_attach_layers(KtRoom *room, Publisher *pub);
+void kt_room_sim_release(Source *s); /* layers let their tracks go; receivers start over */
+void kt_room_sim_free_layers(Source *s);
+/* room->canon holds @layer's packet (@out_len): to the receivers on that layer. */
+void kt_room_sim_forward(KtRoom *room, Source *layer, const KtRtpHeader *h, const guint8 *payload,
+                         gsize payload_len, gsize out_len, gboolean keyframe, gint64 now_us);
+void kt_room_sim_on_sender_report(KtRoom *room, Source *layer);
+/* What a sender report to @ss says (plain or simulcast); FALSE = nothing to say. */
+gboolean kt_room_sim_sender_info(const SubStream *ss, KtRtcpSenderInfo *si);
+/* Where a keyframe for @ss comes from: the layer it waits for or gets, else its source. */
+Source *kt_room_sim_keyframe_source(SubStream *ss);
+void kt_room_sim_request_keyframes(KtRoom *room, Source *s, gint64 now_us);
+/* NACK from a simulcast receiver: the cached packet behind its sequence number @seq
+ * (NULL before its last switch), and the resent copy put back on its timeline. */
+const guint8 *kt_room_sim_lookup(SubStream *ss, guint16 seq, gint64 now_us, gsize *len);
+void kt_room_sim_fix_resent(const SubStream *ss, guint8 *pkt, guint16 seq, gboolean rtx);
+void kt_room_sim_tick(KtRoom *room, gint64 now_us); /* meters and layer choice, 50 ms */
+guint kt_room_sim_video_height(const Subscriber *sub);

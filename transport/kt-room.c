@@ -22,7 +22,7 @@ static guint32 random_ssrc(void)
 	return v;
 }
 
-static Source *source_new(KtRoom *room, guint id, KtMediaKind kind)
+Source *kt_room_source_new(KtRoom *room, guint id, KtMediaKind kind)
 {
 	Source *s = g_new0(Source, 1);
 
@@ -42,6 +42,8 @@ static Source *source_new(KtRoom *room, guint id, KtMediaKind kind)
 
 static void source_stop_timer(Source *s)
 {
+	for (guint i = 0; i < s->n_layers; i++)
+		source_stop_timer(s->layers[i]);
 	if (s->keyframe_timer) {
 		g_source_destroy(s->keyframe_timer);
 		g_source_unref(s->keyframe_timer);
@@ -50,11 +52,12 @@ static void source_stop_timer(Source *s)
 }
 
 /* Worker (or before the room is shared). Sinks must be gone already. */
-static void source_free(gpointer data)
+void kt_room_source_free(gpointer data)
 {
 	Source *s = data;
 
 	source_stop_timer(s);
+	kt_room_sim_free_layers(s);
 	kt_room_release_source(s);
 	g_ptr_array_unref(s->sinks);
 	g_ptr_array_unref(s->taps);
@@ -70,13 +73,13 @@ KtRoom *kt_room_new(KtWorker *worker, const KtRoomConfig *config)
 	room->worker = worker;
 	room->config = *config;
 	room->rtcp_ssrc = random_ssrc();
-	room->sources = g_ptr_array_new_with_free_func(source_free);
+	room->sources = g_ptr_array_new_with_free_func(kt_room_source_free);
 	room->publishers = g_ptr_array_new();
 	room->subscribers = g_ptr_array_new();
 	room->feeds = g_ptr_array_new_with_free_func(kt_room_feed_free);
 	/* Nothing runs on the worker yet: the defaults go in directly. */
 	for (guint k = 0; k < KT_MEDIA_N_KINDS; k++) {
-		Source *s = source_new(room, ++room->next_source_id, k);
+		Source *s = kt_room_source_new(room, ++room->next_source_id, k);
 
 		g_ptr_array_add(room->sources, s);
 		room->default_source[k] = s->id;
@@ -140,6 +143,7 @@ void kt_room_get_counters(KtRoom *room, KtRoomCounters *out)
 	out->twcc_feedback_sent = LOAD(twcc_feedback_sent);
 	out->nacks_sent = LOAD(nacks_sent);
 	out->retransmissions_skipped = LOAD(retransmissions_skipped);
+	out->layer_switches = LOAD(layer_switches);
 	out->publishers = LOAD(publishers);
 	out->subscribers = LOAD(subscribers);
 }
@@ -199,7 +203,7 @@ static gboolean add_source_on_worker(gpointer data)
 	SourceCall *call = data;
 
 	if (call->room->closed)
-		source_free(call->source);
+		kt_room_source_free(call->source);
 	else
 		g_ptr_array_add(call->room->sources, call->source);
 	return G_SOURCE_REMOVE;
@@ -210,7 +214,7 @@ guint kt_room_add_source(KtRoom *room, KtMediaKind kind, guint32 *ssrc, guint32 
 	guint id = g_atomic_int_add(&room->next_source_id, 1) + 1;
 	SourceCall *call = source_call_new(room, id);
 
-	call->source = source_new(room, id, kind);
+	call->source = kt_room_source_new(room, id, kind);
 	if (ssrc)
 		*ssrc = call->source->ssrc;
 	if (rtx_ssrc)
@@ -274,6 +278,7 @@ static gboolean on_tick(gpointer data)
 		kt_room_send_receiver_reports(room, now);
 		kt_room_send_feed_reports(room, now);
 	}
+	kt_room_sim_tick(room, now);
 	/* A subscriber still waiting for its first keyframe asks again (the
 	 * request is coalesced per source). */
 	if (now - room->last_retry_us < KT_ROOM_RETRY_SCAN_US)
@@ -287,7 +292,8 @@ static gboolean on_tick(gpointer data)
 
 			if (!ss->started && ss->waiting_since_us &&
 			    now - ss->waiting_since_us > retry_us)
-				kt_room_request_keyframe(room, ss->source, now);
+				kt_room_request_keyframe(room, kt_room_sim_keyframe_source(ss),
+				                         now);
 		}
 	}
 	return G_SOURCE_CONTINUE;

@@ -24,6 +24,9 @@ G_BEGIN_DECLS
 
 typedef struct _KtRoom KtRoom;
 
+#define KT_ROOM_MAX_LAYERS 4 /* simulcast layers of one publisher track */
+#define KT_ROOM_RID_LEN 17   /* a rid and its NUL */
+
 typedef struct {
 	guint keyframe_interval_ms; /* min spacing of keyframe requests per source */
 	guint rtx_cache_ms;         /* how long sent packets stay resendable */
@@ -46,6 +49,12 @@ typedef struct {
 	 * accepted for each codec, 0 = not accepted; the room sends whichever
 	 * codec the current publisher uses. Filled from pt/rtx_pt when empty. */
 	guint8 pt_for[KT_CODEC_N], rtx_pt_for[KT_CODEC_N];
+	/* Publishers: a simulcast video line (RFC 8853), n_rids >= 2: its layers' rids (any
+	 * order; the room ranks the layers by what they carry) and the header extensions
+	 * that name a packet's layer (RFC 8852; rrid: of RTX packets). */
+	guint n_rids;
+	char rids[KT_ROOM_MAX_LAYERS][KT_ROOM_RID_LEN];
+	guint8 rid_ext_id, rrid_ext_id;
 } KtRoomTrack;
 
 /* Counters for metrics; a snapshot read with atomics. */
@@ -55,6 +64,7 @@ typedef struct {
 	guint64 twcc_feedback_sent;      /* TWCC reports to publishers */
 	guint64 nacks_sent;              /* NACK packets to publishers for uplink loss */
 	guint64 retransmissions_skipped; /* repeated NACKs within a round trip */
+	guint64 layer_switches;          /* simulcast: a subscriber moved to another layer */
 	guint publishers, subscribers;
 } KtRoomCounters;
 
@@ -92,6 +102,11 @@ void kt_room_unsubscribe(KtRoom *room, KtPeer *peer, guint source);
 void kt_room_remove_peer(KtRoom *room, KtPeer *peer);
 
 void kt_room_get_counters(KtRoom *room, KtRoomCounters *out);
+
+/* Control loop. The bandwidth estimate for what @peer (a subscriber) receives, in bit/s;
+ * 0 = unknown (its simulcast layers then follow its receiver reports' loss). The layer
+ * choice (kt-layer-select.h) splits it among the peer's simulcast video streams. */
+void kt_room_set_subscriber_estimate(KtRoom *room, KtPeer *peer, gint64 bps);
 
 /* Taps: a consumer (a recorder) gets every packet of one source as the room
  * forwards it — Ketang's SSRC, continuous sequence numbers and timestamps
@@ -145,6 +160,7 @@ typedef struct {
 	guint64 bytes_in; /* publishers: total received */
 	double loss_pct;  /* publishers: our latest RR; subscribers: theirs */
 	gint rtt_ms;      /* subscribers: from their RR; -1 = unknown */
+	guint video_height; /* subscribers: the simulcast layer they get (its height); 0 = none */
 } KtRoomPeerStats;
 typedef void (*KtRoomStatsFunc)(const KtRoomPeerStats *stats, guint n, gpointer user_data);
 /* Collects the stats on the worker and calls @func on the control loop (the
