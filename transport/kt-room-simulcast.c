@@ -428,9 +428,15 @@ static void choose_for_taps(KtRoom *room, const Ladder *l, gint64 now)
 {
 	int top = -1;
 
-	for (guint r = 0; r < l->n; r++)
-		if (l->ranked[r].active)
+	for (guint r = 0; r < l->n; r++) {
+		const KtLayerInfo *i = &l->ranked[r];
+
+		/* Ranked on nothing yet: wait rather than record a small layer first. */
+		if (i->active && !i->bitrate_bps && !(i->width && i->height))
+			return;
+		if (i->active)
 			top = r;
+	}
 	out_aim(room, l, &l->s->tap_out, top, now);
 }
 

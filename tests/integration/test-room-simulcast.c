@@ -8,7 +8,8 @@
  *  - "high" (estimate 5 Mbit/s) ends up on the 1280-wide layer,
  *  - "low" (estimate 200 kbit/s) on the 320-wide one; raised to 5 Mbit/s it moves up,
  *    only at a keyframe, its sequence continuous and its SSRC the same;
- *  - "plain" (no estimate) gets one stream on Ketang's SSRC.
+ *  - "plain" (no estimate) gets one stream on Ketang's SSRC;
+ *  - a tap (what a recorder gets) gets the top layer, continuous, on Ketang's SSRC.
  * A NACK from "low" for a packet after its switch is answered (RTX) with that packet's
  * payload and timestamp; one for a packet before it is not answered. */
 #include <string.h>
@@ -219,6 +220,35 @@ static void on_rx_rtp(KtPeer *peer, guint8 *buf, gsize len, gpointer data)
 	g_atomic_int_inc(&rx->packets);
 }
 
+/* A tap (what a recorder gets), on the room's worker. */
+typedef struct {
+	guint32 ssrc;
+	gint packets, top, other, max_gap, ssrc_bad;
+	gboolean have;
+	guint16 last_seq;
+} TapRx;
+
+static void on_tap(const guint8 *rtp, gsize len, KtCodec codec, gpointer data)
+{
+	TapRx *t = data;
+	KtRtpHeader h;
+
+	if (codec != KT_CODEC_VP8 || kt_rtp_parse(rtp, len, &h) < 0 || h.payload_len <= TAG_OFFSET)
+		return;
+	if (rtp[h.payload_offset + TAG_OFFSET] == 3)
+		g_atomic_int_inc(&t->top);
+	else
+		g_atomic_int_inc(&t->other);
+	if (h.ssrc != t->ssrc)
+		g_atomic_int_inc(&t->ssrc_bad);
+	if (t->have && (gint16)(h.seq - t->last_seq) > 0)
+		t->max_gap = MAX(t->max_gap, (guint16)(h.seq - t->last_seq));
+	if (!t->have || (gint16)(h.seq - t->last_seq) > 0)
+		t->last_seq = h.seq;
+	t->have = TRUE;
+	g_atomic_int_inc(&t->packets);
+}
+
 typedef struct {
 	KtWorkerPool *pool;
 	KtWorker *w, *cw;
@@ -226,6 +256,7 @@ typedef struct {
 	PeerPair pub, sub[3];
 	Publisher publisher;
 	Rx rx[3];
+	TapRx tap;
 } Fixture;
 
 static gboolean start(gpointer data)
@@ -313,6 +344,9 @@ static void setup(Fixture *f)
 	}
 	kt_room_set_subscriber_estimate(f->room, f->sub[0].server, 5000000);
 	kt_room_set_subscriber_estimate(f->room, f->sub[1].server, 200000);
+	f->tap.ssrc = kt_room_get_ssrc(f->room, KT_MEDIA_VIDEO);
+	kt_room_add_tap(f->room, kt_room_get_default_source(f->room, KT_MEDIA_VIDEO), on_tap,
+	                &f->tap, NULL);
 	kt_room_add_publisher(f->room, f->pub.server, &pub, 1);
 	f->publisher.peer = f->pub.client;
 	for (guint l = 0; l < N_LAYERS; l++) {
@@ -367,6 +401,14 @@ static void test_layer_per_subscriber(void)
 	report(plain);
 	g_assert_cmphex(plain->ssrc, ==, kt_room_get_ssrc(f->room, KT_MEDIA_VIDEO));
 	g_assert_cmphex(low->ssrc, ==, kt_room_get_ssrc(f->room, KT_MEDIA_VIDEO));
+	/* The recorder's tap: the top layer only, on Ketang's SSRC, continuous. */
+	g_test_message("tap: %d packets, %d of the top layer, max gap %d",
+	               g_atomic_int_get(&f->tap.packets), g_atomic_int_get(&f->tap.top),
+	               f->tap.max_gap);
+	g_assert_cmpint(g_atomic_int_get(&f->tap.top), >, 100);
+	g_assert_cmpint(g_atomic_int_get(&f->tap.other), ==, 0);
+	g_assert_cmpint(g_atomic_int_get(&f->tap.ssrc_bad), ==, 0);
+	g_assert_cmpint(f->tap.max_gap, ==, 1);
 
 	/* "low" gets 5 Mbit/s: up, at a keyframe, continuous, same SSRC. */
 	kt_room_get_counters(f->room, &c);
