@@ -68,6 +68,7 @@ struct _Participant {
 	guint64 last_bytes_in;
 	gint64 last_bytes_at_us;
 	gint bitrate_kbps, rtt_ms;
+	guint video_height; /* the simulcast layer it receives (height), 0 = none */
 	double loss_pct;
 };
 

@@ -426,9 +426,10 @@ json_t *kt_lesson_media_quality(KtLessonMedia *m, const char *lesson)
 
 		if (p->role == KT_ROLE_OBSERVER)
 			continue;
-		json_array_append_new(out, json_pack("{s:s, s:i, s:f, s:i}", "id", p->id,
+		json_array_append_new(out, json_pack("{s:s, s:i, s:f, s:i, s:i}", "id", p->id,
 		                                     "bitrate_kbps", p->bitrate_kbps, "loss_pct",
-		                                     p->loss_pct, "rtt_ms", p->rtt_ms));
+		                                     p->loss_pct, "rtt_ms", p->rtt_ms,
+		                                     "video_height", (int)p->video_height));
 	}
 	return out;
 }
@@ -485,8 +486,10 @@ static void on_stats(const KtRoomPeerStats *st, guint n, gpointer data)
 			p->last_bytes_in = st[i].bytes_in;
 			p->last_bytes_at_us = now;
 			p->loss_pct = st[i].loss_pct;
-		} else if (st[i].rtt_ms >= 0) {
-			p->rtt_ms = st[i].rtt_ms;
+		} else {
+			if (st[i].rtt_ms >= 0)
+				p->rtt_ms = st[i].rtt_ms;
+			p->video_height = st[i].video_height;
 		}
 	}
 	g_hash_table_iter_init(&it, l->participants);
