@@ -38,6 +38,7 @@ static void add_lesson(KtLesson *lesson, gpointer data)
 	m->sum.twcc_feedback_sent += c.twcc_feedback_sent;
 	m->sum.nacks_sent += c.nacks_sent;
 	m->sum.layer_switches += c.layer_switches;
+	m->sum.video_pauses += c.video_pauses;
 	m->sum.publishers += c.publishers;
 	m->sum.subscribers += c.subscribers;
 }
@@ -70,6 +71,8 @@ void kt_ops_metrics(KtHttpRequest *req, gpointer user_data)
 	     "NACK packets sent to publishers for what their uplink lost.", 0},
 	    {"ketang_layer_switches_total", "counter",
 	     "Simulcast layer switches made for subscribers.", 0},
+	    {"ketang_video_pauses_total", "counter",
+	     "Subscribers whose estimate fell below the lowest simulcast layer: video paused.", 0},
 	};
 	guint64 values[G_N_ELEMENTS(rows)];
 
@@ -88,6 +91,7 @@ void kt_ops_metrics(KtHttpRequest *req, gpointer user_data)
 	values[11] = m.sum.twcc_feedback_sent;
 	values[12] = m.sum.nacks_sent;
 	values[13] = m.sum.layer_switches;
+	values[14] = m.sum.video_pauses;
 	for (guint i = 0; i < G_N_ELEMENTS(rows); i++)
 		g_string_append_printf(
 		    out, "# HELP %s %s\n# TYPE %s %s\n%s %" G_GUINT64_FORMAT "\n", rows[i].name,

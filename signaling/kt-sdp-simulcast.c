@@ -48,7 +48,8 @@ static gboolean check_params(const char *params, GError **error)
 		const char *item = items[i];
 		gsize key = strcspn(item, "=");
 
-		if (key == 0 || strchr(item, ' ') != NULL || strchr(item + key + (item[key] != 0), '=') ||
+		if (key == 0 || strchr(item, ' ') != NULL ||
+		    strchr(item + key + (item[key] != 0), '=') ||
 		    (item[key] == '=' && item[key + 1] == '\0'))
 			return fail(error, KT_SDP_ERROR_MALFORMED, "bad a=rid restriction \"%s\"",
 			            item);
@@ -144,11 +145,13 @@ gboolean kt_sdp_simulcast_parse(KtSdpMedia *m, const char *value, GError **error
 			            "a=simulcast gives the %s list twice", tokens[i]);
 		if (send) {
 			seen_send = TRUE;
-			if (!parse_list(tokens[i + 1], m->simulcast_send, &m->n_simulcast_send, error))
+			if (!parse_list(tokens[i + 1], m->simulcast_send, &m->n_simulcast_send,
+			                error))
 				return FALSE;
 		} else {
 			seen_recv = TRUE;
-			if (!parse_list(tokens[i + 1], m->simulcast_recv, &m->n_simulcast_recv, error))
+			if (!parse_list(tokens[i + 1], m->simulcast_recv, &m->n_simulcast_recv,
+			                error))
 				return FALSE;
 		}
 	}
@@ -163,10 +166,11 @@ static gboolean check_list(const KtSdpMedia *m, const KtSdpSimulcastStream *list
 		const KtSdpRid *rid = find_rid(m, list[i].rid);
 
 		if (rid == NULL || rid->direction != dir)
-			return fail(error, KT_SDP_ERROR_MALFORMED,
-			            "m= line \"%s\": a=simulcast names rid %s without an a=rid:%s %s",
-			            m->mid, list[i].rid, list[i].rid,
-			            dir == KT_SDP_DIR_SENDONLY ? "send" : "recv");
+			return fail(
+			    error, KT_SDP_ERROR_MALFORMED,
+			    "m= line \"%s\": a=simulcast names rid %s without an a=rid:%s %s",
+			    m->mid, list[i].rid, list[i].rid,
+			    dir == KT_SDP_DIR_SENDONLY ? "send" : "recv");
 	}
 	return TRUE;
 }

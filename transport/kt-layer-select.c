@@ -5,9 +5,9 @@
 #define UP_HOLD_US (2 * G_USEC_PER_SEC)
 #define AFTER_DOWN_US (5 * G_USEC_PER_SEC)
 #define BELOW_LOWEST 0.9
-#define LOSSY 26       /* 10 % of 256 */
+#define LOSSY 26 /* 10 % of 256 */
 #define LOSSY_REPORTS 2
-#define CLEAN 5        /* 2 % of 256 */
+#define CLEAN 5 /* 2 % of 256 */
 #define CLEAN_HOLD_US (8 * G_USEC_PER_SEC)
 
 void kt_layer_select_init(KtLayerSelect *sel)
@@ -111,9 +111,17 @@ static int by_estimate(KtLayerSelect *sel, const KtLayerInfo *l, guint n, gint64
 {
 	int low = lowest_active(l, n), cur = sel->current, up;
 
-	sel->below_lowest = l[low].bitrate_bps > 0 && (double)bps < BELOW_LOWEST * l[low].bitrate_bps;
+	/* Below the lowest layer until the estimate carries it again: a 10 % band, so
+	 * an estimate hovering at the edge does not pause and resume over and over. */
+	if (l[low].bitrate_bps > 0) {
+		if ((double)bps < BELOW_LOWEST * l[low].bitrate_bps)
+			sel->below_lowest = TRUE;
+		else if (bps >= (gint64)l[low].bitrate_bps)
+			sel->below_lowest = FALSE;
+	}
 	if (cur < 0 || cur >= (int)n || !l[cur].active) {
-		int pick = any_unmeasured(l, n) ? middle_active(l, n) : best_fit(l, n - 1, bps, 1.0);
+		int pick =
+		    any_unmeasured(l, n) ? middle_active(l, n) : best_fit(l, n - 1, bps, 1.0);
 
 		if (pick < 0)
 			pick = low;

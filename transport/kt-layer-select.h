@@ -17,8 +17,8 @@
  *    in a row = one layer down, < 2 % for 8 s = one layer up;
  *  - an inactive layer (nothing for 1 s) is never chosen; a receiver on one
  *    moves away at once.
- * `below_lowest` (estimate < 0.9 x the lowest layer's bitrate) is for the
- * video pause of weak links.
+ * `below_lowest` (set when the estimate < 0.9 x the lowest layer's bitrate,
+ * cleared when it carries that layer again) pauses the receiver's video.
  *
  * Pure data and functions: any thread. */
 #pragma once
@@ -31,10 +31,10 @@ G_BEGIN_DECLS
 
 /* What one layer carries, measured by the room. */
 typedef struct {
-	guint width, height;  /* of its latest keyframe; 0 = not seen (H.264, or none yet) */
-	guint64 bitrate_bps;  /* payload bits over the last second; 0 = not measured yet */
-	guint fps;            /* frames (marker bits) over the last second */
-	gboolean active;      /* a packet within the last second */
+	guint width, height; /* of its latest keyframe; 0 = not seen (H.264, or none yet) */
+	guint64 bitrate_bps; /* payload bits over the last second; 0 = not measured yet */
+	guint fps;           /* frames (marker bits) over the last second */
+	gboolean active;     /* a packet within the last second */
 } KtLayerInfo;
 
 /* What the receiver's link says. */
@@ -45,11 +45,11 @@ typedef struct {
 } KtLayerInput;
 
 typedef struct {
-	int current;          /* rank chosen (0 = lowest), -1 = none yet */
-	gint64 last_down_us;  /* 0 = never */
-	gint64 up_since_us;   /* since when a higher layer has fitted with margin; 0 = not */
+	int current;           /* rank chosen (0 = lowest), -1 = none yet */
+	gint64 last_down_us;   /* 0 = never */
+	gint64 up_since_us;    /* since when a higher layer has fitted with margin; 0 = not */
 	gint64 loss_report_us; /* the last receiver report counted (fallback) */
-	guint lossy_reports;  /* in a row, >= 10 % */
+	guint lossy_reports;   /* in a row, >= 10 % */
 	gint64 clean_since_us; /* reports < 2 % since; 0 = not clean */
 	gboolean below_lowest;
 } KtLayerSelect;

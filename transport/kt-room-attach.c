@@ -357,16 +357,20 @@ static gboolean collect_stats_on_worker(gpointer data)
 	call->stats = g_array_new(FALSE, TRUE, sizeof(KtRoomPeerStats));
 	for (guint i = 0; i < room->publishers->len; i++) {
 		Publisher *p = g_ptr_array_index(room->publishers, i);
-		KtRoomPeerStats st = {kt_peer_ref(p->peer), TRUE, p->bytes_in,
-		                      p->fraction_lost * 100.0 / 256, -1, 0};
+		KtRoomPeerStats st = {.peer = kt_peer_ref(p->peer),
+		                      .publisher = TRUE,
+		                      .bytes_in = p->bytes_in,
+		                      .loss_pct = p->fraction_lost * 100.0 / 256,
+		                      .rtt_ms = -1};
 
 		g_array_append_val(call->stats, st);
 	}
 	for (guint i = 0; i < room->subscribers->len; i++) {
 		Subscriber *s = g_ptr_array_index(room->subscribers, i);
-		KtRoomPeerStats st = {kt_peer_ref(s->peer), FALSE, 0,
-		                      s->fraction_lost * 100.0 / 256, s->rtt_ms,
-		                      kt_room_sim_video_height(s)};
+		KtRoomPeerStats st = {.peer = kt_peer_ref(s->peer),
+		                      .loss_pct = s->fraction_lost * 100.0 / 256,
+		                      .rtt_ms = s->rtt_ms,
+		                      .video_height = kt_room_sim_video_height(s)};
 
 		g_array_append_val(call->stats, st);
 	}

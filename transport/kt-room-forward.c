@@ -431,8 +431,9 @@ static gboolean resent_recently(const SubStream *ss, guint16 seq, gint64 now)
 static void retransmit(KtRoom *room, SubStream *ss, guint16 seq, gint64 now)
 {
 	gsize len = 0;
-	const guint8 *pkt = ss->sim.layer ? kt_room_sim_lookup(ss, seq, now, &len)
-	                                  : kt_rtx_cache_lookup(ss->source->cache, seq, now, &len);
+	const guint8 *pkt = kt_room_sim_layered(ss->source)
+	                        ? kt_room_sim_lookup(ss, seq, now, &len)
+	                        : kt_rtx_cache_lookup(ss->source->cache, seq, now, &len);
 	guint8 pt = ss->pt_for[ss->source->codec], rtx_pt = ss->rtx_pt_for[ss->source->codec];
 
 	if (!pkt || len < 12 || len + 2 > sizeof(room->tx) - 64 || !pt)

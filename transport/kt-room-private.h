@@ -251,7 +251,8 @@ gboolean kt_room_sim_sender_info(const SubStream *ss, KtRtcpSenderInfo *si);
 Source *kt_room_sim_keyframe_source(SubStream *ss);
 void kt_room_sim_request_keyframes(KtRoom *room, Source *s, gint64 now_us);
 /* NACK from a simulcast receiver: the cached packet behind its sequence number @seq
- * (NULL before its last switch), and the resent copy put back on its timeline. */
+ * (NULL before its last switch, or while its video is paused), and the resent copy put
+ * back on its timeline. */
 const guint8 *kt_room_sim_lookup(SubStream *ss, guint16 seq, gint64 now_us, gsize *len);
 void kt_room_sim_fix_resent(const SubStream *ss, guint8 *pkt, guint16 seq, gboolean rtx);
 void kt_room_sim_tick(KtRoom *room, gint64 now_us); /* meters and layer choice, 50 ms */

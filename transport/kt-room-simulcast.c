@@ -151,8 +151,8 @@ void kt_room_sim_free_layers(Source *s)
 
 /* ---- the packet path ---- */
 
-static void meter_packet(Source *l, const KtRtpHeader *h, const guint8 *payload,
-                         gsize payload_len, gboolean keyframe, gint64 now)
+static void meter_packet(Source *l, const KtRtpHeader *h, const guint8 *payload, gsize payload_len,
+                         gboolean keyframe, gint64 now)
 {
 	LayerMeter *m = &l->meter;
 	guint w, hgt;
@@ -333,7 +333,7 @@ const guint8 *kt_room_sim_lookup(SubStream *ss, guint16 seq, gint64 now, gsize *
 {
 	const SimOut *o = &ss->sim;
 
-	if ((gint16)(seq - o->first_seq) < 0)
+	if (!o->layer || (gint16)(seq - o->first_seq) < 0)
 		return NULL; /* before its last switch: another layer's packet */
 	return kt_rtx_cache_lookup(o->layer->cache, (guint16)(seq - o->seq_off), now, len);
 }
@@ -411,6 +411,7 @@ static gint64 stream_estimate(const Subscriber *sub)
 static void choose_for(KtRoom *room, const Ladder *l, SubStream *ss, gint64 now)
 {
 	SimOut *o = &ss->sim;
+	int r;
 	KtLayerInput in = {
 	    .estimate_bps = stream_estimate(ss->sub),
 	    .fraction_lost = ss->fraction_lost,
@@ -420,7 +421,16 @@ static void choose_for(KtRoom *room, const Ladder *l, SubStream *ss, gint64 now)
 	if (!ss->pt_for[l->s->codec] || !kt_peer_is_connected(ss->sub->peer))
 		return;
 	o->select.current = rank_of(l, o->target ? o->target : o->layer);
-	out_aim(room, l, o, kt_layer_select_update(&o->select, l->ranked, l->n, &in, now), now);
+	r = kt_layer_select_update(&o->select, l->ranked, l->n, &in, now);
+	if (o->select.below_lowest) {
+		/* Even the lowest layer would not fit: no video until it does (its audio
+		 * goes on); it resumes at a keyframe, its numbering running on. */
+		if (o->layer || o->target)
+			COUNT(room, video_pauses, 1);
+		o->layer = o->target = NULL;
+		return;
+	}
+	out_aim(room, l, o, r, now);
 }
 
 /* Taps (recorders) have no estimate: the top active layer. */

@@ -144,6 +144,7 @@ void kt_room_get_counters(KtRoom *room, KtRoomCounters *out)
 	out->nacks_sent = LOAD(nacks_sent);
 	out->retransmissions_skipped = LOAD(retransmissions_skipped);
 	out->layer_switches = LOAD(layer_switches);
+	out->video_pauses = LOAD(video_pauses);
 	out->publishers = LOAD(publishers);
 	out->subscribers = LOAD(subscribers);
 }

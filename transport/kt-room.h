@@ -65,6 +65,7 @@ typedef struct {
 	guint64 nacks_sent;              /* NACK packets to publishers for uplink loss */
 	guint64 retransmissions_skipped; /* repeated NACKs within a round trip */
 	guint64 layer_switches;          /* simulcast: a subscriber moved to another layer */
+	guint64 video_pauses; /* simulcast: a subscriber's estimate fell below the lowest layer */
 	guint publishers, subscribers;
 } KtRoomCounters;
 
@@ -160,7 +161,8 @@ typedef struct {
 	guint64 bytes_in; /* publishers: total received */
 	double loss_pct;  /* publishers: our latest RR; subscribers: theirs */
 	gint rtt_ms;      /* subscribers: from their RR; -1 = unknown */
-	guint video_height; /* subscribers: the simulcast layer they get (its height); 0 = none */
+	/* Subscribers: the height of the simulcast layer they get; 0 = none (or paused). */
+	guint video_height;
 } KtRoomPeerStats;
 typedef void (*KtRoomStatsFunc)(const KtRoomPeerStats *stats, guint n, gpointer user_data);
 /* Collects the stats on the worker and calls @func on the control loop (the

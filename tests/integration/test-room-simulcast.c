@@ -11,7 +11,9 @@
  *  - "plain" (no estimate) gets one stream on Ketang's SSRC;
  *  - a tap (what a recorder gets) gets the top layer, continuous, on Ketang's SSRC.
  * A NACK from "low" for a packet after its switch is answered (RTX) with that packet's
- * payload and timestamp; one for a packet before it is not answered. */
+ * payload and timestamp; one for a packet before it is not answered. Its estimate
+ * dropped below the lowest layer, its video pauses; raised, it resumes at a keyframe
+ * with the next sequence number. */
 #include <string.h>
 
 #include "kt-rtcp.h"
@@ -69,6 +71,9 @@ typedef struct {
 	guint8 kept[1500];
 	gsize kept_len;
 	gint resent_same, resent_other;
+	/* Video resumed after a pause (nothing for 300 ms): at a keyframe, numbering on. */
+	gint64 last_rx_us;
+	gint resumes, bad_resumes;
 } Rx;
 
 static gsize put_ext(guint8 *p, const char *rid)
@@ -139,7 +144,8 @@ static gboolean publish_tick(gpointer data)
 	Publisher *pub = data;
 
 	for (guint l = 0; l < N_LAYERS; l++) {
-		gboolean key = pub->frame % 120 == 0 || g_atomic_int_exchange(&pub->force_key[l], 0);
+		gboolean key =
+		    pub->frame % 120 == 0 || g_atomic_int_exchange(&pub->force_key[l], 0);
 
 		send_frame(pub, l, key);
 		pub->ts[l] += 3000;
@@ -187,7 +193,8 @@ static void on_rx_rtp(KtPeer *peer, guint8 *buf, gsize len, gpointer data)
 		    kt_rtp_parse(rx->kept, rx->kept_len, &k) < 0)
 			return;
 		if (h.payload_len == k.payload_len + 2 && h.timestamp == k.timestamp &&
-		    h.ssrc != k.ssrc && memcmp(pl + 2, rx->kept + k.payload_offset, k.payload_len) == 0)
+		    h.ssrc != k.ssrc &&
+		    memcmp(pl + 2, rx->kept + k.payload_offset, k.payload_len) == 0)
 			g_atomic_int_inc(&rx->resent_same);
 		else
 			g_atomic_int_inc(&rx->resent_other);
@@ -196,6 +203,13 @@ static void on_rx_rtp(KtPeer *peer, guint8 *buf, gsize len, gpointer data)
 	tag = pl[TAG_OFFSET];
 	if (rx->have && h.ssrc != rx->ssrc)
 		rx->ssrc_changes++;
+	if (rx->have && g_get_monotonic_time() - rx->last_rx_us > 300 * 1000) {
+		if ((guint16)(h.seq - rx->last_seq) != 1 ||
+		    !kt_rtp_vp8_is_keyframe(pl, h.payload_len))
+			rx->bad_resumes++;
+		g_atomic_int_inc(&rx->resumes);
+	}
+	rx->last_rx_us = g_get_monotonic_time();
 	if (rx->have && tag != g_atomic_int_get(&rx->tag)) {
 		gint gap = (guint16)(h.seq - rx->last_seq);
 
@@ -383,7 +397,7 @@ static void test_layer_per_subscriber(void)
 	KtRoomCounters c, c2;
 	gint64 raised;
 	Nack n;
-	gint switch_seq;
+	gint switch_seq, paused;
 
 	setup(f);
 	/* By what they carry: the top layer to "high", the lowest to "low". */
@@ -420,7 +434,8 @@ static void test_layer_per_subscriber(void)
 	               (g_get_monotonic_time() - raised) / 1000);
 	kt_room_get_counters(f->room, &c2);
 	g_assert_cmpuint(c2.layer_switches, >, c.layer_switches);
-	g_test_message("layer switches: %" G_GUINT64_FORMAT ", keyframe requests sent %" G_GUINT64_FORMAT,
+	g_test_message("layer switches: %" G_GUINT64_FORMAT
+	               ", keyframe requests sent %" G_GUINT64_FORMAT,
 	               c2.layer_switches, c2.keyframe_requests_sent);
 	report(low);
 	g_assert_cmpint(low->bad_switches, ==, 0);
@@ -450,6 +465,21 @@ static void test_layer_per_subscriber(void)
 	g_test_message("NACK after the switch answered with the same %" G_GSIZE_FORMAT
 	               " bytes; before it: not answered; %d PLIs at the publisher",
 	               low->kept_len, g_atomic_int_get(&f->publisher.plis));
+
+	/* Below the lowest layer: "low" gets no video until its estimate carries one. */
+	kt_room_set_subscriber_estimate(f->room, f->sub[1].server, 50000);
+	g_usleep(500 * 1000);
+	paused = g_atomic_int_get(&low->packets);
+	g_usleep(1000 * 1000);
+	g_assert_cmpint(g_atomic_int_get(&low->packets), ==, paused);
+	kt_room_get_counters(f->room, &c);
+	g_assert_cmpuint(c.video_pauses, ==, 1);
+	kt_room_set_subscriber_estimate(f->room, f->sub[1].server, 5000000);
+	g_assert_true(wait_count(&low->resumes, 1, 5000));
+	g_assert_cmpint(low->bad_resumes, ==, 0);
+	g_assert_cmpint(low->ssrc_changes, ==, 0);
+	g_test_message("low: paused at %d packets, resumed at a keyframe, next sequence number",
+	               paused);
 
 	teardown(f);
 	g_free(f);

@@ -154,6 +154,30 @@ static void test_inactive_layer_skipped(void)
 	g_assert_cmpint(run(&sel, l, 3000000, 20 * S), ==, -1);
 }
 
+/* Below the lowest layer (the pause): set under 0.9 x its bitrate, cleared only when
+ * the estimate carries it again, so 135-150 kbit/s flips nothing. */
+static void test_below_lowest_band(void)
+{
+	KtLayerInfo l[3];
+	KtLayerSelect sel;
+
+	ladder(l);
+	kt_layer_select_init(&sel);
+	run(&sel, l, 140000, 0);
+	g_assert_false(sel.below_lowest);
+	run(&sel, l, 130000, 50 * MS);
+	g_assert_true(sel.below_lowest);
+	for (gint64 t = 100 * MS; t < 10 * S; t += 50 * MS) {
+		run(&sel, l, (t / (500 * MS)) % 2 ? 136000 : 149000, t);
+		g_assert_true(sel.below_lowest);
+	}
+	g_assert_cmpint(run(&sel, l, 150000, 10 * S), ==, 0);
+	g_assert_false(sel.below_lowest);
+	/* Unknown estimate: never paused. */
+	g_assert_cmpint(kt_layer_select_update(&sel, l, 3, &(KtLayerInput){0}, 11 * S), ==, 0);
+	g_assert_false(sel.below_lowest);
+}
+
 static int loss(KtLayerSelect *sel, const KtLayerInfo *l, guint8 lost, gint64 at, gint64 now)
 {
 	KtLayerInput in = {.fraction_lost = lost, .loss_at_us = at};
@@ -219,11 +243,14 @@ int main(int argc, char **argv)
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/layer-select/order-by-size-not-slot", test_order_by_size_not_slot);
 	g_test_add_func("/layer-select/estimate-picks-what-fits", test_estimate_picks_what_fits);
-	g_test_add_func("/layer-select/down-at-once-up-after-hold", test_down_at_once_up_after_hold);
+	g_test_add_func("/layer-select/down-at-once-up-after-hold",
+	                test_down_at_once_up_after_hold);
 	g_test_add_func("/layer-select/up-needs-margin", test_up_needs_margin);
 	g_test_add_func("/layer-select/no-flapping", test_no_flapping);
 	g_test_add_func("/layer-select/inactive-layer-skipped", test_inactive_layer_skipped);
-	g_test_add_func("/layer-select/unknown-estimate-uses-loss", test_unknown_estimate_uses_loss);
+	g_test_add_func("/layer-select/unknown-estimate-uses-loss",
+	                test_unknown_estimate_uses_loss);
+	g_test_add_func("/layer-select/below-lowest-band", test_below_lowest_band);
 	g_test_add_func("/layer-select/vp8-keyframe-size", test_vp8_keyframe_size);
 	return g_test_run();
 }

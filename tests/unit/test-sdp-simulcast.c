@@ -64,8 +64,8 @@ static void test_parse_chrome(void)
 static void test_parse_variants(void)
 {
 	GError *error = NULL;
-	g_autoptr(KtSdp) a = parse_edited("a=rid:q send", "a=rid:q send max-width=320;max-fps=15",
-	                                  &error);
+	g_autoptr(KtSdp) a =
+	    parse_edited("a=rid:q send", "a=rid:q send max-width=320;max-fps=15", &error);
 	g_autoptr(KtSdp) b = NULL;
 	g_autoptr(KtSdp) c = NULL;
 
@@ -95,7 +95,8 @@ static void test_parse_bad_input(void)
 	    /* Too many rids, too long, bad characters, repeated, wrong direction. */
 	    {"a=rid:h send", "a=rid:h send\r\na=rid:x send\r\na=rid:y send",
 	     KT_SDP_ERROR_TOO_LARGE},
-	    {"a=rid:h send", "a=rid:h send\r\na=rid:abcdefghijklmnopq send", KT_SDP_ERROR_TOO_LARGE},
+	    {"a=rid:h send", "a=rid:h send\r\na=rid:abcdefghijklmnopq send",
+	     KT_SDP_ERROR_TOO_LARGE},
 	    {"a=rid:h send", "a=rid:h/1 send", KT_SDP_ERROR_MALFORMED},
 	    {"a=rid:h send", "a=rid:h send\r\na=rid:h send", KT_SDP_ERROR_MALFORMED},
 	    {"a=rid:h send", "a=rid:h sendrecv", KT_SDP_ERROR_MALFORMED},
@@ -170,8 +171,8 @@ static void test_answer_receives_simulcast(void)
 	g_assert_nonnull(strstr(text, "a=extmap:4 urn:ietf:params:rtp-hdrext:sdes:mid\r\n"));
 	g_assert_nonnull(
 	    strstr(text, "a=extmap:10 urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id\r\n"));
-	g_assert_nonnull(strstr(
-	    text, "a=extmap:11 urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id\r\n"));
+	g_assert_nonnull(
+	    strstr(text, "a=extmap:11 urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id\r\n"));
 	/* The answer parses back: rids of the receive direction. */
 	g_assert_cmpuint(video(parsed)->n_simulcast_recv, ==, 3);
 	g_assert_cmpint(video(parsed)->rids[0].direction, ==, KT_SDP_DIR_RECVONLY);
@@ -205,8 +206,8 @@ static void test_answer_without_simulcast(void)
 {
 	GError *error = NULL;
 	g_autoptr(KtSdp) offer = parse_edited(NULL, NULL, &error);
-	g_autoptr(KtSdp) no_ext = parse_edited(
-	    "a=extmap:10 urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id\n", "", &error);
+	g_autoptr(KtSdp) no_ext =
+	    parse_edited("a=extmap:10 urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id\n", "", &error);
 	KtSdp *offers[] = {offer, no_ext};
 
 	g_assert_no_error(error);
