@@ -257,13 +257,24 @@ void kt_room_send_publisher_nacks(KtRoom *room, gint64 now)
 	}
 }
 
+/* The media SSRC of a publisher's TWCC reports: libwebrtc takes a report only
+ * when that is one of its sending SSRCs, so any learned one (a simulcast
+ * m-line's own track has none, its layers have). */
+static guint32 twcc_media_ssrc(const Publisher *pub)
+{
+	for (guint i = 0; i < pub->n_tracks; i++)
+		if (pub->tracks[i].ssrc)
+			return pub->tracks[i].ssrc;
+	return 0;
+}
+
 /* What each TWCC publisher's packets did since the last report, back to its
  * bandwidth estimator (at most a few reports per publisher per call). */
 void kt_room_send_twcc_feedback(KtRoom *room)
 {
 	for (guint i = 0; i < room->publishers->len; i++) {
 		Publisher *pub = g_ptr_array_index(room->publishers, i);
-		guint32 media_ssrc = pub->n_tracks ? pub->tracks[0].ssrc : 0;
+		guint32 media_ssrc = twcc_media_ssrc(pub);
 		int n;
 
 		if (!pub->twcc || !kt_peer_is_connected(pub->peer))
