@@ -69,6 +69,7 @@ struct _Participant {
 	gint64 last_bytes_at_us;
 	gint bitrate_kbps, rtt_ms;
 	gint estimate_kbps; /* subscribe connection's bandwidth estimate; -1 = none */
+	guint video_height; /* the simulcast layer it receives (height), 0 = none */
 	double loss_pct;
 };
 

@@ -230,6 +230,22 @@ void kt_lesson_media_set_muted(KtLessonMedia *m, const char *lesson, const char 
 
 /* ---- sources ---- */
 
+/* Where @p's video source @n stands in [media] video_priority (kinds not listed
+ * come after those listed). */
+static guint video_priority(MediaLesson *l, const Participant *p, KtSourceName n)
+{
+	const char *kind = n == KT_SRC_COURSEWARE       ? "courseware"
+	                   : p->role == KT_ROLE_TEACHER ? "camera"
+	                                                : "classroom";
+	char **order = l->media->config.settings->video_priority;
+	guint i = 0;
+
+	for (; order && order[i]; i++)
+		if (g_str_equal(order[i], kind))
+			return i;
+	return i;
+}
+
 guint kt_lesson_media_ensure_source(MediaLesson *l, Participant *p, KtSourceName n)
 {
 	KtRoom *room = kt_lesson_get_room(l->live);
@@ -258,6 +274,8 @@ guint kt_lesson_media_ensure_source(MediaLesson *l, Participant *p, KtSourceName
 	}
 	if (n == KT_SRC_AUDIO && p->muted)
 		kt_room_set_source_muted(room, p->source[n], TRUE);
+	if (kind == KT_MEDIA_VIDEO)
+		kt_room_set_source_priority(room, p->source[n], video_priority(l, p, n));
 	return p->source[n];
 }
 
@@ -428,11 +446,11 @@ json_t *kt_lesson_media_quality(KtLessonMedia *m, const char *lesson)
 		if (p->role == KT_ROLE_OBSERVER)
 			continue;
 		json_array_append_new(
-		    out, json_pack("{s:s, s:i, s:f, s:i, s:o}", "id", p->id, "bitrate_kbps",
+		    out, json_pack("{s:s, s:i, s:f, s:i, s:o, s:i}", "id", p->id, "bitrate_kbps",
 		                   p->bitrate_kbps, "loss_pct", p->loss_pct, "rtt_ms", p->rtt_ms,
 		                   "estimate_kbps",
-		                   p->estimate_kbps >= 0 ? json_integer(p->estimate_kbps)
-		                                         : json_null()));
+		                   p->estimate_kbps >= 0 ? json_integer(p->estimate_kbps) : json_null(),
+		                   "video_height", (int)p->video_height));
 	}
 	return out;
 }
@@ -494,6 +512,7 @@ static void on_stats(const KtRoomPeerStats *st, guint n, gpointer data)
 				p->rtt_ms = st[i].rtt_ms;
 			p->estimate_kbps =
 			    st[i].estimate_bps ? (gint)(st[i].estimate_bps / 1000) : -1;
+			p->video_height = st[i].video_height;
 		}
 	}
 	g_hash_table_iter_init(&it, l->participants);

@@ -88,6 +88,7 @@ static KtSdpAnswerParams answer_params(MediaLesson *l, Participant *p)
 	    .video_codecs = l->media->config.video_codecs,
 	    .audio_red = l->media->config.settings && l->media->config.settings->audio_red,
 	    .accept_all_lines = TRUE,
+	    .simulcast = l->media->config.settings && l->media->config.settings->simulcast,
 	    .session_id = p->session_id,
 	    .ice_ufrag = p->pub_ufrag ? p->pub_ufrag : "probe",
 	    .ice_pwd = p->pub_pwd ? p->pub_pwd : "probeprobeprobeprobeprobe",

@@ -39,6 +39,11 @@ guint kt_media_tracks_from_negotiated(const KtSdpNegotiated *neg, guint n, KtRoo
 		/* RED around the Opus: what a publisher may send, what a subscriber takes. */
 		if (codec == KT_CODEC_OPUS)
 			t->pt_for[KT_CODEC_RED] = e->red_pt;
+		t->n_rids = MIN(e->n_rids, KT_ROOM_MAX_LAYERS);
+		for (guint r = 0; r < t->n_rids; r++)
+			g_strlcpy(t->rids[r], e->rids[r], sizeof(t->rids[r]));
+		t->rid_ext_id = e->rid_ext_id;
+		t->rrid_ext_id = e->rrid_ext_id;
 		for (guint a = 0; a < e->n_alt; a++) {
 			KtCodec alt = kt_media_codec_from_name(e->alt[a].codec);
 

@@ -54,6 +54,10 @@ static const struct {
             "estimates."),
     COUNTER(probe_packets_sent, "ketang_probe_packets_sent_total",
             "Bandwidth probe packets (RTX resends or padding) sent to subscribers."),
+    COUNTER(layer_switches, "ketang_layer_switches_total",
+            "Simulcast layer switches made for subscribers."),
+    COUNTER(video_pauses, "ketang_video_pauses_total",
+            "Subscribers whose estimate fell below the lowest simulcast layer: video paused."),
 };
 
 typedef struct {

@@ -205,6 +205,7 @@ static gboolean prepare_answer(WhipCtx *ctx, gboolean *dtls_active, GError **err
 	p->audio_codecs = "opus";
 	p->video_codecs = server->video_codecs;
 	p->audio_red = server->settings->audio_red;
+	p->simulcast = server->settings->simulcast;
 	p->session_id = g_random_int();
 	p->cname = "ketang";
 	p->stream_id = ctx->lesson_id;

@@ -400,6 +400,12 @@ static guint8 twcc_ext(const KtSdpAnswerLine *l)
 	           : 0;
 }
 
+static gboolean takes_simulcast(const KtSdpAnswerer *a, const KtSdpAnswerLine *l)
+{
+	return a->p->simulcast && a->p->mode == KT_SDP_ANSWER_RECEIVE &&
+	       l->dir == KT_SDP_DIR_RECVONLY && kt_sdp_simulcast_receivable(l->m);
+}
+
 static void write_accepted(KtSdpAnswerer *a, guint index, GString *s)
 {
 	const KtSdpAnswerLine *l = &a->lines[index];
@@ -433,6 +439,8 @@ static void write_accepted(KtSdpAnswerer *a, guint index, GString *s)
 		g_string_append_printf(s, "a=extmap:%u " KT_SDP_TWCC_URI "\r\n", twcc);
 	if (l->red != NULL)
 		write_red(l->red, s);
+	if (takes_simulcast(a, l))
+		kt_sdp_simulcast_write_recv(m, s);
 	write_codec(m, l->codec, twcc != 0, s);
 	for (guint i = 0; i < l->n_alts; i++)
 		write_codec(m, l->alts[i], twcc != 0, s);
@@ -485,6 +493,13 @@ static void fill_negotiated(KtSdpAnswerer *a, guint index, KtSdpNegotiated *n)
 	n->mid_ext_id = find_mid_ext(l->m);
 	n->remote_ssrc = l->m->ssrc;
 	n->remote_rtx_ssrc = l->m->rtx_ssrc;
+	if (takes_simulcast(a, l)) {
+		n->n_rids = l->m->n_simulcast_send;
+		for (guint i = 0; i < n->n_rids; i++)
+			g_strlcpy(n->rids[i], l->m->simulcast_send[i].rid, sizeof n->rids[i]);
+		n->rid_ext_id = kt_sdp_media_ext_id(l->m, KT_SDP_RID_URI);
+		n->rrid_ext_id = kt_sdp_media_ext_id(l->m, KT_SDP_RRID_URI);
+	}
 }
 
 char *kt_sdp_answer_build(const KtSdp *offer, const KtSdpAnswerParams *p,

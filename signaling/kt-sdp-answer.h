@@ -55,6 +55,11 @@ typedef struct {
 	 * publish connection: camera + courseware + audio), instead of at most one per kind
 	 * (WHIP/WHEP); lines that do not flow the mode's way are answered inactive. */
 	gboolean accept_all_lines;
+	/* RECEIVE mode: take a video line's simulcast (RFC 8853) when it offers a send list and
+	 * the rid extension: the answer receives every offered stream (a=rid:<id> recv,
+	 * a=simulcast:recv in the offer's order) and takes the mid, rid and repaired-rid
+	 * extensions. FALSE: no simulcast in the answer, so the browser sends one stream. */
+	gboolean simulcast;
 	/* SEND mode: our SSRCs (0: not announced), CNAME and MediaStream id; track ids are
 	 * "<stream_id>-audio" and "<stream_id>-video". Ignored in RECEIVE mode. */
 	guint32 audio_ssrc, video_ssrc, video_rtx_ssrc;
@@ -85,6 +90,12 @@ typedef struct {
 	gboolean transport_cc;
 	guint8 twcc_ext_id;
 	guint8 mid_ext_id; /* 0 if the sdes:mid extension was not offered */
+	/* Simulcast taken (see KtSdpAnswerParams.simulcast): the offered send streams' rids in
+	 * the offer's order (paused ones included) and the extensions that name them in
+	 * packets (rrid_ext_id 0: RTX packets carry none). n_rids 0: one stream. */
+	guint n_rids;
+	char rids[KT_SDP_MAX_RIDS][KT_SDP_MAX_RID_LEN + 1];
+	guint8 rid_ext_id, rrid_ext_id;
 	guint32 remote_ssrc, remote_rtx_ssrc;  /* from the offer's a=ssrc / FID; 0 if none */
 	gboolean dtls_active; /* our DTLS role, same in every entry: TRUE = client */
 	/* SEND mode video without video_codec_required: further codecs the receiver accepted

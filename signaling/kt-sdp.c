@@ -4,6 +4,8 @@
 
 #include <string.h>
 
+#include "kt-sdp-private.h"
+
 G_DEFINE_QUARK(kt - sdp - error - quark, kt_sdp_error)
 
 struct _KtSdp {
@@ -429,6 +431,18 @@ static gboolean attr_candidate(KtSdpParser *p, const char *name, const char *val
 	return TRUE;
 }
 
+/* a=rid and a=simulcast (kt-sdp-simulcast.c); session-level ones mean nothing. */
+static gboolean attr_simulcast(KtSdpParser *p, const char *name, const char *value)
+{
+	g_autoptr(GError) e = NULL;
+	if (p->media == NULL)
+		return TRUE;
+	if (strcmp(name, "rid") == 0 ? kt_sdp_rid_parse(p->media, value, &e)
+	                             : kt_sdp_simulcast_parse(p->media, value, &e))
+		return TRUE;
+	return parser_fail(p, e->code, "%s", e->message);
+}
+
 static const struct {
 	const char *name;
 	KtSdpAttrFunc parse;
@@ -455,6 +469,8 @@ static const struct {
     {"ssrc-group", attr_ssrc_group},
     {"msid", attr_msid},
     {"candidate", attr_candidate},
+    {"rid", attr_simulcast},
+    {"simulcast", attr_simulcast},
 };
 
 static gboolean parse_attribute(KtSdpParser *p, char *attr)
@@ -627,8 +643,11 @@ KtSdp *kt_sdp_parse(const char *text, gsize len, GError **error)
 		                        : "t=");
 		return NULL;
 	}
-	for (guint i = 0; i < sdp->n_media; i++)
+	for (guint i = 0; i < sdp->n_media; i++) {
 		media_finish(&p, i);
+		if (!kt_sdp_simulcast_check(&sdp->media[i], error))
+			return NULL;
+	}
 	return g_steal_pointer(&sdp);
 }
 

@@ -23,6 +23,8 @@ G_BEGIN_DECLS
 #define KT_SDP_MAX_MEDIA 64  /* a teacher receives two m-lines per classroom */
 #define KT_SDP_MAX_CODECS 64 /* payload types in one m= line */
 #define KT_SDP_MAX_EXTMAPS 32
+#define KT_SDP_MAX_RIDS 4     /* simulcast streams in one m= line (a=rid, a=simulcast) */
+#define KT_SDP_MAX_RID_LEN 16 /* bytes of a rid id */
 
 #define KT_SDP_ERROR (kt_sdp_error_quark())
 GQuark kt_sdp_error_quark(void);
@@ -64,6 +66,20 @@ typedef enum {
 	KT_SDP_DIR_INACTIVE,
 } KtSdpDirection;
 
+/* a=rid (RFC 8851 §10): one RTP stream of a simulcast m= line. */
+typedef struct {
+	char id[KT_SDP_MAX_RID_LEN + 1];
+	KtSdpDirection direction; /* KT_SDP_DIR_SENDONLY ("send") or KT_SDP_DIR_RECVONLY ("recv") */
+	char params[128]; /* the restrictions as written ("max-width=1280;max-fps=30"), checked for
+	                   * shape only, cut to fit; "" if none */
+} KtSdpRid;
+
+/* One stream of an a=simulcast list (RFC 8853 §5.1): its first alternative. */
+typedef struct {
+	char rid[KT_SDP_MAX_RID_LEN + 1];
+	gboolean paused; /* written "~<rid>" */
+} KtSdpSimulcastStream;
+
 typedef enum {
 	KT_SDP_MEDIA_AUDIO,
 	KT_SDP_MEDIA_VIDEO,
@@ -94,6 +110,14 @@ typedef struct {
 	char cname[64];
 	char msid[160];        /* "<stream> <track>" from a=msid, else from a=ssrc:<ssrc> msid: */
 	GPtrArray *candidates; /* of char*: each "candidate:..." as written after "a=" */
+	/* a=rid lines, and the a=simulcast streams per direction in the order written (which
+	 * says nothing about the streams' sizes). Every rid a list names has an a=rid of that
+	 * direction. */
+	KtSdpRid rids[KT_SDP_MAX_RIDS];
+	guint n_rids;
+	KtSdpSimulcastStream simulcast_send[KT_SDP_MAX_RIDS], simulcast_recv[KT_SDP_MAX_RIDS];
+	guint n_simulcast_send, n_simulcast_recv;
+	gboolean has_simulcast;
 	gboolean end_of_candidates;
 } KtSdpMedia;
 

@@ -118,6 +118,7 @@ static gboolean attach_publisher_on_worker(gpointer data)
 		if (t->spec.twcc_ext_id)
 			pub->twcc_ext_id = t->spec.twcc_ext_id;
 	}
+	kt_room_sim_attach_layers(room, pub);
 	if (pub->twcc_ext_id)
 		pub->twcc = kt_twcc_receiver_new();
 	g_ptr_array_add(room->publishers, pub);
@@ -157,7 +158,7 @@ static void start_stream(SubStream *ss, gint64 now)
 {
 	if (ss->source->kind == KT_MEDIA_VIDEO && !ss->started) {
 		ss->waiting_since_us = now;
-		kt_room_request_keyframe(ss->sub->room, ss->source, now);
+		kt_room_request_keyframe(ss->sub->room, kt_room_sim_keyframe_source(ss), now);
 	}
 	if (ss->source->have_sr)
 		kt_room_send_sender_report(ss->sub->room, ss);
@@ -193,6 +194,7 @@ static void subscribe_one(Subscriber *sub, Source *s, const KtRoomTrack *t)
 		ss->source = s;
 		ss->started = s->kind != KT_MEDIA_VIDEO;
 		ss->rtx_seq = g_random_int_range(0, 0x8000);
+		kt_layer_select_init(&ss->sim.select);
 		g_ptr_array_add(sub->streams, ss);
 		g_ptr_array_add(s->sinks, ss);
 	}
@@ -370,7 +372,8 @@ static gboolean collect_stats_on_worker(gpointer data)
 		KtRoomPeerStats st = {.peer = kt_peer_ref(s->peer),
 		                      .loss_pct = s->fraction_lost * 100.0 / 256,
 		                      .rtt_ms = s->rtt_ms,
-		                      .estimate_bps = kt_room_sub_get_estimate(s)};
+		                      .estimate_bps = kt_room_sub_get_estimate(s),
+		                      .video_height = kt_room_sim_video_height(s)};
 
 		g_array_append_val(call->stats, st);
 	}

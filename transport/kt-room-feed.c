@@ -25,6 +25,7 @@ void kt_room_feed_free(gpointer data)
 
 void kt_room_release_source(Source *s)
 {
+	kt_room_sim_release(s);
 	if (s->track) {
 		s->track->source = NULL;
 		s->track = NULL;

@@ -31,6 +31,15 @@ static PubTrack *find_track(Publisher *pub, const guint8 *buf, const KtRtpHeader
 		int n = -1;
 		gboolean match;
 
+		if (t->layer_of)
+			continue;
+		if (t->spec.n_rids > 1) {
+			PubTrack *layer = kt_room_sim_learn(pub, t, buf, h, is_rtx);
+
+			if (layer)
+				return layer;
+			continue;
+		}
 		if (t->spec.mid_ext_id)
 			n = kt_rtp_find_extension(buf, h, t->spec.mid_ext_id, &mid);
 		if (n > 0)
@@ -208,6 +217,10 @@ void kt_room_forward(KtRoom *room, Source *s, const guint8 *buf, KtRtpHeader *h,
 	kt_rtx_cache_store(s->cache, seq + s->seq_offset, room->canon, out_len, now);
 	keyframe =
 	    s->kind == KT_MEDIA_VIDEO && kt_media_is_keyframe(s->codec, payload, payload_len);
+	if (s->parent) {
+		kt_room_sim_forward(room, s, h, payload, payload_len, out_len, keyframe, now);
+		return;
+	}
 	/* Floor control: a muted source is not forwarded (its stats and
 	 * receiver reports go on, so the publisher notices nothing). */
 	if (s->muted)
@@ -262,13 +275,24 @@ void kt_room_send_publisher_nacks(KtRoom *room, gint64 now)
 	}
 }
 
+/* The media SSRC of a publisher's TWCC reports: libwebrtc takes a report only
+ * when that is one of its sending SSRCs, so any learned one (a simulcast
+ * m-line's own track has none, its layers have). */
+static guint32 twcc_media_ssrc(const Publisher *pub)
+{
+	for (guint i = 0; i < pub->n_tracks; i++)
+		if (pub->tracks[i].ssrc)
+			return pub->tracks[i].ssrc;
+	return 0;
+}
+
 /* What each TWCC publisher's packets did since the last report, back to its
  * bandwidth estimator (at most a few reports per publisher per call). */
 void kt_room_send_twcc_feedback(KtRoom *room)
 {
 	for (guint i = 0; i < room->publishers->len; i++) {
 		Publisher *pub = g_ptr_array_index(room->publishers, i);
-		guint32 media_ssrc = pub->n_tracks ? pub->tracks[0].ssrc : 0;
+		guint32 media_ssrc = twcc_media_ssrc(pub);
 		int n;
 
 		if (!pub->twcc || !kt_peer_is_connected(pub->peer))
@@ -295,16 +319,15 @@ static PubTrack *track_by_ssrc(Publisher *pub, guint32 ssrc)
 
 void kt_room_send_sender_report(KtRoom *room, SubStream *ss)
 {
-	Source *s = ss->source;
-	KtRtcpSenderInfo si = s->last_sr;
+	KtRtcpSenderInfo si;
 	int n;
 
 	if (!ss->started || !kt_peer_is_connected(ss->sub->peer))
 		return;
 	/* Same NTP↔RTP mapping as the publisher's (RFC 3550 §6.4.1), on our
 	 * timeline, with this subscriber's own counts: lip sync survives. */
-	si.ssrc = s->ssrc;
-	si.rtp_ts += s->ts_offset;
+	if (!kt_room_sim_sender_info(ss, &si))
+		return;
 	si.packet_count = ss->packets;
 	si.octet_count = ss->octets;
 	n = kt_rtcp_build_sr(room->tx, sizeof(room->tx), &si, NULL, 0);
@@ -330,6 +353,8 @@ static void on_sender_report(KtRoom *room, Publisher *pub, const KtRtcpChunk *c,
 	s = t->source;
 	s->last_sr = si;
 	s->have_sr = TRUE;
+	if (s->parent)
+		kt_room_sim_on_sender_report(room, s);
 	for (guint i = 0; i < s->sinks->len; i++)
 		kt_room_send_sender_report(room, g_ptr_array_index(s->sinks, i));
 }
@@ -365,6 +390,10 @@ void kt_room_request_keyframe(KtRoom *room, Source *s, gint64 now)
 	gint64 interval = (gint64)room->config.keyframe_interval_ms * 1000;
 	int n;
 
+	if (kt_room_sim_layered(s)) {
+		kt_room_sim_request_keyframes(room, s, now);
+		return;
+	}
 	if ((!s->feed && (!t || !t->ssrc)) || s->kind != KT_MEDIA_VIDEO || room->closed)
 		return;
 	/* Coalesce: however many subscribers ask, one request per interval. A
@@ -431,7 +460,9 @@ static gboolean resent_recently(const SubStream *ss, guint16 seq, gint64 now)
 static void retransmit(KtRoom *room, SubStream *ss, guint16 seq, gint64 now)
 {
 	gsize len = 0;
-	const guint8 *pkt = kt_rtx_cache_lookup(ss->source->cache, seq, now, &len);
+	const guint8 *pkt = kt_room_sim_layered(ss->source)
+	                        ? kt_room_sim_lookup(ss, seq, now, &len)
+	                        : kt_rtx_cache_lookup(ss->source->cache, seq, now, &len);
 	guint8 pt = ss->pt_for[ss->source->codec], rtx_pt = ss->rtx_pt_for[ss->source->codec];
 
 	if (pkt && len >= 12)
@@ -456,6 +487,8 @@ static void retransmit(KtRoom *room, SubStream *ss, guint16 seq, gint64 now)
 		memcpy(room->tx, pkt, len);
 		kt_rtp_set_payload_type(room->tx, pt);
 	}
+	if (ss->sim.layer)
+		kt_room_sim_fix_resent(ss, room->tx, seq, rtx_pt != 0);
 	if (kt_room_send_rtp(room, ss, len, FALSE) > 0) {
 		COUNT(room, retransmissions, 1);
 		ss->resent_seq[ss->resent_next] = seq;
@@ -490,7 +523,7 @@ static void on_keyframe_request(KtRoom *room, Subscriber *sub, guint32 media_ssr
 
 	COUNT(room, keyframe_requests_received, 1);
 	if (ss)
-		kt_room_request_keyframe(room, ss->source, now);
+		kt_room_request_keyframe(room, kt_room_sim_keyframe_source(ss), now);
 }
 
 /* RFC 3550 §6.4.1: RTT = now - (time we sent the SR the block echoes) - DLSR. */
@@ -575,7 +608,7 @@ static void relay_subscriber_loss(const PubTrack *t, KtRtcpReportBlock *b, gint6
 
 void kt_room_send_receiver_reports(KtRoom *room, gint64 now)
 {
-	KtRtcpReportBlock blocks[KT_ROOM_MAX_TRACKS];
+	KtRtcpReportBlock blocks[KT_ROOM_MAX_PUB_TRACKS];
 
 	for (guint p = 0; p < room->publishers->len; p++) {
 		Publisher *pub = g_ptr_array_index(room->publishers, p);

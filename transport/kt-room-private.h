@@ -9,6 +9,7 @@
 #pragma once
 
 #include "kt-room.h"
+#include "kt-layer-select.h"
 #include "kt-nack-list.h"
 #include "kt-rtcp.h"
 #include "kt-red.h"
@@ -21,6 +22,8 @@
 #define KT_ROOM_BUF 2048
 #define KT_ROOM_MAX_TRACKS 4
 #define KT_ROOM_RESENT_KEEP 32
+/* A publisher's tracks: its m-lines, and a track per simulcast layer. */
+#define KT_ROOM_MAX_PUB_TRACKS (KT_ROOM_MAX_TRACKS * (1 + KT_ROOM_MAX_LAYERS))
 
 typedef struct _Source Source;
 
@@ -84,7 +87,7 @@ typedef struct {
 } LocalFeed;
 
 /* What a publisher sends for one source. */
-typedef struct {
+typedef struct _PubTrack {
 	Source *source; /* NULL once another publisher took the source over */
 	Publisher *publisher;
 	KtRoomTrack spec;
@@ -92,12 +95,16 @@ typedef struct {
 	KtRtpStats stats;
 	gboolean stats_ready;
 	KtNackList nacks; /* video with NACK negotiated: what the uplink lost */
+	/* A simulcast layer's track (kt-room-simulcast.c): the m-line's track, whose own
+	 * ssrc stays 0, and the index of its rid in spec.rids. NULL otherwise. */
+	struct _PubTrack *layer_of;
+	guint layer;
 } PubTrack;
 
 struct _Publisher {
 	KtPeer *peer;
 	KtRoom *room;
-	PubTrack tracks[KT_ROOM_MAX_TRACKS];
+	PubTrack tracks[KT_ROOM_MAX_PUB_TRACKS];
 	guint n_tracks;
 	guint64 bytes_in;
 	guint8 fraction_lost; /* of our last receiver report, 0..255 */
@@ -106,6 +113,29 @@ struct _Publisher {
 	KtTwccReceiver *twcc;
 	guint8 twcc_ext_id;
 };
+
+/* One receiver's view of a simulcast source (a subscriber's, or the taps'): the layer it
+ * gets, the one it moves to at that layer's next keyframe, and its own rewrite onto the
+ * public SSRC so its sequence and timeline run on across switches (kt-room-simulcast.c). */
+typedef struct {
+	Source *layer, *target;
+	gint64 target_since_us;
+	guint16 seq_off;
+	guint32 ts_off;
+	gboolean have_out;
+	guint16 last_seq, first_seq; /* first_seq: since the last switch; older is not resent */
+	guint32 last_ts;
+	gint64 last_us;
+	KtLayerSelect select;
+} SimOut;
+
+/* What a simulcast layer carries, measured over 1 s windows. */
+typedef struct {
+	KtLayerInfo info;
+	guint64 bytes;
+	guint frames;
+	gint64 window_start_us, last_packet_us;
+} LayerMeter;
 
 typedef struct {
 	Subscriber *sub;
@@ -132,6 +162,10 @@ typedef struct {
 	/* Transport-wide sequence extension id the line negotiated; 0 = none
 	 * (its packets go out unnumbered and uncounted by the estimate). */
 	guint8 twcc_ext_id;
+	SimOut sim; /* its source is simulcast */
+	/* Its share of the subscriber's estimate (kt-room-alloc.c), bit/s: what
+	 * the layer choice may spend; 0 with a known estimate = pause it. */
+	guint32 budget_bps;
 } SubStream;
 
 struct _Subscriber {
@@ -141,6 +175,7 @@ struct _Subscriber {
 	gint rtt_ms;          /* latest, -1 until measured */
 	guint8 fraction_lost; /* what it reports losing, 0..255 */
 	SubBwe *bwe;          /* bandwidth estimate; NULL unless a stream negotiated TWCC */
+	gint64 estimate_bps;  /* bandwidth estimate for what it receives; 0 = unknown */
 };
 
 /* One forwarded stream: the identity every subscriber sees, stable across
@@ -156,6 +191,7 @@ struct _Source {
 	LocalFeed *feed;        /* or the current feed (never both) */
 	GPtrArray *sinks;       /* SubStream*, borrowed from their subscribers */
 	gboolean muted;
+	guint priority; /* video: lower is served first when a link is short (kt-alloc.h) */
 	GPtrArray *taps; /* Tap*, owned; usually empty */
 	KtRtxCache *cache;
 	/* Rewriting (RFC 7667 §3.7 switching SFU): out = in + offset. */
@@ -178,6 +214,15 @@ struct _Source {
 	guint64 bytes_in, bytes_at_mark;
 	gint64 mark_us;
 	guint32 bitrate_bps;
+	/* Simulcast (kt-room-simulcast.c): while its publisher track sends layers, each
+	 * layer is a Source of its own (cache, rewrite, keyframe requests; not in
+	 * room->sources) pointing back here; subscribers and taps get one at a time. */
+	Source *layers[KT_ROOM_MAX_LAYERS];
+	guint n_layers;
+	Source *parent;   /* a layer: its public source */
+	guint layer_slot; /* a layer: its index in parent->layers */
+	LayerMeter meter; /* a layer */
+	SimOut tap_out;   /* public: what the taps get (the top layer) */
 };
 
 struct _KtRoom {
@@ -209,6 +254,8 @@ struct _KtRoom {
 };
 
 /* kt-room.c, worker. */
+Source *kt_room_source_new(KtRoom *room, guint id, KtMediaKind kind);
+void kt_room_source_free(gpointer source);
 Source *kt_room_find_source(KtRoom *room, guint id);
 Source *kt_room_find_source_by_ssrc(KtRoom *room, guint32 ssrc);
 void kt_room_ensure_timer(KtRoom *room);
@@ -289,3 +336,39 @@ void kt_room_sub_set_demand(Subscriber *sub, guint32 bps);
 /* The current estimate of what may be sent to @sub, bit/s; 0 = none (it did
  * not negotiate TWCC). */
 guint32 kt_room_sub_get_estimate(const Subscriber *sub);
+/* kt-room-alloc.c, worker: every tick, before the simulcast choice, each
+ * subscriber's estimate (kt-room-bwe.c) split between its streams by priority,
+ * audio first (kt-alloc.h), into SubStream.budget_bps; and what it would take
+ * with no limit, as its demand for probing. */
+void kt_room_alloc_tick(KtRoom *room);
+
+/* kt-room-simulcast.c, worker. */
+/* The active layers' measured bitrates of simulcast source @s, lowest first
+ * (as ranked by what they carry), at most @max into @bps; returns how many. */
+guint kt_room_sim_ladder_bps(Source *s, guint32 *bps, guint max);
+/* Whether @s now forwards a simulcast publisher's layers. */
+gboolean kt_room_sim_layered(const Source *s);
+/* A packet of @t's m-line (its MID, or none) that no SSRC matched: the layer track its
+ * rid (RTX: repaired rid) names, learning its SSRC; NULL if it names none. */
+PubTrack *kt_room_sim_learn(Publisher *pub, PubTrack *t, const guint8 *buf, const KtRtpHeader *h,
+                            gboolean *is_rtx);
+/* After binding @pub's tracks: a layer track and a layer source per rid. */
+void kt_room_sim_attach_layers(KtRoom *room, Publisher *pub);
+void kt_room_sim_release(Source *s); /* layers let their tracks go; receivers start over */
+void kt_room_sim_free_layers(Source *s);
+/* room->canon holds @layer's packet (@out_len): to the receivers on that layer. */
+void kt_room_sim_forward(KtRoom *room, Source *layer, const KtRtpHeader *h, const guint8 *payload,
+                         gsize payload_len, gsize out_len, gboolean keyframe, gint64 now_us);
+void kt_room_sim_on_sender_report(KtRoom *room, Source *layer);
+/* What a sender report to @ss says (plain or simulcast); FALSE = nothing to say. */
+gboolean kt_room_sim_sender_info(const SubStream *ss, KtRtcpSenderInfo *si);
+/* Where a keyframe for @ss comes from: the layer it waits for or gets, else its source. */
+Source *kt_room_sim_keyframe_source(SubStream *ss);
+void kt_room_sim_request_keyframes(KtRoom *room, Source *s, gint64 now_us);
+/* NACK from a simulcast receiver: the cached packet behind its sequence number @seq
+ * (NULL before its last switch, or while its video is paused), and the resent copy put
+ * back on its timeline. */
+const guint8 *kt_room_sim_lookup(SubStream *ss, guint16 seq, gint64 now_us, gsize *len);
+void kt_room_sim_fix_resent(const SubStream *ss, guint8 *pkt, guint16 seq, gboolean rtx);
+void kt_room_sim_tick(KtRoom *room, gint64 now_us); /* meters and layer choice, 50 ms */
+guint kt_room_sim_video_height(const Subscriber *sub);

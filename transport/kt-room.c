@@ -22,7 +22,7 @@ static guint32 random_ssrc(void)
 	return v;
 }
 
-static Source *source_new(KtRoom *room, guint id, KtMediaKind kind)
+Source *kt_room_source_new(KtRoom *room, guint id, KtMediaKind kind)
 {
 	Source *s = g_new0(Source, 1);
 
@@ -42,6 +42,8 @@ static Source *source_new(KtRoom *room, guint id, KtMediaKind kind)
 
 static void source_stop_timer(Source *s)
 {
+	for (guint i = 0; i < s->n_layers; i++)
+		source_stop_timer(s->layers[i]);
 	if (s->keyframe_timer) {
 		g_source_destroy(s->keyframe_timer);
 		g_source_unref(s->keyframe_timer);
@@ -50,11 +52,12 @@ static void source_stop_timer(Source *s)
 }
 
 /* Worker (or before the room is shared). Sinks must be gone already. */
-static void source_free(gpointer data)
+void kt_room_source_free(gpointer data)
 {
 	Source *s = data;
 
 	source_stop_timer(s);
+	kt_room_sim_free_layers(s);
 	kt_room_release_source(s);
 	g_ptr_array_unref(s->sinks);
 	g_ptr_array_unref(s->taps);
@@ -70,13 +73,13 @@ KtRoom *kt_room_new(KtWorker *worker, const KtRoomConfig *config)
 	room->worker = worker;
 	room->config = *config;
 	room->rtcp_ssrc = random_ssrc();
-	room->sources = g_ptr_array_new_with_free_func(source_free);
+	room->sources = g_ptr_array_new_with_free_func(kt_room_source_free);
 	room->publishers = g_ptr_array_new();
 	room->subscribers = g_ptr_array_new();
 	room->feeds = g_ptr_array_new_with_free_func(kt_room_feed_free);
 	/* Nothing runs on the worker yet: the defaults go in directly. */
 	for (guint k = 0; k < KT_MEDIA_N_KINDS; k++) {
-		Source *s = source_new(room, ++room->next_source_id, k);
+		Source *s = kt_room_source_new(room, ++room->next_source_id, k);
 
 		g_ptr_array_add(room->sources, s);
 		room->default_source[k] = s->id;
@@ -146,6 +149,8 @@ void kt_room_get_counters(KtRoom *room, KtRoomCounters *out)
 	out->red_added = LOAD(red_added);
 	out->twcc_feedback_received = LOAD(twcc_feedback_received);
 	out->probe_packets_sent = LOAD(probe_packets_sent);
+	out->layer_switches = LOAD(layer_switches);
+	out->video_pauses = LOAD(video_pauses);
 	out->publishers = LOAD(publishers);
 	out->subscribers = LOAD(subscribers);
 }
@@ -181,6 +186,7 @@ typedef struct {
 	Source *source; /* add: the new source */
 	guint id;
 	gboolean muted;
+	guint priority;
 } SourceCall;
 
 static void source_call_free(gpointer data)
@@ -205,7 +211,7 @@ static gboolean add_source_on_worker(gpointer data)
 	SourceCall *call = data;
 
 	if (call->room->closed)
-		source_free(call->source);
+		kt_room_source_free(call->source);
 	else
 		g_ptr_array_add(call->room->sources, call->source);
 	return G_SOURCE_REMOVE;
@@ -216,7 +222,7 @@ guint kt_room_add_source(KtRoom *room, KtMediaKind kind, guint32 *ssrc, guint32 
 	guint id = g_atomic_int_add(&room->next_source_id, 1) + 1;
 	SourceCall *call = source_call_new(room, id);
 
-	call->source = source_new(room, id, kind);
+	call->source = kt_room_source_new(room, id, kind);
 	if (ssrc)
 		*ssrc = call->source->ssrc;
 	if (rtx_ssrc)
@@ -262,6 +268,24 @@ void kt_room_set_source_muted(KtRoom *room, guint source, gboolean muted)
 	kt_worker_invoke(room->worker, mute_source_on_worker, call, source_call_free);
 }
 
+static gboolean prioritize_source_on_worker(gpointer data)
+{
+	SourceCall *call = data;
+	Source *s = kt_room_find_source(call->room, call->id);
+
+	if (s)
+		s->priority = call->priority;
+	return G_SOURCE_REMOVE;
+}
+
+void kt_room_set_source_priority(KtRoom *room, guint source, guint priority)
+{
+	SourceCall *call = source_call_new(room, source);
+
+	call->priority = priority;
+	kt_worker_invoke(room->worker, prioritize_source_on_worker, call, source_call_free);
+}
+
 /* ---- worker: timer ---- */
 
 static gboolean on_tick(gpointer data)
@@ -271,6 +295,7 @@ static gboolean on_tick(gpointer data)
 	static const gint64 retry_us = 500 * 1000;
 
 	kt_room_send_publisher_nacks(room, now);
+	kt_room_alloc_tick(room);
 	kt_room_bwe_tick(room, now);
 	if (now - room->last_twcc_us >= KT_ROOM_TWCC_INTERVAL_US) {
 		room->last_twcc_us = now;
@@ -281,6 +306,7 @@ static gboolean on_tick(gpointer data)
 		kt_room_send_receiver_reports(room, now);
 		kt_room_send_feed_reports(room, now);
 	}
+	kt_room_sim_tick(room, now);
 	/* A subscriber still waiting for its first keyframe asks again (the
 	 * request is coalesced per source). */
 	if (now - room->last_retry_us < KT_ROOM_RETRY_SCAN_US)
@@ -294,7 +320,8 @@ static gboolean on_tick(gpointer data)
 
 			if (!ss->started && ss->waiting_since_us &&
 			    now - ss->waiting_since_us > retry_us)
-				kt_room_request_keyframe(room, ss->source, now);
+				kt_room_request_keyframe(room, kt_room_sim_keyframe_source(ss),
+				                         now);
 		}
 	}
 	return G_SOURCE_CONTINUE;

@@ -27,6 +27,9 @@ G_BEGIN_DECLS
 
 typedef struct _KtRoom KtRoom;
 
+#define KT_ROOM_MAX_LAYERS 4 /* simulcast layers of one publisher track */
+#define KT_ROOM_RID_LEN 17   /* a rid and its NUL */
+
 typedef struct {
 	guint keyframe_interval_ms; /* min spacing of keyframe requests per source */
 	guint rtx_cache_ms;         /* how long sent packets stay resendable */
@@ -57,6 +60,12 @@ typedef struct {
 	 * Both: pt_for[KT_CODEC_RED] is the peer's RED (RFC 2198) payload type
 	 * around its Opus, 0 = none (kt-room-red.c). */
 	guint8 pt_for[KT_CODEC_N], rtx_pt_for[KT_CODEC_N];
+	/* Publishers: a simulcast video line (RFC 8853), n_rids >= 2: its layers' rids (any
+	 * order; the room ranks the layers by what they carry) and the header extensions
+	 * that name a packet's layer (RFC 8852; rrid: of RTX packets). */
+	guint n_rids;
+	char rids[KT_ROOM_MAX_LAYERS][KT_ROOM_RID_LEN];
+	guint8 rid_ext_id, rrid_ext_id;
 } KtRoomTrack;
 
 /* Counters for metrics; a snapshot read with atomics. */
@@ -74,6 +83,8 @@ typedef struct {
 	guint64 red_stripped, red_recovered, red_dropped, red_added;
 	guint64 twcc_feedback_received;  /* TWCC reports from subscribers, parsed */
 	guint64 probe_packets_sent;      /* bandwidth probes to subscribers (RTX or padding) */
+	guint64 layer_switches;          /* simulcast: a subscriber moved to another layer */
+	guint64 video_pauses; /* simulcast: a subscriber's estimate fell below the lowest layer */
 	guint publishers, subscribers;
 } KtRoomCounters;
 
@@ -100,6 +111,10 @@ guint kt_room_add_source(KtRoom *room, KtMediaKind kind, guint32 *ssrc, guint32 
 void kt_room_remove_source(KtRoom *room, guint source);
 /* A muted source is not forwarded (floor control); publishing continues. */
 void kt_room_set_source_muted(KtRoom *room, guint source, gboolean muted);
+/* When a subscriber's link is short, video sources are served lowest
+ * @priority first (audio always before them); equal ones in subscription
+ * order. Default 0. */
+void kt_room_set_source_priority(KtRoom *room, guint source, guint priority);
 
 /* Attach @peer as a publisher of the tracks' sources: a source has one
  * publisher; a new one takes the source over from the previous (whose
@@ -111,6 +126,11 @@ void kt_room_unsubscribe(KtRoom *room, KtPeer *peer, guint source);
 void kt_room_remove_peer(KtRoom *room, KtPeer *peer);
 
 void kt_room_get_counters(KtRoom *room, KtRoomCounters *out);
+
+/* Control loop. The bandwidth estimate for what @peer (a subscriber) receives, in bit/s;
+ * 0 = unknown (its simulcast layers then follow its receiver reports' loss). The layer
+ * choice (kt-layer-select.h) splits it among the peer's simulcast video streams. */
+void kt_room_set_subscriber_estimate(KtRoom *room, KtPeer *peer, gint64 bps);
 
 /* Taps: a consumer (a recorder) gets every packet of one source as the room
  * forwards it — Ketang's SSRC, continuous sequence numbers and timestamps
@@ -168,6 +188,8 @@ typedef struct {
 	/* Subscribers that negotiated TWCC: the send-side bandwidth estimate
 	 * (kt-bwe.h), bit/s; 0 = none. */
 	guint32 estimate_bps;
+	/* Subscribers: the height of the simulcast layer they get; 0 = none (or paused). */
+	guint video_height;
 } KtRoomPeerStats;
 typedef void (*KtRoomStatsFunc)(const KtRoomPeerStats *stats, guint n, gpointer user_data);
 /* Collects the stats on the worker and calls @func on the control loop (the

@@ -233,6 +233,23 @@ gboolean kt_rtp_vp8_is_keyframe(const guint8 *payload, gsize len)
 	return (payload[off] & 0x01) == 0;
 }
 
+/* RFC 6386 §9.1-9.2: a keyframe's 3-byte frame tag is followed by the start
+ * code 9d 01 2a and two little-endian 16-bit fields, 14 bits of size each. */
+gboolean kt_rtp_vp8_keyframe_size(const guint8 *payload, gsize len, guint *width, guint *height)
+{
+	if (!kt_rtp_vp8_is_keyframe(payload, len))
+		return FALSE;
+	int off = vp8_descriptor_len(payload, len);
+	if (off < 0 || (gsize)off + 10 > len)
+		return FALSE;
+	const guint8 *f = payload + off;
+	if (f[3] != 0x9d || f[4] != 0x01 || f[5] != 0x2a)
+		return FALSE;
+	*width = (f[6] | f[7] << 8) & 0x3fff;
+	*height = (f[8] | f[9] << 8) & 0x3fff;
+	return *width > 0 && *height > 0;
+}
+
 static gboolean h264_nal_is_key(guint8 nal_header)
 {
 	guint8 type = nal_header & 0x1F;

@@ -89,6 +89,9 @@ int kt_rtp_write_header(guint8 *buf, gsize cap, guint8 pt, gboolean marker, guin
  * (28, S=1). Malformed payloads are not keyframes. */
 gboolean kt_rtp_vp8_is_keyframe(const guint8 *payload, gsize len);
 gboolean kt_rtp_h264_is_keyframe(const guint8 *payload, gsize len);
+/* A VP8 keyframe's first packet: the picture size from its header (RFC 6386
+ * §9.2). FALSE for anything else or a packet too short to say. */
+gboolean kt_rtp_vp8_keyframe_size(const guint8 *payload, gsize len, guint *width, guint *height);
 
 /* Network byte order helpers for packet-path code (unaligned access). */
 static inline guint16 kt_rtp_read_be16(const guint8 *p)

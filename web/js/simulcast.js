@@ -11,10 +11,9 @@ export const CAMERA_LAYERS = [
 	{ rid: 'q', scaleResolutionDownBy: 4, maxBitrate: 150000 },
 ];
 
-// Off until the server answers a=simulcast (issue 5, in progress): without it
-// Chromium drops to one encoding but leaves its offer without a=ssrc lines,
-// and a second video source (courseware) on the same connection is then lost.
-export const SIMULCAST_ENABLED = false;
+// A server with [media] simulcast = false answers without a=simulcast; the
+// browser then sends the first encoding alone (the full picture).
+export const SIMULCAST_ENABLED = true;
 
 /** addTransceiver init for @track: simulcast layers for video when @simulcast. */
 export function transceiverInit(track, stream, simulcast) {
