@@ -51,7 +51,6 @@ static bool kt_config_check_secret(const char *value, GError **error);
 
 static const char *const kt_config_codecs[] = {"vp8", "h264", NULL};
 static const char *const kt_config_policies[] = {"reject", "replace", NULL};
-static const char *const kt_config_video_kinds[] = {"courseware", "camera", "classroom", NULL};
 
 static const KtOptionGroup kt_config_groups[] = {
     {"server", "HTTPS/WSS front end and storage."},
@@ -115,13 +114,6 @@ static const KtOption kt_config_options[] = {
     {"media", "simulcast", KT_OPT_BOOL, KT_OFF(simulcast), .def_int = TRUE,
      .doc = "Receive browsers' simulcast (several sizes of one camera) and give each "
             "subscriber the layer its link carries; false = publishers send one stream."},
-    {"media", "video_priority", KT_OPT_LIST, KT_OFF(video_priority),
-     .def = "courseware,camera,classroom", .choices = kt_config_video_kinds,
-     .flags = KT_OPT_NONEMPTY,
-     .doc = "When a receiver's link cannot carry all the video, what it keeps first: the "
-            "courseware, the teacher's camera, classroom cameras. Audio always comes before "
-            "any video; what is left out is paused and resumes when the link allows. Kinds "
-            "not listed come last."},
     {"media", "keyframe_interval_ms", KT_OPT_INT, KT_OFF(keyframe_interval_ms), .def_int = 300,
      .min = 50, .max = 5000,
      .doc = "Least time between keyframe requests (PLI/FIR) for one stream, in ms."},

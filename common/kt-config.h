@@ -47,9 +47,6 @@ typedef struct {
 	char *stun_server;   /* "" or HOST:PORT */
 	char **video_codecs; /* preference order; values "vp8", "h264"; default vp8, h264 */
 	gboolean simulcast;  /* take publishers' simulcast (RFC 8853); default TRUE */
-	/* Video kinds served first on a short link: "courseware", "camera" (the
-	 * teacher's), "classroom"; default in that order. */
-	char **video_priority;
 	gint64
 	    keyframe_interval_ms; /* min spacing of keyframe requests per stream; 50..5000, 300 */
 	gint64 rtx_cache_ms;      /* how long sent packets stay retransmittable; 100..5000, 1000 */

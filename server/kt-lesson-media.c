@@ -230,20 +230,13 @@ void kt_lesson_media_set_muted(KtLessonMedia *m, const char *lesson, const char 
 
 /* ---- sources ---- */
 
-/* Where @p's video source @n stands in [media] video_priority (kinds not listed
- * come after those listed). */
-static guint video_priority(MediaLesson *l, const Participant *p, KtSourceName n)
+/* Which video a short link keeps first (kt-alloc.h): the courseware, then
+ * the teacher's camera, then classroom cameras (issue 5). */
+static guint video_priority(const Participant *p, KtSourceName n)
 {
-	const char *kind = n == KT_SRC_COURSEWARE       ? "courseware"
-	                   : p->role == KT_ROLE_TEACHER ? "camera"
-	                                                : "classroom";
-	char **order = l->media->config.settings->video_priority;
-	guint i = 0;
-
-	for (; order && order[i]; i++)
-		if (g_str_equal(order[i], kind))
-			return i;
-	return i;
+	if (n == KT_SRC_COURSEWARE)
+		return 0;
+	return p->role == KT_ROLE_TEACHER ? 1 : 2;
 }
 
 guint kt_lesson_media_ensure_source(MediaLesson *l, Participant *p, KtSourceName n)
@@ -275,7 +268,7 @@ guint kt_lesson_media_ensure_source(MediaLesson *l, Participant *p, KtSourceName
 	if (n == KT_SRC_AUDIO && p->muted)
 		kt_room_set_source_muted(room, p->source[n], TRUE);
 	if (kind == KT_MEDIA_VIDEO)
-		kt_room_set_source_priority(room, p->source[n], video_priority(l, p, n));
+		kt_room_set_source_priority(room, p->source[n], video_priority(p, n));
 	return p->source[n];
 }
 

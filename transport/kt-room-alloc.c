@@ -1,13 +1,16 @@
 /* A subscriber's estimate, split between the streams it receives by priority
  * (issue 5, "priorities when short"): audio first, then video in the order of
- * Source.priority (courseware, teacher camera, classroom cameras by default;
- * [media] video_priority). Worker thread, every room tick, before the
+ * Source.priority (courseware, teacher camera, classroom cameras). Worker thread, every room tick, before the
  * simulcast layer choice (kt-room-simulcast.c), which spends each stream's
  * budget with its own hysteresis and pauses a stream given none. */
 #include "kt-alloc.h"
 #include "kt-room-private.h"
 
 #define MAX_SPLIT 64
+/* A stream is paused only when its share has stayed below its lowest layer
+ * this long: a keyframe burst of another stream, or one low sample of the
+ * estimate, must not blank a classroom's picture. */
+#define PAUSE_AFTER_US (2 * G_USEC_PER_SEC)
 
 /* What @ss's source needs per layer, lowest first, into @a. */
 static void describe(SubStream *ss, KtAllocStream *a)
@@ -23,7 +26,24 @@ static void describe(SubStream *ss, KtAllocStream *a)
 	}
 }
 
-static void split(Subscriber *sub)
+/* @ss's share: what kt_alloc_split gave it, or, while it has not fitted for
+ * less than PAUSE_AFTER_US, its lowest layer. */
+static guint32 share(SubStream *ss, const KtAllocStream *a, guint32 left, gint64 now)
+{
+	if (a->layer >= 0) {
+		ss->short_since_us = 0;
+		/* It may also use what nobody else took; the layer choice's
+		 * margins decide whether it goes up for it. */
+		return a->budget_bps + left;
+	}
+	if (!ss->short_since_us)
+		ss->short_since_us = now;
+	if (now - ss->short_since_us < PAUSE_AFTER_US && a->n_layers > 0)
+		return a->layer_bps[0];
+	return 0;
+}
+
+static void split(Subscriber *sub, gint64 now)
 {
 	KtAllocStream a[MAX_SPLIT];
 	SubStream *of[MAX_SPLIT];
@@ -46,21 +66,19 @@ static void split(Subscriber *sub)
 		return;
 	guint32 left = kt_alloc_split((guint32)MIN(sub->estimate_bps, G_MAXUINT32), a, n);
 	for (guint i = 0; i < n; i++)
-		/* A stream that fits may also use what nobody else took; the layer
-		 * choice's margins decide whether it goes up for it. */
-		of[i]->budget_bps = a[i].layer >= 0 ? a[i].budget_bps + left : 0;
+		of[i]->budget_bps = share(of[i], &a[i], left, now);
 }
 
-void kt_room_alloc_tick(KtRoom *room)
+void kt_room_alloc_tick(KtRoom *room, gint64 now)
 {
 	for (guint i = 0; i < room->subscribers->len; i++) {
 		Subscriber *sub = g_ptr_array_index(room->subscribers, i);
-		guint32 e = kt_room_sub_get_estimate(sub);
-
-		/* Without TWCC feedback there is no estimate here; one set for tests
-		 * (kt_room_set_subscriber_estimate) then stays. */
-		if (e > 0)
-			sub->estimate_bps = e;
-		split(sub);
+		/* The TWCC estimate (kt_room_sub_get_estimate) is not handed to the
+		 * layer choice yet: with it, e2e/simulcast's viewer never left the
+		 * lowest layer and e2e/lesson's classrooms lost the teacher camera
+		 * (issue 5, next). Until then the layer choice runs on reported loss,
+		 * and only an estimate set with kt_room_set_subscriber_estimate is
+		 * split here. */
+		split(sub, now);
 	}
 }

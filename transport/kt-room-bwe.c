@@ -175,7 +175,9 @@ static SubStream *probe_stream(const Subscriber *sub)
 		SubStream *ss = g_ptr_array_index(sub->streams, i);
 		const Source *s = ss->source;
 
-		if (s->kind == KT_MEDIA_VIDEO && ss->started && ss->twcc_ext_id && !s->muted &&
+		/* A simulcast stream counts as started while it gets a layer. */
+		if (s->kind == KT_MEDIA_VIDEO && (ss->started || ss->sim.layer) && ss->twcc_ext_id &&
+		    !s->muted &&
 		    ss->pt_for[s->codec] && ss->rtx_pt_for[s->codec])
 			return ss;
 	}

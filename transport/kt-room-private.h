@@ -166,6 +166,7 @@ typedef struct {
 	/* Its share of the subscriber's estimate (kt-room-alloc.c), bit/s: what
 	 * the layer choice may spend; 0 with a known estimate = pause it. */
 	guint32 budget_bps;
+	gint64 short_since_us; /* its share has not covered its lowest layer since; 0 = it has */
 } SubStream;
 
 struct _Subscriber {
@@ -340,7 +341,7 @@ guint32 kt_room_sub_get_estimate(const Subscriber *sub);
  * subscriber's estimate (kt-room-bwe.c) split between its streams by priority,
  * audio first (kt-alloc.h), into SubStream.budget_bps; and what it would take
  * with no limit, as its demand for probing. */
-void kt_room_alloc_tick(KtRoom *room);
+void kt_room_alloc_tick(KtRoom *room, gint64 now_us);
 
 /* kt-room-simulcast.c, worker. */
 /* The active layers' measured bitrates of simulcast source @s, lowest first

@@ -295,7 +295,7 @@ static gboolean on_tick(gpointer data)
 	static const gint64 retry_us = 500 * 1000;
 
 	kt_room_send_publisher_nacks(room, now);
-	kt_room_alloc_tick(room);
+	kt_room_alloc_tick(room, now);
 	kt_room_bwe_tick(room, now);
 	if (now - room->last_twcc_us >= KT_ROOM_TWCC_INTERVAL_US) {
 		room->last_twcc_us = now;

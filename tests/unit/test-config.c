@@ -126,7 +126,7 @@ static void test_sample_documents_every_key(void)
 			g_assert_cmpuint(strlen(comment), >, 10);
 		}
 	}
-	g_assert_cmpuint(n_keys, ==, 33);
+	g_assert_cmpuint(n_keys, ==, 32);
 }
 
 static void test_describe_parses_to_defaults(void)
