@@ -466,14 +466,20 @@ static void test_layer_per_subscriber(void)
 	               " bytes; before it: not answered; %d PLIs at the publisher",
 	               low->kept_len, g_atomic_int_get(&f->publisher.plis));
 
-	/* Below the lowest layer: "low" gets no video until its estimate carries one. */
+	/* Below the lowest layer: "low" gets no video until its estimate carries one.
+	 * The pause waits for a shortage of 2 s (kt-room-alloc.c), not one sample. */
 	kt_room_set_subscriber_estimate(f->room, f->sub[1].server, 50000);
-	g_usleep(500 * 1000);
+	gint64 pause_asked = g_get_monotonic_time();
+	do {
+		g_usleep(50 * 1000);
+		kt_room_get_counters(f->room, &c);
+	} while (c.video_pauses == 0 && g_get_monotonic_time() - pause_asked < 5 * G_USEC_PER_SEC);
+	g_assert_cmpuint(c.video_pauses, ==, 1);
+	g_assert_cmpint(g_get_monotonic_time() - pause_asked, >=, 2 * G_USEC_PER_SEC - 100000);
+	g_usleep(200 * 1000); /* what was already on its way */
 	paused = g_atomic_int_get(&low->packets);
 	g_usleep(1000 * 1000);
 	g_assert_cmpint(g_atomic_int_get(&low->packets), ==, paused);
-	kt_room_get_counters(f->room, &c);
-	g_assert_cmpuint(c.video_pauses, ==, 1);
 	kt_room_set_subscriber_estimate(f->room, f->sub[1].server, 5000000);
 	g_assert_true(wait_count(&low->resumes, 1, 5000));
 	g_assert_cmpint(low->bad_resumes, ==, 0);
