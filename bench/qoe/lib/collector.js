@@ -6,6 +6,7 @@
 (() => {
 	const samples = [];
 	const frames = [];
+	const gens = new WeakMap(); // peer connection -> its number (a page that reconnects makes new ones)
 	let timer = 0;
 
 	function pick(stats, kind) {
@@ -56,8 +57,11 @@
 			return;
 		const stats = await pc.getStats();
 		const pair = selectedPair(stats);
+		if (!gens.has(pc))
+			gens.set(pc, samples.length ? samples[samples.length - 1].gen + 1 : 0);
 		samples.push({
 			t: performance.now(),
+			gen: gens.get(pc),
 			video: copy(pick(stats, 'video'), VIDEO_KEYS),
 			audio: copy(pick(stats, 'audio'), AUDIO_KEYS),
 			rtt: pair && pair.currentRoundTripTime !== undefined ? pair.currentRoundTripTime : null,

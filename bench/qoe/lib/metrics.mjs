@@ -48,6 +48,22 @@ function delta(a, b, key) {
 	return b[key] - a[key];
 }
 
+/** The growth of counter @key of @kind ('video', 'audio') over @samples,
+ * summed over each peer connection's run of samples: a page that reconnects
+ * starts its counters again from zero. null when never reported. */
+function growth(samples, kind, key) {
+	let sum = null;
+	for (let i = 1; i < samples.length; i++) {
+		const a = samples[i - 1], b = samples[i];
+		if (a.gen !== b.gen)
+			continue;
+		const d = delta(a[kind], b[kind], key);
+		if (d != null)
+			sum = (sum || 0) + d;
+	}
+	return sum;
+}
+
 function median(values) {
 	const v = values.filter((x) => x != null).sort((a, b) => a - b);
 	return v.length ? v[Math.floor(v.length / 2)] : null;
@@ -76,16 +92,18 @@ function commonHeight(samples) {
 export function summarize(rec, dip = null) {
 	const { startedAt: t0, stoppedAt: t1, samples, frames } = rec;
 	const secs = (t1 - t0) / 1000;
-	const first = samples.find((s) => s.video || s.audio) || {};
-	const last = samples[samples.length - 1] || {};
-	const v0 = first.video, v1 = last.video, a0 = first.audio, a1 = last.audio;
-	const bytes = (delta(v0, v1, 'bytesReceived') || 0) + (delta(a0, a1, 'bytesReceived') || 0);
+	const g = (kind, key) => growth(samples, kind, key);
+	const bytes = (g('video', 'bytesReceived') || 0) + (g('audio', 'bytesReceived') || 0);
 	const fr = freezes(frames, t0, t1);
-	const concealed = delta(a0, a1, 'concealedSamples');
-	const total = delta(a0, a1, 'totalSamplesReceived');
-	const jb = (s0, s1) => {
-		const n = delta(s0, s1, 'jitterBufferEmittedCount');
-		return n ? (delta(s0, s1, 'jitterBufferDelay') / n) * 1000 : null;
+	const concealed = g('audio', 'concealedSamples');
+	const total = g('audio', 'totalSamplesReceived');
+	const jb = (kind) => {
+		const n = g(kind, 'jitterBufferEmittedCount');
+		return n ? (g(kind, 'jitterBufferDelay') / n) * 1000 : null;
+	};
+	const loss = (kind) => {
+		const lost = g(kind, 'packetsLost'), got = g(kind, 'packetsReceived');
+		return got ? (100 * lost) / (lost + got) : null;
 	};
 	const height = commonHeight(samples);
 	const widthOf = (h) => {
@@ -95,30 +113,25 @@ export function summarize(rec, dip = null) {
 	const out = {
 		seconds: secs,
 		kbps: (bytes * 8) / secs / 1000,
-		fps: (delta(v0, v1, 'framesDecoded') || 0) / secs,
+		fps: (g('video', 'framesDecoded') || 0) / secs,
 		resolution: height ? `${widthOf(height)}x${height}` : '-',
 		height,
 		frozenPct: (100 * fr.frozenMs) / (t1 - t0),
 		freezes: fr.count,
 		longestFreezeAfter5s: fr.longestAfter5sMs / 1000,
-		chromeFreezes: delta(v0, v1, 'freezeCount'),
-		chromeFrozenS: delta(v0, v1, 'totalFreezesDuration'),
+		chromeFreezes: g('video', 'freezeCount'),
+		chromeFrozenS: g('video', 'totalFreezesDuration'),
 		concealedPct: total ? (100 * concealed) / total : null,
-		videoJbMs: jb(v0, v1),
-		audioJbMs: jb(a0, a1),
+		videoJbMs: jb('video'),
+		audioJbMs: jb('audio'),
 		rttMs: median(samples.map((s) => (s.rtt == null ? null : s.rtt * 1000))),
-		videoLossPct: lossPct(v0, v1),
-		audioLossPct: lossPct(a0, a1),
+		videoLossPct: loss('video'),
+		audioLossPct: loss('audio'),
+		reconnects: samples.length ? samples[samples.length - 1].gen : 0,
 	};
 	if (dip)
 		Object.assign(out, dipFigures(rec, dip));
 	return out;
-}
-
-function lossPct(s0, s1) {
-	const lost = delta(s0, s1, 'packetsLost');
-	const got = delta(s0, s1, 'packetsReceived');
-	return got ? (100 * lost) / (lost + got) : null;
 }
 
 /** Time from the link's return to the layer held before the dip (the most
@@ -132,9 +145,8 @@ function dipFigures(rec, dip) {
 	const during = samples.filter((s) => s.t >= at(dip.startMs) && s.t <= at(dip.endMs));
 	let dipConcealedPct = null;
 	if (during.length > 1) {
-		const c = delta(during[0].audio, during[during.length - 1].audio, 'concealedSamples');
-		const n = delta(during[0].audio, during[during.length - 1].audio, 'totalSamplesReceived');
-		dipConcealedPct = n ? (100 * c) / n : null;
+		const n = growth(during, 'audio', 'totalSamplesReceived');
+		dipConcealedPct = n ? (100 * growth(during, 'audio', 'concealedSamples')) / n : null;
 	}
 	return {
 		preDipHeight: pre,

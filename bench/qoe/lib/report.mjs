@@ -17,6 +17,7 @@ const COLUMNS = [
 	['aJB', 'audio jitter-buffer delay, ms', (r) => fmt(r.audioJbMs, 0)],
 	['rtt', 'round trip, ms', (r) => fmt(r.rttMs, 0)],
 	['vloss%', 'video packets lost (after NACK)', (r) => fmt(r.videoLossPct, 1)],
+	['reconn', 'times the watcher page reconnected (counters summed per connection)', (r) => String(r.reconnects ?? 0)],
 	['dip', 'dip: pre-dip height → lowest, back after s, concealed % in dip', (r) =>
 		r.preDipHeight === undefined ? '' :
 			`${r.preDipHeight}p→${r.dipLowestHeight}p back ${r.returnS == null ? 'never' : r.returnS.toFixed(1) + 's'} ` +
