@@ -185,6 +185,7 @@ typedef struct {
 	KtRoom *room;
 	Source *source; /* add: the new source */
 	guint id;
+	enum { SET_MUTED, SET_PRIORITY } setting;
 	gboolean muted;
 	guint priority;
 } SourceCall;
@@ -250,13 +251,22 @@ void kt_room_remove_source(KtRoom *room, guint source)
 	                 source_call_free);
 }
 
-static gboolean mute_source_on_worker(gpointer data)
+/* One setting of a source, applied on the worker (floor control, priority). */
+static gboolean set_source_on_worker(gpointer data)
 {
 	SourceCall *call = data;
 	Source *s = kt_room_find_source(call->room, call->id);
 
-	if (s)
+	if (!s)
+		return G_SOURCE_REMOVE;
+	switch (call->setting) {
+	case SET_MUTED:
 		s->muted = call->muted;
+		break;
+	case SET_PRIORITY:
+		s->priority = call->priority;
+		break;
+	}
 	return G_SOURCE_REMOVE;
 }
 
@@ -264,26 +274,18 @@ void kt_room_set_source_muted(KtRoom *room, guint source, gboolean muted)
 {
 	SourceCall *call = source_call_new(room, source);
 
+	call->setting = SET_MUTED;
 	call->muted = muted;
-	kt_worker_invoke(room->worker, mute_source_on_worker, call, source_call_free);
-}
-
-static gboolean prioritize_source_on_worker(gpointer data)
-{
-	SourceCall *call = data;
-	Source *s = kt_room_find_source(call->room, call->id);
-
-	if (s)
-		s->priority = call->priority;
-	return G_SOURCE_REMOVE;
+	kt_worker_invoke(room->worker, set_source_on_worker, call, source_call_free);
 }
 
 void kt_room_set_source_priority(KtRoom *room, guint source, guint priority)
 {
 	SourceCall *call = source_call_new(room, source);
 
+	call->setting = SET_PRIORITY;
 	call->priority = priority;
-	kt_worker_invoke(room->worker, prioritize_source_on_worker, call, source_call_free);
+	kt_worker_invoke(room->worker, set_source_on_worker, call, source_call_free);
 }
 
 /* ---- worker: timer ---- */

@@ -56,8 +56,21 @@ export async function decodeErrors(path) {
 			'-f', 'null', '-'],
 			{ maxBuffer: 16 * 1024 * 1024 });
 		// Lines from ffmpeg's own null output muxer are about the output, not the file
-		// (known: a courseware file with two frames in one millisecond, see issue #4 note).
-		return stderr.split('\n').filter((l) => l.trim() && !l.startsWith('[null @')).join('\n');
+		// (known: a courseware file with two frames in one millisecond, see issue #4 note);
+		// so is ffmpeg's "Last message repeated N times" right after one of them.
+		const kept = [];
+		let dropped = false;
+		for (const l of stderr.split('\n')) {
+			if (!l.trim())
+				continue;
+			if (l.startsWith('[null @') || (dropped && /^\s*Last message repeated/.test(l))) {
+				dropped = true;
+				continue;
+			}
+			dropped = false;
+			kept.push(l);
+		}
+		return kept.join('\n');
 	} catch (err) {
 		return `ffmpeg failed: ${err.stderr || err.message}`.trim();
 	}
