@@ -20,7 +20,10 @@ void kt_ops_healthz(KtHttpRequest *req, gpointer user_data)
 
 /* The room counters /metrics shows: one row per KtRoomCounters field, so a
  * new counter is one line here (and summing over lessons needs no list). */
-#define COUNTER(field, name, help) {name, "counter", help, offsetof(KtRoomCounters, field)}
+#define COUNTER(field, name, help)                                                                 \
+	{                                                                                          \
+		name, "counter", help, offsetof(KtRoomCounters, field)                             \
+	}
 static const struct {
 	const char *name, *type, *help;
 	gsize offset; /* of a guint64 in KtRoomCounters */
@@ -54,10 +57,13 @@ static const struct {
             "estimates."),
     COUNTER(probe_packets_sent, "ketang_probe_packets_sent_total",
             "Bandwidth probe packets (RTX resends or padding) sent to subscribers."),
+    COUNTER(padding_packets_sent, "ketang_padding_packets_sent_total",
+            "Padding sent to subscribers (RTX resends or padding) while a stream waited to go up "
+            "a layer or resume: the wait tests the link at that rate."),
     COUNTER(layer_switches, "ketang_layer_switches_total",
             "Simulcast layer switches made for subscribers."),
     COUNTER(video_pauses, "ketang_video_pauses_total",
-            "Subscribers whose estimate fell below the lowest simulcast layer: video paused."),
+            "Video streams paused for a subscriber whose link could not carry their lowest layer."),
 };
 
 typedef struct {

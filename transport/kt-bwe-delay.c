@@ -25,15 +25,16 @@
 #define THRESHOLD_START_MS 12.5
 #define THRESHOLD_MIN_MS 6.0
 #define THRESHOLD_MAX_MS 600.0
-#define K_UP 0.0087 /* K_u: towards |m| when it is above the threshold */
+#define K_UP 0.0087  /* K_u: towards |m| when it is above the threshold */
 #define K_DOWN 0.039 /* K_d: towards |m| when it is below (libwebrtc's) */
 #define MAX_ADAPT_OFFSET_MS 15.0
 #define MAX_ADAPT_STEP_US 100000
 #define OVERUSE_TIME_MS 10.0 /* overuse_time_th */
 
 /* Rate control (gcc-02 §5.5). */
-#define BETA 0.85 /* decrease to beta x the acknowledged bitrate */
-#define ETA 1.08  /* multiplicative increase per second */
+#define BETA 0.85        /* decrease to beta x the acknowledged bitrate */
+#define MAX_DECREASE 0.5 /* ...but to no less than this x the estimate at once */
+#define ETA 1.08         /* multiplicative increase per second */
 #define RESPONSE_BASE_US 100000
 #define FRAME_RATE 30.0
 #define PACKET_BITS (1200 * 8)
@@ -326,16 +327,21 @@ static void increase(KtBweDelay *d, gdouble acked_bps, gint64 rtt_us, gint64 now
 
 /* gcc-02 §5.5: on over-use, beta x the acknowledged bitrate, then hold. Once
  * per round trip (clamped 10..200 ms, libwebrtc's TimeToReduceFurther), so
- * feedback can show the effect of one decrease before the next; sooner only
- * when the receiver gets less than half the estimate. */
+ * feedback can show the effect of one decrease before the next. */
 static void decrease(KtBweDelay *d, gdouble acked_bps, gint64 rtt_us, gint64 now_us)
 {
 	gint64 wait_us = CLAMP(rtt_us, MIN_REDUCE_US, MAX_REDUCE_US);
+	gboolean app_limited = acked_bps > 0 && acked_bps < 0.5 * d->bps;
 	gdouble target;
 
-	if (d->changed_us >= 0 && now_us - d->changed_us < wait_us &&
-	    !(acked_bps > 0 && acked_bps < 0.5 * d->bps))
+	if (d->changed_us >= 0 && now_us - d->changed_us < wait_us)
 		return;
+	/* Sending far below the estimate, one decrease per over-use: what over-used
+	 * the path was a burst (a probe, a keyframe), not the rate, and the
+	 * trendline stays up for as long as its window holds the burst. */
+	if (app_limited && d->decreased_this_overuse)
+		return;
+	d->decreased_this_overuse = TRUE;
 	if (acked_bps <= 0) {
 		target = d->bps / 2; /* nothing acknowledged yet: libwebrtc halves */
 	} else {
@@ -346,6 +352,14 @@ static void decrease(KtBweDelay *d, gdouble acked_bps, gint64 rtt_us, gint64 now
 			d->have_capacity = FALSE; /* the path got slower: a new average */
 		capacity_update(d, acked_bps);
 	}
+	/* At most half per round trip. An SFU's subscriber is often sending far
+	 * below its estimate (one small layer, or audio alone while its video is
+	 * paused): beta x that is not the path's capacity, and a keyframe burst
+	 * over-using the path for a moment would otherwise drop the estimate to
+	 * the audio's rate and keep the video paused for seconds. A path that
+	 * really collapsed is followed down by the next decreases, one per round
+	 * trip. */
+	target = MAX(target, MAX_DECREASE * d->bps);
 	if (target < d->bps)
 		d->bps = MAX(target, d->min_bps);
 	d->state = KT_BWE_RATE_HOLD;
@@ -357,6 +371,8 @@ static void decrease(KtBweDelay *d, gdouble acked_bps, gint64 rtt_us, gint64 now
  * and keeps increasing. */
 gdouble kt_bwe_delay_update(KtBweDelay *d, gdouble acked_bps, gint64 rtt_us, gint64 now_us)
 {
+	if (d->usage != KT_BWE_OVERUSING)
+		d->decreased_this_overuse = FALSE;
 	switch (d->usage) {
 	case KT_BWE_OVERUSING:
 		decrease(d, acked_bps, rtt_us, now_us);

@@ -61,7 +61,8 @@ typedef struct {
 	/* AIMD rate control (gcc-02 §5.5). */
 	gdouble bps, min_bps, max_bps;
 	KtBweRateState state;
-	gint64 changed_us; /* -1: never */
+	gboolean decreased_this_overuse; /* since usage last left KT_BWE_OVERUSING */
+	gint64 changed_us;               /* -1: never */
 	/* Link capacity: the acknowledged bitrate at over-use, averaged, with its
 	 * normalised variance (libwebrtc's LinkCapacityEstimator). Present, it
 	 * means we are near convergence: increase additively. */

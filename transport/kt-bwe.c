@@ -25,7 +25,10 @@
 #define LOSS_HIGH 0.10
 #define LOSS_LOW 0.02
 #define LOSS_GROWTH 1.05
-#define LOSS_DECREASE_US 300000 /* one decrease per 300 ms + RTT, as libwebrtc */
+#define LOSS_DECREASE_US 300000      /* one decrease per 300 ms + RTT, as libwebrtc */
+#define INHERENT_ALPHA 0.1           /* per loss fraction (>= 20 packets): some seconds */
+#define INHERENT_MAX 0.3             /* beyond this it all counts: no link to learn */
+#define INHERENT_CALM_QUEUE_US 20000 /* a queue shorter than this is jitter */
 
 #define PROBE_MAX_QUEUE_US 50000 /* above jitter on a busy Wi-Fi, well below a standing queue */
 
@@ -65,15 +68,20 @@ struct _KtBwe {
 	guint acked_head, acked_n;
 	guint64 acked_bytes;
 	gint64 acked_newest_us;
+	gint64
+	    acked_first_us; /* the first arrival since the receiver's clock last jumped; -1 none */
 	gdouble acked_bps;
 
 	/* Loss: counts toward the next fraction, the last fraction. */
 	guint lost, expected;
 	gdouble loss_fraction;
+	gdouble inherent_loss;    /* learnt while no queue stands */
+	gdouble excess_loss;      /* loss_fraction beyond it: what the controller answers */
 	gint64 loss_decreased_us; /* -1: never */
 
 	KtBweDelay delay;
 	KtBweProbe probe;
+	gboolean probe_path_ok; /* as last judged, for the log */
 };
 
 KtBwe *kt_bwe_new(const KtBweConfig *cfg)
@@ -89,6 +97,7 @@ KtBwe *kt_bwe_new(const KtBweConfig *cfg)
 	bwe->target_bps = bwe->loss_bps = c.start_bps;
 	bwe->rtt_us = -1;
 	bwe->loss_decreased_us = -1;
+	bwe->acked_first_us = -1;
 	kt_bwe_delay_init(&bwe->delay, c.start_bps, c.min_bps, c.max_bps);
 	kt_bwe_probe_init(&bwe->probe);
 	return bwe;
@@ -126,9 +135,13 @@ static void acked_pop(KtBwe *bwe)
  * one, skipped, unless it is so far back that the receiver's clock jumped. */
 static void acked_add(KtBwe *bwe, gint64 arrival_us, guint size)
 {
-	if (bwe->acked_n > 0 && arrival_us < bwe->acked_newest_us - ACKED_CLOCK_JUMP_US)
+	if (bwe->acked_n > 0 && arrival_us < bwe->acked_newest_us - ACKED_CLOCK_JUMP_US) {
 		while (bwe->acked_n > 0)
 			acked_pop(bwe);
+		bwe->acked_first_us = -1;
+	}
+	if (bwe->acked_first_us < 0)
+		bwe->acked_first_us = arrival_us;
 	if (bwe->acked_n == 0) {
 		bwe->acked_newest_us = arrival_us;
 	} else if (arrival_us <= bwe->acked_newest_us - ACKED_WINDOW_US) {
@@ -155,6 +168,13 @@ static gdouble acked_rate(const KtBwe *bwe)
 	const Acked *oldest = &bwe->acked[bwe->acked_head];
 	gint64 span = bwe->acked_newest_us - oldest->arrival_us;
 
+	/* Not before a whole window has been seen: the first tenths of a second
+	 * of a new subscriber (its audio, the start of a keyframe) say little of
+	 * its rate, and a decrease to beta x that would pause its video. Unknown
+	 * (0), a decrease halves, as libwebrtc does before its acknowledged
+	 * bitrate estimate has settled. */
+	if (bwe->acked_first_us < 0 || bwe->acked_newest_us - bwe->acked_first_us < ACKED_WINDOW_US)
+		return 0;
 	if (bwe->acked_n < 2 || span < ACKED_MIN_SPAN_US)
 		return bwe->acked_bps;
 	return (gdouble)(bwe->acked_bytes - oldest->size) * 8 * 1e6 / (gdouble)span;
@@ -231,13 +251,23 @@ static void loss_update(KtBwe *bwe, const Tally *t, gint64 now_us)
 		return;
 	bwe->loss_fraction = (gdouble)bwe->lost / bwe->expected;
 	bwe->lost = bwe->expected = 0;
-	if (bwe->loss_fraction > LOSS_HIGH) {
+	/* Loss the link has while no queue stands (radio, a lossy last mile)
+	 * is not congestion: sending less does not lower it. It is learnt while
+	 * the delay is calm, and only what comes on top of it counts below (the
+	 * idea of libwebrtc's LossBasedBweV2 "inherent loss", in one average).
+	 * A queue that overflows is never calm, so its drops always count. */
+	if (bwe->delay.usage != KT_BWE_OVERUSING &&
+	    kt_bwe_delay_queue_us(&bwe->delay) < INHERENT_CALM_QUEUE_US)
+		bwe->inherent_loss +=
+		    INHERENT_ALPHA * (MIN(bwe->loss_fraction, INHERENT_MAX) - bwe->inherent_loss);
+	bwe->excess_loss = MAX(bwe->loss_fraction - bwe->inherent_loss, 0);
+	if (bwe->excess_loss > LOSS_HIGH) {
 		if (bwe->loss_decreased_us < 0 ||
 		    now_us - bwe->loss_decreased_us >= LOSS_DECREASE_US + rtt(bwe)) {
-			bwe->loss_bps *= 1 - 0.5 * bwe->loss_fraction;
+			bwe->loss_bps *= 1 - 0.5 * bwe->excess_loss;
 			bwe->loss_decreased_us = now_us;
 		}
-	} else if (bwe->loss_fraction < LOSS_LOW) {
+	} else if (bwe->excess_loss < LOSS_LOW) {
 		bwe->loss_bps *= LOSS_GROWTH;
 	}
 }
@@ -256,12 +286,19 @@ static void update_target(KtBwe *bwe)
  * unless the delay is building up right now. */
 static void judge_probe(KtBwe *bwe, gint64 now_us)
 {
+	gboolean pending = bwe->probe.pending;
 	gdouble bps = kt_bwe_probe_result(&bwe->probe, now_us);
 
+	if (pending && !bwe->probe.pending)
+		g_debug("bwe %p: probe at %.0f kbit/s measured %.0f kbit/s (%u sent, %u reported, "
+		        "%u received; target %.0f kbit/s)",
+		        (void *)bwe, bwe->probe.rate_bps / 1000, MAX(bps, 0) / 1000,
+		        bwe->probe.sent, bwe->probe.reported, bwe->probe.received,
+		        bwe->target_bps / 1000);
 	if (bps <= 0 || bwe->delay.usage == KT_BWE_OVERUSING)
 		return;
 	kt_bwe_delay_raise(&bwe->delay, bps, now_us);
-	if (bwe->loss_fraction <= LOSS_HIGH)
+	if (bwe->excess_loss <= LOSS_HIGH)
 		bwe->loss_bps = MAX(bwe->loss_bps, bps);
 	update_target(bwe);
 }
@@ -298,10 +335,21 @@ void kt_bwe_set_demand(KtBwe *bwe, guint32 bps)
  * keep the queue from draining. */
 gboolean kt_bwe_probe_wanted(KtBwe *bwe, gint64 now_us, guint32 *probe_bps)
 {
-	gboolean path_ok = bwe->delay.usage == KT_BWE_NORMAL && bwe->loss_fraction <= LOSS_HIGH &&
+	gboolean path_ok = bwe->delay.usage == KT_BWE_NORMAL && bwe->excess_loss <= LOSS_HIGH &&
 	                   kt_bwe_delay_queue_us(&bwe->delay) < PROBE_MAX_QUEUE_US;
 	gdouble rate;
 
+	if (path_ok != bwe->probe_path_ok) {
+		/* Only when it changes: why the estimate is (not) probing upwards is
+		 * the first question when a classroom stays on a low layer. */
+		bwe->probe_path_ok = path_ok;
+		g_debug("bwe %p: probing %s (delay %s, loss %.3f, queue %" G_GINT64_FORMAT " ms)",
+		        (void *)bwe, path_ok ? "allowed" : "held back",
+		        bwe->delay.usage == KT_BWE_NORMAL      ? "normal"
+		        : bwe->delay.usage == KT_BWE_OVERUSING ? "overuse"
+		                                               : "underuse",
+		        bwe->loss_fraction, kt_bwe_delay_queue_us(&bwe->delay) / 1000);
+	}
 	judge_probe(bwe, now_us); /* one whose feedback never came times out here */
 	if (!kt_bwe_probe_start(&bwe->probe, now_us, bwe->target_bps, bwe->max_bps, path_ok, &rate))
 		return FALSE;

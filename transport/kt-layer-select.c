@@ -1,7 +1,6 @@
 /* Simulcast layer ranking and per-receiver choice; policy in kt-layer-select.h. */
 #include "kt-layer-select.h"
 
-#define UP_MARGIN 1.25
 #define UP_HOLD_US (2 * G_USEC_PER_SEC)
 #define AFTER_DOWN_US (5 * G_USEC_PER_SEC)
 #define BELOW_LOWEST 0.9
@@ -12,7 +11,7 @@
 
 void kt_layer_select_init(KtLayerSelect *sel)
 {
-	*sel = (KtLayerSelect){.current = -1};
+	*sel = (KtLayerSelect){.current = -1, .up_to = -1};
 }
 
 static gboolean sized(const KtLayerInfo *l)
@@ -132,7 +131,7 @@ static int by_estimate(KtLayerSelect *sel, const KtLayerInfo *l, guint n, gint64
 
 		return choose(sel, pick >= 0 ? pick : MIN(low, cur), now, TRUE);
 	}
-	up = best_fit(l, n - 1, bps, UP_MARGIN);
+	up = best_fit(l, n - 1, bps, KT_LAYER_UP_MARGIN);
 	if (up <= cur) {
 		sel->up_since_us = 0;
 		return cur;
@@ -140,8 +139,10 @@ static int by_estimate(KtLayerSelect *sel, const KtLayerInfo *l, guint n, gint64
 	if (!sel->up_since_us)
 		sel->up_since_us = now;
 	if (now - sel->up_since_us < UP_HOLD_US ||
-	    (sel->last_down_us && now - sel->last_down_us < AFTER_DOWN_US))
+	    (sel->last_down_us && now - sel->last_down_us < AFTER_DOWN_US)) {
+		sel->up_to = up;
 		return cur;
+	}
 	return choose(sel, up, now, FALSE);
 }
 
@@ -187,6 +188,7 @@ int kt_layer_select_update(KtLayerSelect *sel, const KtLayerInfo *ranked, guint 
                            const KtLayerInput *in, gint64 now_us)
 {
 	n = MIN(n, KT_LAYER_MAX);
+	sel->up_to = -1;
 	if (lowest_active(ranked, n) < 0) {
 		sel->below_lowest = FALSE;
 		sel->current = -1;

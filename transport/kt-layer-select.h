@@ -28,6 +28,8 @@
 G_BEGIN_DECLS
 
 #define KT_LAYER_MAX 4
+/* Up only when the estimate carries the higher layer's bitrate this many times. */
+#define KT_LAYER_UP_MARGIN 1.25
 
 /* What one layer carries, measured by the room. */
 typedef struct {
@@ -52,6 +54,10 @@ typedef struct {
 	guint lossy_reports;   /* in a row, >= 10 % */
 	gint64 clean_since_us; /* reports < 2 % since; 0 = not clean */
 	gboolean below_lowest;
+	/* Out: the rank it waits to go up to (the estimate carries it, the hold has not
+	 * passed), -1 = none. The room loads the link with padding at the difference
+	 * meanwhile, so the hold tests the link with what the switch would send. */
+	int up_to;
 } KtLayerSelect;
 
 void kt_layer_select_init(KtLayerSelect *sel);

@@ -1,9 +1,12 @@
 /* A subscriber's estimate, split between the streams it receives by priority
  * (issue 5, "priorities when short"): audio first, then video in the order of
- * Source.priority (courseware, teacher camera, classroom cameras). Worker thread, every room tick, before the
- * simulcast layer choice (kt-room-simulcast.c), which spends each stream's
- * budget with its own hysteresis and pauses a stream given none. */
+ * Source.priority (courseware, teacher camera, classroom cameras). Worker
+ * thread, every room tick, before the simulcast layer choice
+ * (kt-room-simulcast.c), which spends each simulcast stream's budget with its
+ * own hysteresis and pauses one given none; a single-layer video stream given
+ * none is paused here (kt-room-pause.c). */
 #include "kt-alloc.h"
+#include "kt-layer-select.h"
 #include "kt-room-private.h"
 
 #define MAX_SPLIT 64
@@ -56,29 +59,40 @@ static void split(Subscriber *sub, gint64 now)
 		if (ss->source->muted)
 			continue;
 		describe(ss, &a[n]);
-		if (a[n].n_layers > 0)
-			demand += a[n].layer_bps[a[n].n_layers - 1];
+		/* A simulcast stream goes up only when the estimate carries its
+		 * next layer with a margin: probe as far as that. */
+		if (a[n].n_layers > 1)
+			demand += (guint64)(KT_LAYER_UP_MARGIN * a[n].layer_bps[a[n].n_layers - 1]);
+		else if (a[n].n_layers > 0)
+			demand += a[n].layer_bps[0];
 		of[n++] = ss;
 	}
 	/* Probe until the estimate would carry everything at its top layer. */
 	kt_room_sub_set_demand(sub, (guint32)MIN(demand, G_MAXUINT32));
-	if (sub->estimate_bps <= 0)
+	if (sub->estimate_bps <= 0) {
+		/* Nothing to split: single-layer video goes back to flowing. */
+		for (guint i = 0; i < n; i++)
+			kt_room_pause_release(sub->room, of[i], now);
 		return;
+	}
 	guint32 left = kt_alloc_split((guint32)MIN(sub->estimate_bps, G_MAXUINT32), a, n);
-	for (guint i = 0; i < n; i++)
+	for (guint i = 0; i < n; i++) {
 		of[i]->budget_bps = share(of[i], &a[i], left, now);
+		if (kt_room_pause_applies(of[i]))
+			kt_room_pause_update(sub->room, of[i], of[i]->budget_bps, a[i].layer_bps[0],
+			                     now);
+	}
 }
 
 void kt_room_alloc_tick(KtRoom *room, gint64 now)
 {
 	for (guint i = 0; i < room->subscribers->len; i++) {
 		Subscriber *sub = g_ptr_array_index(room->subscribers, i);
-		/* The TWCC estimate (kt_room_sub_get_estimate) is not handed to the
-		 * layer choice yet: with it, e2e/simulcast's viewer never left the
-		 * lowest layer and e2e/lesson's classrooms lost the teacher camera
-		 * (issue 5, next). Until then the layer choice runs on reported loss,
-		 * and only an estimate set with kt_room_set_subscriber_estimate is
-		 * split here. */
+
+		/* A subscriber without transport-cc has no estimate (0): its
+		 * layer choice runs on the loss it reports. */
+		if (!sub->estimate_pinned)
+			sub->estimate_bps = kt_room_sub_get_estimate(sub);
 		split(sub, now);
 	}
 }

@@ -51,6 +51,13 @@ struct _SubBwe {
 	guint64 probe_bytes;
 	guint probe_back;
 
+	/* Padding while a stream waits to go up (SubStream.fill_bps): its rate,
+	 * the bytes owed, when they were last counted. */
+	GSource *fill_timer;
+	guint32 fill_bps;
+	gdouble fill_owed;
+	gint64 fill_at_us;
+
 	KtTwccStatus statuses[KT_TWCC_WINDOW]; /* kt_room_bwe_on_feedback() scratch */
 };
 
@@ -132,11 +139,11 @@ int kt_room_send_rtp(KtRoom *room, SubStream *ss, gsize len, gboolean is_probe)
 
 /* ---- lifecycle ---- */
 
-static void probe_stop(SubBwe *b)
+static void timer_stop(GSource **timer)
 {
-	if (b->probe_timer) {
-		g_source_destroy(b->probe_timer);
-		g_clear_pointer(&b->probe_timer, g_source_unref);
+	if (*timer) {
+		g_source_destroy(*timer);
+		g_clear_pointer(timer, g_source_unref);
 	}
 }
 
@@ -157,7 +164,8 @@ void kt_room_bwe_free(Subscriber *sub)
 
 	if (!b)
 		return;
-	probe_stop(b);
+	timer_stop(&b->probe_timer);
+	timer_stop(&b->fill_timer);
 	kt_bwe_free(b->bwe);
 	g_free(b);
 	sub->bwe = NULL;
@@ -176,9 +184,9 @@ static SubStream *probe_stream(const Subscriber *sub)
 		const Source *s = ss->source;
 
 		/* A simulcast stream counts as started while it gets a layer. */
-		if (s->kind == KT_MEDIA_VIDEO && (ss->started || ss->sim.layer) && ss->twcc_ext_id &&
-		    !s->muted &&
-		    ss->pt_for[s->codec] && ss->rtx_pt_for[s->codec])
+		if (s->kind == KT_MEDIA_VIDEO && (ss->started || ss->sim.layer) &&
+		    ss->twcc_ext_id && !s->muted && ss->pt_for[s->codec] &&
+		    ss->rtx_pt_for[s->codec])
 			return ss;
 	}
 	return NULL;
@@ -216,7 +224,7 @@ static gsize build_resend(Subscriber *sub, SubStream **out, gint64 now)
 		if (!ss || !ss->twcc_ext_id || ss->source->muted)
 			continue;
 		rtx_pt = ss->rtx_pt_for[ss->source->codec];
-		pkt = kt_rtx_cache_lookup(ss->source->cache, e->seq, now, &len);
+		pkt = kt_room_resend_lookup(ss, e->seq, now, &len);
 		if (!pkt || !rtx_pt || len < KT_RTP_HEADER_LEN || len + 2 > b->probe_size * 5 / 4 ||
 		    len + 2 > sizeof(room->tx) - 64)
 			continue;
@@ -227,6 +235,7 @@ static gsize build_resend(Subscriber *sub, SubStream **out, gint64 now)
 		kt_rtp_set_payload_type(room->tx, rtx_pt);
 		kt_rtp_set_ssrc(room->tx, ss->source->rtx_ssrc);
 		kt_rtp_set_seq(room->tx, ss->rtx_seq++);
+		kt_room_resend_fix(ss, room->tx, e->seq, TRUE);
 		*out = ss;
 		return len + 2;
 	}
@@ -322,6 +331,88 @@ static void maybe_probe(Subscriber *sub, gint64 now)
 		probe_start(sub, bps, now);
 }
 
+/* ---- padding before going up ---- */
+
+#define FILL_TICK_MS 5
+#define FILL_SIZE 1200               /* resent media up to this; padding is smaller */
+#define FILL_MAX_OWED_US (20 * 1000) /* a late tick does not become a burst */
+
+/* What the subscriber's streams waiting to go up would add (SubStream.fill_bps),
+ * at most half its estimate: padding tests the link, it must not fill it. */
+static guint32 fill_wanted(const Subscriber *sub)
+{
+	guint64 sum = 0;
+
+	for (guint i = 0; i < sub->streams->len; i++) {
+		const SubStream *ss = g_ptr_array_index(sub->streams, i);
+
+		if (!ss->source->muted)
+			sum += ss->fill_bps;
+	}
+	return (guint32)MIN(sum, kt_room_sub_get_estimate(sub) / 2);
+}
+
+/* Sends what the padding owes by @now: recent media again on its RTX stream
+ * (the receiver drops the copy), padding once the history is used up. FALSE
+ * once there is nothing to pad for. Not while a probe cluster is sent: its
+ * packets must be its own. */
+static gboolean fill_send_due(Subscriber *sub, gint64 now)
+{
+	SubBwe *b = sub->bwe;
+	SubStream *ss = probe_stream(sub);
+	gint64 dt = MIN(now - b->fill_at_us, FILL_MAX_OWED_US);
+
+	if (!b->fill_bps || !ss || !kt_peer_is_connected(sub->peer))
+		return FALSE;
+	b->fill_at_us = now;
+	if (b->probe_timer)
+		return TRUE;
+	b->fill_owed += (gdouble)b->fill_bps * (gdouble)MAX(dt, 0) / 8e6;
+	b->probe_size = FILL_SIZE;
+	for (guint i = 0; b->fill_owed > 0 && i < 16; i++) {
+		SubStream *to = ss;
+		gsize len = build_resend(sub, &to, now);
+		int n;
+
+		if (len == 0) {
+			b->probe_back = 0; /* round the history again next time */
+			to = ss;
+			len = build_padding(sub->room, b, ss);
+		}
+		n = kt_room_send_rtp(sub->room, to, len, TRUE);
+		if (n <= 0)
+			return n == 0; /* a full socket: try again next tick */
+		b->fill_owed -= n;
+		COUNT(sub->room, padding_packets_sent, 1);
+	}
+	return TRUE;
+}
+
+static gboolean on_fill_tick(gpointer data)
+{
+	Subscriber *sub = data;
+
+	if (fill_send_due(sub, g_get_monotonic_time()))
+		return G_SOURCE_CONTINUE;
+	g_clear_pointer(&sub->bwe->fill_timer, g_source_unref);
+	return G_SOURCE_REMOVE;
+}
+
+static void maybe_fill(Subscriber *sub, gint64 now)
+{
+	SubBwe *b = sub->bwe;
+
+	b->fill_bps = fill_wanted(sub);
+	if (!b->fill_bps || b->fill_timer || !probe_stream(sub) || !kt_peer_is_connected(sub->peer))
+		return;
+	b->fill_owed = 0;
+	b->fill_at_us = now;
+	b->probe_back = 0;
+	b->fill_timer = g_timeout_source_new(FILL_TICK_MS);
+	g_source_set_callback(b->fill_timer, on_fill_tick, sub, NULL);
+	g_source_attach(b->fill_timer, kt_worker_get_context(sub->room->worker));
+}
+
 /* ---- demand ---- */
 
 static void measure_sources(KtRoom *room, gint64 now)
@@ -373,6 +464,7 @@ void kt_room_bwe_tick(KtRoom *room, gint64 now)
 		kt_bwe_set_demand(sub->bwe->bwe, sub->bwe->demand_bps ? sub->bwe->demand_bps
 		                                                      : sources_demand(sub));
 		maybe_probe(sub, now);
+		maybe_fill(sub, now);
 	}
 }
 

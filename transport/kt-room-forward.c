@@ -111,13 +111,14 @@ static void send_to_subscribers(KtRoom *room, Source *s, gsize len, gboolean key
 		guint8 pt = ss->pt_for[s->codec];
 		gsize tx_len = len, tx_payload_len = payload_len;
 
-		if (!pt || !kt_peer_is_connected(peer))
+		if (!pt || !kt_peer_is_connected(peer) || ss->pause.on)
 			continue;
 		if (!ss->started) {
 			/* Video starts at a keyframe so the first frame decodes. */
 			if (!keyframe)
 				continue;
 			ss->started = TRUE;
+			kt_room_pause_resumed(ss, kt_rtp_read_be16(room->canon + 2));
 			/* Once per stream, not per packet. */
 			g_debug("peer %u: first keyframe %" G_GINT64_FORMAT " ms after connect",
 			        kt_peer_get_id(peer),
@@ -132,6 +133,9 @@ static void send_to_subscribers(KtRoom *room, Source *s, gsize len, gboolean key
 			memcpy(room->tx, room->canon, len);
 			kt_rtp_set_payload_type(room->tx, pt);
 		}
+		if (ss->pause.skip)
+			kt_rtp_set_seq(
+			    room->tx, kt_room_pause_out_seq(ss, kt_rtp_read_be16(room->canon + 2)));
 		if (kt_room_send_rtp(room, ss, tx_len, FALSE) > 0) {
 			ss->packets++;
 			ss->octets += tx_payload_len;
@@ -457,12 +461,25 @@ static gboolean resent_recently(const SubStream *ss, guint16 seq, gint64 now)
 	return FALSE;
 }
 
+const guint8 *kt_room_resend_lookup(SubStream *ss, guint16 seq, gint64 now, gsize *len)
+{
+	if (kt_room_sim_layered(ss->source))
+		return kt_room_sim_lookup(ss, seq, now, len);
+	return kt_room_pause_lookup(ss, seq, now, len);
+}
+
+void kt_room_resend_fix(const SubStream *ss, guint8 *pkt, guint16 seq, gboolean rtx)
+{
+	if (ss->sim.layer)
+		kt_room_sim_fix_resent(ss, pkt, seq, rtx);
+	else if (!rtx)
+		kt_rtp_set_seq(pkt, seq); /* the subscriber's own numbering after a pause */
+}
+
 static void retransmit(KtRoom *room, SubStream *ss, guint16 seq, gint64 now)
 {
 	gsize len = 0;
-	const guint8 *pkt = kt_room_sim_layered(ss->source)
-	                        ? kt_room_sim_lookup(ss, seq, now, &len)
-	                        : kt_rtx_cache_lookup(ss->source->cache, seq, now, &len);
+	const guint8 *pkt = kt_room_resend_lookup(ss, seq, now, &len);
 	guint8 pt = ss->pt_for[ss->source->codec], rtx_pt = ss->rtx_pt_for[ss->source->codec];
 
 	if (pkt && len >= 12)
@@ -487,8 +504,7 @@ static void retransmit(KtRoom *room, SubStream *ss, guint16 seq, gint64 now)
 		memcpy(room->tx, pkt, len);
 		kt_rtp_set_payload_type(room->tx, pt);
 	}
-	if (ss->sim.layer)
-		kt_room_sim_fix_resent(ss, room->tx, seq, rtx_pt != 0);
+	kt_room_resend_fix(ss, room->tx, seq, rtx_pt != 0);
 	if (kt_room_send_rtp(room, ss, len, FALSE) > 0) {
 		COUNT(room, retransmissions, 1);
 		ss->resent_seq[ss->resent_next] = seq;

@@ -137,6 +137,16 @@ typedef struct {
 	gint64 window_start_us, last_packet_us;
 } LayerMeter;
 
+/* One subscriber's pause of a single-layer video stream (kt-room-pause.c): while `on`,
+ * nothing is sent; after it, the stream runs on its own numbering, out = canonical - skip. */
+typedef struct {
+	gboolean on, resuming, renumbered;
+	gint64 since_us;
+	guint16 skip;
+	guint16 last_out;  /* the last sequence number it got before the pause */
+	guint16 first_out; /* its first after the last resume; older is not resent */
+} PauseOut;
+
 typedef struct {
 	Subscriber *sub;
 	Source *source;
@@ -162,11 +172,15 @@ typedef struct {
 	/* Transport-wide sequence extension id the line negotiated; 0 = none
 	 * (its packets go out unnumbered and uncounted by the estimate). */
 	guint8 twcc_ext_id;
-	SimOut sim; /* its source is simulcast */
+	SimOut sim;     /* its source is simulcast */
+	PauseOut pause; /* its source is single-layer video */
 	/* Its share of the subscriber's estimate (kt-room-alloc.c), bit/s: what
 	 * the layer choice may spend; 0 with a known estimate = pause it. */
 	guint32 budget_bps;
 	gint64 short_since_us; /* its share has not covered its lowest layer since; 0 = it has */
+	/* What it would add if it went up (a higher layer, or resumed), while that waits
+	 * for its hold: the subscriber's padding rate meanwhile (kt-room-bwe.c). */
+	guint32 fill_bps;
 } SubStream;
 
 struct _Subscriber {
@@ -177,6 +191,9 @@ struct _Subscriber {
 	guint8 fraction_lost; /* what it reports losing, 0..255 */
 	SubBwe *bwe;          /* bandwidth estimate; NULL unless a stream negotiated TWCC */
 	gint64 estimate_bps;  /* bandwidth estimate for what it receives; 0 = unknown */
+	/* estimate_bps was set by kt_room_set_subscriber_estimate (tests) and is
+	 * not overwritten by the TWCC estimate. */
+	gboolean estimate_pinned;
 };
 
 /* One forwarded stream: the identity every subscriber sees, stable across
@@ -192,7 +209,7 @@ struct _Source {
 	LocalFeed *feed;        /* or the current feed (never both) */
 	GPtrArray *sinks;       /* SubStream*, borrowed from their subscribers */
 	gboolean muted;
-	guint priority; /* video: lower is served first when a link is short (kt-alloc.h) */
+	guint priority;  /* video: lower is served first when a link is short (kt-alloc.h) */
 	GPtrArray *taps; /* Tap*, owned; usually empty */
 	KtRtxCache *cache;
 	/* Rewriting (RFC 7667 §3.7 switching SFU): out = in + offset. */
@@ -342,6 +359,32 @@ guint32 kt_room_sub_get_estimate(const Subscriber *sub);
  * audio first (kt-alloc.h), into SubStream.budget_bps; and what it would take
  * with no limit, as its demand for probing. */
 void kt_room_alloc_tick(KtRoom *room, gint64 now_us);
+
+/* kt-room-forward.c, worker: what a NACK from @ss for its sequence number @seq asks
+ * for (simulcast, paused or plain), NULL when it is gone or not its; and the resent
+ * copy (@rtx: already wrapped in RTX with @seq inside) put on @ss's numbering and timeline. */
+const guint8 *kt_room_resend_lookup(SubStream *ss, guint16 seq, gint64 now_us, gsize *len);
+void kt_room_resend_fix(const SubStream *ss, guint8 *pkt, guint16 seq, gboolean rtx);
+
+/* kt-room-pause.c, worker: pausing a single-layer video stream for one subscriber. */
+/* Whether @ss is a stream kt_room_pause_update acts on (video without simulcast). */
+gboolean kt_room_pause_applies(const SubStream *ss);
+/* Every alloc tick: @share_bps is @ss's share of its subscriber's estimate (0 = pause
+ * it), @need_bps what its source sends. Pauses at once when given nothing; resumes,
+ * with hysteresis, at the source's next keyframe (asked for). */
+void kt_room_pause_update(KtRoom *room, SubStream *ss, guint32 share_bps, guint32 need_bps,
+                          gint64 now_us);
+/* The estimate went away (or the split no longer covers @ss): resume at a keyframe. */
+void kt_room_pause_release(KtRoom *room, SubStream *ss, gint64 now_us);
+/* @ss starts again with the packet of canonical number @canon_seq (a keyframe). */
+void kt_room_pause_resumed(SubStream *ss, guint16 canon_seq);
+/* NACK: the cached packet behind @ss's sequence number @seq; NULL before its resume. */
+const guint8 *kt_room_pause_lookup(const SubStream *ss, guint16 seq, gint64 now_us, gsize *len);
+/* @ss's number for canonical @canon_seq. */
+static inline guint16 kt_room_pause_out_seq(const SubStream *ss, guint16 canon_seq)
+{
+	return (guint16)(canon_seq - ss->pause.skip);
+}
 
 /* kt-room-simulcast.c, worker. */
 /* The active layers' measured bitrates of simulcast source @s, lowest first

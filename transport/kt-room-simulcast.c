@@ -430,10 +430,19 @@ static void choose_for(KtRoom *room, const Ladder *l, SubStream *ss, gint64 now)
 	    .loss_at_us = ss->loss_at_us,
 	};
 
+	ss->fill_bps = 0;
 	if (!ss->pt_for[l->s->codec] || !kt_peer_is_connected(ss->sub->peer))
 		return;
 	o->select.current = rank_of(l, o->target ? o->target : o->layer);
 	r = kt_layer_select_update(&o->select, l->ranked, l->n, &in, now);
+	/* Waiting to go up: what the higher layer would add, sent as padding
+	 * meanwhile (kt-room-bwe.c), so the wait tests the link at that rate. */
+	ss->fill_bps = 0;
+	if (o->select.up_to > r && r >= 0 && !o->target)
+		ss->fill_bps = (guint32)MIN(
+		    l->ranked[o->select.up_to].bitrate_bps -
+		        MIN(l->ranked[r].bitrate_bps, l->ranked[o->select.up_to].bitrate_bps),
+		    G_MAXUINT32);
 	if (o->select.below_lowest) {
 		/* Even the lowest layer would not fit: no video until it does (its audio
 		 * goes on); it resumes at a keyframe, its numbering running on. */
@@ -525,8 +534,10 @@ static gboolean set_estimate_on_worker(gpointer data)
 	for (guint i = 0; i < call->room->subscribers->len; i++) {
 		Subscriber *sub = g_ptr_array_index(call->room->subscribers, i);
 
-		if (sub->peer == call->peer)
+		if (sub->peer == call->peer) {
 			sub->estimate_bps = MAX(call->bps, 0);
+			sub->estimate_pinned = TRUE;
+		}
 	}
 	return G_SOURCE_REMOVE;
 }

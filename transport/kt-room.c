@@ -149,6 +149,7 @@ void kt_room_get_counters(KtRoom *room, KtRoomCounters *out)
 	out->red_added = LOAD(red_added);
 	out->twcc_feedback_received = LOAD(twcc_feedback_received);
 	out->probe_packets_sent = LOAD(probe_packets_sent);
+	out->padding_packets_sent = LOAD(padding_packets_sent);
 	out->layer_switches = LOAD(layer_switches);
 	out->video_pauses = LOAD(video_pauses);
 	out->publishers = LOAD(publishers);

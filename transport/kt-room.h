@@ -81,10 +81,14 @@ typedef struct {
 	 * packets dropped as unparsable, and RED packets Ketang made for lossy
 	 * subscribers of a plain Opus source (per send). */
 	guint64 red_stripped, red_recovered, red_dropped, red_added;
-	guint64 twcc_feedback_received;  /* TWCC reports from subscribers, parsed */
-	guint64 probe_packets_sent;      /* bandwidth probes to subscribers (RTX or padding) */
-	guint64 layer_switches;          /* simulcast: a subscriber moved to another layer */
-	guint64 video_pauses; /* simulcast: a subscriber's estimate fell below the lowest layer */
+	guint64 twcc_feedback_received; /* TWCC reports from subscribers, parsed */
+	guint64 probe_packets_sent;     /* bandwidth probes to subscribers (RTX or padding) */
+	/* padding (RTX or padding-only) to subscribers while a stream waits to go up */
+	guint64 padding_packets_sent;
+	guint64 layer_switches; /* simulcast: a subscriber moved to another layer */
+	/* a subscriber's video stream paused: its share of the estimate fell below
+	 * the lowest simulcast layer, or below a single-layer stream's bitrate */
+	guint64 video_pauses;
 	guint publishers, subscribers;
 } KtRoomCounters;
 
@@ -127,9 +131,10 @@ void kt_room_remove_peer(KtRoom *room, KtPeer *peer);
 
 void kt_room_get_counters(KtRoom *room, KtRoomCounters *out);
 
-/* Control loop. The bandwidth estimate for what @peer (a subscriber) receives, in bit/s;
- * 0 = unknown (its simulcast layers then follow its receiver reports' loss). The layer
- * choice (kt-layer-select.h) splits it among the peer's simulcast video streams. */
+/* Control loop; for tests and benches. Pins the bandwidth estimate for what @peer (a
+ * subscriber) receives, in bit/s, in place of its transport-cc estimate from then on;
+ * 0 = unknown (its simulcast layers then follow its receiver reports' loss). The
+ * estimate is split by priority (kt-room-alloc.c) among the peer's streams. */
 void kt_room_set_subscriber_estimate(KtRoom *room, KtPeer *peer, gint64 bps);
 
 /* Taps: a consumer (a recorder) gets every packet of one source as the room

@@ -2,9 +2,10 @@
 // over WHIP with three encodings whose rids are listed "f;q;h" — f full size, q a
 // quarter, h a half, so the order of the rids says nothing of their sizes. The answer
 // must receive all three (a=simulcast:recv f;q;h) and Chrome must send all three.
-// A /watch viewer (no simulcast of its own, no bandwidth estimate yet) then gets one
-// video stream: first the middle layer by size (h), and after 8 s of clean receiver
-// reports one layer up (f), switched at a keyframe: it keeps decoding, one SSRC.
+// A /watch viewer (no simulcast of its own) then gets one video stream: first a layer
+// below the top one (its transport-cc estimate starts at 300 kbit/s), and, once probing
+// has shown its link carries more, the top layer (f), switched at a keyframe: it keeps
+// decoding, one SSRC.
 // The lesson's recordings decode, the camera's at the top layer's size (recorders get
 // the top layer).
 //
@@ -139,7 +140,7 @@ describe('Chrome simulcast through WHIP', () => {
 		await sleep(1500); // every layer measured (1 s windows) before the viewer arrives
 	});
 
-	it('a viewer gets the middle layer by size, then one up at a keyframe, one SSRC', async () => {
+	it('a viewer starts below the top layer, then goes up at a keyframe, one SSRC', async () => {
 		const viewer = await browser.newPage('viewer');
 		await openWatcher(viewer, server.origin, LESSON, await server.token(LESSON, 'observer'));
 		await waitForState(viewer, 'live');
@@ -151,7 +152,7 @@ describe('Chrome simulcast through WHIP', () => {
 			await sleep(250);
 		}
 		console.log(`viewer first decodes ${first.frameWidth} wide after ${Date.now() - start} ms`);
-		assert.equal(first.frameWidth, widths.h);
+		assert.ok(first.frameWidth < widths.f, `started at the top layer: ${JSON.stringify(first)}`);
 		// Every second it decodes more (one browser encodes three layers and decodes on
 		// two shared cores: shorter windows may see a stall).
 		let last = first;

@@ -1,6 +1,8 @@
 /* Test helper: two Ketang peers back to back. */
 #include "peer-pair.h"
 
+#include "kt-rtcp.h"
+
 static void on_server_ready(KtPeer *peer, const char *ufrag, const char *pwd,
                             const char *const *candidates, gpointer user_data)
 {
@@ -141,4 +143,28 @@ void peer_pair_close(PeerPair *pair)
 	g_strfreev(pair->server_candidates);
 	g_free(pair->server_ufrag);
 	g_free(pair->server_pwd);
+}
+
+typedef struct {
+	KtPeer *peer;
+	guint32 media_ssrc;
+	guint16 seq;
+} Nack;
+
+static gboolean send_nack(gpointer data)
+{
+	Nack *n = data;
+	guint8 buf[64];
+	int len = kt_rtcp_build_nack(buf, sizeof(buf), 0x5b5b5b5b, n->media_ssrc, &n->seq, 1);
+
+	g_assert_cmpint(len, >, 0);
+	g_assert_cmpint(kt_peer_send_rtcp(n->peer, buf, len, sizeof(buf)), >, 0);
+	return G_SOURCE_REMOVE;
+}
+
+void peer_send_nack(KtWorker *worker, KtPeer *peer, guint32 media_ssrc, guint16 seq)
+{
+	Nack n = {peer, media_ssrc, seq};
+
+	kt_worker_invoke_sync(worker, send_nack, &n);
 }

@@ -350,23 +350,6 @@ static void test_uplink_loss_is_asked_for_again(void)
 	g_free(u);
 }
 
-typedef struct {
-	KtPeer *peer;
-	guint32 media_ssrc;
-	guint16 seq;
-} Nack;
-
-static gboolean send_nack(gpointer data)
-{
-	Nack *n = data;
-	guint8 buf[64];
-	int len = kt_rtcp_build_nack(buf, sizeof(buf), 0x5b5b5b5b, n->media_ssrc, &n->seq, 1);
-
-	g_assert_cmpint(len, >, 0);
-	g_assert_cmpint(kt_peer_send_rtcp(n->peer, buf, len, sizeof(buf)), >, 0);
-	return G_SOURCE_REMOVE;
-}
-
 /* Polls the room's counters until retransmissions + skipped reach @total. */
 static void wait_nacks_handled(KtRoom *room, guint64 total, KtRoomCounters *c)
 {
@@ -391,7 +374,8 @@ static void test_repeated_nack_answered_once(void)
 	Fixture f = {0};
 	Uplink *u = g_new0(Uplink, 1);
 	KtRoomCounters c;
-	Nack n;
+	guint32 video;
+	guint16 newest;
 
 	fixture_setup(&f, &track, 1, &track, 1);
 	u->publisher = f.pub.client;
@@ -401,18 +385,17 @@ static void test_repeated_nack_answered_once(void)
 	g_assert_true(wait_count(&u->distinct, UPLINK_PACKETS, 5000));
 
 	/* The same NACK twice in a row: one retransmission, one skipped. */
-	n = (Nack){
-	    f.sub.client, kt_room_get_ssrc(f.room, KT_MEDIA_VIDEO),
-	    (guint16)(u->first_out + UPLINK_PACKETS - 1)}; /* the newest: well inside the cache */
-	kt_worker_invoke_sync(f.cw, send_nack, &n);
-	kt_worker_invoke_sync(f.cw, send_nack, &n);
+	video = kt_room_get_ssrc(f.room, KT_MEDIA_VIDEO);
+	newest = (guint16)(u->first_out + UPLINK_PACKETS - 1); /* well inside the cache */
+	peer_send_nack(f.cw, f.sub.client, video, newest);
+	peer_send_nack(f.cw, f.sub.client, video, newest);
 	wait_nacks_handled(f.room, 2, &c);
 	g_assert_cmpuint(c.retransmissions, ==, 1);
 	g_assert_cmpuint(c.retransmissions_skipped, ==, 1);
 	/* Once the guard (20 ms before an RTT is known) has passed, it is a new
 	 * request: the time passing is what is tested here. */
 	g_usleep(60 * 1000);
-	kt_worker_invoke_sync(f.cw, send_nack, &n);
+	peer_send_nack(f.cw, f.sub.client, video, newest);
 	wait_nacks_handled(f.room, 3, &c);
 	g_assert_cmpuint(c.retransmissions, ==, 2);
 

@@ -300,23 +300,6 @@ static gboolean stop(gpointer data)
 	return G_SOURCE_REMOVE;
 }
 
-typedef struct {
-	KtPeer *peer;
-	guint32 media_ssrc;
-	guint16 seq;
-} Nack;
-
-static gboolean send_nack(gpointer data)
-{
-	Nack *n = data;
-	guint8 buf[64];
-	int len = kt_rtcp_build_nack(buf, sizeof(buf), 0x5b5b5b5b, n->media_ssrc, &n->seq, 1);
-
-	g_assert_cmpint(len, >, 0);
-	g_assert_cmpint(kt_peer_send_rtcp(n->peer, buf, len, sizeof(buf)), >, 0);
-	return G_SOURCE_REMOVE;
-}
-
 static void setup(Fixture *f)
 {
 	g_autoptr(GError) error = NULL;
@@ -396,7 +379,6 @@ static void test_layer_per_subscriber(void)
 	Rx *high = &f->rx[0], *low = &f->rx[1], *plain = &f->rx[2];
 	KtRoomCounters c, c2;
 	gint64 raised;
-	Nack n;
 	gint switch_seq, paused;
 
 	setup(f);
@@ -451,14 +433,13 @@ static void test_layer_per_subscriber(void)
 	g_assert_true(wait_count(&low->packets, g_atomic_int_get(&low->packets) + 30, 5000));
 	g_assert_cmpuint(low->kept_len, >, 0);
 	kt_room_get_counters(f->room, &c);
-	n = (Nack){low->peer, kt_room_get_ssrc(f->room, KT_MEDIA_VIDEO),
-	           (guint16)g_atomic_int_get(&low->keep_seq)};
-	kt_worker_invoke_sync(f->cw, send_nack, &n);
+	peer_send_nack(f->cw, low->peer, kt_room_get_ssrc(f->room, KT_MEDIA_VIDEO),
+	               (guint16)g_atomic_int_get(&low->keep_seq));
 	g_assert_true(wait_count(&low->resent_same, 1, 3000));
 	g_assert_cmpint(g_atomic_int_get(&low->resent_other), ==, 0);
 	/* One from before its switch (another layer's numbering) is not answered. */
-	n.seq = (guint16)(switch_seq - 1);
-	kt_worker_invoke_sync(f->cw, send_nack, &n);
+	peer_send_nack(f->cw, low->peer, kt_room_get_ssrc(f->room, KT_MEDIA_VIDEO),
+	               (guint16)(switch_seq - 1));
 	g_usleep(300 * 1000);
 	kt_room_get_counters(f->room, &c2);
 	g_assert_cmpuint(c2.retransmissions, ==, c.retransmissions + 1);
