@@ -147,8 +147,9 @@ static void answer_pending(MediaLesson *l, Participant *p)
 		g_debug("lesson %s: %s publishes mid %s (%s, ssrc %u) as source %u", l->id, p->id,
 		        tracks[t].mid, kt_media_codec_name(tracks[t].codec), tracks[t].remote_ssrc,
 		        tracks[t].source);
-	/* Rebinding is remove + add on the room's worker, in that order. */
-	kt_room_remove_peer(room, p->pub_peer);
+	/* The first offer attaches the connection; a later one rebinds its tracks, keeping
+	 * the SSRCs the room learned (kt-room.h): a browser names simulcast layers only
+	 * until our receiver reports acknowledge them. */
 	kt_room_add_publisher(room, p->pub_peer, tracks, n);
 	report_active(l, p, tracks, n);
 	kt_lesson_media_route(l);

@@ -1,4 +1,5 @@
-/* Attaching peers to a room: publishers bind tracks to sources, subscribers
+/* Attaching peers to a room: publishers bind tracks to sources (again, keeping
+ * learned SSRCs, when their connection renegotiates), subscribers
  * get one SubStream per source they receive. Control loop calls hand the work
  * to the room's worker. */
 #include "kt-room-private.h"
@@ -57,7 +58,8 @@ static Publisher *find_publisher(KtRoom *room, KtPeer *peer)
 	return NULL;
 }
 
-static void publisher_free(KtRoom *room, Publisher *pub)
+/* Its sources let go of its tracks (which stay as they are until bound anew). */
+static void unbind_tracks(Publisher *pub)
 {
 	for (guint i = 0; i < pub->n_tracks; i++) {
 		Source *s = pub->tracks[i].source;
@@ -65,6 +67,12 @@ static void publisher_free(KtRoom *room, Publisher *pub)
 		if (s && s->track == &pub->tracks[i])
 			s->track = NULL;
 	}
+	pub->n_tracks = 0;
+}
+
+static void publisher_free(KtRoom *room, Publisher *pub)
+{
+	unbind_tracks(pub);
 	kt_peer_set_media_funcs(pub->peer, NULL, NULL);
 	kt_peer_unref(pub->peer);
 	g_clear_pointer(&pub->twcc, kt_twcc_receiver_free);
@@ -87,30 +95,99 @@ static void bind_track(PubTrack *t, Source *s)
 	s->resync = TRUE;
 }
 
-static gboolean attach_publisher_on_worker(gpointer data)
+/* ---- SSRCs across renegotiations (KnownSsrc) ---- */
+
+static const char *track_rid(const PubTrack *t)
 {
-	AttachCall *call = data;
-	KtRoom *room = call->room;
+	return t->layer_of ? t->spec.rids[t->layer] : "";
+}
+
+static KnownSsrc *find_known(Publisher *pub, const char *mid, const char *rid)
+{
+	for (guint i = 0; i < pub->n_known; i++)
+		if (strcmp(pub->known[i].mid, mid) == 0 && strcmp(pub->known[i].rid, rid) == 0)
+			return &pub->known[i];
+	return NULL;
+}
+
+/* Before its tracks are replaced: the SSRCs each was given by the SDP or learned. */
+static void remember_ssrcs(Publisher *pub)
+{
+	for (guint i = 0; i < pub->n_tracks; i++) {
+		const PubTrack *t = &pub->tracks[i];
+		KnownSsrc *k;
+
+		if (!t->spec.mid[0] || (!t->ssrc && !t->rtx_ssrc))
+			continue;
+		k = find_known(pub, t->spec.mid, track_rid(t));
+		if (!k) {
+			guint slot = pub->n_known < G_N_ELEMENTS(pub->known)
+			                 ? pub->n_known++
+			                 : pub->next_known++ % G_N_ELEMENTS(pub->known);
+
+			k = &pub->known[slot];
+			memset(k, 0, sizeof(*k));
+			g_strlcpy(k->mid, t->spec.mid, sizeof(k->mid));
+			g_strlcpy(k->rid, track_rid(t), sizeof(k->rid));
+		}
+		if (t->ssrc)
+			k->ssrc = t->ssrc;
+		if (t->rtx_ssrc)
+			k->rtx_ssrc = t->rtx_ssrc;
+	}
+}
+
+/* After: the same m-line (and rid) goes on sending on the same SSRCs, unless the SDP
+ * now names others. A simulcast m-line's own track keeps none: its layers have them. */
+static void recall_ssrcs(Publisher *pub)
+{
+	for (guint i = 0; i < pub->n_tracks; i++) {
+		PubTrack *t = &pub->tracks[i];
+		const KnownSsrc *k;
+
+		if (!t->spec.mid[0] || (t->spec.n_rids > 1 && !t->layer_of))
+			continue;
+		k = find_known(pub, t->spec.mid, track_rid(t));
+		if (!k)
+			continue;
+		if (!t->ssrc)
+			t->ssrc = k->ssrc;
+		if (!t->rtx_ssrc)
+			t->rtx_ssrc = k->rtx_ssrc;
+	}
+}
+
+/* ---- attaching ---- */
+
+static Publisher *publisher_new(KtRoom *room, KtPeer *peer)
+{
 	static const KtPeerMediaFuncs funcs = {
 	    .rtp = kt_room_on_publisher_rtp,
 	    .rtcp = kt_room_on_publisher_rtcp,
 	};
-	Publisher *pub;
+	Publisher *pub = g_new0(Publisher, 1);
 
-	if (room->closed || find_publisher(room, call->peer))
-		return G_SOURCE_REMOVE;
-	pub = g_new0(Publisher, 1);
-	pub->peer = kt_peer_ref(call->peer);
+	pub->peer = kt_peer_ref(peer);
 	pub->room = room;
-	for (guint i = 0; i < call->n; i++) {
-		Source *s = track_source(room, &call->tracks[i]);
+	g_ptr_array_add(room->publishers, pub);
+	STORE(room, publishers, room->publishers->len);
+	kt_peer_set_media_funcs(pub->peer, &funcs, pub);
+	return pub;
+}
+
+static void bind_tracks(KtRoom *room, Publisher *pub, const KtRoomTrack *tracks, guint n)
+{
+	pub->twcc_ext_id = 0;
+	for (guint i = 0; i < n; i++) {
+		Source *s = track_source(room, &tracks[i]);
 		PubTrack *t;
 
 		if (!s)
 			continue;
 		t = &pub->tracks[pub->n_tracks++];
+		memset(t, 0, sizeof(*t));
 		t->publisher = pub;
-		t->spec = call->tracks[i];
+		t->spec = tracks[i];
 		t->ssrc = t->spec.remote_ssrc;
 		t->rtx_ssrc = t->spec.remote_rtx_ssrc;
 		bind_track(t, s);
@@ -119,11 +196,30 @@ static gboolean attach_publisher_on_worker(gpointer data)
 			pub->twcc_ext_id = t->spec.twcc_ext_id;
 	}
 	kt_room_sim_attach_layers(room, pub);
-	if (pub->twcc_ext_id)
+}
+
+static gboolean attach_publisher_on_worker(gpointer data)
+{
+	AttachCall *call = data;
+	KtRoom *room = call->room;
+	Publisher *pub;
+
+	if (room->closed)
+		return G_SOURCE_REMOVE;
+	pub = find_publisher(room, call->peer);
+	if (pub) {
+		/* A renegotiation of the same connection: its tracks are bound anew. */
+		remember_ssrcs(pub);
+		unbind_tracks(pub);
+	} else {
+		pub = publisher_new(room, call->peer);
+	}
+	bind_tracks(room, pub, call->tracks, call->n);
+	recall_ssrcs(pub);
+	if (pub->twcc_ext_id && !pub->twcc)
 		pub->twcc = kt_twcc_receiver_new();
-	g_ptr_array_add(room->publishers, pub);
-	STORE(room, publishers, room->publishers->len);
-	kt_peer_set_media_funcs(pub->peer, &funcs, pub);
+	else if (!pub->twcc_ext_id)
+		g_clear_pointer(&pub->twcc, kt_twcc_receiver_free);
 	kt_room_ensure_timer(room);
 	/* Subscribers already waiting for this source want a keyframe. */
 	for (guint i = 0; i < pub->n_tracks; i++)

@@ -8,6 +8,16 @@
 
 #define COUNT(room, field, n) __atomic_fetch_add(&(room)->counters.field, (n), __ATOMIC_RELAXED)
 
+/* A payload type alone is a guess: the camera and the courseware send VP8 on the same one.
+ * It names a track only while the track's SSRC (of that kind, media or RTX) is unknown, so
+ * a stream nothing else names cannot take over a track that has its own. */
+static gboolean pt_names_track(const PubTrack *t, guint8 pt)
+{
+	if (t->spec.rtx_pt && pt == t->spec.rtx_pt)
+		return t->rtx_ssrc == 0;
+	return t->ssrc == 0 && (pt == t->spec.pt || kt_room_red_is_red(t, pt));
+}
+
 static PubTrack *find_track(Publisher *pub, const guint8 *buf, const KtRtpHeader *h,
                             gboolean *is_rtx)
 {
@@ -45,9 +55,7 @@ static PubTrack *find_track(Publisher *pub, const guint8 *buf, const KtRtpHeader
 		if (n > 0)
 			match = (gsize)n == strlen(t->spec.mid) && memcmp(mid, t->spec.mid, n) == 0;
 		else
-			match = h->payload_type == t->spec.pt ||
-			        (t->spec.rtx_pt && h->payload_type == t->spec.rtx_pt) ||
-			        kt_room_red_is_red(t, h->payload_type);
+			match = pt_names_track(t, h->payload_type);
 		if (!match)
 			continue;
 		*is_rtx = t->spec.rtx_pt && h->payload_type == t->spec.rtx_pt;

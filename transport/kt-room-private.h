@@ -101,11 +101,23 @@ typedef struct _PubTrack {
 	guint layer;
 } PubTrack;
 
+/* An SSRC a publisher was seen sending for an m-line (and rid), kept across its
+ * renegotiations: browsers name a stream in the MID and rid header extensions only until
+ * our receiver reports acknowledge its SSRC (libwebrtc), so after that a layer's SSRC
+ * cannot be learned again (kt-room-attach.c). */
+typedef struct {
+	char mid[32];
+	char rid[KT_ROOM_RID_LEN]; /* "" = the m-line's own stream */
+	guint32 ssrc, rtx_ssrc;
+} KnownSsrc;
+
 struct _Publisher {
 	KtPeer *peer;
 	KtRoom *room;
 	PubTrack tracks[KT_ROOM_MAX_PUB_TRACKS];
 	guint n_tracks;
+	KnownSsrc known[KT_ROOM_MAX_PUB_TRACKS];
+	guint n_known, next_known; /* next_known: the slot a new one takes once all are used */
 	guint64 bytes_in;
 	guint8 fraction_lost; /* of our last receiver report, 0..255 */
 	/* Transport-wide congestion control: arrivals we report back (NULL when

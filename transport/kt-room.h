@@ -122,7 +122,13 @@ void kt_room_set_source_priority(KtRoom *room, guint source, guint priority);
 
 /* Attach @peer as a publisher of the tracks' sources: a source has one
  * publisher; a new one takes the source over from the previous (whose
- * packets for it are then dropped). The room takes a reference. */
+ * packets for it are then dropped). The room takes a reference.
+ * Called again for an attached @peer (a renegotiation: a track added, stopped
+ * or started again), its tracks are replaced, and an m-line (by mid) and each
+ * of its simulcast layers (by rid) go on with the SSRCs the room learned for
+ * them: browsers put the MID and rid header extensions only on packets sent
+ * before our receiver reports acknowledge the SSRC. Removing the peer first
+ * would forget them. */
 void kt_room_add_publisher(KtRoom *room, KtPeer *peer, const KtRoomTrack *tracks, guint n);
 /* Subscribe @peer to the tracks' sources (adding to what it already gets). */
 void kt_room_add_subscriber(KtRoom *room, KtPeer *peer, const KtRoomTrack *tracks, guint n);

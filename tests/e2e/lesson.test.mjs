@@ -2,7 +2,9 @@
 // page and 3 /classroom pages of one browser (small pictures) over the lesson
 // WebSocket. Asserts from getStats that every classroom decodes the teacher
 // camera and courseware and receives the teacher audio and that the teacher
-// decodes every classroom; raise hand → stage → the other classrooms receive
+// decodes every classroom; that the teacher camera goes out as three
+// simulcast layers which Ketang tells apart (its receiver reports cover each)
+// and that classrooms keep decoding it across the courseware renegotiations; raise hand → stage → the other classrooms receive
 // the staged room → unstage stops it; mute stops a room's audio; a reloaded
 // classroom rejoins; the network dropping and returning (loopback down/up in
 // the test's namespace) brings every page back within 5 s; a classroom
@@ -23,7 +25,7 @@ import { promisify } from 'node:util';
 import WebSocket from 'ws';
 import { launchBrowser, loadPlaywright } from './lib/browser.mjs';
 import { request, sdpHeaders } from './lib/http.mjs';
-import { assertLessonReceives, lessonInbound, makeOffer, openClassroom, openLessonTeacher, participantId,
+import { assertLessonReceives, cameraLayers, lessonInbound, makeOffer, openClassroom, openLessonTeacher, participantId,
 	rejoinedAt, waitForLessonState, waitLessonStops } from './lib/pages.mjs';
 import { ketangBinary, startServer } from './lib/server.mjs';
 
@@ -88,7 +90,9 @@ describe('a lesson: teacher + 3 classrooms through ketang', () => {
 
 	it('the teacher starts the lesson with camera, microphone and courseware', async () => {
 		teacher = await browser.newPage('teacher');
-		await openLessonTeacher(teacher, server.origin, LESSON, await server.token(LESSON, 'teacher'));
+		// 960x540: the smallest camera Chromium sends all three simulcast layers of.
+		await openLessonTeacher(teacher, server.origin, LESSON, await server.token(LESSON, 'teacher'),
+			{ size: '960x540' });
 		await teacher.waitForFunction(() => window.ketang.timings.published, null, { timeout: 15000 });
 		await teacher.click('#share');
 		await teacher.waitForFunction(() => window.ketang.publishPc &&
@@ -116,6 +120,23 @@ describe('a lesson: teacher + 3 classrooms through ketang', () => {
 		}
 		console.log(`classroom link -> first teacher frame: median ${Math.round(median(firstFrameMs))} ms ` +
 			`(${firstFrameMs.map(Math.round).join(', ')})`);
+	});
+
+	it('the teacher camera reaches ketang as three simulcast layers', async () => {
+		const answer = await teacher.evaluate(() => window.ketang.publishPc.remoteDescription.sdp);
+		assert.match(answer, /a=simulcast:recv f;h;q\r\n/, 'the answer does not receive the three layers');
+		// The top layer starts once the browser's bandwidth estimate has grown to it.
+		const deadline = Date.now() + 20000;
+		let layers = {};
+		const ready = (l) => ['f', 'h', 'q'].every((rid) => l[rid] && l[rid].framesEncoded >= 10 && l[rid].acked);
+		while (!ready(layers) && Date.now() < deadline) {
+			await sleep(500);
+			layers = await cameraLayers(teacher);
+		}
+		console.log(`teacher camera layers: ${JSON.stringify(layers)}`);
+		assert.ok(ready(layers), `not every layer was sent and acknowledged: ${JSON.stringify(layers)}`);
+		const heights = ['f', 'h', 'q'].map((rid) => layers[rid].frameHeight);
+		assert.ok(heights[0] > heights[1] && heights[1] > heights[2], `layer sizes ${heights}`);
 	});
 
 	it('the teacher sees a tile per classroom and decodes all 3', async () => {

@@ -103,7 +103,8 @@ describe('recording continuity', () => {
 			await teacher.close();
 			second = await launchBrowser({ args: ['--autoplay-policy=no-user-gesture-required'] });
 			teacher = await second.newPage('teacher again');
-			await openLessonTeacher(teacher, server.origin, lesson.id, teacherToken, { size: '640x480' });
+			await openLessonTeacher(teacher, server.origin, lesson.id, teacherToken,
+				{ size: '640x480', coursewareSize: '640x480' });
 			await teacher.click('#share');
 			await teacher.evaluate(async () => {
 				for (const sender of window.ketang.publishPc.getSenders()) {

@@ -3,9 +3,13 @@
 // one tile per classroom (video, link quality, hand, stage, mute) with the
 // floor controls, the raise-hand queue and chat.
 //
+// The camera goes out as three simulcast layers (simulcast.js), so each
+// classroom gets the size its link carries.
+//
 // Query flags: ?fake-courseware shares a second camera track as courseware
 // instead of asking for the screen (headless tests: screen capture needs a
-// picker there); ?video=WxH sets the camera size (default 640x360).
+// picker there), ?courseware-video=WxH its size (default 640x360);
+// ?video=WxH sets the camera size (default 1280x720).
 
 import { LessonClient } from './lesson-client.js';
 import { getJoinInfo } from './join.js';
@@ -74,7 +78,8 @@ async function start() {
 	setStatus('connecting', '正在打开摄像头… Opening the camera…');
 	try {
 		camera = await navigator.mediaDevices.getUserMedia({
-			video: { ...videoSize('640x360'), frameRate: { ideal: 25, max: 30 } },
+			// Chromium sends three layers from 960x540 up, two from 480x270, one below.
+			video: { ...videoSize('1280x720'), frameRate: { ideal: 25, max: 30 } },
 			audio: { echoCancellation: true, noiseSuppression: true, autoGainControl: true },
 		});
 	} catch (err) {
@@ -85,10 +90,7 @@ async function start() {
 	$('preview').srcObject = camera;
 	$('start-card').hidden = true;
 	$('me-card').hidden = false;
-	// One layer for now: simulcast through the lesson's publish connection
-	// lost the teacher camera in e2e/lesson (issue 5, next); /publish (WHIP)
-	// sends three.
-	client.setSource('camera', camera.getVideoTracks()[0], camera);
+	client.setSource('camera', camera.getVideoTracks()[0], camera, { simulcast: true });
 	if (camera.getAudioTracks()[0])
 		client.setSource('audio', camera.getAudioTracks()[0], camera);
 	pageTimings.startPressed = performance.now();
@@ -102,7 +104,7 @@ async function toggleShare() {
 	}
 	try {
 		courseware = FAKE_COURSEWARE
-			? await navigator.mediaDevices.getUserMedia({ video: videoSize('640x360') })
+			? await navigator.mediaDevices.getUserMedia({ video: videoSize('640x360', 'courseware-video') })
 			: await navigator.mediaDevices.getDisplayMedia({ video: { frameRate: { ideal: 10, max: 15 } }, audio: false });
 	} catch (err) {
 		if (err && err.name !== 'NotAllowedError') // NotAllowed: the teacher cancelled the picker

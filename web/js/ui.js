@@ -53,9 +53,9 @@ export function readFragment() {
 	};
 }
 
-/** ?video=320x240 (tests, very weak PCs) or the default size. */
-export function videoSize(fallback) {
-	const asked = new URLSearchParams(location.search).get('video') || fallback;
+/** ?video=320x240 (tests, very weak PCs; or another query @param) or the default size. */
+export function videoSize(fallback, param = 'video') {
+	const asked = new URLSearchParams(location.search).get(param) || fallback;
 	const [width, height] = asked.split('x').map(Number);
 	return { width: { ideal: width || 640 }, height: { ideal: height || 360 } };
 }

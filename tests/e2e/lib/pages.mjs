@@ -105,13 +105,42 @@ export function makeOffer(page, direction) {
 /**
  * Opens the lesson teacher page with a small camera and fake courseware (a
  * second camera track instead of screen capture), presses "Start lesson" and
- * waits until it has joined.
+ * waits until it has joined. The camera goes out as simulcast: Chromium sends
+ * one layer below 480x270, two from there, three from 960x540.
  */
-export async function openLessonTeacher(page, origin, lesson, token, { size = '320x240', timeout = 15000 } = {}) {
-	await page.goto(`${origin}/teacher?fake-courseware&video=${size}${joinFragment(lesson, token)}`);
+export async function openLessonTeacher(page, origin, lesson, token,
+	{ size = '320x240', coursewareSize = '320x240', timeout = 15000 } = {}) {
+	await page.goto(`${origin}/teacher?fake-courseware&video=${size}&courseware-video=${coursewareSize}` +
+		joinFragment(lesson, token));
 	await page.waitForFunction(() => window.ketang && !document.getElementById('start').disabled);
 	await page.click('#start');
 	await waitForLessonState(page, 'joined', timeout);
+}
+
+/**
+ * The simulcast layers a lesson page sends of its camera, by rid, from its publish
+ * connection's outbound-rtp stats: { rid: { framesEncoded, packetsSent, frameHeight,
+ * acked } }. acked: a remote-inbound-rtp names that layer's SSRC, i.e. Ketang's
+ * receiver reports cover it, which they do only for a stream it told apart.
+ */
+export function cameraLayers(page) {
+	return page.evaluate(async () => {
+		const k = window.ketang;
+		const mid = k.publishPc?.ketangSources.get('camera')?.mid;
+		const out = {};
+		const stats = await k.publishPc.getStats();
+		const acked = new Set();
+		stats.forEach((r) => {
+			if (r.type === 'remote-inbound-rtp')
+				acked.add(r.localId);
+		});
+		stats.forEach((r) => {
+			if (r.type === 'outbound-rtp' && r.mid === mid && r.rid)
+				out[r.rid] = { framesEncoded: r.framesEncoded || 0, packetsSent: r.packetsSent || 0,
+					frameHeight: r.frameHeight || 0, acked: acked.has(r.id) };
+		});
+		return out;
+	});
 }
 
 /** Opens a classroom's join link (small camera); the page joins by itself. */
