@@ -58,6 +58,8 @@ static const struct {
             "Simulcast layer switches made for subscribers."),
     COUNTER(video_pauses, "ketang_video_pauses_total",
             "Subscribers whose estimate fell below the lowest simulcast layer: video paused."),
+    COUNTER(remb_sent, "ketang_remb_sent_total",
+            "REMB packets sent to publishers that took goog-remb: the most they should send."),
 };
 
 typedef struct {

@@ -68,6 +68,7 @@ static void publisher_free(KtRoom *room, Publisher *pub)
 	kt_peer_set_media_funcs(pub->peer, NULL, NULL);
 	kt_peer_unref(pub->peer);
 	g_clear_pointer(&pub->twcc, kt_twcc_receiver_free);
+	kt_room_remb_free(pub);
 	g_ptr_array_remove(room->publishers, pub);
 	g_free(pub);
 	STORE(room, publishers, room->publishers->len);
@@ -121,6 +122,7 @@ static gboolean attach_publisher_on_worker(gpointer data)
 	kt_room_sim_attach_layers(room, pub);
 	if (pub->twcc_ext_id)
 		pub->twcc = kt_twcc_receiver_new();
+	kt_room_remb_attach(pub);
 	g_ptr_array_add(room->publishers, pub);
 	STORE(room, publishers, room->publishers->len);
 	kt_peer_set_media_funcs(pub->peer, &funcs, pub);

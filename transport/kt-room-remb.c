@@ -1,0 +1,161 @@
+/* REMB to publishers (media worker): for each publisher whose answer took
+ * goog-remb, what it should send at most, in an RTCP PSFB FMT 15 REMB
+ * (draft-alvestrand-rmcat-remb §2.2) naming its media SSRCs. The value is the
+ * least of
+ *   - the receive-side estimate of its uplink from abs-send-time
+ *     (kt-remb-estimate.h), when it sends the extension;
+ *   - [media] publisher_max_kbps;
+ *   - for a publisher that sends no simulcast, the best estimate among the
+ *     subscribers of its sources (kt_room_sub_get_estimate; those without one
+ *     do not count): one stream goes to everyone, so more than the
+ *     best-connected classroom takes would only be dropped on every link
+ *     (mediasoup caps a producer by its consumers' desired bitrate alike).
+ *     With simulcast the layers serve the weak links and the top layer the
+ *     strong ones, so the subscribers do not cap it.
+ * A browser with transport-cc as well caps its own estimate by the REMB.
+ * Sent once a second, and at once when the value falls by more than 3 %
+ * (libwebrtc's receivers do the same), so a congested uplink backs off within
+ * a tick. Allocates nothing per packet and logs nothing. */
+#include "kt-room-private.h"
+
+#include "kt-remb-estimate.h"
+
+#define COUNT(room, field, n) __atomic_fetch_add(&(room)->counters.field, (n), __ATOMIC_RELAXED)
+
+#define REMB_INTERVAL_US G_USEC_PER_SEC
+#define DROP_PERCENT 3 /* a fall of more than this goes out at once */
+/* The subscribers' cap never goes below this: audio and the lowest video a
+ * classroom still needs, whatever one estimate says at its worst moment. */
+#define MIN_SUBSCRIBER_CAP_BPS 50000
+/* Once a REMB was sent, a publisher whose caps are all gone (its subscribers
+ * left, no estimate) is told this, so the last cap does not hold forever. */
+#define NO_CAP_BPS 100000000
+
+struct _PubRemb {
+	KtRembEstimate *estimate; /* NULL without abs-send-time */
+	guint8 abs_ext_id;
+	gint64 last_sent_us; /* 0 = never */
+	guint32 last_bps;
+};
+
+void kt_room_remb_attach(Publisher *pub)
+{
+	gboolean remb = FALSE;
+	guint8 abs_ext_id = 0;
+
+	for (guint i = 0; i < pub->n_tracks; i++) {
+		const KtRoomTrack *spec = &pub->tracks[i].spec;
+
+		remb |= spec->remb;
+		/* One extension id for the whole (bundled) connection. */
+		if (spec->remb && spec->abs_send_time_ext_id)
+			abs_ext_id = spec->abs_send_time_ext_id;
+	}
+	if (!remb)
+		return;
+	pub->remb = g_new0(PubRemb, 1);
+	pub->remb->abs_ext_id = abs_ext_id;
+	if (abs_ext_id)
+		pub->remb->estimate = kt_remb_estimate_new(0, 0);
+}
+
+void kt_room_remb_free(Publisher *pub)
+{
+	if (!pub->remb)
+		return;
+	g_clear_pointer(&pub->remb->estimate, kt_remb_estimate_free);
+	g_clear_pointer(&pub->remb, g_free);
+}
+
+void kt_room_remb_on_packet(Publisher *pub, const guint8 *buf, const KtRtpHeader *h, gsize len,
+                            gint64 now_us)
+{
+	PubRemb *r = pub->remb;
+	const guint8 *ext = NULL;
+	int n;
+
+	if (!r->estimate)
+		return;
+	n = kt_rtp_find_extension(buf, h, r->abs_ext_id, &ext);
+	kt_remb_estimate_on_packet(r->estimate, now_us, (guint)len, ext, n);
+}
+
+/* The best estimate among the subscribers of @pub's sources; 0 = no cap (it
+ * sends simulcast, or no subscriber has an estimate). */
+static guint32 subscriber_cap(const Publisher *pub)
+{
+	guint32 best = 0;
+
+	for (guint i = 0; i < pub->n_tracks; i++) {
+		const PubTrack *t = &pub->tracks[i];
+		const Source *s = t->source;
+
+		if (t->spec.n_rids > 1 || t->layer_of)
+			return 0;
+		if (!s || s->track != t)
+			continue;
+		for (guint j = 0; j < s->sinks->len; j++) {
+			const SubStream *ss = g_ptr_array_index(s->sinks, j);
+
+			best = MAX(best, kt_room_sub_get_estimate(ss->sub));
+		}
+	}
+	return best ? MAX(best, MIN_SUBSCRIBER_CAP_BPS) : 0;
+}
+
+/* The least of two limits, 0 meaning none. */
+static guint32 least(guint32 a, guint32 b)
+{
+	return !a ? b : !b ? a : MIN(a, b);
+}
+
+/* Its SSRCs as learned (RTX left out), at most KT_ROOM_MAX_PUB_TRACKS. */
+static guint media_ssrcs(const Publisher *pub, guint32 *ssrcs)
+{
+	guint n = 0;
+
+	for (guint i = 0; i < pub->n_tracks; i++)
+		if (pub->tracks[i].ssrc)
+			ssrcs[n++] = pub->tracks[i].ssrc;
+	return n;
+}
+
+static void send_remb(KtRoom *room, Publisher *pub, guint32 bps, gint64 now_us)
+{
+	guint32 ssrcs[KT_ROOM_MAX_PUB_TRACKS];
+	guint n = media_ssrcs(pub, ssrcs);
+	int len;
+
+	if (n == 0)
+		return; /* nothing arrived yet: no stream to name */
+	len = kt_rtcp_build_remb(room->tx, 1200, room->rtcp_ssrc, bps, ssrcs, n);
+	if (len <= 0 || kt_peer_send_rtcp(pub->peer, room->tx, len, sizeof(room->tx)) <= 0)
+		return;
+	pub->remb->last_sent_us = now_us;
+	pub->remb->last_bps = bps;
+	COUNT(room, remb_sent, 1);
+}
+
+void kt_room_remb_tick(KtRoom *room, gint64 now_us)
+{
+	for (guint i = 0; i < room->publishers->len; i++) {
+		Publisher *pub = g_ptr_array_index(room->publishers, i);
+		PubRemb *r = pub->remb;
+		guint32 bps;
+
+		if (!r)
+			continue;
+		bps = r->estimate ? kt_remb_estimate_update(r->estimate, now_us) : 0;
+		bps = least(bps, (guint32)MIN(room->config.publisher_max_kbps * 1000ull, G_MAXUINT32));
+		bps = least(bps, subscriber_cap(pub));
+		if (bps == 0 && r->last_sent_us == 0)
+			continue; /* nothing to say yet */
+		if (bps == 0)
+			bps = NO_CAP_BPS;
+		if (!kt_peer_is_connected(pub->peer))
+			continue;
+		if (r->last_sent_us == 0 || now_us - r->last_sent_us >= REMB_INTERVAL_US ||
+		    bps < r->last_bps - r->last_bps / 100 * DROP_PERCENT)
+			send_remb(room, pub, bps, now_us);
+	}
+}
