@@ -359,6 +359,11 @@ void kt_room_remb_on_packet(Publisher *pub, const guint8 *buf, const KtRtpHeader
 /* Every room tick, after the subscribers' estimates moved: estimates, and the
  * REMBs that are due. */
 void kt_room_remb_tick(KtRoom *room, gint64 now_us);
+/* The tick's two halves. What @pub's REMB says now, bit/s (moving its
+ * estimate; 0 = nothing to say), and whether a REMB of @bps is due at @now_us
+ * after one of @last_bps at @last_sent_us (0 = none yet). */
+guint32 kt_room_remb_value(KtRoom *room, Publisher *pub, gint64 now_us);
+gboolean kt_room_remb_due(gint64 last_sent_us, guint32 last_bps, guint32 bps, gint64 now_us);
 
 /* kt-room-simulcast.c, worker. */
 /* The active layers' measured bitrates of simulcast source @s, lowest first

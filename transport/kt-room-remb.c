@@ -136,26 +136,35 @@ static void send_remb(KtRoom *room, Publisher *pub, guint32 bps, gint64 now_us)
 	COUNT(room, remb_sent, 1);
 }
 
+guint32 kt_room_remb_value(KtRoom *room, Publisher *pub, gint64 now_us)
+{
+	PubRemb *r = pub->remb;
+	guint32 bps = r->estimate ? kt_remb_estimate_update(r->estimate, now_us) : 0;
+
+	bps = least(bps, (guint32)MIN(room->config.publisher_max_kbps * 1000ull, G_MAXUINT32));
+	bps = least(bps, subscriber_cap(pub));
+	if (bps == 0 && r->last_sent_us != 0)
+		bps = NO_CAP_BPS;
+	return bps;
+}
+
+gboolean kt_room_remb_due(gint64 last_sent_us, guint32 last_bps, guint32 bps, gint64 now_us)
+{
+	return last_sent_us == 0 || now_us - last_sent_us >= REMB_INTERVAL_US ||
+	       bps < last_bps - last_bps / 100 * DROP_PERCENT;
+}
+
 void kt_room_remb_tick(KtRoom *room, gint64 now_us)
 {
 	for (guint i = 0; i < room->publishers->len; i++) {
 		Publisher *pub = g_ptr_array_index(room->publishers, i);
-		PubRemb *r = pub->remb;
 		guint32 bps;
 
-		if (!r)
+		if (!pub->remb)
 			continue;
-		bps = r->estimate ? kt_remb_estimate_update(r->estimate, now_us) : 0;
-		bps = least(bps, (guint32)MIN(room->config.publisher_max_kbps * 1000ull, G_MAXUINT32));
-		bps = least(bps, subscriber_cap(pub));
-		if (bps == 0 && r->last_sent_us == 0)
-			continue; /* nothing to say yet */
-		if (bps == 0)
-			bps = NO_CAP_BPS;
-		if (!kt_peer_is_connected(pub->peer))
-			continue;
-		if (r->last_sent_us == 0 || now_us - r->last_sent_us >= REMB_INTERVAL_US ||
-		    bps < r->last_bps - r->last_bps / 100 * DROP_PERCENT)
+		bps = kt_room_remb_value(room, pub, now_us);
+		if (bps != 0 && kt_peer_is_connected(pub->peer) &&
+		    kt_room_remb_due(pub->remb->last_sent_us, pub->remb->last_bps, bps, now_us))
 			send_remb(room, pub, bps, now_us);
 	}
 }
