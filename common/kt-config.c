@@ -128,6 +128,11 @@ static const KtOption kt_config_options[] = {
      .doc = "Audio from a publisher that sends plain Opus reaches a subscriber that took RED "
             "and reports more than 5 % loss wrapped in RED with the previous frame (two past "
             "15 %). Needs audio_red."},
+    {"media", "publisher_max_kbps", KT_OPT_INT, KT_OFF(publisher_max_kbps), .def_int = 2500,
+     .min = 0, .max = 100000,
+     .doc = "Most a publisher is asked to send, in kbit/s, when its browser takes REMB "
+            "(goog-remb): the REMB Ketang sends it never says more, nor (for a camera sent "
+            "without simulcast) more than the best-connected receiver's estimate. 0 = no cap."},
 
     {"lesson", "teacher_publish_policy", KT_OPT_STRING, KT_OFF(teacher_publish_policy),
      .def = "reject", .choices = kt_config_policies, .flags = KT_OPT_NONEMPTY,

@@ -52,6 +52,7 @@ typedef struct {
 	gint64 rtx_cache_ms;      /* how long sent packets stay retransmittable; 100..5000, 1000 */
 	gboolean audio_red;       /* negotiate RED (RFC 2198) around Opus; default TRUE */
 	gboolean audio_red_add;   /* wrap plain Opus in RED for lossy RED subscribers; TRUE */
+	gint64 publisher_max_kbps; /* REMB cap for publishers with goog-remb; 0 = none; 0..100000 */
 	/* [lesson] */
 	char *
 	    teacher_publish_policy; /* "reject" (409 for a second teacher publisher) or "replace" */

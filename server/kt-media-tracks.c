@@ -30,6 +30,8 @@ guint kt_media_tracks_from_negotiated(const KtSdpNegotiated *neg, guint n, KtRoo
 		 * have agreed to send it. */
 		t->twcc_ext_id =
 		    e->direction == KT_SDP_DIR_SENDONLY && !e->transport_cc ? 0 : e->twcc_ext_id;
+		t->remb = e->goog_remb;
+		t->abs_send_time_ext_id = e->abs_send_time_ext_id;
 		g_strlcpy(t->mid, e->mid, sizeof(t->mid));
 		t->nack = e->nack;
 		t->pli = e->pli;

@@ -64,6 +64,8 @@ static const struct {
             "Simulcast layer switches made for subscribers."),
     COUNTER(video_pauses, "ketang_video_pauses_total",
             "Video streams paused for a subscriber whose link could not carry their lowest layer."),
+    COUNTER(remb_sent, "ketang_remb_sent_total",
+            "REMB packets sent to publishers that took goog-remb: the most they should send."),
 };
 
 typedef struct {

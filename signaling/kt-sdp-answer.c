@@ -314,8 +314,10 @@ static void write_rejected(const KtSdpMedia *m, GString *s)
 		g_string_append_printf(s, "a=mid:%s\r\n", m->mid);
 }
 
-/* @twcc: the line takes transport-wide congestion control (see twcc_ext). */
-static void write_codec(const KtSdpMedia *m, const KtSdpCodec *c, gboolean twcc, GString *s)
+/* @twcc: the line takes transport-wide congestion control (see twcc_ext); @remb: goog-remb
+ * (see takes_remb). */
+static void write_codec(const KtSdpMedia *m, const KtSdpCodec *c, gboolean twcc, gboolean remb,
+                        GString *s)
 {
 	g_string_append_printf(s, "a=rtpmap:%u %s/%u", c->pt, c->name, c->clock_rate);
 	if (m->kind == KT_SDP_MEDIA_AUDIO && c->channels > 1)
@@ -329,6 +331,8 @@ static void write_codec(const KtSdpMedia *m, const KtSdpCodec *c, gboolean twcc,
 		g_string_append_printf(s, "a=rtcp-fb:%u ccm fir\r\n", c->pt);
 	if (twcc && c->fb_transport_cc)
 		g_string_append_printf(s, "a=rtcp-fb:%u transport-cc\r\n", c->pt);
+	if (remb && c->fb_goog_remb)
+		g_string_append_printf(s, "a=rtcp-fb:%u goog-remb\r\n", c->pt);
 	/* Opus: 10 ms packets at least, in-band FEC on (RFC 7587 §7). Others: the offer's
 	 * parameters, which for H.264 keep its profile-level-id (RFC 6184 §8.2.2). */
 	if (g_ascii_strcasecmp(c->name, "opus") == 0)
@@ -400,6 +404,19 @@ static guint8 twcc_ext(const KtSdpAnswerLine *l)
 	           : 0;
 }
 
+/* REMB towards senders that want it (libwebrtc, Janus and mediasoup do the same): only on
+ * lines Ketang receives, whose chosen codec the offer gave goog-remb. */
+static gboolean takes_remb(const KtSdpAnswerLine *l)
+{
+	return l->dir == KT_SDP_DIR_RECVONLY && l->codec->fb_goog_remb;
+}
+
+/* abs-send-time, only with goog-remb: nothing else reads it. */
+static guint8 abs_send_time_ext(const KtSdpAnswerLine *l)
+{
+	return takes_remb(l) ? find_ext(l->m, KT_SDP_ABS_SEND_TIME_URI) : 0;
+}
+
 static gboolean takes_simulcast(const KtSdpAnswerer *a, const KtSdpAnswerLine *l)
 {
 	return a->p->simulcast && a->p->mode == KT_SDP_ANSWER_RECEIVE &&
@@ -437,13 +454,17 @@ static void write_accepted(KtSdpAnswerer *a, guint index, GString *s)
 	guint8 twcc = twcc_ext(l);
 	if (twcc != 0)
 		g_string_append_printf(s, "a=extmap:%u " KT_SDP_TWCC_URI "\r\n", twcc);
+	guint8 abs = abs_send_time_ext(l);
+	if (abs != 0)
+		g_string_append_printf(s, "a=extmap:%u " KT_SDP_ABS_SEND_TIME_URI "\r\n", abs);
 	if (l->red != NULL)
 		write_red(l->red, s);
 	if (takes_simulcast(a, l))
 		kt_sdp_simulcast_write_recv(m, s);
-	write_codec(m, l->codec, twcc != 0, s);
+	gboolean remb = takes_remb(l);
+	write_codec(m, l->codec, twcc != 0, remb, s);
 	for (guint i = 0; i < l->n_alts; i++)
-		write_codec(m, l->alts[i], twcc != 0, s);
+		write_codec(m, l->alts[i], twcc != 0, remb, s);
 	if (l->dir == KT_SDP_DIR_SENDONLY)
 		write_ssrcs(a, l, s);
 	if ((int)index == a->tag && a->p->candidates != NULL) {
@@ -490,6 +511,8 @@ static void fill_negotiated(KtSdpAnswerer *a, guint index, KtSdpNegotiated *n)
 	n->fir = c->fb_ccm_fir;
 	n->twcc_ext_id = twcc_ext(l);
 	n->transport_cc = n->twcc_ext_id != 0 && c->fb_transport_cc;
+	n->goog_remb = takes_remb(l);
+	n->abs_send_time_ext_id = abs_send_time_ext(l);
 	n->mid_ext_id = find_mid_ext(l->m);
 	n->remote_ssrc = l->m->ssrc;
 	n->remote_rtx_ssrc = l->m->rtx_ssrc;

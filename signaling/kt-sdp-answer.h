@@ -11,8 +11,11 @@
  *  - One primary codec per m= line (the first of our preference the offer has, with the
  *    offerer's payload type), plus its RTX; on audio, with audio_red, also the offer's RED
  *    (RFC 2198) around that Opus, listed first; rtcp-fb limited to nack, nack pli, ccm fir
- *    and, on lines that flow (either way), transport-cc; header extensions limited to
- *    sdes:mid and, on those lines, transport-wide-cc. goog-remb is declined.
+ *    and, on lines that flow (either way), transport-cc; on lines Ketang receives, also
+ *    goog-remb where the offer has it for the chosen codec; header extensions limited to
+ *    sdes:mid, on flowing lines transport-wide-cc and, on lines that took goog-remb,
+ *    abs-send-time (the receive-side estimate behind REMB needs the sender's clock).
+ *    Lines Ketang sends never take goog-remb: it estimates those from transport-cc.
  *  - ICE candidates go in the answerer BUNDLE-tag m= line only (the first accepted one,
  *    RFC 9143 §7.3.1); ICE credentials, fingerprint and setup go in every accepted one.
  *
@@ -89,6 +92,11 @@ typedef struct {
 	 * feedback. 0/FALSE otherwise. */
 	gboolean transport_cc;
 	guint8 twcc_ext_id;
+	/* A line Ketang receives whose offer had goog-remb for its codec: the answer takes it
+	 * (and abs-send-time when offered, abs_send_time_ext_id), and Ketang sends the sender
+	 * REMB (draft-alvestrand-rmcat-remb). FALSE/0 otherwise. */
+	gboolean goog_remb;
+	guint8 abs_send_time_ext_id;
 	guint8 mid_ext_id; /* 0 if the sdes:mid extension was not offered */
 	/* Simulcast taken (see KtSdpAnswerParams.simulcast): the offered send streams' rids in
 	 * the offer's order (paused ones included) and the extensions that name them in

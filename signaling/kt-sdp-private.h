@@ -8,6 +8,8 @@
 #define KT_SDP_MID_URI "urn:ietf:params:rtp-hdrext:sdes:mid"
 /* Transport-wide sequence numbers (draft-holmer-rmcat-transport-wide-cc-extensions-01). */
 #define KT_SDP_TWCC_URI "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"
+/* The sender's clock in each packet, for a receive-side estimate behind REMB. */
+#define KT_SDP_ABS_SEND_TIME_URI "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
 
 /* a=<direction> as written, indexed by KtSdpDirection. */
 static inline const char *kt_sdp_direction_name(KtSdpDirection dir)

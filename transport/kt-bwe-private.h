@@ -1,7 +1,10 @@
 /* Bandwidth estimator internals shared by kt-bwe.c (sent history, feedback
  * matching, acknowledged bitrate, loss-based control, the public API),
  * kt-bwe-delay.c (the delay-based controller, gcc-02 §5) and kt-bwe-probe.c
- * (probe clusters). Plain structs embedded in KtBwe: nothing here allocates.
+ * (probe clusters). The delay-based controller is also the core of the
+ * receive-side estimate behind REMB (kt-remb-estimate.c), fed with
+ * abs-send-time instead of our own send times. Plain structs embedded in
+ * KtBwe and KtRembEstimate: nothing here allocates.
  * Threads: the estimator's one thread.
  */
 #pragma once

@@ -76,6 +76,7 @@ static void publisher_free(KtRoom *room, Publisher *pub)
 	kt_peer_set_media_funcs(pub->peer, NULL, NULL);
 	kt_peer_unref(pub->peer);
 	g_clear_pointer(&pub->twcc, kt_twcc_receiver_free);
+	kt_room_remb_free(pub);
 	g_ptr_array_remove(room->publishers, pub);
 	g_free(pub);
 	STORE(room, publishers, room->publishers->len);
@@ -220,6 +221,9 @@ static gboolean attach_publisher_on_worker(gpointer data)
 		pub->twcc = kt_twcc_receiver_new();
 	else if (!pub->twcc_ext_id)
 		g_clear_pointer(&pub->twcc, kt_twcc_receiver_free);
+	/* Renegotiated, it keeps its receive-side estimate. */
+	if (!pub->remb)
+		kt_room_remb_attach(pub);
 	kt_room_ensure_timer(room);
 	/* Subscribers already waiting for this source want a keyframe. */
 	for (guint i = 0; i < pub->n_tracks; i++)

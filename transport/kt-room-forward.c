@@ -176,6 +176,8 @@ void kt_room_on_publisher_rtp(KtPeer *peer, guint8 *buf, gsize len, gpointer use
 		if (kt_rtp_find_extension(buf, &h, pub->twcc_ext_id, &ext) == 2)
 			kt_twcc_receiver_record(pub->twcc, (guint16)(ext[0] << 8 | ext[1]), now);
 	}
+	if (pub->remb)
+		kt_room_remb_on_packet(pub, buf, &h, len, now);
 	t = find_track(pub, buf, &h, &is_rtx);
 	if (!t || !t->source)
 		return;
@@ -382,7 +384,8 @@ void kt_room_on_publisher_rtcp(KtPeer *peer, guint8 *buf, gsize len, gpointer us
 	while (kt_rtcp_iter_next(&it, &c) > 0) {
 		if (c.type == KT_RTCP_SR)
 			on_sender_report(pub->room, pub, &c, now);
-		/* RR/SDES/BYE/REMB/TWCC from a publisher need nothing yet. */
+		/* RR/SDES/BYE/REMB/TWCC from a publisher need nothing yet: a REMB
+		 * it sends says what it receives, not what it should send us. */
 	}
 }
 

@@ -73,6 +73,7 @@ typedef struct {
 typedef struct _Publisher Publisher;
 typedef struct _Subscriber Subscriber;
 typedef struct _SubBwe SubBwe; /* kt-room-bwe.c */
+typedef struct _PubRemb PubRemb; /* kt-room-remb.c */
 
 /* A stream made inside Ketang, published into a source (kt-room-feed.c). */
 typedef struct {
@@ -124,6 +125,8 @@ struct _Publisher {
 	 * the publisher did not negotiate it). */
 	KtTwccReceiver *twcc;
 	guint8 twcc_ext_id;
+	/* REMB towards it (kt-room-remb.c); NULL when no line took goog-remb. */
+	PubRemb *remb;
 };
 
 /* One receiver's view of a simulcast source (a subscriber's, or the taps'): the layer it
@@ -397,6 +400,25 @@ static inline guint16 kt_room_pause_out_seq(const SubStream *ss, guint16 canon_s
 {
 	return (guint16)(canon_seq - ss->pause.skip);
 }
+
+/* kt-room-remb.c, worker: REMB (draft-alvestrand-rmcat-remb) to publishers
+ * that took goog-remb: the receive-side estimate of their uplink
+ * (kt-remb-estimate.h) and the caps, about once a second. */
+/* After binding @pub's tracks: its REMB state when a line took goog-remb. */
+void kt_room_remb_attach(Publisher *pub);
+void kt_room_remb_free(Publisher *pub);
+/* Every RTP packet of @pub (@len bytes, @h parsed from @buf, arrived at
+ * @now_us), before anything may drop it: RTX and padding count too. */
+void kt_room_remb_on_packet(Publisher *pub, const guint8 *buf, const KtRtpHeader *h, gsize len,
+                            gint64 now_us);
+/* Every room tick, after the subscribers' estimates moved: estimates, and the
+ * REMBs that are due. */
+void kt_room_remb_tick(KtRoom *room, gint64 now_us);
+/* The tick's two halves. What @pub's REMB says now, bit/s (moving its
+ * estimate; 0 = nothing to say), and whether a REMB of @bps is due at @now_us
+ * after one of @last_bps at @last_sent_us (0 = none yet). */
+guint32 kt_room_remb_value(KtRoom *room, Publisher *pub, gint64 now_us);
+gboolean kt_room_remb_due(gint64 last_sent_us, guint32 last_bps, guint32 bps, gint64 now_us);
 
 /* kt-room-simulcast.c, worker. */
 /* The active layers' measured bitrates of simulcast source @s, lowest first

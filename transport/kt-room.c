@@ -152,6 +152,7 @@ void kt_room_get_counters(KtRoom *room, KtRoomCounters *out)
 	out->padding_packets_sent = LOAD(padding_packets_sent);
 	out->layer_switches = LOAD(layer_switches);
 	out->video_pauses = LOAD(video_pauses);
+	out->remb_sent = LOAD(remb_sent);
 	out->publishers = LOAD(publishers);
 	out->subscribers = LOAD(subscribers);
 }
@@ -300,6 +301,7 @@ static gboolean on_tick(gpointer data)
 	kt_room_send_publisher_nacks(room, now);
 	kt_room_alloc_tick(room, now);
 	kt_room_bwe_tick(room, now);
+	kt_room_remb_tick(room, now);
 	if (now - room->last_twcc_us >= KT_ROOM_TWCC_INTERVAL_US) {
 		room->last_twcc_us = now;
 		kt_room_send_twcc_feedback(room);

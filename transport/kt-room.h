@@ -36,6 +36,9 @@ typedef struct {
 	/* Wrap a plain Opus source in RED (RFC 2198) for subscribers that took
 	 * RED and report more than 5 % loss ([media] audio_red_add). */
 	gboolean red_add;
+	/* Most a publisher that took goog-remb is asked to send, kbit/s, in its
+	 * REMB ([media] publisher_max_kbps); 0 = no cap. */
+	guint publisher_max_kbps;
 } KtRoomConfig;
 
 /* One negotiated m-line of a peer, as the room needs it. */
@@ -52,6 +55,11 @@ typedef struct {
 	 * feedback. Subscribers (the line also negotiated transport-cc feedback):
 	 * Ketang numbers what it sends and estimates the bandwidth. */
 	guint8 twcc_ext_id;
+	/* Publishers: the line took goog-remb: Ketang sends the publisher REMB
+	 * (kt-room-remb.c), estimated from abs-send-time (extension id; 0 = none:
+	 * the REMB then carries only the caps). */
+	gboolean remb;
+	guint8 abs_send_time_ext_id;
 	char mid[32];
 	gboolean nack, pli, fir;
 	/* Subscribers: the payload types (and RTX payload types) the peer
@@ -89,6 +97,7 @@ typedef struct {
 	/* a subscriber's video stream paused: its share of the estimate fell below
 	 * the lowest simulcast layer, or below a single-layer stream's bitrate */
 	guint64 video_pauses;
+	guint64 remb_sent; /* REMB to publishers that took goog-remb (kt-room-remb.c) */
 	guint publishers, subscribers;
 } KtRoomCounters;
 

@@ -237,6 +237,22 @@ describe('WHIP publish, WHEP watch', () => {
 			const reports = Number(/^ketang_twcc_feedback_sent_total (\d+)$/m.exec(metrics)?.[1]);
 			console.log(`TWCC reports sent to the publisher so far: ${reports}`);
 			assert.ok(reports > 10, `TWCC reports: ${reports}`);
+			// Chromium offers goog-remb (and abs-send-time) on video: the answer takes them,
+			// Ketang sends the publisher REMB about once a second, and Chromium holds its
+			// own estimate under it ([media] publisher_max_kbps, 2500 by default).
+			assert.match(answer, /a=rtcp-fb:\d+ goog-remb/);
+			assert.match(answer, /a=extmap:\d+ http:\/\/www.webrtc.org\/experiments\/rtp-hdrext\/abs-send-time/);
+			const rembs = Number(/^ketang_remb_sent_total (\d+)$/m.exec(metrics)?.[1]);
+			const outgoing = await teacher.evaluate(async () => {
+				const stats = await window.ketang.pc.getStats();
+				for (const s of stats.values())
+					if (s.type === 'candidate-pair' && s.nominated && s.availableOutgoingBitrate)
+						return s.availableOutgoingBitrate;
+				return null;
+			});
+			console.log(`REMB sent to the publisher so far: ${rembs}; its estimate ${outgoing} bit/s`);
+			assert.ok(rembs >= 2, `REMB sent: ${rembs}`);
+			assert.ok(outgoing !== null && outgoing <= 2500000, `publisher estimate ${outgoing}`);
 			// The other way: the viewers took TWCC too, and report on the packets Ketang
 			// numbers for them (the send-side estimate per viewer lives on these).
 			const viewerAnswer = await watchers[0].evaluate(() => window.ketang.pc.remoteDescription.sdp);

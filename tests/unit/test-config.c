@@ -55,6 +55,7 @@ static void assert_defaults(const KtSettings *s)
 	g_assert_cmpint(s->rtx_cache_ms, ==, 1000);
 	g_assert_true(s->audio_red);
 	g_assert_true(s->audio_red_add);
+	g_assert_cmpint(s->publisher_max_kbps, ==, 2500);
 	g_assert_cmpstr(s->teacher_publish_policy, ==, "reject");
 	g_assert_cmpint(s->max_lessons, ==, 100);
 	g_assert_cmpint(s->max_subscribers, ==, 500);
@@ -126,7 +127,7 @@ static void test_sample_documents_every_key(void)
 			g_assert_cmpuint(strlen(comment), >, 10);
 		}
 	}
-	g_assert_cmpuint(n_keys, ==, 32);
+	g_assert_cmpuint(n_keys, ==, 33);
 }
 
 static void test_describe_parses_to_defaults(void)
@@ -192,6 +193,14 @@ static void test_int_values(void)
 	expect_error("[media]\nworkers = 65\n", KT_CONFIG_ERROR_INVALID_VALUE,
 	             "[media] workers: 65 is out of range 0..64");
 	expect_error("[media]\nworkers = -1\n", KT_CONFIG_ERROR_INVALID_VALUE, "[media] workers");
+	expect_error("[media]\npublisher_max_kbps = 100001\n", KT_CONFIG_ERROR_INVALID_VALUE,
+	             "[media] publisher_max_kbps: 100001 is out of range 0..100000");
+	expect_error("[media]\npublisher_max_kbps = -1\n", KT_CONFIG_ERROR_INVALID_VALUE,
+	             "[media] publisher_max_kbps");
+	expect_error("[media]\npublisher_max_kbps = 2.5M\n", KT_CONFIG_ERROR_INVALID_VALUE,
+	             "[media] publisher_max_kbps: expected an integer");
+	g_autoptr(KtSettings) uncapped = load_ok("[media]\npublisher_max_kbps = 0\n");
+	g_assert_cmpint(uncapped->publisher_max_kbps, ==, 0);
 	expect_error("[server]\nmax_body_bytes = 1023\n", KT_CONFIG_ERROR_INVALID_VALUE,
 	             "[server] max_body_bytes: 1023 is out of range 1024..1048576");
 	expect_error("[auth]\ntoken_ttl = 1d\n", KT_CONFIG_ERROR_INVALID_VALUE,

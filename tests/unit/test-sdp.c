@@ -214,14 +214,18 @@ static void test_answer_whip_chrome(void)
 	g_assert_cmpuint(count_lines(text, "a=group:BUNDLE 0 1"), ==, 1);
 	g_assert_cmpuint(count_lines(text, "a=ice-lite"), ==, 0);
 	/* Ketang receives here: it takes TWCC (extension 3 and feedback on every
-	 * codec that offered it), never goog-remb. */
+	 * codec that offered it) and, where the offer has it (video), goog-remb with
+	 * abs-send-time (extension 2). */
 	g_assert_cmpuint(count_lines(text, "a=extmap:3 "
 	                                   "http://www.ietf.org/id/"
 	                                   "draft-holmer-rmcat-transport-wide-cc-extensions-01"),
 	                 ==, 2);
 	g_assert_cmpuint(count_lines(text, "a=rtcp-fb:111 transport-cc"), ==, 1);
 	g_assert_cmpuint(count_lines(text, "a=rtcp-fb:96 transport-cc"), ==, 1);
-	g_assert_null(strstr(text, "goog-remb"));
+	g_assert_cmpuint(count_lines(text, "a=rtcp-fb:96 goog-remb"), ==, 1);
+	g_assert_cmpuint(
+	    count_lines(text, "a=extmap:2 http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"),
+	    ==, 1);
 	g_assert_null(strstr(text, "a=ssrc"));
 	g_assert_null(strstr(text, "msid"));
 	g_assert_cmpuint(count_lines(text, "a=recvonly"), ==, 2);
@@ -264,6 +268,10 @@ static void test_answer_whip_chrome(void)
 	g_assert_false(neg[0].nack || neg[0].dtls_active);
 	g_assert_true(neg[0].transport_cc);
 	g_assert_cmpuint(neg[0].twcc_ext_id, ==, 3);
+	g_assert_false(neg[0].goog_remb);
+	g_assert_cmpuint(neg[0].abs_send_time_ext_id, ==, 0);
+	g_assert_true(neg[1].goog_remb);
+	g_assert_cmpuint(neg[1].abs_send_time_ext_id, ==, 2);
 	g_assert_cmpint(neg[1].kind, ==, KT_SDP_MEDIA_VIDEO);
 	g_assert_cmpstr(neg[1].codec, ==, "vp8");
 	g_assert_cmpuint(neg[1].pt, ==, 96);
@@ -368,6 +376,7 @@ static void test_answer_whep(void)
 	g_assert_cmpuint(count_lines(text, "a=rtcp-fb:96 transport-cc"), ==, 1);
 	g_assert_cmpuint(count_lines(text, "a=rtcp-fb:102 transport-cc"), ==, 1);
 	g_assert_null(strstr(text, "goog-remb"));
+	g_assert_null(strstr(text, "abs-send-time"));
 	g_assert_cmpuint(count_lines(text, "m=application 0 UDP/DTLS/SCTP webrtc-datachannel"), ==,
 	                 1);
 	g_assert_cmpuint(count_lines(text, "a=ssrc-group:FID 22222222 33333333"), ==, 1);
@@ -395,6 +404,8 @@ static void test_answer_whep(void)
 	for (guint i = 0; i < 2; i++) {
 		g_assert_true(neg[i].transport_cc);
 		g_assert_cmpuint(neg[i].twcc_ext_id, ==, 3);
+		g_assert_false(neg[i].goog_remb);
+		g_assert_cmpuint(neg[i].abs_send_time_ext_id, ==, 0);
 	}
 	g_assert_false(neg[2].active || neg[2].transport_cc);
 	g_assert_cmpstr(neg[2].mid, ==, "2");
@@ -559,6 +570,39 @@ static void test_answer_whep_without_twcc(void)
 		g_assert_false(neg[i].transport_cc || neg2[i].transport_cc);
 		g_assert_cmpuint(neg[i].twcc_ext_id, ==, 0);
 		g_assert_cmpuint(neg2[i].twcc_ext_id, ==, 3);
+	}
+}
+
+/* goog-remb is taken only where the offer has it for the chosen codec, abs-send-time only
+ * with it; both also through the wildcard "a=rtcp-fb:* goog-remb" (RFC 4585 §4.2). */
+static void test_answer_remb_only_when_offered(void)
+{
+	KtSdpAnswerParams p = whip_params();
+	g_autoptr(KtSdp) no_remb = edited_offer(" goog-remb", " x-unknown");
+	g_autoptr(KtSdp) no_abs = edited_offer("rtp-hdrext/abs-send-time", "rtp-hdrext/x-unknown");
+	g_autoptr(KtSdp) wildcard = edited_offer(
+	    "a=rtpmap:118 ulpfec/90000\r\n", "a=rtpmap:118 ulpfec/90000\r\na=rtcp-fb:* goog-remb\r\n");
+	const KtSdp *offers[] = {no_remb, no_abs, wildcard};
+	const gboolean remb[] = {FALSE, TRUE, TRUE};
+	const guint8 abs[] = {0, 0, 2};
+
+	for (guint i = 0; i < G_N_ELEMENTS(offers); i++) {
+		g_autofree KtSdpNegotiated *neg = NULL;
+		guint n_neg;
+		g_autoptr(KtSdp) ans = NULL;
+		g_autofree char *text = build_ok(offers[i], &p, &neg, &n_neg, &ans);
+
+		g_assert_cmpuint(n_neg, ==, 2);
+		g_assert_cmpuint(count_lines(text, "a=rtcp-fb:96 goog-remb"), ==, remb[i] ? 1 : 0);
+		g_assert_cmpuint(count_lines(text, "a=rtcp-fb:111 goog-remb"), ==, 0);
+		g_assert_true((strstr(text, "abs-send-time") != NULL) == (abs[i] != 0));
+		g_assert_false(neg[0].goog_remb);
+		g_assert_cmpuint(neg[0].abs_send_time_ext_id, ==, 0);
+		g_assert_true(neg[1].goog_remb == remb[i]);
+		g_assert_cmpuint(neg[1].abs_send_time_ext_id, ==, abs[i]);
+		/* TWCC stays as it was: a publisher gets both. */
+		g_assert_true(neg[1].transport_cc);
+		g_assert_cmpuint(neg[1].twcc_ext_id, ==, 3);
 	}
 }
 
@@ -898,6 +942,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/sdp/answer/video-codec-required", test_video_codec_required);
 	g_test_add_func("/sdp/answer/direction-mismatch", test_direction_mismatch);
 	g_test_add_func("/sdp/answer/rejections", test_answer_rejections);
+	g_test_add_func("/sdp/answer/remb-only-when-offered", test_answer_remb_only_when_offered);
 	g_test_add_func("/sdp/answer/edge-cases", test_answer_edge_cases);
 	g_test_add_func("/sdp/answer/second-audio", test_answer_second_audio_rejected);
 	g_test_add_func("/sdp/answer/red-whip", test_answer_red_whip);
