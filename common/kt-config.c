@@ -13,6 +13,8 @@ typedef enum {
 	KT_OPT_INT,    /* gint64 within [min, max] */
 	KT_OPT_BOOL,   /* gboolean */
 	KT_OPT_LIST,   /* char **, comma-separated in the file */
+	KT_OPT_ORDER,  /* guint[] indexed like choices, each choice's place in a comma-separated
+	                * order of all of them in the file (0 = first) */
 } KtOptType;
 
 enum {
@@ -30,7 +32,7 @@ typedef struct {
 	const char *def;            /* string default; list default joined by commas */
 	gint64 def_int;             /* int or bool default */
 	gint64 min, max;            /* int range, inclusive */
-	const char *const *choices; /* NULL-terminated allowed values for strings and lists */
+	const char *const *choices; /* NULL-terminated allowed values for strings, lists, orders */
 	KtOptCheck check;           /* extra check of each non-empty string or list element */
 	guint flags;
 	const char *doc; /* one line, shown in the sample config */
@@ -51,6 +53,12 @@ static bool kt_config_check_secret(const char *value, GError **error);
 
 static const char *const kt_config_codecs[] = {"vp8", "h264", NULL};
 static const char *const kt_config_policies[] = {"reject", "replace", NULL};
+static const char *const kt_config_video_kinds[] = {
+    [KT_CONFIG_VIDEO_COURSEWARE] = "courseware",
+    [KT_CONFIG_VIDEO_TEACHER] = "teacher",
+    [KT_CONFIG_VIDEO_CLASSROOM] = "classroom",
+    [KT_CONFIG_VIDEO_N] = NULL,
+};
 
 static const KtOptionGroup kt_config_groups[] = {
     {"server", "HTTPS/WSS front end and storage."},
@@ -133,6 +141,11 @@ static const KtOption kt_config_options[] = {
      .doc = "Most a publisher is asked to send, in kbit/s, when its browser takes REMB "
             "(goog-remb): the REMB Ketang sends it never says more, nor (for a camera sent "
             "without simulcast) more than the best-connected receiver's estimate. 0 = no cap."},
+    {"media", "video_priority", KT_OPT_ORDER, KT_OFF(video_priority),
+     .def = "courseware,teacher,classroom", .choices = kt_config_video_kinds,
+     .doc = "When a subscriber's link (a weak classroom uplink) cannot carry every video, the "
+            "order they are kept in, highest first: the last kinds are paused first, the first "
+            "kept longest. Audio is always kept before any video."},
 
     {"lesson", "teacher_publish_policy", KT_OPT_STRING, KT_OFF(teacher_publish_policy),
      .def = "reject", .choices = kt_config_policies, .flags = KT_OPT_NONEMPTY,
@@ -360,6 +373,86 @@ static bool kt_option_check_list(const KtOption *opt, char *const *list, GError 
 	return true;
 }
 
+/* The longest order read: the names with room for spaces. Anything longer is pasted text,
+ * not an order, and only its start is echoed back. */
+#define KT_CONFIG_ORDER_MAX 128
+/* Orders track the names seen in a bit mask. */
+#define KT_CONFIG_ORDER_MAX_NAMES 32
+G_STATIC_ASSERT(KT_CONFIG_VIDEO_N <= KT_CONFIG_ORDER_MAX_NAMES);
+
+static gint kt_option_choice_index(const KtOption *opt, const char *name)
+{
+	for (gint i = 0; opt->choices[i] != NULL; i++) {
+		if (strcmp(opt->choices[i], name) == 0)
+			return i;
+	}
+	return -1;
+}
+
+/* Parses @value, every choice of @opt once in a comma-separated order (spaces around names
+ * allowed), into @place: place[index of a choice] = its position, 0 first. @place is only
+ * written on success. */
+static bool kt_option_parse_order(const KtOption *opt, const char *value, guint *place,
+                                  GError **error)
+{
+	g_autofree char *allowed = g_strjoinv(", ", (char **)opt->choices);
+	guint n = g_strv_length((char **)opt->choices);
+	guint got[KT_CONFIG_ORDER_MAX_NAMES];
+	g_auto(GStrv) names = NULL;
+	guint32 seen = 0;
+
+	if (strlen(value) > KT_CONFIG_ORDER_MAX)
+		return kt_option_fail(opt, error,
+		                      "\"%.32s...\" is over-long (%zu characters); expected each "
+		                      "of %s once",
+		                      value, strlen(value), allowed);
+	if (value[strspn(value, " \t")] == '\0')
+		return kt_option_fail(opt, error, "must not be empty; expected each of %s once",
+		                      allowed);
+	names = g_strsplit(value, ",", -1);
+	for (guint i = 0; names[i] != NULL; i++) {
+		const char *name = g_strstrip(names[i]);
+		gint k = kt_option_choice_index(opt, name);
+
+		if (name[0] == '\0')
+			return kt_option_fail(opt, error,
+			                      "\"%s\" has an empty name (stray comma?); "
+			                      "expected each of %s once",
+			                      value, allowed);
+		if (k < 0)
+			return kt_option_fail(opt, error, "\"%s\" is not one of: %s", name,
+			                      allowed);
+		if (seen & (1u << k))
+			return kt_option_fail(opt, error, "\"%s\" is listed twice", name);
+		seen |= 1u << k;
+		got[k] = i;
+	}
+	for (guint k = 0; k < n; k++) {
+		if (!(seen & (1u << k)))
+			return kt_option_fail(opt, error,
+			                      "\"%s\" lacks %s; expected each of %s once", value,
+			                      opt->choices[k], allowed);
+	}
+	memcpy(place, got, n * sizeof *place);
+	return true;
+}
+
+/* Fields set by hand (not read from a file) must still give each choice its own place. */
+static bool kt_option_check_order(const KtOption *opt, const guint *place, GError **error)
+{
+	guint n = g_strv_length((char **)opt->choices);
+	guint32 taken = 0;
+
+	for (guint k = 0; k < n; k++) {
+		if (place[k] >= n || (taken & (1u << place[k])))
+			return kt_option_fail(
+			    opt, error, "%s has place %u; each name needs its own place 0..%u",
+			    opt->choices[k], place[k], n - 1);
+		taken |= 1u << place[k];
+	}
+	return true;
+}
+
 static bool kt_option_validate(const KtOption *opt, const KtSettings *s, GError **error)
 {
 	switch (opt->type) {
@@ -379,6 +472,8 @@ static bool kt_option_validate(const KtOption *opt, const KtSettings *s, GError 
 	}
 	case KT_OPT_BOOL:
 		return true;
+	case KT_OPT_ORDER:
+		return kt_option_check_order(opt, KT_FIELD(s, opt, guint), error);
 	}
 	return true;
 }
@@ -430,6 +525,10 @@ static void kt_option_set_default(const KtOption *opt, KtSettings *s)
 		break;
 	case KT_OPT_BOOL:
 		*KT_FIELD(s, opt, gboolean) = opt->def_int != 0;
+		break;
+	case KT_OPT_ORDER:
+		if (!kt_option_parse_order(opt, opt->def, KT_FIELD(s, opt, guint), NULL))
+			g_error("[%s] %s: bad built-in default", opt->group, opt->key);
 		break;
 	}
 }
@@ -518,6 +617,8 @@ static bool kt_option_read(const KtOption *opt, GKeyFile *kf, KtSettings *s, GEr
 			                      raw);
 		*KT_FIELD(s, opt, gboolean) = strcmp(raw, "true") == 0;
 		return true;
+	case KT_OPT_ORDER:
+		return kt_option_parse_order(opt, raw, KT_FIELD(s, opt, guint), error);
 	}
 	return true;
 }
@@ -639,6 +740,12 @@ static void kt_option_describe(const KtOption *opt, GString *out)
 	case KT_OPT_BOOL:
 		value = g_strdup(opt->def_int ? "true" : "false");
 		g_string_append_printf(out, "true or false. Default: %s\n", value);
+		break;
+	case KT_OPT_ORDER:
+		g_string_append_printf(out,
+		                       "Comma-separated order of: %s, each once. Default: %s\n",
+		                       choices, opt->def);
+		value = g_strdup(opt->def);
 		break;
 	}
 	kt_describe_assign(out, opt->key, value);

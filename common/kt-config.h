@@ -25,6 +25,15 @@ typedef enum {
 	KT_CONFIG_ERROR_INVALID_VALUE, /* wrong type, out of range, or inconsistent */
 } KtConfigError;
 
+/* The kinds of video [media] video_priority puts in order; the names in the file are
+ * "courseware", "teacher" and "classroom". */
+typedef enum {
+	KT_CONFIG_VIDEO_COURSEWARE, /* the teacher's courseware (shared screen) */
+	KT_CONFIG_VIDEO_TEACHER,    /* the teacher's camera */
+	KT_CONFIG_VIDEO_CLASSROOM,  /* every classroom's camera */
+	KT_CONFIG_VIDEO_N,
+} KtConfigVideo;
+
 typedef struct {
 	/* [server] */
 	char **listen;    /* ADDR:PORT list, IPv6 in brackets; default 0.0.0.0:8443, [::]:8443 */
@@ -48,17 +57,21 @@ typedef struct {
 	char **video_codecs; /* preference order; values "vp8", "h264"; default vp8, h264 */
 	gboolean simulcast;  /* take publishers' simulcast (RFC 8853); default TRUE */
 	gint64
-	    keyframe_interval_ms; /* min spacing of keyframe requests per stream; 50..5000, 300 */
-	gint64 rtx_cache_ms;      /* how long sent packets stay retransmittable; 100..5000, 1000 */
-	gboolean audio_red;       /* negotiate RED (RFC 2198) around Opus; default TRUE */
-	gboolean audio_red_add;   /* wrap plain Opus in RED for lossy RED subscribers; TRUE */
+	    keyframe_interval_ms;  /* min spacing of keyframe requests per stream; 50..5000, 300 */
+	gint64 rtx_cache_ms;       /* how long sent packets stay retransmittable; 100..5000, 1000 */
+	gboolean audio_red;        /* negotiate RED (RFC 2198) around Opus; default TRUE */
+	gboolean audio_red_add;    /* wrap plain Opus in RED for lossy RED subscribers; TRUE */
 	gint64 publisher_max_kbps; /* REMB cap for publishers with goog-remb; 0 = none; 0..100000 */
+	/* Per KtConfigVideo, its place in the order: 0 is kept longest on a short link.
+	 * Each of 0..KT_CONFIG_VIDEO_N-1 once; default courseware 0, teacher 1, classroom 2. */
+	guint video_priority[KT_CONFIG_VIDEO_N];
 	/* [lesson] */
 	char *
 	    teacher_publish_policy; /* "reject" (409 for a second teacher publisher) or "replace" */
 	gint64 max_lessons;         /* concurrent lessons; 1..100000, default 100 */
 	gint64 max_subscribers;     /* per lesson; 1..100000, default 500 */
-	gint64 empty_timeout; /* s a lesson stays live after its last participant left; 0..3600, 60 */
+	gint64
+	    empty_timeout; /* s a lesson stays live after its last participant left; 0..3600, 60 */
 	/* [recording] */
 	gboolean record;         /* record every live lesson; default TRUE (per lesson: API) */
 	gboolean record_program; /* also the program composite; default TRUE */

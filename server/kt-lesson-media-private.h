@@ -101,6 +101,9 @@ void kt_lesson_media_source_active(MediaLesson *l, Participant *p, KtSourceName 
 void kt_lesson_media_route(MediaLesson *l);
 KtPeerConfig kt_lesson_media_peer_config(KtLessonMedia *m, MediaLesson *l);
 guint kt_lesson_media_ensure_source(MediaLesson *l, Participant *p, KtSourceName n);
+/* The room priority of video @n published by a @role (0 served first when a
+ * link is short), from @settings' [media] video_priority. */
+guint kt_lesson_media_video_priority(const KtSettings *settings, KtRole role, KtSourceName n);
 
 /* kt-media-publish.c */
 bool kt_media_publish_offer(MediaLesson *l, Participant *p, const char *sdp, json_t *tracks,

@@ -230,13 +230,18 @@ void kt_lesson_media_set_muted(KtLessonMedia *m, const char *lesson, const char 
 
 /* ---- sources ---- */
 
-/* Which video a short link keeps first (kt-alloc.h): the courseware, then
- * the teacher's camera, then classroom cameras (issue 5). */
-static guint video_priority(const Participant *p, KtSourceName n)
+/* Which video a short link keeps first (kt-alloc.h): [media] video_priority,
+ * by default the courseware, then the teacher's camera, then classroom
+ * cameras (issue 5). */
+guint kt_lesson_media_video_priority(const KtSettings *settings, KtRole role, KtSourceName n)
 {
+	KtConfigVideo kind = KT_CONFIG_VIDEO_CLASSROOM;
+
 	if (n == KT_SRC_COURSEWARE)
-		return 0;
-	return p->role == KT_ROLE_TEACHER ? 1 : 2;
+		kind = KT_CONFIG_VIDEO_COURSEWARE;
+	else if (role == KT_ROLE_TEACHER)
+		kind = KT_CONFIG_VIDEO_TEACHER;
+	return settings->video_priority[kind];
 }
 
 guint kt_lesson_media_ensure_source(MediaLesson *l, Participant *p, KtSourceName n)
@@ -268,7 +273,9 @@ guint kt_lesson_media_ensure_source(MediaLesson *l, Participant *p, KtSourceName
 	if (n == KT_SRC_AUDIO && p->muted)
 		kt_room_set_source_muted(room, p->source[n], TRUE);
 	if (kind == KT_MEDIA_VIDEO)
-		kt_room_set_source_priority(room, p->source[n], video_priority(p, n));
+		kt_room_set_source_priority(
+		    room, p->source[n],
+		    kt_lesson_media_video_priority(l->media->config.settings, p->role, n));
 	return p->source[n];
 }
 
@@ -439,11 +446,12 @@ json_t *kt_lesson_media_quality(KtLessonMedia *m, const char *lesson)
 		if (p->role == KT_ROLE_OBSERVER)
 			continue;
 		json_array_append_new(
-		    out, json_pack("{s:s, s:i, s:f, s:i, s:o, s:i}", "id", p->id, "bitrate_kbps",
-		                   p->bitrate_kbps, "loss_pct", p->loss_pct, "rtt_ms", p->rtt_ms,
-		                   "estimate_kbps",
-		                   p->estimate_kbps >= 0 ? json_integer(p->estimate_kbps) : json_null(),
-		                   "video_height", (int)p->video_height));
+		    out,
+		    json_pack("{s:s, s:i, s:f, s:i, s:o, s:i}", "id", p->id, "bitrate_kbps",
+		              p->bitrate_kbps, "loss_pct", p->loss_pct, "rtt_ms", p->rtt_ms,
+		              "estimate_kbps",
+		              p->estimate_kbps >= 0 ? json_integer(p->estimate_kbps) : json_null(),
+		              "video_height", (int)p->video_height));
 	}
 	return out;
 }

@@ -56,6 +56,9 @@ static void assert_defaults(const KtSettings *s)
 	g_assert_true(s->audio_red);
 	g_assert_true(s->audio_red_add);
 	g_assert_cmpint(s->publisher_max_kbps, ==, 2500);
+	g_assert_cmpuint(s->video_priority[KT_CONFIG_VIDEO_COURSEWARE], ==, 0);
+	g_assert_cmpuint(s->video_priority[KT_CONFIG_VIDEO_TEACHER], ==, 1);
+	g_assert_cmpuint(s->video_priority[KT_CONFIG_VIDEO_CLASSROOM], ==, 2);
 	g_assert_cmpstr(s->teacher_publish_policy, ==, "reject");
 	g_assert_cmpint(s->max_lessons, ==, 100);
 	g_assert_cmpint(s->max_subscribers, ==, 500);
@@ -127,7 +130,7 @@ static void test_sample_documents_every_key(void)
 			g_assert_cmpuint(strlen(comment), >, 10);
 		}
 	}
-	g_assert_cmpuint(n_keys, ==, 33);
+	g_assert_cmpuint(n_keys, ==, 34);
 }
 
 static void test_describe_parses_to_defaults(void)
@@ -289,6 +292,52 @@ static void test_choice_values(void)
 	             "[lesson] teacher_publish_policy");
 }
 
+static void test_video_priority(void)
+{
+	g_autoptr(KtSettings) s =
+	    load_ok("[media]\nvideo_priority = classroom,courseware,teacher\n");
+	g_autoptr(KtSettings) spaced =
+	    load_ok("[media]\nvideo_priority =  teacher ,\tclassroom,  courseware \n");
+	g_autofree char *long_ini = NULL;
+	g_autofree char *pad = g_strnfill(200, ' ');
+
+	g_assert_cmpuint(s->video_priority[KT_CONFIG_VIDEO_CLASSROOM], ==, 0);
+	g_assert_cmpuint(s->video_priority[KT_CONFIG_VIDEO_COURSEWARE], ==, 1);
+	g_assert_cmpuint(s->video_priority[KT_CONFIG_VIDEO_TEACHER], ==, 2);
+	g_assert_cmpuint(spaced->video_priority[KT_CONFIG_VIDEO_TEACHER], ==, 0);
+	g_assert_cmpuint(spaced->video_priority[KT_CONFIG_VIDEO_CLASSROOM], ==, 1);
+	g_assert_cmpuint(spaced->video_priority[KT_CONFIG_VIDEO_COURSEWARE], ==, 2);
+
+	expect_error("[media]\nvideo_priority = courseware,teacher,students\n",
+	             KT_CONFIG_ERROR_INVALID_VALUE,
+	             "[media] video_priority: \"students\" is not one of: courseware, teacher, "
+	             "classroom");
+	expect_error("[media]\nvideo_priority = Teacher,courseware,classroom\n",
+	             KT_CONFIG_ERROR_INVALID_VALUE, "[media] video_priority: \"Teacher\"");
+	expect_error("[media]\nvideo_priority = teacher,courseware,teacher\n",
+	             KT_CONFIG_ERROR_INVALID_VALUE,
+	             "[media] video_priority: \"teacher\" is listed twice");
+	expect_error("[media]\nvideo_priority = teacher,courseware\n",
+	             KT_CONFIG_ERROR_INVALID_VALUE,
+	             "[media] video_priority: \"teacher,courseware\" lacks classroom");
+	expect_error("[media]\nvideo_priority =\n", KT_CONFIG_ERROR_INVALID_VALUE,
+	             "[media] video_priority: must not be empty");
+	expect_error("[media]\nvideo_priority = courseware,teacher,classroom,\n",
+	             KT_CONFIG_ERROR_INVALID_VALUE,
+	             "[media] video_priority: \"courseware,teacher,classroom,\" has an empty name");
+	expect_error("[media]\nvideo_priority = courseware,,teacher,classroom\n",
+	             KT_CONFIG_ERROR_INVALID_VALUE,
+	             "[media] video_priority: \"courseware,,teacher");
+	expect_error("[media]\nvideo_priority = courseware,teacher,classroom,courseware\n",
+	             KT_CONFIG_ERROR_INVALID_VALUE,
+	             "[media] video_priority: \"courseware\" is listed twice");
+	long_ini =
+	    g_strdup_printf("[media]\nvideo_priority = courseware,%steacher,classroom\n", pad);
+	expect_error(long_ini, KT_CONFIG_ERROR_INVALID_VALUE,
+	             "[media] video_priority: \"courseware,     ");
+	expect_error(long_ini, KT_CONFIG_ERROR_INVALID_VALUE, "is over-long (228 characters)");
+}
+
 static void test_other_values(void)
 {
 	expect_error("[media]\nice_addresses = 10.0.0.1,eth0\n", KT_CONFIG_ERROR_INVALID_VALUE,
@@ -320,7 +369,8 @@ static void test_pair_rules(void)
 static void test_failed_load_changes_nothing(void)
 {
 	g_autoptr(KtSettings) s = kt_settings_new_default();
-	const char *ini = "[media]\nworkers = 8\nvideo_codecs = av1\n";
+	const char *ini = "[media]\nworkers = 8\nvideo_priority = classroom,teacher,courseware\n"
+	                  "video_codecs = av1\n";
 
 	g_assert_false(kt_settings_load_data(s, ini, strlen(ini), NULL));
 	assert_defaults(s);
@@ -354,6 +404,21 @@ static void test_validate_overrides(void)
 	s->listen = g_strsplit("127.0.0.1:99999", ",", -1);
 	g_assert_false(kt_settings_validate(s, &error));
 	g_assert_nonnull(strstr(error->message, "[server] listen"));
+	g_clear_error(&error);
+
+	g_strfreev(s->listen);
+	s->listen = g_strsplit("127.0.0.1:9000", ",", -1);
+	s->video_priority[KT_CONFIG_VIDEO_TEACHER] = 0; /* the same place as courseware */
+	g_assert_false(kt_settings_validate(s, &error));
+	g_assert_nonnull(strstr(error->message, "[media] video_priority: teacher has place 0"));
+	g_clear_error(&error);
+	s->video_priority[KT_CONFIG_VIDEO_TEACHER] = 3;
+	g_assert_false(kt_settings_validate(s, &error));
+	g_assert_nonnull(strstr(error->message, "[media] video_priority"));
+	g_clear_error(&error);
+	s->video_priority[KT_CONFIG_VIDEO_TEACHER] = 1;
+	g_assert_true(kt_settings_validate(s, &error));
+	g_assert_no_error(error);
 }
 
 int main(int argc, char **argv)
@@ -372,6 +437,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/config/listen-values", test_listen_values);
 	g_test_add_func("/config/parse-listen", test_parse_listen);
 	g_test_add_func("/config/choice-values", test_choice_values);
+	g_test_add_func("/config/video-priority", test_video_priority);
 	g_test_add_func("/config/other-values", test_other_values);
 	g_test_add_func("/config/pair-rules", test_pair_rules);
 	g_test_add_func("/config/failed-load-changes-nothing", test_failed_load_changes_nothing);
