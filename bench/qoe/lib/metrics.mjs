@@ -122,6 +122,9 @@ export function summarize(rec, dip = null) {
 		chromeFreezes: g('video', 'freezeCount'),
 		chromeFrozenS: g('video', 'totalFreezesDuration'),
 		concealedPct: total ? (100 * concealed) / total : null,
+		// Seconds of audio played out (Opus at 48 kHz), concealed or not.
+		audioS: total ? total / 48000 : 0,
+		framesDecoded: g('video', 'framesDecoded') || 0,
 		videoJbMs: jb('video'),
 		audioJbMs: jb('audio'),
 		rttMs: median(samples.map((s) => (s.rtt == null ? null : s.rtt * 1000))),
