@@ -109,7 +109,7 @@ static void on_component_state(NiceAgent *agent, guint stream_id, guint componen
 {
 	KtPeer *peer = user_data;
 
-	/* RFC 7675: without consent, stop sending at once. */
+	/* Not ready (ICE failed): stop sending at once. */
 	if (state == NICE_COMPONENT_STATE_READY)
 		update_direct_path(peer);
 	else
@@ -118,8 +118,7 @@ static void on_component_state(NiceAgent *agent, guint stream_id, guint componen
 	if (state == NICE_COMPONENT_STATE_CONNECTED || state == NICE_COMPONENT_STATE_READY)
 		kt_peer_flush_dtls_backlog(peer);
 	if (state == NICE_COMPONENT_STATE_FAILED) {
-		/* Also the RFC 7675 consent-freshness expiry after 30 s. */
-		kt_peer_set_state(peer, KT_PEER_STATE_FAILED, "ICE failed or consent expired");
+		kt_peer_set_state(peer, KT_PEER_STATE_FAILED, "ICE failed");
 	} else if (state == NICE_COMPONENT_STATE_READY && peer->dtls_role == KT_DTLS_ROLE_CLIENT &&
 	           peer->dtls && kt_dtls_get_state(peer->dtls) == KT_DTLS_STATE_NEW) {
 		kt_dtls_start(peer->dtls);
@@ -184,8 +183,10 @@ gboolean kt_peer_setup_on_worker(gpointer data)
 	const KtPeerConfig *cfg = &call->config;
 	NiceAgent *agent;
 
+	/* Consent freshness is Ketang's own (kt-peer-consent.c): libnice's gave
+	 * up on a lossy link after 10 s. */
 	agent = nice_agent_new_full(kt_worker_get_context(cfg->worker), NICE_COMPATIBILITY_RFC5245,
-	                            NICE_AGENT_OPTION_CONSENT_FRESHNESS);
+	                            NICE_AGENT_OPTION_NONE);
 	/* No UPnP: it would talk to routers on its own. */
 	g_object_set(agent, "controlling-mode", cfg->controlling, "upnp", FALSE, "ice-tcp",
 	             cfg->ice_tcp, NULL);

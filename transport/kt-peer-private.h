@@ -53,6 +53,11 @@ struct _KtPeer {
 	KtPeerMediaFuncs media;
 	gpointer media_data;
 	gboolean media_set;
+	/* Consent (kt-peer-consent.c): authenticated packets received, as last
+	 * seen by the timer, and when they last moved. */
+	guint64 auth_rx, auth_rx_seen;
+	gint64 consent_at_us;
+	GSource *consent_timer;
 	guint8 rx[KT_PEER_RX_CAP];
 };
 
@@ -84,3 +89,8 @@ void kt_peer_on_recv(NiceAgent *agent, guint stream_id, guint component_id, guin
 /* kt-peer-ice.c */
 gboolean kt_peer_setup_on_worker(gpointer data); /* SetupCall* */
 void kt_peer_clear_direct_path(KtPeer *peer);
+
+/* kt-peer-consent.c, worker: RFC 7675 consent from authenticated SRTP/SRTCP;
+ * started once DTLS is up, stopped at teardown. */
+void kt_peer_consent_start(KtPeer *peer);
+void kt_peer_consent_stop(KtPeer *peer);

@@ -179,6 +179,7 @@ void kt_peer_dtls_state_changed(KtDtlsState state, const GError *error, gpointer
 			return;
 		}
 		kt_peer_set_state(peer, KT_PEER_STATE_CONNECTED, NULL);
+		kt_peer_consent_start(peer);
 		if (peer->media_set && peer->media.connected)
 			peer->media.connected(peer, peer->media_data);
 		break;
@@ -223,6 +224,7 @@ void kt_peer_on_recv(NiceAgent *agent, guint stream_id, guint component_id, guin
 			return;
 		memcpy(peer->rx, buf, len);
 		n = kt_srtp_unprotect_rtp(peer->srtp, peer->rx, len);
+		peer->auth_rx += n > 0;
 		if (n > 0 && peer->media.rtp)
 			peer->media.rtp(peer, peer->rx, n, peer->media_data);
 		break;
@@ -231,6 +233,7 @@ void kt_peer_on_recv(NiceAgent *agent, guint stream_id, guint component_id, guin
 			return;
 		memcpy(peer->rx, buf, len);
 		n = kt_srtp_unprotect_rtcp(peer->srtp, peer->rx, len);
+		peer->auth_rx += n > 0;
 		if (n > 0 && peer->media.rtcp)
 			peer->media.rtcp(peer, peer->rx, n, peer->media_data);
 		break;
@@ -340,6 +343,7 @@ static void agent_closed(GObject *source, GAsyncResult *res, gpointer user_data)
 static void teardown_worker_side(KtPeer *peer)
 {
 	kt_peer_set_media_funcs(peer, NULL, NULL);
+	kt_peer_consent_stop(peer);
 	if (peer->dtls) {
 		if (kt_dtls_get_state(peer->dtls) == KT_DTLS_STATE_CONNECTED)
 			kt_dtls_close(peer->dtls);

@@ -1,0 +1,64 @@
+/* Consent freshness (RFC 7675, transport/kt-peer-consent.c) with real peers (ICE + DTLS +
+ * SRTP over loopback). Two pairs connect. One client then sends the server an
+ * authenticated RTCP packet every second, as a browser's reports do; the other sends
+ * nothing at all (a browser gone without a word). The silent one's server side must fail
+ * with consent expired 30 s after its last packet (checked every 5 s: 30-36 s), and the
+ * talking one's must still be connected then. libnice's keepalives alone (the silent
+ * client's agent still answers them) must not count as consent. */
+#include "kt-worker.h"
+#include "peer-pair.h"
+
+typedef struct {
+	KtWorker *worker;
+	PeerPair *pair;
+} Talker;
+
+static gboolean talk(gpointer data)
+{
+	Talker *t = data;
+
+	/* Any SRTCP that authenticates will do; a NACK is the one the helper builds. */
+	peer_send_nack(t->worker, t->pair->client, 0x1234, 1);
+	return G_SOURCE_CONTINUE;
+}
+
+static void test_silent_peer_loses_consent(void)
+{
+	g_autoptr(GError) error = NULL;
+	KtWorkerPool *pool = kt_worker_pool_new(2, &error);
+	KtWorker *w, *cw;
+	PeerPair silent = {0}, talking = {0};
+	Talker t;
+	gint64 start, took;
+	guint timer;
+
+	g_assert_no_error(error);
+	w = kt_worker_pool_get(pool, 0);
+	cw = kt_worker_pool_get(pool, 1);
+	peer_pair_connect(&silent, w, cw);
+	peer_pair_connect(&talking, w, cw);
+	t = (Talker){cw, &talking};
+	timer = g_timeout_add(1000, talk, &t);
+	start = g_get_monotonic_time();
+	while (silent.server_state != KT_PEER_STATE_FAILED &&
+	       g_get_monotonic_time() - start < 40 * G_USEC_PER_SEC)
+		g_main_context_iteration(NULL, TRUE);
+	took = g_get_monotonic_time() - start;
+	g_test_message("silent peer: consent expired after %.1f s; talking peer: %s", took / 1e6,
+	               talking.server_state == KT_PEER_STATE_CONNECTED ? "connected" : "not");
+	g_assert_cmpint(silent.server_state, ==, KT_PEER_STATE_FAILED);
+	g_assert_cmpint(took, >=, 30 * G_USEC_PER_SEC - 500000);
+	g_assert_cmpint(took, <=, 37 * G_USEC_PER_SEC);
+	g_assert_cmpint(talking.server_state, ==, KT_PEER_STATE_CONNECTED);
+	g_source_remove(timer);
+	peer_pair_close(&silent);
+	peer_pair_close(&talking);
+	kt_worker_pool_free(pool);
+}
+
+int main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	g_test_add_func("/peer-consent/silent-peer-loses-consent", test_silent_peer_loses_consent);
+	return g_test_run();
+}
