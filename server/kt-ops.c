@@ -64,6 +64,9 @@ static const struct {
             "Simulcast layer switches made for subscribers."),
     COUNTER(video_pauses, "ketang_video_pauses_total",
             "Video streams paused for a subscriber whose link could not carry their lowest layer."),
+    COUNTER(publisher_rtx_duplicates, "ketang_publisher_rtx_duplicates_total",
+            "Packets from publishers that had already arrived (a browser pads its bandwidth "
+            "probes with old packets on RTX): dropped, not forwarded."),
     COUNTER(remb_sent, "ketang_remb_sent_total",
             "REMB packets sent to publishers that took goog-remb: the most they should send."),
 };

@@ -200,6 +200,15 @@ void kt_room_on_publisher_rtp(KtPeer *peer, guint8 *buf, gsize len, gpointer use
 	if (payload_len == 0)
 		return; /* padding only */
 	s = t->source;
+	if (!s->resync && kt_room_already_have(s, seq, now)) {
+		/* A copy of what arrived: Chrome pads its own bandwidth probes
+		 * with old packets on RTX, a publisher may answer one NACK twice,
+		 * a network may duplicate. Forwarded, a probe would cost every
+		 * subscriber's link its rate and count in the layer's bitrate; it
+		 * is dropped, as mediasoup drops repeated packets. */
+		COUNT(room, publisher_rtx_duplicates, 1);
+		return;
+	}
 	COUNT(room, rtp_in, 1);
 	COUNT(room, bytes_in, len);
 	pub->bytes_in += len;
@@ -213,6 +222,13 @@ void kt_room_on_publisher_rtp(KtPeer *peer, guint8 *buf, gsize len, gpointer use
 	if (!kt_room_red_is_red(t, h.payload_type))
 		h.payload_type = t->spec.pt;
 	kt_room_forward(room, s, buf, &h, payload, payload_len, seq, now);
+}
+
+gboolean kt_room_already_have(Source *s, guint16 seq, gint64 now)
+{
+	gsize len;
+
+	return kt_rtx_cache_lookup(s->cache, (guint16)(seq + s->seq_offset), now, &len) != NULL;
 }
 
 void kt_room_forward(KtRoom *room, Source *s, const guint8 *buf, KtRtpHeader *h,

@@ -72,7 +72,7 @@ typedef struct {
 } Tap;
 typedef struct _Publisher Publisher;
 typedef struct _Subscriber Subscriber;
-typedef struct _SubBwe SubBwe; /* kt-room-bwe.c */
+typedef struct _SubBwe SubBwe;   /* kt-room-bwe.c */
 typedef struct _PubRemb PubRemb; /* kt-room-remb.c */
 
 /* A stream made inside Ketang, published into a source (kt-room-feed.c). */
@@ -375,6 +375,9 @@ guint32 kt_room_sub_get_estimate(const Subscriber *sub);
  * with no limit, as its demand for probing. */
 void kt_room_alloc_tick(KtRoom *room, gint64 now_us);
 
+/* kt-room-forward.c, worker: whether @s's cache holds its packet of the publisher's
+ * sequence number @seq (a publisher's RTX copy of it is then a duplicate). */
+gboolean kt_room_already_have(Source *s, guint16 seq, gint64 now_us);
 /* kt-room-forward.c, worker: what a NACK from @ss for its sequence number @seq asks
  * for (simulcast, paused or plain), NULL when it is gone or not its; and the resent
  * copy (@rtx: already wrapped in RTX with @seq inside) put on @ss's numbering and timeline. */

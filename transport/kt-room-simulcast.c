@@ -246,7 +246,8 @@ void kt_room_sim_forward(KtRoom *room, Source *layer, const KtRtpHeader *h, cons
 			continue;
 		ss->started = TRUE;
 		kt_rtp_set_payload_type(room->tx, pt);
-		if (kt_peer_send_rtp(ss->sub->peer, room->tx, out_len, sizeof(room->tx)) > 0) {
+		/* Through the estimate's numbering, as every packet to a subscriber. */
+		if (kt_room_send_rtp(room, ss, out_len, FALSE) > 0) {
 			ss->packets++;
 			ss->octets += payload_len;
 			COUNT(room, rtp_out, 1);

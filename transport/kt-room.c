@@ -150,6 +150,7 @@ void kt_room_get_counters(KtRoom *room, KtRoomCounters *out)
 	out->twcc_feedback_received = LOAD(twcc_feedback_received);
 	out->probe_packets_sent = LOAD(probe_packets_sent);
 	out->padding_packets_sent = LOAD(padding_packets_sent);
+	out->publisher_rtx_duplicates = LOAD(publisher_rtx_duplicates);
 	out->layer_switches = LOAD(layer_switches);
 	out->video_pauses = LOAD(video_pauses);
 	out->remb_sent = LOAD(remb_sent);

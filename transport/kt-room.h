@@ -98,6 +98,9 @@ typedef struct {
 	 * the lowest simulcast layer, or below a single-layer stream's bitrate */
 	guint64 video_pauses;
 	guint64 remb_sent; /* REMB to publishers that took goog-remb (kt-room-remb.c) */
+	/* publisher packets (RTX or not) that had already arrived: their probes' padding,
+	 * repeated answers, network duplicates; dropped */
+	guint64 publisher_rtx_duplicates;
 	guint publishers, subscribers;
 } KtRoomCounters;
 

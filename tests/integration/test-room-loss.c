@@ -17,6 +17,7 @@
 
 #define AUDIO_SSRC 5001u
 #define VIDEO_SSRC 5002u
+#define VIDEO_RTX_SSRC 5003u
 
 typedef struct {
 	KtPeer *publisher, *subscriber; /* client sides */
@@ -46,6 +47,21 @@ static void send_rtp(KtPeer *peer, guint8 pt, guint32 ssrc, guint16 seq, gboolea
 	pkt[12] = 0x10; /* VP8: start of partition 0 */
 	pkt[13] = keyframe ? 0x00 : 0x01;
 	kt_peer_send_rtp(peer, pkt, 200, sizeof(pkt));
+}
+
+/* An RTX copy (RFC 4588 §4) of send_rtp()'s video packet @osn, as a browser pads its
+ * bandwidth probes: RTX payload type 97, its own SSRC and sequence. */
+static void send_rtx_copy(KtPeer *peer, guint16 rtx_seq, guint16 osn)
+{
+	guint8 pkt[202 + 64] = {0x80, 97, rtx_seq >> 8, rtx_seq & 0xFF};
+
+	put32(pkt + 4, osn * 960u);
+	put32(pkt + 8, VIDEO_RTX_SSRC);
+	pkt[12] = osn >> 8;
+	pkt[13] = osn & 0xFF;
+	pkt[14] = 0x10;
+	pkt[15] = 0x01;
+	kt_peer_send_rtp(peer, pkt, 202, sizeof(pkt));
 }
 
 /* Client worker, every 20 ms: the publisher's media and the subscriber's report. */
@@ -268,6 +284,10 @@ static void on_uplink_rtcp(KtPeer *peer, guint8 *buf, gsize len, gpointer data)
 				send_rtp(peer, 96, VIDEO_SSRC, seq, FALSE);
 			}
 		}
+		/* And once a packet that had arrived, as a browser pads its probes:
+		 * the subscriber must not get it twice. */
+		if (g_atomic_int_get(&u->nacks) == 0)
+			send_rtx_copy(peer, 1, 10);
 		g_atomic_int_inc(&u->nacks);
 	}
 }
@@ -315,8 +335,10 @@ static void test_uplink_loss_is_asked_for_again(void)
 	KtRoomTrack pub_track = {.kind = KT_MEDIA_VIDEO,
 	                         .codec = KT_CODEC_VP8,
 	                         .pt = 96,
+	                         .rtx_pt = 97,
 	                         .clock_rate = 90000,
 	                         .remote_ssrc = VIDEO_SSRC,
+	                         .remote_rtx_ssrc = VIDEO_RTX_SSRC,
 	                         .pli = TRUE,
 	                         .nack = TRUE};
 	KtRoomTrack sub_track = {.kind = KT_MEDIA_VIDEO,
@@ -342,8 +364,12 @@ static void test_uplink_loss_is_asked_for_again(void)
 	g_assert_cmpint(u->nacked[19] + u->nacked[23], ==, 0);
 	kt_room_get_counters(f.room, &counters);
 	g_assert_cmpuint(counters.nacks_sent, >=, 1);
-	g_test_message("%d NACK packets; subscriber got %d of %d", g_atomic_int_get(&u->nacks),
-	               g_atomic_int_get(&u->distinct), UPLINK_PACKETS);
+	g_test_message("%d NACK packets; subscriber got %d of %d; %" G_GUINT64_FORMAT
+	               " duplicate(s) from the publisher dropped",
+	               g_atomic_int_get(&u->nacks), g_atomic_int_get(&u->distinct), UPLINK_PACKETS,
+	               counters.publisher_rtx_duplicates);
+	g_assert_cmpuint(counters.publisher_rtx_duplicates, >=, 1);
+	g_assert_cmpint(u->got[10], ==, 1);
 
 	kt_worker_invoke_sync(f.cw, uplink_stop, u);
 	fixture_teardown(&f);

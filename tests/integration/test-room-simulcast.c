@@ -74,6 +74,10 @@ typedef struct {
 	/* Video resumed after a pause (nothing for 300 ms): at a keyframe, numbering on. */
 	gint64 last_rx_us;
 	gint resumes, bad_resumes;
+	/* With transport-cc ("high"): media packets without the transport-wide number,
+	 * which its bandwidth estimate would never hear of. */
+	guint8 twcc_ext_id;
+	gint unnumbered;
 } Rx;
 
 static gsize put_ext(guint8 *p, const char *rid)
@@ -201,6 +205,12 @@ static void on_rx_rtp(KtPeer *peer, guint8 *buf, gsize len, gpointer data)
 		return;
 	}
 	tag = pl[TAG_OFFSET];
+	if (rx->twcc_ext_id) {
+		const guint8 *ext;
+
+		if (kt_rtp_find_extension(buf, &h, rx->twcc_ext_id, &ext) != 2)
+			g_atomic_int_inc(&rx->unnumbered);
+	}
 	if (rx->have && h.ssrc != rx->ssrc)
 		rx->ssrc_changes++;
 	if (rx->have && g_get_monotonic_time() - rx->last_rx_us > 300 * 1000) {
@@ -337,6 +347,8 @@ static void setup(Fixture *f)
 		f->rx[i].peer = f->sub[i].client;
 		f->rx[i].keep_seq = -1;
 		f->rx[i].switch_seq = -1;
+		/* "high" numbers what it gets (transport-cc), the others do not. */
+		sub.twcc_ext_id = f->rx[i].twcc_ext_id = i == 0 ? 3 : 0;
 		kt_room_add_subscriber(f->room, f->sub[i].server, &sub, 1);
 	}
 	kt_room_set_subscriber_estimate(f->room, f->sub[0].server, 5000000);
@@ -396,6 +408,8 @@ static void test_layer_per_subscriber(void)
 	report(low);
 	report(plain);
 	g_assert_cmphex(plain->ssrc, ==, kt_room_get_ssrc(f->room, KT_MEDIA_VIDEO));
+	/* Every layer packet to "high" carries its transport-wide number. */
+	g_assert_cmpint(g_atomic_int_get(&high->unnumbered), ==, 0);
 	g_assert_cmphex(low->ssrc, ==, kt_room_get_ssrc(f->room, KT_MEDIA_VIDEO));
 	/* The recorder's tap: the top layer only, on Ketang's SSRC, continuous. */
 	g_test_message("tap: %d packets, %d of the top layer, max gap %d",
