@@ -184,7 +184,7 @@ gboolean kt_peer_setup_on_worker(gpointer data)
 	NiceAgent *agent;
 
 	/* Consent freshness is Ketang's own (kt-peer-consent.c): libnice's gave
-	 * up on a lossy link after 10 s. */
+	 * up on a lossy link when two of its requests were lost. */
 	agent = nice_agent_new_full(kt_worker_get_context(cfg->worker), NICE_COMPATIBILITY_RFC5245,
 	                            NICE_AGENT_OPTION_NONE);
 	/* No UPnP: it would talk to routers on its own. */
