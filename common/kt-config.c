@@ -137,6 +137,13 @@ static const KtOption kt_config_options[] = {
      .doc = "Most a publisher is asked to send, in kbit/s, when its browser takes REMB "
             "(goog-remb): the REMB Ketang sends it never says more, nor (for a camera sent "
             "without simulcast) more than the best-connected receiver's estimate. 0 = no cap."},
+    {"media", "max_playout_delay_ms", KT_OPT_INT, KT_OFF(max_playout_delay_ms), .def_int = 800,
+     .min = 0, .max = 5000,
+     .doc = "Most playout delay, in ms, Ketang asks of a lossy viewer's browser (the "
+            "playout-delay extension), so that retransmissions arrive before a frame is due "
+            "instead of freezing the picture: up to a round trip plus 100 ms per further retry "
+            "as its loss grows past 1 %; nothing on a clean link. It is latency for a "
+            "classroom that talks back. 0 = never ask."},
     {"media", "video_priority", KT_OPT_ORDER, KT_OFF(video_priority),
      .def = "courseware,teacher,classroom", .choices = kt_config_video_kinds,
      .doc = "When a subscriber's link (a weak classroom uplink) cannot carry every video, the "

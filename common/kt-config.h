@@ -62,6 +62,7 @@ typedef struct {
 	gboolean audio_red;        /* negotiate RED (RFC 2198) around Opus; default TRUE */
 	gboolean audio_red_add;    /* wrap plain Opus in RED for lossy RED subscribers; TRUE */
 	gint64 publisher_max_kbps; /* REMB cap for publishers with goog-remb; 0 = none; 0..100000 */
+	gint64 max_playout_delay_ms; /* most playout delay asked of a lossy viewer; 0 = off; 800 */
 	/* Per KtConfigVideo, its place in the order: 0 is kept longest on a short link.
 	 * Each of 0..KT_CONFIG_VIDEO_N-1 once; default courseware 0, teacher 1, classroom 2. */
 	guint video_priority[KT_CONFIG_VIDEO_N];

@@ -216,6 +216,7 @@ static void apply_answer(MediaLesson *l, Participant *p, const KtSdpOfferResult 
 		t.pli = a->pli;
 		t.fir = a->fir;
 		t.twcc_ext_id = a->transport_cc ? a->twcc_ext_id : 0;
+		t.playout_delay_ext_id = a->playout_delay_ext_id;
 		kt_room_add_subscriber(room, p->sub_peer, &t, 1);
 		s->subscribed = TRUE;
 	}

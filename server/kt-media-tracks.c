@@ -32,6 +32,7 @@ guint kt_media_tracks_from_negotiated(const KtSdpNegotiated *neg, guint n, KtRoo
 		    e->direction == KT_SDP_DIR_SENDONLY && !e->transport_cc ? 0 : e->twcc_ext_id;
 		t->remb = e->goog_remb;
 		t->abs_send_time_ext_id = e->abs_send_time_ext_id;
+		t->playout_delay_ext_id = e->playout_delay_ext_id;
 		g_strlcpy(t->mid, e->mid, sizeof(t->mid));
 		t->nack = e->nack;
 		t->pli = e->pli;

@@ -205,6 +205,7 @@ KtServer *kt_server_new(KtSettings *settings, GMainLoop *loop, GError **error)
 	room_config.rtx_cache_ms = settings->rtx_cache_ms;
 	room_config.red_add = settings->audio_red && settings->audio_red_add;
 	room_config.publisher_max_kbps = settings->publisher_max_kbps;
+	room_config.max_playout_delay_ms = settings->max_playout_delay_ms;
 	if (!kt_secret_load(settings, &server->secret, &server->secret_len, error))
 		goto fail;
 	server->dtls_cert = kt_cert_new_ecdsa("ketang-dtls", 30, NULL, error);

@@ -417,6 +417,15 @@ static guint8 abs_send_time_ext(const KtSdpAnswerLine *l)
 	return takes_remb(l) ? find_ext(l->m, KT_SDP_ABS_SEND_TIME_URI) : 0;
 }
 
+/* Playout delay on video Ketang sends: it asks a lossy receiver to buffer long enough
+ * for retransmissions to arrive (transport/kt-playout.h). */
+static guint8 playout_delay_ext(const KtSdpAnswerLine *l)
+{
+	return l->dir == KT_SDP_DIR_SENDONLY && strcmp(l->m->kind_str, "video") == 0
+	           ? find_ext(l->m, KT_SDP_PLAYOUT_DELAY_URI)
+	           : 0;
+}
+
 static gboolean takes_simulcast(const KtSdpAnswerer *a, const KtSdpAnswerLine *l)
 {
 	return a->p->simulcast && a->p->mode == KT_SDP_ANSWER_RECEIVE &&
@@ -457,6 +466,9 @@ static void write_accepted(KtSdpAnswerer *a, guint index, GString *s)
 	guint8 abs = abs_send_time_ext(l);
 	if (abs != 0)
 		g_string_append_printf(s, "a=extmap:%u " KT_SDP_ABS_SEND_TIME_URI "\r\n", abs);
+	guint8 playout = playout_delay_ext(l);
+	if (playout != 0)
+		g_string_append_printf(s, "a=extmap:%u " KT_SDP_PLAYOUT_DELAY_URI "\r\n", playout);
 	if (l->red != NULL)
 		write_red(l->red, s);
 	if (takes_simulcast(a, l))
@@ -513,6 +525,7 @@ static void fill_negotiated(KtSdpAnswerer *a, guint index, KtSdpNegotiated *n)
 	n->transport_cc = n->twcc_ext_id != 0 && c->fb_transport_cc;
 	n->goog_remb = takes_remb(l);
 	n->abs_send_time_ext_id = abs_send_time_ext(l);
+	n->playout_delay_ext_id = playout_delay_ext(l);
 	n->mid_ext_id = find_mid_ext(l->m);
 	n->remote_ssrc = l->m->ssrc;
 	n->remote_rtx_ssrc = l->m->rtx_ssrc;

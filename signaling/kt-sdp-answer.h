@@ -14,7 +14,8 @@
  *    and, on lines that flow (either way), transport-cc; on lines Ketang receives, also
  *    goog-remb where the offer has it for the chosen codec; header extensions limited to
  *    sdes:mid, on flowing lines transport-wide-cc and, on lines that took goog-remb,
- *    abs-send-time (the receive-side estimate behind REMB needs the sender's clock).
+ *    abs-send-time (the receive-side estimate behind REMB needs the sender's clock), and on
+ *    video lines Ketang sends, playout-delay.
  *    Lines Ketang sends never take goog-remb: it estimates those from transport-cc.
  *  - ICE candidates go in the answerer BUNDLE-tag m= line only (the first accepted one,
  *    RFC 9143 §7.3.1); ICE credentials, fingerprint and setup go in every accepted one.
@@ -82,7 +83,7 @@ typedef struct {
 	char codec[16]; /* lowercase: "opus", "vp8", "h264", ... */
 	guint clock_rate;
 	guint channels;
-	guint8 rtx_pt;                         /* 0 if none */
+	guint8 rtx_pt; /* 0 if none */
 	guint8 red_pt; /* audio: RED around `codec` accepted (audio_red), 0 if not */
 	gboolean nack, pli, fir;
 	/* The line flows and the offer had transport-wide congestion control: the answer
@@ -97,6 +98,10 @@ typedef struct {
 	 * REMB (draft-alvestrand-rmcat-remb). FALSE/0 otherwise. */
 	gboolean goog_remb;
 	guint8 abs_send_time_ext_id;
+	/* Video Ketang sends, whose offer had the playout-delay extension: the answer takes
+	 * it, and Ketang asks a lossy receiver for a playout delay that leaves time for
+	 * retransmissions (transport/kt-playout.h). 0 otherwise. */
+	guint8 playout_delay_ext_id;
 	guint8 mid_ext_id; /* 0 if the sdes:mid extension was not offered */
 	/* Simulcast taken (see KtSdpAnswerParams.simulcast): the offered send streams' rids in
 	 * the offer's order (paused ones included) and the extensions that name them in
@@ -104,7 +109,7 @@ typedef struct {
 	guint n_rids;
 	char rids[KT_SDP_MAX_RIDS][KT_SDP_MAX_RID_LEN + 1];
 	guint8 rid_ext_id, rrid_ext_id;
-	guint32 remote_ssrc, remote_rtx_ssrc;  /* from the offer's a=ssrc / FID; 0 if none */
+	guint32 remote_ssrc, remote_rtx_ssrc; /* from the offer's a=ssrc / FID; 0 if none */
 	gboolean dtls_active; /* our DTLS role, same in every entry: TRUE = client */
 	/* SEND mode video without video_codec_required: further codecs the receiver accepted
 	 * besides `codec`, so Ketang can forward whichever one the publisher sends (an

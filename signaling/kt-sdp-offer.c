@@ -216,8 +216,11 @@ static void write_line(const KtSdpOfferer *o, guint index, GString *s)
 	g_string_append_printf(s, "a=fingerprint:sha-256 %s\r\na=setup:actpass\r\n",
 	                       p->fingerprint);
 	g_string_append_printf(s, "a=extmap:%u " KT_SDP_MID_URI "\r\n", KT_SDP_OFFER_MID_EXT_ID);
-	g_string_append_printf(s, "a=extmap:%u " KT_SDP_TWCC_URI "\r\na=%s\r\n",
-	                       KT_SDP_OFFER_TWCC_EXT_ID, st->active ? "sendonly" : "inactive");
+	g_string_append_printf(s, "a=extmap:%u " KT_SDP_TWCC_URI "\r\n", KT_SDP_OFFER_TWCC_EXT_ID);
+	if (!audio)
+		g_string_append_printf(s, "a=extmap:%u " KT_SDP_PLAYOUT_DELAY_URI "\r\n",
+		                       KT_SDP_OFFER_PLAYOUT_DELAY_EXT_ID);
+	g_string_append_printf(s, "a=%s\r\n", st->active ? "sendonly" : "inactive");
 	g_string_append(s, "a=rtcp-mux\r\na=rtcp-rsize\r\n");
 	if (audio)
 		write_codec(&offer_codecs[0], s);
@@ -436,6 +439,9 @@ static gboolean read_line(const KtSdp *answer, guint index, const KtSdpOfferStre
 			out->mid_ext_id = m->extmaps[i].id;
 		else if (strcmp(m->extmaps[i].uri, KT_SDP_TWCC_URI) == 0)
 			out->twcc_ext_id = m->extmaps[i].id;
+		else if (strcmp(m->extmaps[i].uri, KT_SDP_PLAYOUT_DELAY_URI) == 0 &&
+		         offered->kind == KT_SDP_MEDIA_VIDEO)
+			out->playout_delay_ext_id = m->extmaps[i].id;
 	}
 	/* Both halves, or neither (RFC 8285 §5: the answerer may drop an extension). */
 	if (!out->twcc_ext_id || !out->transport_cc) {

@@ -17,7 +17,9 @@
  *    VP8 96 + rtx 97; H.264 102 + rtx 103 (constrained baseline 42e01f,
  *    packetization-mode=1). Video feedback nack, nack pli, ccm fir; transport-cc on every
  *    codec. Header extensions sdes:mid with id 1 and transport-wide-cc with id 2 (Ketang
- *    numbers what it sends and estimates the bandwidth from the browser's feedback).
+ *    numbers what it sends and estimates the bandwidth from the browser's feedback), and on
+ *    video lines playout-delay with id 3 (Ketang asks a lossy receiver to buffer long
+ *    enough for retransmissions, transport/kt-playout.h).
  *  - Sending lines are a=sendonly with a=msid:<stream> <track> (RFC 8830) and, when the
  *    SSRC is known, a=ssrc cname/msid plus a=ssrc-group:FID for video RTX (RFC 4588 §8.3).
  *
@@ -40,6 +42,7 @@ G_BEGIN_DECLS
 #define KT_SDP_OFFER_PT_H264_RTX 103
 #define KT_SDP_OFFER_MID_EXT_ID 1
 #define KT_SDP_OFFER_TWCC_EXT_ID 2
+#define KT_SDP_OFFER_PLAYOUT_DELAY_EXT_ID 3 /* video lines only */
 
 /* One m= line of the subscribe connection. */
 typedef struct {
@@ -99,6 +102,8 @@ typedef struct {
 	 * the first codec's transport-cc feedback; 0/FALSE unless it kept both. */
 	guint8 twcc_ext_id;
 	gboolean transport_cc;
+	/* Video: the answer kept the playout-delay extension (its id), 0 if not. */
+	guint8 playout_delay_ext_id;
 } KtSdpAnswerStream;
 
 typedef struct {

@@ -9,6 +9,9 @@
 /* Transport-wide sequence numbers (draft-holmer-rmcat-transport-wide-cc-extensions-01). */
 #define KT_SDP_TWCC_URI "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"
 /* The sender's clock in each packet, for a receive-side estimate behind REMB. */
+/* Playout delay limits a sender asks of a video receiver (libwebrtc's experiment; one
+ * byte id, 3 bytes: 12-bit minimum and maximum in 10 ms units). */
+#define KT_SDP_PLAYOUT_DELAY_URI "http://www.webrtc.org/experiments/rtp-hdrext/playout-delay"
 #define KT_SDP_ABS_SEND_TIME_URI "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
 
 /* a=<direction> as written, indexed by KtSdpDirection. */

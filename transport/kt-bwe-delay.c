@@ -34,6 +34,7 @@
 /* Rate control (gcc-02 §5.5). */
 #define BETA 0.85        /* decrease to beta x the acknowledged bitrate */
 #define MAX_DECREASE 0.5 /* ...but to no less than this x the estimate at once */
+#define COLLAPSED 1.5    /* ...unless the path delivers less than 1 / this of what it is sent */
 #define ETA 1.08         /* multiplicative increase per second */
 #define RESPONSE_BASE_US 100000
 #define FRAME_RATE 30.0
@@ -328,10 +329,16 @@ static void increase(KtBweDelay *d, gdouble acked_bps, gint64 rtt_us, gint64 now
 /* gcc-02 §5.5: on over-use, beta x the acknowledged bitrate, then hold. Once
  * per round trip (clamped 10..200 ms, libwebrtc's TimeToReduceFurther), so
  * feedback can show the effect of one decrease before the next. */
-static void decrease(KtBweDelay *d, gdouble acked_bps, gint64 rtt_us, gint64 now_us)
+static void decrease(KtBweDelay *d, gdouble acked_bps, gdouble sent_bps, gint64 rtt_us,
+                     gint64 now_us)
 {
 	gint64 wait_us = CLAMP(rtt_us, MIN_REDUCE_US, MAX_REDUCE_US);
-	gboolean app_limited = acked_bps > 0 && acked_bps < 0.5 * d->bps;
+	/* The path delivered far less than it was given: a bottleneck at work
+	 * (a link that fell from 2 Mbit/s to 250 kbit/s under 1 Mbit/s of
+	 * video). What it acknowledged is its capacity now, and every round trip
+	 * above it fills the queue the audio waits in. */
+	gboolean collapsed = acked_bps > 0 && sent_bps > COLLAPSED * acked_bps;
+	gboolean app_limited = acked_bps > 0 && acked_bps < 0.5 * d->bps && !collapsed;
 	gdouble target;
 
 	if (d->changed_us >= 0 && now_us - d->changed_us < wait_us)
@@ -352,14 +359,13 @@ static void decrease(KtBweDelay *d, gdouble acked_bps, gint64 rtt_us, gint64 now
 			d->have_capacity = FALSE; /* the path got slower: a new average */
 		capacity_update(d, acked_bps);
 	}
-	/* At most half per round trip. An SFU's subscriber is often sending far
-	 * below its estimate (one small layer, or audio alone while its video is
-	 * paused): beta x that is not the path's capacity, and a keyframe burst
-	 * over-using the path for a moment would otherwise drop the estimate to
-	 * the audio's rate and keep the video paused for seconds. A path that
-	 * really collapsed is followed down by the next decreases, one per round
-	 * trip. */
-	target = MAX(target, MAX_DECREASE * d->bps);
+	/* Otherwise at most half per round trip. An SFU's subscriber is often
+	 * sending far below its estimate (one small layer, or audio alone while
+	 * its video is paused): beta x that is not the path's capacity, and a
+	 * keyframe burst over-using the path for a moment would otherwise drop
+	 * the estimate to the audio's rate and keep the video paused for seconds. */
+	if (!collapsed)
+		target = MAX(target, MAX_DECREASE * d->bps);
 	if (target < d->bps)
 		d->bps = MAX(target, d->min_bps);
 	d->state = KT_BWE_RATE_HOLD;
@@ -369,13 +375,14 @@ static void decrease(KtBweDelay *d, gdouble acked_bps, gint64 rtt_us, gint64 now
 /* The state machine of gcc-02 §5.5, Figure 2: over-use decreases (then
  * holds), under-use holds while queues drain, normal moves hold to increase
  * and keeps increasing. */
-gdouble kt_bwe_delay_update(KtBweDelay *d, gdouble acked_bps, gint64 rtt_us, gint64 now_us)
+gdouble kt_bwe_delay_update(KtBweDelay *d, gdouble acked_bps, gdouble sent_bps, gint64 rtt_us,
+                            gint64 now_us)
 {
 	if (d->usage != KT_BWE_OVERUSING)
 		d->decreased_this_overuse = FALSE;
 	switch (d->usage) {
 	case KT_BWE_OVERUSING:
-		decrease(d, acked_bps, rtt_us, now_us);
+		decrease(d, acked_bps, sent_bps, rtt_us, now_us);
 		break;
 	case KT_BWE_UNDERUSING:
 		d->state = KT_BWE_RATE_HOLD;

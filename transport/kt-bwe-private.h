@@ -77,8 +77,11 @@ void kt_bwe_delay_init(KtBweDelay *d, gdouble start_bps, gdouble min_bps, gdoubl
 /* One received packet, in sequence order. */
 void kt_bwe_delay_on_packet(KtBweDelay *d, gint64 send_us, gint64 arrival_us);
 /* Once per feedback, after its packets: moves the estimate by the detector's
- * state. @acked_bps 0 = unknown. Returns the estimate. */
-gdouble kt_bwe_delay_update(KtBweDelay *d, gdouble acked_bps, gint64 rtt_us, gint64 now_us);
+ * state. @acked_bps: what the receiver got; @sent_bps: the rate those
+ * reported packets were sent at, lost ones included; 0 = unknown (a receive-
+ * side estimate knows only the first). Returns the estimate. */
+gdouble kt_bwe_delay_update(KtBweDelay *d, gdouble acked_bps, gdouble sent_bps, gint64 rtt_us,
+                            gint64 now_us);
 /* A probe measured @bps: the estimate jumps there if that is higher. */
 void kt_bwe_delay_raise(KtBweDelay *d, gdouble bps, gint64 now_us);
 /* How long the newest group waited in queues, as far as we can tell. */

@@ -71,11 +71,17 @@ struct _KtBwe {
 	gint64
 	    acked_first_us; /* the first arrival since the receiver's clock last jumped; -1 none */
 	gdouble acked_bps;
+	/* The packets feedback has reported (received or lost): the newest of them,
+	 * and the rate they were sent at over ACKED_WINDOW_US of send time. */
+	gboolean have_reported;
+	guint16 newest_reported;
+	gdouble reported_sent_bps;
 
 	/* Loss: counts toward the next fraction, the last fraction. */
 	guint lost, expected;
 	gdouble loss_fraction;
 	gdouble inherent_loss;    /* learnt while no queue stands */
+	guint inherent_n;         /* fractions it was learnt from, saturating */
 	gdouble excess_loss;      /* loss_fraction beyond it: what the controller answers */
 	gint64 loss_decreased_us; /* -1: never */
 
@@ -180,6 +186,36 @@ static gdouble acked_rate(const KtBwe *bwe)
 	return (gdouble)(bwe->acked_bytes - oldest->size) * 8 * 1e6 / (gdouble)span;
 }
 
+/* The rate at which the reported packets, lost ones included, were sent: over
+ * the last ACKED_WINDOW_US of their send times, back from the newest reported
+ * one (transport sequence is send order). Set beside the acknowledged rate it
+ * tells a path that carries less than it is given (a bottleneck: sent well
+ * above acknowledged) from a sender that gives it little (both alike). */
+static gdouble reported_sent_rate(const KtBwe *bwe)
+{
+	const Sent *newest = &bwe->sent[bwe->newest_reported % KT_BWE_HISTORY];
+	guint64 bytes = 0;
+	gint64 oldest_us = newest->send_us;
+	guint16 seq = bwe->newest_reported;
+
+	if (!bwe->have_reported || newest->seq != seq || newest->state != SENT_REPORTED)
+		return 0;
+	for (guint i = 1; i < KT_BWE_HISTORY; i++) {
+		const Sent *s = &bwe->sent[(guint16)(seq - i) % KT_BWE_HISTORY];
+
+		if (s->seq != (guint16)(seq - i) || s->state != SENT_REPORTED ||
+		    s->send_us < newest->send_us - ACKED_WINDOW_US)
+			break;
+		/* The newest packet's bytes are left out: n - 1 packets over the
+		 * span between n send times, as acked_rate counts. */
+		bytes += s->size;
+		oldest_us = s->send_us;
+	}
+	if (newest->send_us - oldest_us < ACKED_MIN_SPAN_US)
+		return 0;
+	return (gdouble)bytes * 8 * 1e6 / (gdouble)(newest->send_us - oldest_us);
+}
+
 /* ---- feedback ---- */
 
 static Sent *lookup(KtBwe *bwe, guint16 seq, gint64 now_us)
@@ -207,6 +243,10 @@ static void take_status(KtBwe *bwe, const KtTwccFeedback *fb, const KtTwccStatus
 	if (st->received && (!sane_time(fb->reference_time_us) || !sane_time(st->arrival_us)))
 		return;
 	s->state = SENT_REPORTED;
+	if (!bwe->have_reported || (gint16)(st->seq - bwe->newest_reported) > 0) {
+		bwe->have_reported = TRUE;
+		bwe->newest_reported = st->seq;
+	}
 	t->expected++;
 	if (!st->received) {
 		t->lost++;
@@ -257,9 +297,17 @@ static void loss_update(KtBwe *bwe, const Tally *t, gint64 now_us)
 	 * idea of libwebrtc's LossBasedBweV2 "inherent loss", in one average).
 	 * A queue that overflows is never calm, so its drops always count. */
 	if (bwe->delay.usage != KT_BWE_OVERUSING &&
-	    kt_bwe_delay_queue_us(&bwe->delay) < INHERENT_CALM_QUEUE_US)
+	    kt_bwe_delay_queue_us(&bwe->delay) < INHERENT_CALM_QUEUE_US) {
+		/* The plain mean of the first fractions, then a moving average: a
+		 * subscriber of 200 kbit/s reports a fraction about once a second,
+		 * and learning at 0.1 from zero would cut it for ten seconds on a
+		 * link that was lossy from the start (a 4G classroom). */
+		gdouble alpha = MAX(1.0 / ++bwe->inherent_n, INHERENT_ALPHA);
+
+		bwe->inherent_n = MIN(bwe->inherent_n, 1000);
 		bwe->inherent_loss +=
-		    INHERENT_ALPHA * (MIN(bwe->loss_fraction, INHERENT_MAX) - bwe->inherent_loss);
+		    alpha * (MIN(bwe->loss_fraction, INHERENT_MAX) - bwe->inherent_loss);
+	}
 	bwe->excess_loss = MAX(bwe->loss_fraction - bwe->inherent_loss, 0);
 	if (bwe->excess_loss > LOSS_HIGH) {
 		if (bwe->loss_decreased_us < 0 ||
@@ -315,7 +363,8 @@ void kt_bwe_on_feedback(KtBwe *bwe, const KtTwccFeedback *fb, const KtTwccStatus
 	if (t.newest_send_us >= 0)
 		update_rtt(bwe, now_us - t.newest_send_us);
 	bwe->acked_bps = acked_rate(bwe);
-	kt_bwe_delay_update(&bwe->delay, bwe->acked_bps, rtt(bwe), now_us);
+	bwe->reported_sent_bps = reported_sent_rate(bwe);
+	kt_bwe_delay_update(&bwe->delay, bwe->acked_bps, bwe->reported_sent_bps, rtt(bwe), now_us);
 	loss_update(bwe, &t, now_us);
 	update_target(bwe);
 	judge_probe(bwe, now_us);

@@ -134,5 +134,5 @@ guint32 kt_remb_estimate_update(KtRembEstimate *e, gint64 now_us)
 	 * path by, and no bound for an increase. Hold. */
 	if (incoming == 0)
 		return (guint32)e->delay.bps;
-	return (guint32)kt_bwe_delay_update(&e->delay, incoming, DEFAULT_RTT_US, now_us);
+	return (guint32)kt_bwe_delay_update(&e->delay, incoming, 0, DEFAULT_RTT_US, now_us);
 }

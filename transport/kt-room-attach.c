@@ -308,6 +308,8 @@ static void subscribe_one(Subscriber *sub, Source *s, const KtRoomTrack *t)
 	ss->pli = t->pli;
 	ss->fir = t->fir;
 	kt_room_bwe_on_subscribe(ss, t->twcc_ext_id);
+	/* The one-byte form's ids only: it is written into Ketang's own block. */
+	ss->playout_ext_id = t->playout_delay_ext_id <= 14 ? t->playout_delay_ext_id : 0;
 	if (kt_peer_is_connected(sub->peer))
 		start_stream(ss, g_get_monotonic_time());
 }
@@ -331,6 +333,7 @@ static gboolean subscribe_on_worker(gpointer data)
 		sub->room = room;
 		sub->streams = g_ptr_array_new();
 		sub->rtt_ms = -1;
+		kt_playout_init(&sub->playout, room->config.max_playout_delay_ms);
 		g_ptr_array_add(room->subscribers, sub);
 		STORE(room, subscribers, room->subscribers->len);
 		kt_peer_set_media_funcs(sub->peer, &funcs, sub);

@@ -14,7 +14,7 @@
 
 #define COUNT(room, field, n) __atomic_fetch_add(&(room)->counters.field, (n), __ATOMIC_RELAXED)
 
-#define EXT_LEN 8 /* 0xBEDE, length 1, id/len, two bytes of sequence, padding */
+#define EXT_LEN 8 /* what the transport-wide number adds: 0xBEDE, length 1, one word */
 /* Sources' bitrates are measured over about this long. */
 #define RATE_PERIOD_US G_USEC_PER_SEC
 /* Recent media packets sent to a subscriber, kept to be resent as probes. */
@@ -65,21 +65,10 @@ struct _SubBwe {
 
 int kt_room_bwe_stamp(guint8 *buf, gsize len, gsize cap, guint8 ext_id, guint16 seq)
 {
-	if (len < KT_RTP_HEADER_LEN || (buf[0] & 0xDF) != 0x80 || ext_id < 1 || ext_id > 14)
-		return KT_RTP_EVERSION;
-	if (len + EXT_LEN > cap)
-		return KT_RTP_ENOSPACE;
-	memmove(buf + KT_RTP_HEADER_LEN + EXT_LEN, buf + KT_RTP_HEADER_LEN,
-	        len - KT_RTP_HEADER_LEN);
-	buf[0] |= 0x10;
-	buf[12] = 0xBE;
-	buf[13] = 0xDE;
-	buf[14] = 0;
-	buf[15] = 1;                         /* one 32-bit word follows */
-	buf[16] = (guint8)(ext_id << 4 | 1); /* L = length - 1 */
-	kt_rtp_write_be16(buf + 17, seq);
-	buf[19] = 0;
-	return (int)(len + EXT_LEN);
+	guint8 v[2];
+
+	kt_rtp_write_be16(v, seq);
+	return kt_rtp_add_extension(buf, len, cap, ext_id, v, sizeof(v));
 }
 
 static gboolean numbered(const SubStream *ss)
@@ -120,9 +109,12 @@ int kt_room_send_rtp(KtRoom *room, SubStream *ss, gsize len, gboolean is_probe)
 	gint64 now;
 	int n, sent;
 
+	n = kt_room_playout_prepare(ss, room->tx, len, sizeof(room->tx) - KT_SRTP_MAX_TRAILER);
+	if (n < 0)
+		return n;
 	if (!numbered(ss))
-		return kt_peer_send_rtp(ss->sub->peer, room->tx, len, sizeof(room->tx));
-	n = kt_room_bwe_prepare(ss, room->tx, len, sizeof(room->tx) - KT_SRTP_MAX_TRAILER);
+		return kt_peer_send_rtp(ss->sub->peer, room->tx, n, sizeof(room->tx));
+	n = kt_room_bwe_prepare(ss, room->tx, n, sizeof(room->tx) - KT_SRTP_MAX_TRAILER);
 	if (n < 0)
 		return n;
 	now = g_get_monotonic_time();
@@ -490,4 +482,9 @@ void kt_room_bwe_on_feedback(Subscriber *sub, const KtRtcpChunk *c, gint64 now)
 guint32 kt_room_sub_get_estimate(const Subscriber *sub)
 {
 	return sub->bwe ? kt_bwe_target_bps(sub->bwe->bwe) : 0;
+}
+
+gdouble kt_room_sub_get_loss(const Subscriber *sub)
+{
+	return sub->bwe ? kt_bwe_loss_fraction(sub->bwe->bwe) : -1;
 }

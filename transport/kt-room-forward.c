@@ -488,11 +488,37 @@ static gboolean resent_recently(const SubStream *ss, guint16 seq, gint64 now)
 	return FALSE;
 }
 
-const guint8 *kt_room_resend_lookup(SubStream *ss, guint16 seq, gint64 now, gsize *len)
+static KtRtxCache *resend_cache(const SubStream *ss, guint16 seq, guint16 *canon)
 {
 	if (kt_room_sim_layered(ss->source))
-		return kt_room_sim_lookup(ss, seq, now, len);
-	return kt_room_pause_lookup(ss, seq, now, len);
+		return kt_room_sim_resend_cache(ss, seq, canon);
+	return kt_room_pause_resend_cache(ss, seq, canon);
+}
+
+const guint8 *kt_room_resend_lookup(SubStream *ss, guint16 seq, gint64 now, gsize *len)
+{
+	guint16 canon;
+	KtRtxCache *cache = resend_cache(ss, seq, &canon);
+
+	return cache ? kt_rtx_cache_lookup(cache, canon, now, len) : NULL;
+}
+
+/* A NACK for video the cache no longer holds: the frame it belongs to can
+ * never be completed, and every frame after it waits on it. The receiver
+ * would ask for a keyframe itself only after its own timeout (Chrome: 3 s
+ * without a decodable frame), and on a lossy link that request can be lost
+ * too: ask now (coalesced with everyone else's, kt_room_request_keyframe). */
+static void resend_missed(KtRoom *room, SubStream *ss, guint16 seq, gint64 now)
+{
+	guint16 canon;
+	KtRtxCache *cache = resend_cache(ss, seq, &canon);
+
+	COUNT(room, retransmissions_missed, 1);
+	if (cache && ss->source->kind == KT_MEDIA_VIDEO &&
+	    kt_rtx_cache_expired(cache, canon, now)) {
+		COUNT(room, keyframes_for_missed, 1);
+		kt_room_request_keyframe(room, kt_room_sim_keyframe_source(ss), now);
+	}
 }
 
 void kt_room_resend_fix(const SubStream *ss, guint8 *pkt, guint16 seq, gboolean rtx)
@@ -509,9 +535,13 @@ static void retransmit(KtRoom *room, SubStream *ss, guint16 seq, gint64 now)
 	const guint8 *pkt = kt_room_resend_lookup(ss, seq, now, &len);
 	guint8 pt = ss->pt_for[ss->source->codec], rtx_pt = ss->rtx_pt_for[ss->source->codec];
 
-	if (pkt && len >= 12)
+	if (!pkt) {
+		resend_missed(room, ss, seq, now);
+		return;
+	}
+	if (len >= 12)
 		pt = kt_room_red_resend_pt(ss, pkt, pt); /* RED is not resent stripped */
-	if (!pkt || len < 12 || len + 2 > sizeof(room->tx) - 64 || !pt)
+	if (len < 12 || len + 2 > sizeof(room->tx) - 64 || !pt)
 		return;
 	if (resent_recently(ss, seq, now)) {
 		COUNT(room, retransmissions_skipped, 1);

@@ -82,7 +82,7 @@ void kt_room_pause_resumed(SubStream *ss, guint16 canon_seq)
 	p->renumbered = TRUE;
 }
 
-const guint8 *kt_room_pause_lookup(const SubStream *ss, guint16 seq, gint64 now, gsize *len)
+KtRtxCache *kt_room_pause_resend_cache(const SubStream *ss, guint16 seq, guint16 *canon)
 {
 	const PauseOut *p = &ss->pause;
 
@@ -90,5 +90,6 @@ const guint8 *kt_room_pause_lookup(const SubStream *ss, guint16 seq, gint64 now,
 	 * a decoder that restarted at the keyframe after it. */
 	if (p->renumbered && (gint16)(seq - p->first_out) < 0)
 		return NULL;
-	return kt_rtx_cache_lookup(ss->source->cache, (guint16)(seq + p->skip), now, len);
+	*canon = (guint16)(seq + p->skip);
+	return ss->source->cache;
 }

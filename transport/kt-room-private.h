@@ -11,6 +11,7 @@
 #include "kt-room.h"
 #include "kt-layer-select.h"
 #include "kt-nack-list.h"
+#include "kt-playout.h"
 #include "kt-rtcp.h"
 #include "kt-red.h"
 #include "kt-rtp.h"
@@ -187,6 +188,8 @@ typedef struct {
 	/* Transport-wide sequence extension id the line negotiated; 0 = none
 	 * (its packets go out unnumbered and uncounted by the estimate). */
 	guint8 twcc_ext_id;
+	/* Playout-delay extension id its video line negotiated, 0 = none (kt-playout.h). */
+	guint8 playout_ext_id;
 	SimOut sim;     /* its source is simulcast */
 	PauseOut pause; /* its source is single-layer video */
 	/* Its share of the subscriber's estimate (kt-room-alloc.c), bit/s: what
@@ -209,6 +212,7 @@ struct _Subscriber {
 	/* estimate_bps was set by kt_room_set_subscriber_estimate (tests) and is
 	 * not overwritten by the TWCC estimate. */
 	gboolean estimate_pinned;
+	KtPlayout playout; /* the playout delay its video is asked for (kt-room-playout.c) */
 };
 
 /* One forwarded stream: the identity every subscriber sees, stable across
@@ -275,6 +279,7 @@ struct _KtRoom {
 	GPtrArray *feeds;       /* LocalFeed*, owned; notify runs when freed */
 	GSource *timer;
 	gint64 last_rr_us;
+	gint64 last_playout_us; /* kt_room_playout_tick, once a second */
 	gint64 last_twcc_us;
 	gint64 last_retry_us;
 	gboolean closed;
@@ -347,11 +352,12 @@ int kt_room_send_rtp(KtRoom *room, SubStream *ss, gsize len, gboolean is_probe);
  * first returns @len and leaves @buf alone, the second does nothing. */
 int kt_room_bwe_prepare(SubStream *ss, guint8 *buf, gsize len, gsize cap);
 void kt_room_bwe_sent(SubStream *ss, gint64 send_us, guint size, gboolean is_probe);
-/* RFC 8285 §4.2 one-byte form: moves the payload of the packet in @buf (a
- * 12-byte header, no CSRCs or extension) 8 bytes on and puts 0xBEDE, length
- * 1, element @ext_id (1..14) = @seq (big-endian) and one byte of padding in
- * between; sets X. Returns the new length, KT_RTP_ENOSPACE when @cap cannot
- * hold it, KT_RTP_EVERSION for any other header or id. */
+/* RFC 8285 §4.2 one-byte form: element @ext_id (1..14) = @seq (big-endian)
+ * added to the packet in @buf (kt_rtp_add_extension: a packet in Ketang's
+ * form gains 0xBEDE, length 1, the element and one byte of padding; one
+ * with a playout delay already has the block). Returns the new length,
+ * KT_RTP_ENOSPACE when @cap cannot hold it, KT_RTP_EVERSION for any other
+ * header or id. */
 int kt_room_bwe_stamp(guint8 *buf, gsize len, gsize cap, guint8 ext_id, guint16 seq);
 /* @ss (of its subscriber) negotiated TWCC with extension @ext_id (0: not):
  * the subscriber gets its estimator with the first such stream. */
@@ -369,6 +375,14 @@ void kt_room_sub_set_demand(Subscriber *sub, guint32 bps);
 /* The current estimate of what may be sent to @sub, bit/s; 0 = none (it did
  * not negotiate TWCC). */
 guint32 kt_room_sub_get_estimate(const Subscriber *sub);
+/* The loss fraction (0..1) of @sub's latest transport-wide feedback; -1 = none. */
+gdouble kt_room_sub_get_loss(const Subscriber *sub);
+/* kt-room-playout.c, worker: the playout delay asked of lossy subscribers
+ * (kt-playout.h), updated once a second on the room's tick; and written into
+ * a packet to @ss (its video line negotiated the extension and something was
+ * asked): returns the new length, or a negative KtRtpStatus. */
+void kt_room_playout_tick(KtRoom *room, gint64 now_us);
+int kt_room_playout_prepare(const SubStream *ss, guint8 *buf, gsize len, gsize cap);
 /* kt-room-alloc.c, worker: every tick, before the simulcast choice, each
  * subscriber's estimate (kt-room-bwe.c) split between its streams by priority,
  * audio first (kt-alloc.h), into SubStream.budget_bps; and what it would take
@@ -396,8 +410,9 @@ void kt_room_pause_update(KtRoom *room, SubStream *ss, guint32 share_bps, guint3
 void kt_room_pause_release(KtRoom *room, SubStream *ss, gint64 now_us);
 /* @ss starts again with the packet of canonical number @canon_seq (a keyframe). */
 void kt_room_pause_resumed(SubStream *ss, guint16 canon_seq);
-/* NACK: the cached packet behind @ss's sequence number @seq; NULL before its resume. */
-const guint8 *kt_room_pause_lookup(const SubStream *ss, guint16 seq, gint64 now_us, gsize *len);
+/* NACK: the cache and canonical number behind @ss's sequence number @seq; NULL before
+ * its resume. */
+KtRtxCache *kt_room_pause_resend_cache(const SubStream *ss, guint16 seq, guint16 *canon);
 /* @ss's number for canonical @canon_seq. */
 static inline guint16 kt_room_pause_out_seq(const SubStream *ss, guint16 canon_seq)
 {
@@ -446,10 +461,10 @@ gboolean kt_room_sim_sender_info(const SubStream *ss, KtRtcpSenderInfo *si);
 /* Where a keyframe for @ss comes from: the layer it waits for or gets, else its source. */
 Source *kt_room_sim_keyframe_source(SubStream *ss);
 void kt_room_sim_request_keyframes(KtRoom *room, Source *s, gint64 now_us);
-/* NACK from a simulcast receiver: the cached packet behind its sequence number @seq
- * (NULL before its last switch, or while its video is paused), and the resent copy put
- * back on its timeline. */
-const guint8 *kt_room_sim_lookup(SubStream *ss, guint16 seq, gint64 now_us, gsize *len);
+/* NACK from a simulcast receiver: the layer's cache and the layer's number behind its
+ * sequence number @seq (NULL before its last switch, or while its video is paused), and
+ * the resent copy put back on its timeline. */
+KtRtxCache *kt_room_sim_resend_cache(const SubStream *ss, guint16 seq, guint16 *canon);
 void kt_room_sim_fix_resent(const SubStream *ss, guint8 *pkt, guint16 seq, gboolean rtx);
 void kt_room_sim_tick(KtRoom *room, gint64 now_us); /* meters and layer choice, 50 ms */
 guint kt_room_sim_video_height(const Subscriber *sub);

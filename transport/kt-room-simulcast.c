@@ -330,13 +330,14 @@ void kt_room_sim_request_keyframes(KtRoom *room, Source *s, gint64 now)
 		kt_room_request_keyframe(room, s->layers[i], now);
 }
 
-const guint8 *kt_room_sim_lookup(SubStream *ss, guint16 seq, gint64 now, gsize *len)
+KtRtxCache *kt_room_sim_resend_cache(const SubStream *ss, guint16 seq, guint16 *canon)
 {
 	const SimOut *o = &ss->sim;
 
 	if (!o->layer || (gint16)(seq - o->first_seq) < 0)
 		return NULL; /* before its last switch: another layer's packet */
-	return kt_rtx_cache_lookup(o->layer->cache, (guint16)(seq - o->seq_off), now, len);
+	*canon = (guint16)(seq - o->seq_off);
+	return o->layer->cache;
 }
 
 void kt_room_sim_fix_resent(const SubStream *ss, guint8 *pkt, guint16 seq, gboolean rtx)

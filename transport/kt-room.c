@@ -143,6 +143,8 @@ void kt_room_get_counters(KtRoom *room, KtRoomCounters *out)
 	out->twcc_feedback_sent = LOAD(twcc_feedback_sent);
 	out->nacks_sent = LOAD(nacks_sent);
 	out->retransmissions_skipped = LOAD(retransmissions_skipped);
+	out->retransmissions_missed = LOAD(retransmissions_missed);
+	out->keyframes_for_missed = LOAD(keyframes_for_missed);
 	out->red_stripped = LOAD(red_stripped);
 	out->red_recovered = LOAD(red_recovered);
 	out->red_dropped = LOAD(red_dropped);
@@ -313,6 +315,7 @@ static gboolean on_tick(gpointer data)
 		kt_room_send_feed_reports(room, now);
 	}
 	kt_room_sim_tick(room, now);
+	kt_room_playout_tick(room, now);
 	/* A subscriber still waiting for its first keyframe asks again (the
 	 * request is coalesced per source). */
 	if (now - room->last_retry_us < KT_ROOM_RETRY_SCAN_US)

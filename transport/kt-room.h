@@ -39,6 +39,9 @@ typedef struct {
 	/* Most a publisher that took goog-remb is asked to send, kbit/s, in its
 	 * REMB ([media] publisher_max_kbps); 0 = no cap. */
 	guint publisher_max_kbps;
+	/* Most playout delay asked of a lossy subscriber's video, ms ([media]
+	 * max_playout_delay_ms, kt-playout.h); 0 = never ask. */
+	guint max_playout_delay_ms;
 } KtRoomConfig;
 
 /* One negotiated m-line of a peer, as the room needs it. */
@@ -60,6 +63,9 @@ typedef struct {
 	 * the REMB then carries only the caps). */
 	gboolean remb;
 	guint8 abs_send_time_ext_id;
+	/* Subscribers' video: the playout-delay extension id (0 = not negotiated): Ketang
+	 * asks a lossy receiver to buffer long enough for retransmissions (kt-playout.h). */
+	guint8 playout_delay_ext_id;
 	char mid[32];
 	gboolean nack, pli, fir;
 	/* Subscribers: the payload types (and RTX payload types) the peer
@@ -83,6 +89,8 @@ typedef struct {
 	guint64 twcc_feedback_sent;      /* TWCC reports to publishers */
 	guint64 nacks_sent;              /* NACK packets to publishers for uplink loss */
 	guint64 retransmissions_skipped; /* repeated NACKs within a round trip */
+	guint64 retransmissions_missed;  /* NACKed packets the cache did not hold */
+	guint64 keyframes_for_missed;    /* keyframes asked for because a NACKed packet was gone */
 	/* RED (RFC 2198) around Opus, kt-room-red.c: publisher packets stripped
 	 * to their primary Opus frame (once per packet, for the subscribers and
 	 * recorders without RED), lost packets rebuilt from redundancy, RED

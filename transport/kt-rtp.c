@@ -182,6 +182,65 @@ int kt_rtp_find_extension(const guint8 *buf, const KtRtpHeader *h, guint8 id, co
 	return -1;
 }
 
+/* Where the elements of a one-byte block of @area bytes end: past the last
+ * element (padding skipped); @area when an id 15 ends the walk early (nothing
+ * may follow it); -1 when an element overruns the block. */
+static gssize one_byte_used(const guint8 *body, gsize area)
+{
+	gsize used = 0;
+
+	for (gsize i = 0; i < area;) {
+		if (body[i] == 0) {
+			i++;
+			continue;
+		}
+		if (body[i] >> 4 == 15)
+			return (gssize)area;
+		i += 2 + (body[i] & 0x0F);
+		if (i > area)
+			return -1;
+		used = i;
+	}
+	return (gssize)used;
+}
+
+int kt_rtp_add_extension(guint8 *buf, gsize len, gsize cap, guint8 id, const guint8 *data, guint n)
+{
+	gsize area = 0, grow, head = 0;
+	gssize used = 0;
+
+	if (len < KT_RTP_HEADER_LEN || (buf[0] & 0xCF) != 0x80 || id < 1 || id > 14 || n < 1 ||
+	    n > 16)
+		return KT_RTP_EVERSION;
+	if (buf[0] & 0x10) {
+		if (len < KT_RTP_HEADER_LEN + 4 ||
+		    kt_rtp_read_be16(buf + 12) != KT_RTP_EXT_ONE_BYTE)
+			return KT_RTP_EVERSION;
+		area = (gsize)kt_rtp_read_be16(buf + 14) * 4;
+		if (KT_RTP_HEADER_LEN + 4 + area > len)
+			return KT_RTP_EVERSION;
+		used = one_byte_used(buf + 16, area);
+		if (used < 0)
+			return KT_RTP_EVERSION;
+	} else {
+		head = 4; /* 0xBEDE and the length */
+	}
+	grow = (gsize)used + 1 + n > area ? ((gsize)used + 1 + n - area + 3) / 4 * 4 : 0;
+	if (len + head + grow > cap)
+		return KT_RTP_ENOSPACE;
+	/* Everything after the block (payload, padding) moves on by what it gains. */
+	memmove(buf + 16 + area + grow, buf + KT_RTP_HEADER_LEN + (head ? 0 : 4) + area,
+	        len - KT_RTP_HEADER_LEN - (head ? 0 : 4) - area);
+	memset(buf + 16 + area, 0, grow);
+	buf[0] |= 0x10;
+	buf[12] = 0xBE;
+	buf[13] = 0xDE;
+	kt_rtp_write_be16(buf + 14, (guint16)((area + grow) / 4));
+	buf[16 + used] = (guint8)(id << 4 | (n - 1));
+	memcpy(buf + 17 + used, data, n);
+	return (int)(len + head + grow);
+}
+
 int kt_rtp_write_header(guint8 *buf, gsize cap, guint8 pt, gboolean marker, guint16 seq, guint32 ts,
                         guint32 ssrc)
 {

@@ -77,6 +77,14 @@ void kt_rtp_set_ssrc(guint8 *buf, guint32 ssrc);
  * may be 0 in the two-byte form); returns -1 when absent or malformed. */
 int kt_rtp_find_extension(const guint8 *buf, const KtRtpHeader *h, guint8 id, const guint8 **data);
 
+/* Adds one-byte-form element @id (1..14) with @n (1..16) bytes of @data to the packet
+ * buf[0..len) (RFC 8285 §4.2): into its 0xBEDE extension block, after the elements
+ * there, growing the block by whole words when its padding cannot hold it, or into a
+ * new block when it had none. The payload and padding move on. Returns the new length;
+ * KT_RTP_ENOSPACE when @cap cannot hold it; KT_RTP_EVERSION for CSRCs, another
+ * extension profile, a malformed block, a bad id or size (then buf is untouched). */
+int kt_rtp_add_extension(guint8 *buf, gsize len, gsize cap, guint8 id, const guint8 *data, guint n);
+
 /* Writes a 12-byte header (V=2, no padding, extension or CSRCs) into buf.
  * Returns KT_RTP_HEADER_LEN, or KT_RTP_ENOSPACE when cap < 12. */
 int kt_rtp_write_header(guint8 *buf, gsize cap, guint8 pt, gboolean marker, guint16 seq, guint32 ts,

@@ -59,6 +59,18 @@ const guint8 *kt_rtx_cache_lookup(KtRtxCache *c, guint16 seq, gint64 now_us, gsi
 	return slot->data;
 }
 
+gboolean kt_rtx_cache_expired(const KtRtxCache *c, guint16 seq, gint64 now_us)
+{
+	const KtRtxSlot *slot = &c->slots[seq & c->mask];
+
+	if (slot->len == 0)
+		return FALSE;
+	if (slot->seq == seq)
+		return now_us - slot->stored_us > c->max_age_us;
+	/* A later packet in the slot: @seq is more than a ring behind it. */
+	return (gint16)(slot->seq - seq) > 0;
+}
+
 void kt_rtx_cache_reset(KtRtxCache *c)
 {
 	for (guint i = 0; i <= c->mask; i++)

@@ -40,6 +40,11 @@ void kt_rtx_cache_store(KtRtxCache *c, guint16 seq, const guint8 *pkt, gsize len
  * max_age_us before now_us, and sets *len; NULL when absent or too old. */
 const guint8 *kt_rtx_cache_lookup(KtRtxCache *c, guint16 seq, gint64 now_us, gsize *len);
 
+/* Whether the packet with this seq was stored and is gone: aged past
+ * max_age_us, or its slot taken by a later packet. FALSE for one that never
+ * came (it may still: a publisher's retransmission). */
+gboolean kt_rtx_cache_expired(const KtRtxCache *c, guint16 seq, gint64 now_us);
+
 /* Forgets every packet (e.g. after an SSRC change). */
 void kt_rtx_cache_reset(KtRtxCache *c);
 

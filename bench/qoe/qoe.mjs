@@ -100,8 +100,10 @@ async function runOne(topo, dir, serverName, profileName) {
 		}
 		const rec = await watcher.page.evaluate(() => window.ktQoe.stop());
 		const sent = await teacher.page.evaluate(publisherLayers, side.publisherPc).catch(() => []);
+		const counters = side.counters ? await side.counters().catch(() => ({})) : undefined;
 		// KT_QOE_SAMPLES=1: every getStats sample too, in --json (to see when it went wrong).
-		return { ...summarize(rec, dip), sent, ...(process.env.KT_QOE_SAMPLES ? { samples: rec.samples } : {}) };
+		return { ...summarize(rec, dip), sent, counters,
+			...(process.env.KT_QOE_SAMPLES ? { samples: rec.samples } : {}) };
 	} catch (err) {
 		err.message += `\n--- ${serverName} log (tail) ---\n${side.log().slice(-3000)}`;
 		throw err;

@@ -122,7 +122,8 @@ static void fixture_setup(Fixture *f, const KtRoomTrack *pub, guint n_pub, const
                           guint n_sub)
 {
 	g_autoptr(GError) error = NULL;
-	KtRoomConfig rc = {.keyframe_interval_ms = 300, .rtx_cache_ms = 1000};
+	KtRoomConfig rc = {
+	    .keyframe_interval_ms = 300, .rtx_cache_ms = 1000, .max_playout_delay_ms = 800};
 
 	f->pool = kt_worker_pool_new(2, &error);
 	g_assert_no_error(error);
@@ -177,32 +178,36 @@ static gboolean stop_ticking(gpointer data)
 	return G_SOURCE_REMOVE;
 }
 
+/* The teacher's audio and VP8 video, as published and as received. */
+static void audio_video_tracks(KtRoomTrack pub[2], KtRoomTrack sub[2])
+{
+	pub[0] = (KtRoomTrack){.kind = KT_MEDIA_AUDIO,
+	                       .codec = KT_CODEC_OPUS,
+	                       .pt = 111,
+	                       .clock_rate = 48000,
+	                       .remote_ssrc = AUDIO_SSRC};
+	pub[1] = (KtRoomTrack){.kind = KT_MEDIA_VIDEO,
+	                       .codec = KT_CODEC_VP8,
+	                       .pt = 96,
+	                       .clock_rate = 90000,
+	                       .remote_ssrc = VIDEO_SSRC,
+	                       .pli = TRUE};
+	sub[0] = (KtRoomTrack){
+	    .kind = KT_MEDIA_AUDIO, .codec = KT_CODEC_OPUS, .pt = 111, .clock_rate = 48000};
+	sub[1] = (KtRoomTrack){.kind = KT_MEDIA_VIDEO,
+	                       .codec = KT_CODEC_VP8,
+	                       .pt = 96,
+	                       .clock_rate = 90000,
+	                       .pli = TRUE};
+}
+
 static void test_subscriber_loss_reaches_publisher_audio(void)
 {
-	KtRoomTrack pub_tracks[2] = {
-	    {.kind = KT_MEDIA_AUDIO,
-	     .codec = KT_CODEC_OPUS,
-	     .pt = 111,
-	     .clock_rate = 48000,
-	     .remote_ssrc = AUDIO_SSRC},
-	    {.kind = KT_MEDIA_VIDEO,
-	     .codec = KT_CODEC_VP8,
-	     .pt = 96,
-	     .clock_rate = 90000,
-	     .remote_ssrc = VIDEO_SSRC,
-	     .pli = TRUE},
-	};
-	KtRoomTrack sub_tracks[2] = {
-	    {.kind = KT_MEDIA_AUDIO, .codec = KT_CODEC_OPUS, .pt = 111, .clock_rate = 48000},
-	    {.kind = KT_MEDIA_VIDEO,
-	     .codec = KT_CODEC_VP8,
-	     .pt = 96,
-	     .clock_rate = 90000,
-	     .pli = TRUE},
-	};
+	KtRoomTrack pub_tracks[2], sub_tracks[2];
 	Fixture f = {0};
 	Loss *l = g_new0(Loss, 1);
 
+	audio_video_tracks(pub_tracks, sub_tracks);
 	fixture_setup(&f, pub_tracks, 2, sub_tracks, 2);
 	l->publisher = f.pub.client;
 	l->subscriber = f.sub.client;
@@ -388,7 +393,9 @@ static void wait_nacks_handled(KtRoom *room, guint64 total, KtRoomCounters *c)
 	g_assert_cmpuint(c->retransmissions + c->retransmissions_skipped, ==, total);
 }
 
-static void test_repeated_nack_answered_once(void)
+/* One VP8 video with NACK, published and received; the publisher's
+ * UPLINK_PACKETS have all reached the subscriber. */
+static Uplink *video_uplink_setup(Fixture *f)
 {
 	KtRoomTrack track = {.kind = KT_MEDIA_VIDEO,
 	                     .codec = KT_CODEC_VP8,
@@ -397,18 +404,26 @@ static void test_repeated_nack_answered_once(void)
 	                     .remote_ssrc = VIDEO_SSRC,
 	                     .pli = TRUE,
 	                     .nack = TRUE};
-	Fixture f = {0};
 	Uplink *u = g_new0(Uplink, 1);
+
+	fixture_setup(f, &track, 1, &track, 1);
+	u->publisher = f->pub.client;
+	u->subscriber = f->sub.client;
+	u->first_out = -1;
+	kt_worker_invoke_sync(f->cw, uplink_start, u);
+	g_assert_true(wait_count(&u->distinct, UPLINK_PACKETS, 5000));
+	return u;
+}
+
+static void test_repeated_nack_answered_once(void)
+{
+	Fixture f = {0};
+	Uplink *u;
 	KtRoomCounters c;
 	guint32 video;
 	guint16 newest;
 
-	fixture_setup(&f, &track, 1, &track, 1);
-	u->publisher = f.pub.client;
-	u->subscriber = f.sub.client;
-	u->first_out = -1;
-	kt_worker_invoke_sync(f.cw, uplink_start, u);
-	g_assert_true(wait_count(&u->distinct, UPLINK_PACKETS, 5000));
+	u = video_uplink_setup(&f);
 
 	/* The same NACK twice in a row: one retransmission, one skipped. */
 	video = kt_room_get_ssrc(f.room, KT_MEDIA_VIDEO);
@@ -430,6 +445,143 @@ static void test_repeated_nack_answered_once(void)
 	g_free(u);
 }
 
+/* Client worker: what the subscriber's packets say of the playout delay. */
+typedef struct {
+	guint32 video; /* Ketang's video SSRC */
+	gint video_plain, audio_marked;
+	gint min_10ms; /* the latest MIN seen on video, -1 none */
+} Playout;
+
+#define PLAYOUT_EXT_ID 5
+
+static void on_playout_rtp(KtPeer *peer, guint8 *buf, gsize len, gpointer data)
+{
+	Playout *p = data;
+	KtRtpHeader h;
+	const guint8 *el = NULL;
+	int n;
+
+	(void)peer;
+	if (kt_rtp_parse(buf, len, &h) != KT_RTP_OK)
+		return;
+	n = kt_rtp_find_extension(buf, &h, PLAYOUT_EXT_ID, &el);
+	if (h.ssrc != p->video) {
+		if (n >= 0)
+			g_atomic_int_inc(&p->audio_marked);
+		return;
+	}
+	if (n != 3) {
+		g_atomic_int_inc(&p->video_plain);
+		return;
+	}
+	g_atomic_int_set(&p->min_10ms, el[0] << 4 | el[1] >> 4);
+	/* MAX: libwebrtc's default 10 s, so the browser keeps its own behaviour above MIN. */
+	g_assert_cmpuint((el[1] & 0x0F) << 8 | el[2], ==, 1000);
+}
+
+typedef struct {
+	Loss loss; /* first: start() and stop_ticking() take it */
+	Playout seen;
+} PlayoutTest;
+
+static gboolean playout_listen(gpointer data)
+{
+	static const KtPeerMediaFuncs funcs = {.rtp = on_playout_rtp};
+	PlayoutTest *t = data;
+
+	kt_peer_set_media_funcs(t->loss.subscriber, &funcs, &t->seen);
+	return G_SOURCE_REMOVE;
+}
+
+static gboolean playout_unlisten(gpointer data)
+{
+	PlayoutTest *t = data;
+
+	kt_peer_set_media_funcs(t->loss.subscriber, NULL, NULL);
+	return G_SOURCE_REMOVE;
+}
+
+/* A subscriber whose video line took the playout-delay extension: nothing is
+ * written while its reports say it loses nothing; once they say 20 %, every
+ * video packet asks for a delay that covers three retransmission rounds (its
+ * round trip unknown: 200 ms assumed, 1.2 x (200 + 2 x 200) + 20 = 740 ms,
+ * under the 800 ms cap); audio never carries it. */
+static void test_lossy_subscriber_asked_for_playout_delay(void)
+{
+	KtRoomTrack pub_tracks[2], sub_tracks[2];
+	Fixture f = {0};
+	PlayoutTest *t = g_new0(PlayoutTest, 1);
+
+	audio_video_tracks(pub_tracks, sub_tracks);
+	sub_tracks[1].playout_delay_ext_id = PLAYOUT_EXT_ID;
+	fixture_setup(&f, pub_tracks, 2, sub_tracks, 2);
+	t->loss.publisher = f.pub.client;
+	t->loss.subscriber = f.sub.client;
+	t->loss.ketang_audio = kt_room_get_ssrc(f.room, KT_MEDIA_AUDIO);
+	t->loss.ketang_video = t->seen.video = kt_room_get_ssrc(f.room, KT_MEDIA_VIDEO);
+	t->seen.min_10ms = -1;
+	kt_worker_invoke_sync(f.cw, playout_listen, t);
+	kt_worker_invoke_sync(f.cw, start, &t->loss);
+
+	/* Clean for the first second and a half: a tick has passed with nothing asked. */
+	g_assert_true(wait_count(&t->seen.video_plain, 60, 5000));
+	g_assert_cmpint(g_atomic_int_get(&t->seen.min_10ms), ==, -1);
+	g_atomic_int_set(&t->loss.reported_loss, 51); /* 20 % */
+	g_assert_true(wait_value(&t->seen.min_10ms, 74, 5000));
+	g_assert_cmpint(g_atomic_int_get(&t->seen.audio_marked), ==, 0);
+
+	kt_worker_invoke_sync(f.cw, stop_ticking, &t->loss);
+	kt_worker_invoke_sync(f.cw, playout_unlisten, t);
+	fixture_teardown(&f);
+	g_free(t);
+}
+
+/* Polls the room's counters until @field reaches @total (3 s at most). */
+#define WAIT_COUNTER(room, c, field, total)                                                        \
+	do {                                                                                       \
+		gint64 deadline_ = g_get_monotonic_time() + 3 * G_USEC_PER_SEC;                    \
+		do                                                                                 \
+			kt_room_get_counters((room), (c));                                         \
+		while ((c)->field < (total) && g_get_monotonic_time() < deadline_ &&               \
+		       (g_usleep(2000), TRUE));                                                    \
+		g_assert_cmpuint((c)->field, >=, (total));                                         \
+	} while (0)
+
+/* A NACK for video the cache no longer holds: that frame can never be
+ * completed, so the room asks the publisher for a keyframe at once instead of
+ * leaving the subscriber to time out. A NACK for a packet that never came
+ * (ahead of the stream) asks for nothing. */
+static void test_nack_for_gone_packet_asks_keyframe(void)
+{
+	Fixture f = {0};
+	Uplink *u;
+	KtRoomCounters c;
+	guint64 sent_before;
+	guint32 video;
+
+	u = video_uplink_setup(&f);
+	video = kt_room_get_ssrc(f.room, KT_MEDIA_VIDEO);
+
+	peer_send_nack(f.cw, f.sub.client, video, (guint16)(u->first_out + UPLINK_PACKETS + 100));
+	WAIT_COUNTER(f.room, &c, retransmissions_missed, 1);
+	g_assert_cmpuint(c.keyframes_for_missed, ==, 0);
+
+	/* The cache keeps a packet 1 s (rtx_cache_ms): its age passing is what is
+	 * tested here. */
+	g_usleep(1100 * 1000);
+	kt_room_get_counters(f.room, &c);
+	sent_before = c.keyframe_requests_sent;
+	peer_send_nack(f.cw, f.sub.client, video, (guint16)(u->first_out + 5));
+	WAIT_COUNTER(f.room, &c, retransmissions_missed, 2);
+	g_assert_cmpuint(c.keyframes_for_missed, ==, 1);
+	g_assert_cmpuint(c.retransmissions, ==, 0);
+	WAIT_COUNTER(f.room, &c, keyframe_requests_sent, sent_before + 1);
+
+	kt_worker_invoke_sync(f.cw, uplink_stop, u);
+	fixture_teardown(&f);
+	g_free(u);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -438,5 +590,9 @@ int main(int argc, char **argv)
 	g_test_add_func("/room-loss/uplink-loss-is-asked-for-again",
 	                test_uplink_loss_is_asked_for_again);
 	g_test_add_func("/room-loss/repeated-nack-answered-once", test_repeated_nack_answered_once);
+	g_test_add_func("/room-loss/lossy-subscriber-asked-for-playout-delay",
+	                test_lossy_subscriber_asked_for_playout_delay);
+	g_test_add_func("/room-loss/nack-for-gone-packet-asks-keyframe",
+	                test_nack_for_gone_packet_asks_keyframe);
 	return g_test_run();
 }

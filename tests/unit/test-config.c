@@ -56,6 +56,7 @@ static void assert_defaults(const KtSettings *s)
 	g_assert_true(s->audio_red);
 	g_assert_true(s->audio_red_add);
 	g_assert_cmpint(s->publisher_max_kbps, ==, 2500);
+	g_assert_cmpint(s->max_playout_delay_ms, ==, 800);
 	g_assert_cmpuint(s->video_priority[KT_CONFIG_VIDEO_COURSEWARE], ==, 0);
 	g_assert_cmpuint(s->video_priority[KT_CONFIG_VIDEO_TEACHER], ==, 1);
 	g_assert_cmpuint(s->video_priority[KT_CONFIG_VIDEO_CLASSROOM], ==, 2);
@@ -130,7 +131,7 @@ static void test_sample_documents_every_key(void)
 			g_assert_cmpuint(strlen(comment), >, 10);
 		}
 	}
-	g_assert_cmpuint(n_keys, ==, 34);
+	g_assert_cmpuint(n_keys, ==, 35);
 }
 
 static void test_describe_parses_to_defaults(void)
@@ -196,6 +197,10 @@ static void test_int_values(void)
 	expect_error("[media]\nworkers = 65\n", KT_CONFIG_ERROR_INVALID_VALUE,
 	             "[media] workers: 65 is out of range 0..64");
 	expect_error("[media]\nworkers = -1\n", KT_CONFIG_ERROR_INVALID_VALUE, "[media] workers");
+	expect_error("[media]\nmax_playout_delay_ms = 5001\n", KT_CONFIG_ERROR_INVALID_VALUE,
+	             "[media] max_playout_delay_ms: 5001 is out of range 0..5000");
+	expect_error("[media]\nmax_playout_delay_ms = -5\n", KT_CONFIG_ERROR_INVALID_VALUE,
+	             "[media] max_playout_delay_ms");
 	expect_error("[media]\npublisher_max_kbps = 100001\n", KT_CONFIG_ERROR_INVALID_VALUE,
 	             "[media] publisher_max_kbps: 100001 is out of range 0..100000");
 	expect_error("[media]\npublisher_max_kbps = -1\n", KT_CONFIG_ERROR_INVALID_VALUE,

@@ -156,6 +156,115 @@ static void test_extension_two_byte(void)
 	g_assert_cmpint(kt_rtp_find_extension(other, &h, 1, &data), ==, -1);
 }
 
+/* A packet in Ketang's form (12-byte header) with @payload bytes and 4 bytes
+ * of RTP padding. */
+static gsize plain_packet(guint8 *buf, gsize payload)
+{
+	kt_rtp_write_header(buf, 64, 96, TRUE, 7, 1234, 0xCAFE);
+	for (gsize i = 0; i < payload; i++)
+		buf[KT_RTP_HEADER_LEN + i] = (guint8)(i + 1);
+	buf[0] |= 0x20;
+	memset(buf + KT_RTP_HEADER_LEN + payload, 0, 3);
+	buf[KT_RTP_HEADER_LEN + payload + 3] = 4;
+	return KT_RTP_HEADER_LEN + payload + 4;
+}
+
+static void check_element(const guint8 *buf, gsize len, guint8 id, const guint8 *want, guint n)
+{
+	KtRtpHeader h;
+	const guint8 *data = NULL;
+
+	g_assert_cmpint(kt_rtp_parse(buf, len, &h), ==, KT_RTP_OK);
+	g_assert_cmpint(kt_rtp_find_extension(buf, &h, id, &data), ==, (int)n);
+	g_assert_cmpmem(data, n, want, n);
+	g_assert_cmpuint(h.payload_len, ==, 10);
+	g_assert_cmpuint(h.padding_len, ==, 4);
+	for (guint i = 0; i < 10; i++)
+		g_assert_cmpuint(buf[h.header_len + i], ==, i + 1);
+}
+
+/* Elements go into a new one-byte block, then after what is there: into its
+ * padding when they fit, else the block grows by whole words; payload and
+ * padding move on intact. */
+static void test_add_extension(void)
+{
+	const guint8 seq[2] = {0xAB, 0xCD}, delay[3] = {0x01, 0x23, 0xE8};
+	guint8 buf[128], orig[128];
+	gsize len = plain_packet(buf, 10);
+	int n;
+
+	memcpy(orig, buf, len);
+	n = kt_rtp_add_extension(buf, len, sizeof(buf), 3, seq, 2);
+	g_assert_cmpint(n, ==, (int)len + 8); /* 0xBEDE + one word: 3 bytes and a pad */
+	check_element(buf, (gsize)n, 3, seq, 2);
+	n = kt_rtp_add_extension(buf, (gsize)n, sizeof(buf), 5, delay, 3);
+	g_assert_cmpint(n, ==, (int)len + 12); /* 3 + 4 bytes: a second word */
+	check_element(buf, (gsize)n, 3, seq, 2);
+	check_element(buf, (gsize)n, 5, delay, 3);
+	g_assert_cmpuint(kt_rtp_read_be16(buf + 14), ==, 2);
+
+	/* The other order: 4 bytes fill the first word, 3 more take a second. */
+	memcpy(buf, orig, len);
+	n = kt_rtp_add_extension(buf, len, sizeof(buf), 5, delay, 3);
+	g_assert_cmpint(n, ==, (int)len + 8);
+	n = kt_rtp_add_extension(buf, (gsize)n, sizeof(buf), 3, seq, 2);
+	g_assert_cmpint(n, ==, (int)len + 12);
+	check_element(buf, (gsize)n, 3, seq, 2);
+	check_element(buf, (gsize)n, 5, delay, 3);
+
+	/* Two 1-byte elements (2 bytes each) share one word: the second goes into
+	 * the padding the first left. */
+	memcpy(buf, orig, len);
+	n = kt_rtp_add_extension(buf, len, sizeof(buf), 3, seq, 1);
+	n = kt_rtp_add_extension(buf, (gsize)n, sizeof(buf), 9, delay, 1);
+	g_assert_cmpint(n, ==, (int)len + 8);
+	check_element(buf, (gsize)n, 3, seq, 1);
+	check_element(buf, (gsize)n, 9, delay, 1);
+
+	/* Exactly enough room; one byte short changes nothing. */
+	memcpy(buf, orig, len);
+	g_assert_cmpint(kt_rtp_add_extension(buf, len, len + 7, 3, seq, 2), ==, KT_RTP_ENOSPACE);
+	g_assert_cmpmem(buf, len, orig, len);
+	g_assert_cmpint(kt_rtp_add_extension(buf, len, len + 8, 3, seq, 2), ==, (int)len + 8);
+}
+
+/* What it refuses, leaving the packet as it was: ids outside 1..14, sizes
+ * outside 1..16, CSRCs, another version, a two-byte or unknown profile, a
+ * block that overruns the packet or whose element overruns the block. */
+static void test_add_extension_bad(void)
+{
+	const guint8 v[17] = {0};
+	const guint8 two_byte[] = {0x90, 0x60, 0,    1,    0,    0,    0,    0,    0,    0,
+	                           0,    1,    0x10, 0x00, 0x00, 0x01, 0x05, 0x01, 0xA1, 0x00};
+	const guint8 overrun[] = {0x90, 0x60, 0,    1,    0,    0,    0,    0,    0,    0,
+	                          0,    1,    0xBE, 0xDE, 0x00, 0x01, 0x2F, 0x00, 0x00, 0x00};
+	const guint8 long_block[] = {0x90, 0x60, 0,    1,    0,    0,    0,    0,    0,    0,
+	                             0,    1,    0xBE, 0xDE, 0x00, 0x09, 0x10, 0x00, 0x00, 0x00};
+	guint8 buf[128], orig[128];
+	gsize len = plain_packet(buf, 10);
+
+	memcpy(orig, buf, len);
+	g_assert_cmpint(kt_rtp_add_extension(buf, len, sizeof(buf), 0, v, 2), ==, KT_RTP_EVERSION);
+	g_assert_cmpint(kt_rtp_add_extension(buf, len, sizeof(buf), 15, v, 2), ==, KT_RTP_EVERSION);
+	g_assert_cmpint(kt_rtp_add_extension(buf, len, sizeof(buf), 3, v, 0), ==, KT_RTP_EVERSION);
+	g_assert_cmpint(kt_rtp_add_extension(buf, len, sizeof(buf), 3, v, 17), ==, KT_RTP_EVERSION);
+	g_assert_cmpint(kt_rtp_add_extension(buf, 11, sizeof(buf), 3, v, 2), ==, KT_RTP_EVERSION);
+	buf[0] = 0x81; /* a CSRC */
+	g_assert_cmpint(kt_rtp_add_extension(buf, len, sizeof(buf), 3, v, 2), ==, KT_RTP_EVERSION);
+	buf[0] = 0x40; /* version 1 */
+	g_assert_cmpint(kt_rtp_add_extension(buf, len, sizeof(buf), 3, v, 2), ==, KT_RTP_EVERSION);
+	buf[0] = orig[0];
+	g_assert_cmpmem(buf, len, orig, len);
+
+	const guint8 *bad[] = {two_byte, overrun, long_block};
+	for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
+		memcpy(buf, bad[i], sizeof(two_byte));
+		g_assert_cmpint(kt_rtp_add_extension(buf, sizeof(two_byte), sizeof(buf), 3, v, 2),
+		                ==, KT_RTP_EVERSION);
+		g_assert_cmpmem(buf, sizeof(two_byte), bad[i], sizeof(two_byte));
+	}
+}
+
 static void test_write_and_rewrite(void)
 {
 	guint8 buf[16] = {0};
@@ -426,6 +535,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/rtp/parse/csrc-padding", test_parse_csrc_padding);
 	g_test_add_func("/rtp/parse/bad", test_parse_bad);
 	g_test_add_func("/rtp/extension/two-byte", test_extension_two_byte);
+	g_test_add_func("/rtp/extension/add", test_add_extension);
+	g_test_add_func("/rtp/extension/add-bad", test_add_extension_bad);
 	g_test_add_func("/rtp/write-rewrite", test_write_and_rewrite);
 	g_test_add_func("/rtp/keyframe/vp8", test_vp8_keyframe);
 	g_test_add_func("/rtp/keyframe/h264", test_h264_keyframe);

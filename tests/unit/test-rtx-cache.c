@@ -51,6 +51,12 @@ static void test_eviction_and_wrap(void)
 	g_assert_null(kt_rtx_cache_lookup(c, 1, 0, &len));
 	g_assert_nonnull(kt_rtx_cache_lookup(c, 17, 0, &len));
 	g_assert_cmpuint(len, ==, 50);
+	/* 1 was pushed out by a later packet: gone. 33 (same slot, later) and 2
+	 * (an empty slot) never came: not gone, they may yet. 17 is there. */
+	g_assert_true(kt_rtx_cache_expired(c, 1, 0));
+	g_assert_false(kt_rtx_cache_expired(c, 33, 0));
+	g_assert_false(kt_rtx_cache_expired(c, 2, 0));
+	g_assert_false(kt_rtx_cache_expired(c, 17, 0));
 
 	/* Sequence numbers across the 16-bit wrap land in distinct slots. */
 	for (guint i = 0; i < 16; i++) {
@@ -76,6 +82,8 @@ static void test_age_expiry(void)
 	kt_rtx_cache_store(c, 5, pkt, sizeof(pkt), 100 * SEC);
 	g_assert_nonnull(kt_rtx_cache_lookup(c, 5, 100 * SEC + SEC, &len));
 	g_assert_null(kt_rtx_cache_lookup(c, 5, 100 * SEC + SEC + 1, &len));
+	g_assert_false(kt_rtx_cache_expired(c, 5, 100 * SEC + SEC));
+	g_assert_true(kt_rtx_cache_expired(c, 5, 100 * SEC + SEC + 1));
 	/* Storing again refreshes the age. */
 	kt_rtx_cache_store(c, 5, pkt, sizeof(pkt), 200 * SEC);
 	g_assert_nonnull(kt_rtx_cache_lookup(c, 5, 200 * SEC + SEC / 2, &len));

@@ -179,13 +179,19 @@ static void check_transport(const KtSdpMedia *m, const char *mid, KtSdpDirection
 	g_assert_cmpstr(m->fingerprint, ==, OUR_FP);
 	g_assert_cmpstr(m->setup, ==, "actpass");
 	g_assert_true(m->rtcp_mux && m->rtcp_rsize);
-	g_assert_cmpuint(m->n_extmaps, ==, 2);
+	/* Video also asks for a playout delay when the receiver is lossy. */
+	g_assert_cmpuint(m->n_extmaps, ==, m->kind == KT_SDP_MEDIA_VIDEO ? 3 : 2);
 	g_assert_cmpuint(m->extmaps[0].id, ==, 1);
 	g_assert_cmpstr(m->extmaps[0].uri, ==, "urn:ietf:params:rtp-hdrext:sdes:mid");
 	g_assert_cmpuint(m->extmaps[1].id, ==, 2);
 	g_assert_cmpstr(
 	    m->extmaps[1].uri, ==,
 	    "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01");
+	if (m->kind == KT_SDP_MEDIA_VIDEO) {
+		g_assert_cmpuint(m->extmaps[2].id, ==, 3);
+		g_assert_cmpstr(m->extmaps[2].uri, ==,
+		                "http://www.webrtc.org/experiments/rtp-hdrext/playout-delay");
+	}
 }
 
 static void test_build_five(void)
@@ -477,6 +483,18 @@ static void test_read_chrome(void)
 		g_assert_cmpuint(r2->streams[i].twcc_ext_id + r3->streams[i].twcc_ext_id, ==, 0);
 		g_assert_false(r2->streams[i].transport_cc || r3->streams[i].transport_cc);
 	}
+
+	/* Playout delay: this answer (recorded before Ketang offered it) has none;
+	 * one that keeps it has it on video only, where it was offered. */
+	for (guint i = 0; i < 5; i++)
+		g_assert_cmpuint(r->streams[i].playout_delay_ext_id, ==, 0);
+	g_autofree char *playout =
+	    edit(answer, "^(a=extmap:1 urn:ietf:params:rtp-hdrext:sdes:mid\r\n)",
+	         "\\1a=extmap:3 http://www.webrtc.org/experiments/rtp-hdrext/playout-delay\r\n");
+	g_autoptr(KtSdpOfferResult) r4 = read_ok(playout, s, 5);
+	for (guint i = 0; i < 5; i++)
+		g_assert_cmpuint(r4->streams[i].playout_delay_ext_id, ==,
+		                 s[i].kind == KT_SDP_MEDIA_VIDEO ? 3 : 0);
 }
 
 /* Audio lines asked to carry RED offer it after Opus; video ignores the flag. */

@@ -224,7 +224,8 @@ static void test_answer_whip_chrome(void)
 	g_assert_cmpuint(count_lines(text, "a=rtcp-fb:96 transport-cc"), ==, 1);
 	g_assert_cmpuint(count_lines(text, "a=rtcp-fb:96 goog-remb"), ==, 1);
 	g_assert_cmpuint(
-	    count_lines(text, "a=extmap:2 http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"),
+	    count_lines(text,
+	                "a=extmap:2 http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"),
 	    ==, 1);
 	g_assert_null(strstr(text, "a=ssrc"));
 	g_assert_null(strstr(text, "msid"));
@@ -281,6 +282,8 @@ static void test_answer_whip_chrome(void)
 	g_assert_cmpuint(neg[1].remote_ssrc, ==, 2984622543u);
 	g_assert_cmpuint(neg[1].remote_rtx_ssrc, ==, 1102943817u);
 	g_assert_cmpint(neg[1].direction, ==, KT_SDP_DIR_RECVONLY);
+	/* Offered, but on video Ketang receives: a playout delay is the receiver's to ask. */
+	g_assert_cmpuint(neg[1].playout_delay_ext_id, ==, 0);
 }
 
 static void test_answer_h264_preferred(void)
@@ -409,6 +412,13 @@ static void test_answer_whep(void)
 	}
 	g_assert_false(neg[2].active || neg[2].transport_cc);
 	g_assert_cmpstr(neg[2].mid, ==, "2");
+	/* Playout delay: on the video Ketang sends, with the offer's id; not on audio. */
+	g_assert_cmpuint(neg[1].playout_delay_ext_id, ==, 5);
+	g_assert_cmpuint(neg[0].playout_delay_ext_id, ==, 0);
+	g_assert_cmpuint(
+	    count_lines(text,
+	                "a=extmap:5 http://www.webrtc.org/experiments/rtp-hdrext/playout-delay"),
+	    ==, 1);
 
 	/* The viewer also accepted H.264: listed so a later H.264 publisher (OBS)
 	 * can be forwarded to it without renegotiation. */
@@ -580,8 +590,9 @@ static void test_answer_remb_only_when_offered(void)
 	KtSdpAnswerParams p = whip_params();
 	g_autoptr(KtSdp) no_remb = edited_offer(" goog-remb", " x-unknown");
 	g_autoptr(KtSdp) no_abs = edited_offer("rtp-hdrext/abs-send-time", "rtp-hdrext/x-unknown");
-	g_autoptr(KtSdp) wildcard = edited_offer(
-	    "a=rtpmap:118 ulpfec/90000\r\n", "a=rtpmap:118 ulpfec/90000\r\na=rtcp-fb:* goog-remb\r\n");
+	g_autoptr(KtSdp) wildcard =
+	    edited_offer("a=rtpmap:118 ulpfec/90000\r\n",
+	                 "a=rtpmap:118 ulpfec/90000\r\na=rtcp-fb:* goog-remb\r\n");
 	const KtSdp *offers[] = {no_remb, no_abs, wildcard};
 	const gboolean remb[] = {FALSE, TRUE, TRUE};
 	const guint8 abs[] = {0, 0, 2};

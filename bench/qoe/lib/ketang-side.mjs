@@ -48,6 +48,15 @@ export async function startKetang(topo, { size }) {
 			return 'ketang.pc';
 		},
 		log: () => proc.output(),
+		/** The server's counters at the end of a run (/metrics, ketang_*_total), for --json. */
+		async counters() {
+			const { stdout } = await run('ip', ['netns', 'exec', topo.ns.srv, 'curl', '-sk',
+				`https://${ADDR.srvCls}:${PORT}/metrics`]);
+			const out = {};
+			for (const m of stdout.matchAll(/^ketang_(\w+)_total (\d+)$/gm))
+				out[m[1]] = Number(m[2]);
+			return out;
+		},
 		async stop() {
 			proc.child.kill('SIGTERM');
 			await proc.exited;
