@@ -227,7 +227,7 @@ static gsize build_resend(Subscriber *sub, SubStream **out, gint64 now)
 		kt_rtp_set_payload_type(room->tx, rtx_pt);
 		kt_rtp_set_ssrc(room->tx, ss->source->rtx_ssrc);
 		kt_rtp_set_seq(room->tx, ss->rtx_seq++);
-		kt_room_resend_fix(ss, room->tx, e->seq, TRUE);
+		kt_room_resend_fix(ss, room->tx, len + 2, e->seq, TRUE);
 		*out = ss;
 		return len + 2;
 	}

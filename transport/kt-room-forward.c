@@ -521,10 +521,10 @@ static void resend_missed(KtRoom *room, SubStream *ss, guint16 seq, gint64 now)
 	}
 }
 
-void kt_room_resend_fix(const SubStream *ss, guint8 *pkt, guint16 seq, gboolean rtx)
+void kt_room_resend_fix(SubStream *ss, guint8 *pkt, gsize len, guint16 seq, gboolean rtx)
 {
 	if (ss->sim.layer)
-		kt_room_sim_fix_resent(ss, pkt, seq, rtx);
+		kt_room_sim_fix_resent(ss, pkt, len, seq, rtx);
 	else if (!rtx)
 		kt_rtp_set_seq(pkt, seq); /* the subscriber's own numbering after a pause */
 }
@@ -561,7 +561,7 @@ static void retransmit(KtRoom *room, SubStream *ss, guint16 seq, gint64 now)
 		memcpy(room->tx, pkt, len);
 		kt_rtp_set_payload_type(room->tx, pt);
 	}
-	kt_room_resend_fix(ss, room->tx, seq, rtx_pt != 0);
+	kt_room_resend_fix(ss, room->tx, len, seq, rtx_pt != 0);
 	if (kt_room_send_rtp(room, ss, len, FALSE) > 0) {
 		COUNT(room, retransmissions, 1);
 		ss->resent_seq[ss->resent_next] = seq;

@@ -12,6 +12,7 @@
 #include "kt-layer-select.h"
 #include "kt-nack-list.h"
 #include "kt-playout.h"
+#include "kt-vp8-munge.h"
 #include "kt-rtcp.h"
 #include "kt-red.h"
 #include "kt-rtp.h"
@@ -142,6 +143,7 @@ typedef struct {
 	guint16 last_seq, first_seq; /* first_seq: since the last switch; older is not resent */
 	guint32 last_ts;
 	gint64 last_us;
+	KtVp8Munge vp8; /* PictureID and TL0PICIDX run on across switches */
 	KtLayerSelect select;
 } SimOut;
 
@@ -396,7 +398,7 @@ gboolean kt_room_already_have(Source *s, guint16 seq, gint64 now_us);
  * for (simulcast, paused or plain), NULL when it is gone or not its; and the resent
  * copy (@rtx: already wrapped in RTX with @seq inside) put on @ss's numbering and timeline. */
 const guint8 *kt_room_resend_lookup(SubStream *ss, guint16 seq, gint64 now_us, gsize *len);
-void kt_room_resend_fix(const SubStream *ss, guint8 *pkt, guint16 seq, gboolean rtx);
+void kt_room_resend_fix(SubStream *ss, guint8 *pkt, gsize len, guint16 seq, gboolean rtx);
 
 /* kt-room-pause.c, worker: pausing a single-layer video stream for one subscriber. */
 /* Whether @ss is a stream kt_room_pause_update acts on (video without simulcast). */
@@ -465,6 +467,6 @@ void kt_room_sim_request_keyframes(KtRoom *room, Source *s, gint64 now_us);
  * sequence number @seq (NULL before its last switch, or while its video is paused), and
  * the resent copy put back on its timeline. */
 KtRtxCache *kt_room_sim_resend_cache(const SubStream *ss, guint16 seq, guint16 *canon);
-void kt_room_sim_fix_resent(const SubStream *ss, guint8 *pkt, guint16 seq, gboolean rtx);
+void kt_room_sim_fix_resent(SubStream *ss, guint8 *pkt, gsize len, guint16 seq, gboolean rtx);
 void kt_room_sim_tick(KtRoom *room, gint64 now_us); /* meters and layer choice, 50 ms */
 guint kt_room_sim_video_height(const Subscriber *sub);

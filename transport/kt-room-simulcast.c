@@ -172,7 +172,7 @@ static void meter_packet(Source *l, const KtRtpHeader *h, const guint8 *payload,
 /* Moves @o onto @layer at the packet in room->canon (a keyframe): its next sequence
  * number follows its last, its timestamp runs on by the wall-clock time elapsed
  * (as resync_source does for a new publisher, RFC 7667 §3.7). */
-static void switch_to(KtRoom *room, Source *s, SimOut *o, Source *layer, gint64 now)
+static void switch_to(KtRoom *room, Source *s, SimOut *o, Source *layer, gsize len, gint64 now)
 {
 	guint16 seq = kt_rtp_read_be16(room->canon + 2);
 	guint32 ts = kt_rtp_read_be32(room->canon + 4);
@@ -195,6 +195,9 @@ static void switch_to(KtRoom *room, Source *s, SimOut *o, Source *layer, gint64 
 	}
 	if (o->layer)
 		COUNT(room, layer_switches, 1);
+	if (layer->codec == KT_CODEC_VP8 && len > KT_RTP_HEADER_LEN)
+		kt_vp8_munge_switch(&o->vp8, room->canon + KT_RTP_HEADER_LEN,
+		                    len - KT_RTP_HEADER_LEN);
 	o->first_seq = seq + o->seq_off;
 	o->layer = layer;
 	o->target = NULL;
@@ -208,7 +211,7 @@ static gboolean out_take(KtRoom *room, Source *s, SimOut *o, Source *layer, gboo
 	guint32 ts;
 
 	if (o->target == layer && keyframe)
-		switch_to(room, s, o, layer, now);
+		switch_to(room, s, o, layer, len, now);
 	else if (o->layer != layer)
 		return FALSE;
 	seq = kt_rtp_read_be16(room->canon + 2) + o->seq_off;
@@ -220,6 +223,9 @@ static gboolean out_take(KtRoom *room, Source *s, SimOut *o, Source *layer, gboo
 	kt_rtp_set_seq(pkt, seq);
 	kt_rtp_set_timestamp(pkt, ts);
 	kt_rtp_set_ssrc(pkt, s->ssrc);
+	if (layer->codec == KT_CODEC_VP8 && len > KT_RTP_HEADER_LEN)
+		kt_vp8_munge_packet(&o->vp8, pkt + KT_RTP_HEADER_LEN, len - KT_RTP_HEADER_LEN,
+		                    TRUE);
 	if (!o->have_out || (gint16)(seq - o->last_seq) > 0) {
 		o->have_out = TRUE;
 		o->last_seq = seq;
@@ -340,9 +346,13 @@ KtRtxCache *kt_room_sim_resend_cache(const SubStream *ss, guint16 seq, guint16 *
 	return o->layer->cache;
 }
 
-void kt_room_sim_fix_resent(const SubStream *ss, guint8 *pkt, guint16 seq, gboolean rtx)
+void kt_room_sim_fix_resent(SubStream *ss, guint8 *pkt, gsize len, guint16 seq, gboolean rtx)
 {
+	gsize at = KT_RTP_HEADER_LEN + (rtx ? 2 : 0); /* RTX: the original seq first */
+
 	kt_rtp_set_timestamp(pkt, kt_rtp_read_be32(pkt + 4) + ss->sim.ts_off);
+	if (ss->sim.layer->codec == KT_CODEC_VP8 && len > at)
+		kt_vp8_munge_packet(&ss->sim.vp8, pkt + at, len - at, FALSE);
 	if (!rtx) {
 		kt_rtp_set_seq(pkt, seq);
 		kt_rtp_set_ssrc(pkt, ss->source->ssrc);

@@ -4,11 +4,15 @@
 // the first encoding, and that should be the full picture. Chromium sends as
 // many layers as the camera size allows (3 from 960x540 up, 2 from 480x270,
 // 1 below); the server tells layers apart by what they carry, not by rid.
+// The lowest layer is what a weak classroom link keeps: 100 kbit/s leaves a
+// 250-300 kbit/s link room for the audio (with RED, ~60 kbit/s) and for the
+// retransmissions its loss needs, where 150 kbit/s left it paused over and
+// over (the `dip` and `weak` profiles of bench/qoe).
 
 export const CAMERA_LAYERS = [
 	{ rid: 'f', maxBitrate: 1200000 },
 	{ rid: 'h', scaleResolutionDownBy: 2, maxBitrate: 500000 },
-	{ rid: 'q', scaleResolutionDownBy: 4, maxBitrate: 150000 },
+	{ rid: 'q', scaleResolutionDownBy: 4, maxBitrate: 100000 },
 ];
 
 // A server with [media] simulcast = false answers without a=simulcast; the
