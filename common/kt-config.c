@@ -142,7 +142,7 @@ static const KtOption kt_config_options[] = {
      .doc = "Most playout delay, in ms, Ketang asks of a lossy viewer's browser (the "
             "playout-delay extension), so that retransmissions arrive before a frame is due "
             "instead of freezing the picture: up to a round trip plus 100 ms per further retry "
-            "as its loss grows past 1 %; nothing on a clean link. It is latency for a "
+            "as its loss grows past 0.5 %; nothing on a clean link. It is latency for a "
             "classroom that talks back. 0 = never ask."},
     {"media", "video_priority", KT_OPT_ORDER, KT_OFF(video_priority),
      .def = "courseware,teacher,classroom", .choices = kt_config_video_kinds,

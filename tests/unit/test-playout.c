@@ -21,8 +21,9 @@ static void test_by_loss(void)
 		guint want_ms;
 	} cases[] = {
 	    {0.0, 50, 0},     /* clean: the browser's own choice */
-	    {0.005, 600, 0},  /* below 1 %: nothing either */
-	    {0.03, 80, 116},  /* one round: 1.2 x 80 + 20 */
+	    {0.004, 600, 0},  /* below 0.5 %: nothing either */
+	    {0.02, 80, 116},  /* one round: 1.2 x 80 + 20 */
+	    {0.03, 80, 236},  /* two: 1.2 x (80 + 100) + 20 */
 	    {0.05, 150, 380}, /* weak: two rounds of 150 */
 	    {0.12, 50, 320},  /* 50 + two retries of 100 */
 	    {0.2, 50, 440},   /* lossy-20: 50 + three retries of 100 */
