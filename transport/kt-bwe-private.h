@@ -89,6 +89,8 @@ gint64 kt_bwe_delay_queue_us(const KtBweDelay *d);
 
 /* ---- probe clusters (kt-bwe-probe.c) ---- */
 
+#define KT_BWE_PROBE_TRACKED 32
+
 typedef struct {
 	guint16 id;       /* current cluster; 0 = none started yet */
 	gboolean pending; /* started and not yet judged */
@@ -107,6 +109,13 @@ typedef struct {
 	guint64 recv_bytes;
 	guint first_recv_size;
 	gint64 first_arrival_us, last_arrival_us;
+	/* The first KT_BWE_PROBE_TRACKED arrivals (time, size), for the rate of
+	 * the cluster's later half. */
+	struct {
+		gint64 at_us;
+		guint size;
+	} arrivals[KT_BWE_PROBE_TRACKED];
+	guint n_arrivals;
 } KtBweProbe;
 
 void kt_bwe_probe_init(KtBweProbe *p);

@@ -35,6 +35,7 @@ gboolean kt_bwe_probe_start(KtBweProbe *p, gint64 now_us, gdouble target_bps, gd
 	p->rate_bps = *rate_bps;
 	p->sent = p->reported = p->received = 0;
 	p->sent_bytes = p->recv_bytes = 0;
+	p->n_arrivals = 0;
 	return TRUE;
 }
 
@@ -68,6 +69,43 @@ void kt_bwe_probe_on_reported(KtBweProbe *p, guint16 cluster, gboolean received,
 		p->last_arrival_us = arrival_us;
 	p->received++;
 	p->recv_bytes += size;
+	if (p->n_arrivals < KT_BWE_PROBE_TRACKED) {
+		p->arrivals[p->n_arrivals].at_us = arrival_us;
+		p->arrivals[p->n_arrivals].size = size;
+		p->n_arrivals++;
+	}
+}
+
+/* The receiving rate of the later half of the cluster's arrivals; 0 when
+ * too few. A token-bucket shaper lets its burst (a few kB) through at line
+ * rate and the rest at its rate: a cluster that starts inside the burst
+ * arrives fast at first, and over the whole cluster looks faster than the
+ * link is (on a 300 kbit/s link with a 3 kB burst, a 600 kbit/s probe of
+ * 3 kB arrived whole at once and lifted the estimate to 600). Its tail has
+ * left the burst behind. */
+static gdouble tail_rate(KtBweProbe *p)
+{
+	guint n = p->n_arrivals, from;
+	guint64 bytes = 0;
+	gint64 span;
+
+	if (n < 4)
+		return 0;
+	/* Insertion sort by arrival: at most KT_BWE_PROBE_TRACKED, once per cluster. */
+	for (guint i = 1; i < n; i++)
+		for (guint j = i; j > 0 && p->arrivals[j].at_us < p->arrivals[j - 1].at_us; j--) {
+			gint64 at = p->arrivals[j].at_us;
+			guint size = p->arrivals[j].size;
+
+			p->arrivals[j] = p->arrivals[j - 1];
+			p->arrivals[j - 1].at_us = at;
+			p->arrivals[j - 1].size = size;
+		}
+	from = n / 2 - 1; /* its bytes arrived before its time, as in measure() */
+	for (guint i = from + 1; i < n; i++)
+		bytes += p->arrivals[i].size;
+	span = p->arrivals[n - 1].at_us - p->arrivals[from].at_us;
+	return span > 0 ? (gdouble)bytes * 8 * 1e6 / (gdouble)span : 0;
 }
 
 /* The rate the cluster measured, 0 when it measured nothing usable. The
@@ -76,11 +114,11 @@ void kt_bwe_probe_on_reported(KtBweProbe *p, guint16 cluster, gboolean received,
  * rate are both lower bounds of what the path can do; the smaller one counts,
  * and when the receiver got clearly less than we sent, what it got is the
  * path's capacity. */
-static gdouble measure(const KtBweProbe *p)
+static gdouble measure(KtBweProbe *p)
 {
 	gint64 send_us = p->last_send_us - p->first_send_us;
 	gint64 recv_us = p->last_arrival_us - p->first_arrival_us;
-	gdouble send_bps, recv_bps;
+	gdouble send_bps, recv_bps, tail_bps;
 
 	if (p->sent < KT_BWE_PROBE_MIN_PACKETS || p->received < MIN_RECEIVED_RATIO * p->sent)
 		return 0;
@@ -88,6 +126,9 @@ static gdouble measure(const KtBweProbe *p)
 		return 0;
 	send_bps = (gdouble)(p->sent_bytes - p->last_sent_size) * 8 * 1e6 / (gdouble)send_us;
 	recv_bps = (gdouble)(p->recv_bytes - p->first_recv_size) * 8 * 1e6 / (gdouble)recv_us;
+	tail_bps = tail_rate(p);
+	if (tail_bps > 0)
+		recv_bps = MIN(recv_bps, tail_bps);
 	if (recv_bps > MAX_VALID_RATIO * send_bps)
 		return 0;
 	if (recv_bps < SATURATED_RATIO * send_bps)

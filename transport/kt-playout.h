@@ -11,7 +11,7 @@
  * Policy (kt_playout_update, once a second):
  *  - the receiver's loss, smoothed (a third per second), decides how many
  *    retransmission rounds a lost packet may need: none below 0.5 %, one
- *    below 3 %, two below 8 %, three below 15 %, four above;
+ *    below 3 %, two below 8 %, three below 15 %, six above;
  *  - the first round takes a round trip, each further one the browser's NACK
  *    retry interval (its round trip, at least 100 ms); plus 20 % and 20 ms;
  *  - capped at @max_ms (the operator's limit: delay is latency for the

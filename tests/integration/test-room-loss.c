@@ -503,8 +503,8 @@ static gboolean playout_unlisten(gpointer data)
 
 /* A subscriber whose video line took the playout-delay extension: nothing is
  * written while its reports say it loses nothing; once they say 20 %, every
- * video packet asks for a delay that covers four retransmission rounds (its
- * round trip unknown: 200 ms assumed, 1.2 x (200 + 3 x 200) + 20 = 980 ms,
+ * video packet asks for a delay that covers six retransmission rounds (its
+ * round trip unknown: 200 ms assumed, 1.2 x (200 + 5 x 200) + 20 = 1460 ms,
  * capped at 800 ms); audio never carries it. */
 static void test_lossy_subscriber_asked_for_playout_delay(void)
 {

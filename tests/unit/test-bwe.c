@@ -482,10 +482,11 @@ static void test_bounds(void)
 }
 
 /* A fresh estimator probes at 600 kbit/s: ten 300-byte packets 4 ms apart,
- * which arrive @arrival_gap_us apart. Returns the target after the feedback
+ * of which the first @burst arrive at once (a token bucket's burst; 1: none)
+ * and the rest @arrival_gap_us apart. Returns the target after the feedback
  * (rounded to 10 kbit/s), and checks whether the next probe may follow at
  * once: only when this one was carried at its rate. */
-static guint32 probe_once(guint attempt, gint64 arrival_gap_us)
+static guint32 probe_once(guint attempt, gint64 arrival_gap_us, guint burst)
 {
 	KtBwe *bwe = kt_bwe_new(NULL);
 	KtTwccFeedback fb = {.base_seq = 0, .count = 10, .reference_time_us = T0};
@@ -498,8 +499,10 @@ static guint32 probe_once(guint attempt, gint64 arrival_gap_us)
 	g_assert_cmpuint(bps, ==, 600000);
 	for (guint i = 0; i < 10; i++) {
 		kt_bwe_on_sent(bwe, (guint16)i, t + i * 4 * MS, 300, TRUE);
-		st[i] = (KtTwccStatus){
-		    .seq = (guint16)i, .received = TRUE, .arrival_us = i * arrival_gap_us};
+		st[i] =
+		    (KtTwccStatus){.seq = (guint16)i,
+		                   .received = TRUE,
+		                   .arrival_us = i < burst ? 0 : (i - burst + 1) * arrival_gap_us};
 	}
 	kt_bwe_on_feedback(bwe, &fb, st, 10, t + 150 * MS);
 	target = (kt_bwe_target_bps(bwe) + 5000) / 10000 * 10000;
@@ -544,8 +547,12 @@ static void test_probe_rules(void)
 	/* Received as fast as sent: the estimate jumps to the probe's rate and
 	 * the next, twice as high, may follow at once. Received at half the
 	 * rate: the link is full, no jump, and the next waits. */
-	g_assert_cmpuint(probe_once(1, 4 * MS), ==, 600000);
-	g_assert_cmpuint(probe_once(2, 8 * MS), ==, 300000);
+	g_assert_cmpuint(probe_once(1, 4 * MS, 1), ==, 600000);
+	g_assert_cmpuint(probe_once(2, 8 * MS, 1), ==, 300000);
+	/* A 300 kbit/s link behind a 1.2 kB burst: the first four arrive at once,
+	 * the rest at 300 kbit/s. Over the whole cluster that looks like 450
+	 * kbit/s (a jump to 0.95 x 450); its later half says 300. */
+	g_assert_cmpuint(probe_once(3, 8 * MS, 4), ==, 300000);
 
 	bwe = kt_bwe_new(NULL);
 	kt_bwe_set_demand(bwe, 400000);

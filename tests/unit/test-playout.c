@@ -26,7 +26,7 @@ static void test_by_loss(void)
 	    {0.03, 80, 236},  /* two: 1.2 x (80 + 100) + 20 */
 	    {0.05, 150, 380}, /* weak: two rounds of 150 */
 	    {0.12, 50, 320},  /* 50 + two retries of 100 */
-	    {0.2, 50, 440},   /* lossy-20: 50 + three retries of 100 */
+	    {0.2, 50, 680},   /* lossy-20: 50 + five retries of 100 */
 	    {0.2, -1, 800},   /* round trip unknown: 200 ms assumed; capped */
 	    {0.01, 600, 740}, /* satellite, one round */
 	    {0.3, 600, 800},  /* capped at the default */
@@ -54,10 +54,10 @@ static void test_hysteresis(void)
 
 	kt_playout_init(&p, KT_PLAYOUT_DEFAULT_MAX_MS);
 	g_assert_true(kt_playout_update(&p, 0.2, 50, t));
-	g_assert_cmpuint(p.min_ms, ==, 440); /* the first sample is taken whole */
+	g_assert_cmpuint(p.min_ms, ==, 680); /* the first sample is taken whole */
 	t += SEC;
 	feed(&p, &t, 3, 0.2, 50);
-	g_assert_cmpuint(p.min_ms, ==, 440);
+	g_assert_cmpuint(p.min_ms, ==, 680);
 	/* Clean again: the smoothed loss falls, the ask holds 10 s more. */
 	down_at = 0;
 	for (guint i = 0; i < 30 && !down_at; i++, t += SEC)
@@ -65,7 +65,7 @@ static void test_hysteresis(void)
 			down_at = t;
 	g_assert_cmpint(down_at, >, 0);
 	g_test_message("lowered to %u ms", p.min_ms);
-	g_assert_cmpuint(p.min_ms, <, 440);
+	g_assert_cmpuint(p.min_ms, <, 680);
 	feed(&p, &t, 60, 0, 50);
 	g_assert_cmpuint(p.min_ms, ==, 0);
 	g_assert_true(p.asked); /* 0 is still said: the browser keeps the last value */
