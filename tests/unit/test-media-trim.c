@@ -24,8 +24,13 @@
 #define VP8_OPUS_WEBM(mux)                                                                         \
 	VIDEO_SRC "vp8enc deadline=1 keyframe-max-dist=15 target-bitrate=300000 ! " mux            \
 	          " name=m ! filesink buffer-mode=unbuffered location=%s" AUDIO_SRC "opusenc ! m."
-/* How long a killed writer runs: long enough for a few clusters / fragments. */
+/* How long a killed writer runs at least, and how much it must have written
+ * before it is killed: a few clusters / fragments (~120 packets). Live
+ * sources write at the pace the machine allows: on two cores busy with
+ * browsers, 3 s gave 36 packets once. */
 #define KILL_AFTER_US (3000 * G_TIME_SPAN_MILLISECOND)
+#define KILL_MIN_BYTES (80 * 1024)
+#define KILL_DEADLINE_US (30 * G_TIME_SPAN_SECOND)
 /* The archive's promise: a file plays up to at most this long before the crash. */
 #define MAX_LOSS_S 2.0
 /* Decodes run this many at a time (each is mostly ffmpeg starting up). */
@@ -132,7 +137,26 @@ static void read_packets(Sample *s)
 	g_assert_cmpuint(s->packets->len, >, 50);
 }
 
-/* Writes every sample at once; the killed writers get SIGKILL after KILL_AFTER_US. */
+/* A killed writer's file grows as it writes: polled (its size is the event
+ * awaited) until it holds KILL_MIN_BYTES, and KILL_AFTER_US have passed. */
+static void wait_written(const Sample *s, gint64 started)
+{
+	for (;;) {
+		GStatBuf st;
+		gint64 now = g_get_monotonic_time();
+
+		if (now >= started + KILL_AFTER_US && g_stat(s->path, &st) == 0 &&
+		    st.st_size >= KILL_MIN_BYTES)
+			return;
+		if (now - started > KILL_DEADLINE_US)
+			g_error("%s: under %d bytes after %d s", s->name, KILL_MIN_BYTES,
+			        (int)(KILL_DEADLINE_US / G_TIME_SPAN_SECOND));
+		g_usleep(50 * G_TIME_SPAN_MILLISECOND);
+	}
+}
+
+/* Writes every sample at once; the killed writers get SIGKILL once they have
+ * written enough (wait_written). */
 static void make_samples(void)
 {
 	gint64 started = g_get_monotonic_time();
@@ -147,7 +171,7 @@ static void make_samples(void)
 		gsize len;
 
 		if (s->killed)
-			g_usleep(MAX(0, started + KILL_AFTER_US - g_get_monotonic_time()));
+			wait_written(s, started);
 		finish_writer(s);
 		g_assert_true(g_file_get_contents(s->path, &contents, &len, NULL));
 		s->data = g_bytes_new_take(contents, len);
