@@ -286,6 +286,32 @@ static guint32 query_estimate(Fixture *f)
 	return q.estimate;
 }
 
+/* The subscriber's counters as of one moment: read on the client worker,
+ * between two of its packets (read from here one by one, a packet arriving
+ * in between made packets and numbered disagree by one). */
+typedef struct {
+	Sub *sub;
+	gint packets, numbered, unnumbered;
+} Snapshot;
+
+static gboolean snapshot_on_client(gpointer data)
+{
+	Snapshot *s = data;
+
+	s->packets = g_atomic_int_get(&s->sub->packets);
+	s->numbered = g_atomic_int_get(&s->sub->numbered);
+	s->unnumbered = g_atomic_int_get(&s->sub->unnumbered);
+	return G_SOURCE_REMOVE;
+}
+
+static Snapshot snapshot(Fixture *f)
+{
+	Snapshot s = {.sub = &f->sub};
+
+	kt_worker_invoke_sync(f->cw, snapshot_on_client, &s);
+	return s;
+}
+
 /* Lets the media run for @ms (the main loop iterates meanwhile). */
 static void run_for(guint ms)
 {
@@ -384,6 +410,7 @@ static void climb_on_clean_path(Fixture *f)
 	gint64 start = g_get_monotonic_time();
 	guint32 est = 0;
 	gint packets, probes;
+	Snapshot snap;
 	guint64 sent;
 
 	g_assert_cmpuint(f->first_estimate, ==, START_BPS);
@@ -400,18 +427,18 @@ static void climb_on_clean_path(Fixture *f)
 	               (g_get_monotonic_time() - start) / 1e6);
 	g_assert_cmpuint(est, >=, 1000000);
 	run_for(1000);
-	packets = g_atomic_int_get(&f->sub.packets);
+	snap = snapshot(f);
+	packets = snap.packets;
 	probes = g_atomic_int_get(&f->sub.probes);
 	sent = probes_sent(f);
 	g_test_message("clean: %d packets received, %d numbered, %d unnumbered, %d gaps, %d out "
 	               "of order; %d probe packets received (%d padding), %" G_GUINT64_FORMAT
 	               " sent; %" G_GUINT64_FORMAT " feedback reports",
-	               packets, g_atomic_int_get(&f->sub.numbered),
-	               g_atomic_int_get(&f->sub.unnumbered), g_atomic_int_get(&f->sub.gaps),
+	               packets, snap.numbered, snap.unnumbered, g_atomic_int_get(&f->sub.gaps),
 	               g_atomic_int_get(&f->sub.disorder), probes,
 	               g_atomic_int_get(&f->sub.padding_probes), sent, feedback_received(f));
 	g_assert_cmpint(packets, >, 500);
-	g_assert_cmpint(g_atomic_int_get(&f->sub.numbered), ==, packets);
+	g_assert_cmpint(snap.numbered, ==, packets);
 	g_assert_cmpint(g_atomic_int_get(&f->sub.gaps), ==, 0);
 	g_assert_cmpint(g_atomic_int_get(&f->sub.disorder), ==, 0);
 	g_assert_cmpint(probes, >, 0);
@@ -482,15 +509,15 @@ static void test_estimate(void)
 static void test_without_twcc(void)
 {
 	Fixture *f = g_new0(Fixture, 1);
+	Snapshot snap;
 
 	fixture_setup(f, FALSE);
 	g_assert_true(wait_count(&f->sub.packets, 200, 5000));
 	run_for(1500);
-	g_test_message("without TWCC: %d packets, %d numbered", g_atomic_int_get(&f->sub.packets),
-	               g_atomic_int_get(&f->sub.numbered));
-	g_assert_cmpint(g_atomic_int_get(&f->sub.numbered), ==, 0);
-	g_assert_cmpint(g_atomic_int_get(&f->sub.unnumbered), ==,
-	                g_atomic_int_get(&f->sub.packets));
+	snap = snapshot(f);
+	g_test_message("without TWCC: %d packets, %d numbered", snap.packets, snap.numbered);
+	g_assert_cmpint(snap.numbered, ==, 0);
+	g_assert_cmpint(snap.unnumbered, ==, snap.packets);
 	g_assert_cmpint(g_atomic_int_get(&f->sub.probes), ==, 0);
 	g_assert_cmpuint(probes_sent(f), ==, 0);
 	g_assert_cmpuint(feedback_received(f), ==, 0);
