@@ -41,7 +41,11 @@ export async function startKetang(topo, { size }) {
 		},
 		/** Opens the watcher; resolves with the path of its peer connection. */
 		async watch(page) {
-			await openWatcher(page, `https://${ADDR.srvCls}:${PORT}`, lesson, classroom);
+			// The page itself comes over the shaped link: at 20 % loss TCP's
+			// retransmission timer doubles on each loss, and loading it once took
+			// over playwright's 30 s (netem/weak-links). Only the media is measured.
+			await openWatcher(page, `https://${ADDR.srvCls}:${PORT}`, lesson, classroom,
+				{ timeout: 120000 });
 			await page.waitForFunction(() => window.ketang && window.ketang.pc &&
 				window.ketang.pc.connectionState === 'connected', null, { timeout: 60000 })
 				.catch(() => waitForState(page, 'live', 1));

@@ -22,9 +22,12 @@ export async function startPublisher(page, origin, lesson, token, { size = '320x
 	await waitForState(page, 'live', timeout);
 }
 
-/** Opens /watch with the join link; the page connects by itself. */
-export async function openWatcher(page, origin, lesson, token) {
-	await page.goto(`${origin}/watch${joinFragment(lesson, token)}`);
+/**
+ * Opens /watch with the join link; the page connects by itself. @timeout: for the page's load
+ * (playwright's default 30 s when not given).
+ */
+export async function openWatcher(page, origin, lesson, token, { timeout } = {}) {
+	await page.goto(`${origin}/watch${joinFragment(lesson, token)}`, timeout ? { timeout } : {});
 }
 
 /** Waits for window.ketang.state; on timeout says what the page showed instead. */
