@@ -399,6 +399,9 @@ gboolean kt_room_already_have(Source *s, guint16 seq, gint64 now_us);
  * copy (@rtx: already wrapped in RTX with @seq inside) put on @ss's numbering and timeline. */
 const guint8 *kt_room_resend_lookup(SubStream *ss, guint16 seq, gint64 now_us, gsize *len);
 void kt_room_resend_fix(SubStream *ss, guint8 *pkt, gsize len, guint16 seq, gboolean rtx);
+/* kt-room-resend.c, worker: a NACK from @ss for @seq the cache cannot answer: counted,
+ * and for video gone from the cache a keyframe is asked for. */
+void kt_room_resend_missed(KtRoom *room, SubStream *ss, guint16 seq, gint64 now_us);
 
 /* kt-room-pause.c, worker: pausing a single-layer video stream for one subscriber. */
 /* Whether @ss is a stream kt_room_pause_update acts on (video without simulcast). */
