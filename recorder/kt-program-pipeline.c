@@ -2,8 +2,9 @@
  * and file, built once at creation and run until stop; the inputs' chains
  * (kt-program-input.c) join the mixers' request pads.
  *
- *   videotestsrc (live, black) -> compositor -> I420 WxH@fps -> x264enc --\
- *   audiotestsrc (live, silence) -> audiomixer -> AAC ----------------> mp4mux -> file
+ *   videotestsrc (live, black) -> compositor -> I420 WxH@fps -> x264enc -> tee --\
+ *   audiotestsrc (live, silence) -> audiomixer -> AAC -> tee ---------------> mp4mux -> file
+ *                                                          \-- both tees --> HLS (kt-program-hls.c)
  */
 #include "kt-program-private.h"
 
@@ -31,6 +32,8 @@ static const KtProgramSetting kt_program_settings[] = {
     {"fps", G_STRUCT_OFFSET(KtProgramRecorderConfig, fps), 25, 1, 60, FALSE},
     {"video_kbps", G_STRUCT_OFFSET(KtProgramRecorderConfig, video_kbps), 1500, 100, 50000, FALSE},
     {"audio_kbps", G_STRUCT_OFFSET(KtProgramRecorderConfig, audio_kbps), 96, 16, 320, FALSE},
+    {"hls_segment_s", G_STRUCT_OFFSET(KtProgramRecorderConfig, hls_segment_s), 2, 1, 10, FALSE},
+    {"hls_window", G_STRUCT_OFFSET(KtProgramRecorderConfig, hls_window), 6, 3, 30, FALSE},
 };
 
 /* AAC encoders in order of preference, with the sample format each takes. */
@@ -58,13 +61,18 @@ static const KtProgramAacEncoder kt_program_aac_encoders[] = {
 	" ! video/x-raw,format=I420,colorimetry=bt601,width=%u,height=%u,framerate=%u/1"           \
 	",pixel-aspect-ratio=1/1"                                                                  \
 	" ! x264enc name=venc tune=zerolatency speed-preset=ultrafast threads=1"                   \
-	" key-int-max=%u bitrate=%u"                                                               \
-	" ! mp4mux name=mux fragment-duration=%u ! appsink name=sink"                              \
+	" key-int-max=%u bitrate=%u ! tee name=vtee allow-not-linked=true"                         \
 	" audiotestsrc name=abg is-live=true wave=silence samplesperbuffer=1920"                   \
 	" ! audio/x-raw,rate=48000,channels=2"                                                     \
 	" ! audiomixer name=amix output-buffer-duration=40000000 %s"                               \
 	" ! audio/x-raw,format=%s,rate=48000,channels=2 ! audioconvert"                            \
-	" ! %s bitrate=%u ! mux."
+	" ! %s bitrate=%u ! tee name=atee allow-not-linked=true"
+
+/* The file's branch, when there is a file. A tee with one pad pushes in the
+ * encoder's own thread, so the muxer runs there as it always has. */
+#define KT_PROGRAM_FILE_BRANCH                                                                     \
+	" mp4mux name=mux fragment-duration=%u ! appsink name=sink"                                \
+	" vtee. ! mux.video_0 atee. ! mux.audio_0"
 
 /* Defaults for zeros, then ranges, from kt_program_settings. */
 gboolean kt_program_config_apply(KtProgramRecorderConfig *c, GError **error)
@@ -139,7 +147,7 @@ static GstElement *parse_pipeline(KtProgramRecorder *r, GError **error)
 
 	if (!aac) {
 		g_set_error(error, KT_PROGRAM_RECORDER_ERROR, KT_PROGRAM_RECORDER_ERROR_PIPELINE,
-		            "recording %s: no AAC encoder (voaacenc, avenc_aac)", r->path);
+		            "recording %s: no AAC encoder (voaacenc, avenc_aac)", r->label);
 		return NULL;
 	}
 	/* Both mixers start at their first buffer, which is their background
@@ -151,13 +159,23 @@ static GstElement *parse_pipeline(KtProgramRecorder *r, GError **error)
 	    "start-time-selection=first min-upstream-latency=%" G_GUINT64_FORMAT
 	    " latency=%" G_GUINT64_FORMAT,
 	    KT_PROGRAM_MIXER_LATENCY_MS * GST_MSECOND, KT_PROGRAM_MIXER_EXTRA_MS * GST_MSECOND);
+	/* A keyframe every HLS segment (2 s by default; the file only needs
+	 * one every few seconds, for seeking), so hlssink2 can cut there. */
 	desc = g_strdup_printf(KT_PROGRAM_PIPELINE, c->fps, mixing, c->width, c->height, c->fps,
-	                       2 * c->fps, c->video_kbps, KT_PROGRAM_FRAGMENT_MS, mixing,
-	                       aac->format, aac->factory, c->audio_kbps * 1000);
+	                       c->hls_segment_s * c->fps, c->video_kbps, mixing, aac->format,
+	                       aac->factory, c->audio_kbps * 1000);
+	if (r->path) {
+		g_autofree char *file =
+		    g_strdup_printf(KT_PROGRAM_FILE_BRANCH, KT_PROGRAM_FRAGMENT_MS);
+		char *both = g_strconcat(desc, file, NULL);
+
+		g_free(desc);
+		desc = both;
+	}
 	pipeline = gst_parse_launch(desc, &parse_error);
 	if (!pipeline || parse_error) {
 		g_set_error(error, KT_PROGRAM_RECORDER_ERROR, KT_PROGRAM_RECORDER_ERROR_PIPELINE,
-		            "recording %s: %s", r->path,
+		            "recording %s: %s", r->label,
 		            parse_error ? parse_error->message : "no pipeline");
 		g_clear_error(&parse_error);
 		if (pipeline)
@@ -182,10 +200,13 @@ gboolean kt_program_pipeline_start(KtProgramRecorder *r, GstBusFunc on_message, 
 	r->audiomixer = gst_bin_get_by_name(bin, "amix");
 	r->video_bg = gst_bin_get_by_name(bin, "vbg");
 	r->audio_bg = gst_bin_get_by_name(bin, "abg");
+	r->video_tee = gst_bin_get_by_name(bin, "vtee");
+	r->audio_tee = gst_bin_get_by_name(bin, "atee");
 	sink = gst_bin_get_by_name(bin, "sink");
 	venc = gst_bin_get_by_name(bin, "venc");
 	gst_element_foreach_sink_pad(r->compositor, hide_pad, NULL); /* the background */
-	if (!kt_program_file_open(r, sink, error)) {
+	if ((sink && !kt_program_file_open(r, sink, error)) ||
+	    (r->config.hls_dir && !kt_program_hls_start(r, error))) {
 		kt_program_pipeline_remove(r);
 		return FALSE;
 	}
@@ -206,7 +227,7 @@ gboolean kt_program_pipeline_start(KtProgramRecorder *r, GstBusFunc on_message, 
 		            gst_error && gst_error->domain == GST_RESOURCE_ERROR
 		                ? KT_PROGRAM_RECORDER_ERROR_WRITE
 		                : KT_PROGRAM_RECORDER_ERROR_PIPELINE,
-		            "recording %s: %s", r->path,
+		            "recording %s: %s", r->label,
 		            gst_error ? gst_error->message : "the pipeline did not start");
 		kt_program_pipeline_remove(r);
 		return FALSE;
@@ -226,6 +247,7 @@ void kt_program_pipeline_remove(KtProgramRecorder *r)
 	if (!r->pipeline)
 		return;
 	gst_element_set_state(r->pipeline, GST_STATE_NULL);
+	kt_program_hls_drop(r);
 	g_hash_table_iter_init(&iter, r->inputs);
 	while (g_hash_table_iter_next(&iter, NULL, &value))
 		kt_program_input_drop_chain(value);
@@ -233,6 +255,8 @@ void kt_program_pipeline_remove(KtProgramRecorder *r)
 	gst_clear_object(&r->audiomixer);
 	gst_clear_object(&r->video_bg);
 	gst_clear_object(&r->audio_bg);
+	gst_clear_object(&r->video_tee);
+	gst_clear_object(&r->audio_tee);
 	gst_clear_object(&r->pipeline);
 	kt_program_file_close(r);
 }

@@ -7,6 +7,7 @@
  *   kt-program-input.c     an input's decoding chain: build, link, tear down
  *   kt-program-layout.c    the layout table -> compositor pads
  *   kt-program-file.c      the file: whole fragments only, even after a crash
+ *   kt-program-hls.c       the live HLS branch off the encoders' tees
  *
  * Lock order: r->lock, then GStreamer's own. r->lock is never held across a
  * call that waits for a streaming thread (state changes, releasing a pad)
@@ -69,7 +70,9 @@ typedef struct {
 } KtProgramFile;
 
 struct _KtProgramRecorder {
-	char *path;
+	char *path;        /* the file; NULL = HLS only */
+	char *hls_dir;     /* NULL = no HLS */
+	const char *label; /* path, else hls_dir: for messages */
 	KtProgramRecorderConfig config;
 	GMainContext *control;
 
@@ -87,7 +90,10 @@ struct _KtProgramRecorder {
 	guint64 last_order;
 	GstElement *pipeline;
 	GstElement *compositor, *audiomixer;
-	GstElement *video_bg, *audio_bg; /* the live black / silence sources */
+	GstElement *video_bg, *audio_bg;   /* the live black / silence sources */
+	GstElement *video_tee, *audio_tee; /* after the encoders: file, HLS */
+	GstElement *hls;                   /* the HLS branch (bin), NULL = none now */
+	GstPad *hls_tee_pads[2];           /* its request pads on the tees */
 	GSource *bus_watch;
 	GSource *keyframe_timer; /* a rate-limited keyframe request is due */
 	GError *failure;
@@ -104,6 +110,19 @@ gboolean kt_program_config_apply(KtProgramRecorderConfig *c, GError **error);
 gboolean kt_program_pipeline_start(KtProgramRecorder *r, GstBusFunc on_message, GError **error);
 /* Control loop. Stops and drops the pipeline with every input's chain. */
 void kt_program_pipeline_remove(KtProgramRecorder *r);
+
+/* kt-program-hls.c. Control loop. Builds the HLS branch off the tees and
+ * starts it with the pipeline's state. */
+gboolean kt_program_hls_start(KtProgramRecorder *r, GError **error);
+/* Control loop. Unlinks and removes the HLS branch, if any. */
+void kt_program_hls_drop(KtProgramRecorder *r);
+/* Control loop. Whether @object (a message's source) is in the HLS branch. */
+gboolean kt_program_hls_owns(KtProgramRecorder *r, GstObject *object);
+/* Control loop. The HLS branch posted @error: drop it (the broadcast
+ * stops, the recording goes on). */
+void kt_program_hls_failed(KtProgramRecorder *r, const GError *error);
+/* Control loop. An element message: counts the segments hlssink2 adds. */
+void kt_program_hls_message(KtProgramRecorder *r, GstMessage *msg);
 
 /* kt-program-input.c. */
 KtProgramInput *kt_program_input_new(KtProgramRecorder *r, guint id, KtProgramSlot slot,

@@ -187,7 +187,7 @@ static void build_chain(KtProgramRecorder *r, KtProgramInput *in)
 	pt = in->pt;
 	g_mutex_unlock(&r->lock);
 	if (!kt_program_input_build_chain(in, codec, pt, &error)) {
-		g_warning("%s: %s; its packets are dropped", r->path, error->message);
+		g_warning("%s: %s; its packets are dropped", r->label, error->message);
 		g_mutex_lock(&r->lock);
 		in->failed_codec = codec;
 		kt_rtp_inlet_detach(&in->inlet);
@@ -271,7 +271,7 @@ static void set_failure(KtProgramRecorder *r, const GError *gst_error)
 
 	if (!r->failure)
 		r->failure = g_error_new(KT_PROGRAM_RECORDER_ERROR, code, "recording %s: %s",
-		                         r->path, gst_error->message);
+		                         r->label, gst_error->message);
 }
 
 /* Control loop: the recording failed (typically a write error or a full
@@ -306,17 +306,34 @@ static void report_failure(KtProgramRecorder *r)
 		g_warning("%s", r->failure->message);
 }
 
-/* Control loop. Errors inside an input's chain restart that input; any
- * other error ends the recording. */
+/* Control loop. An error of the HLS branch drops that branch and nothing
+ * else. */
+static gboolean hls_error(KtProgramRecorder *r, GstMessage *msg)
+{
+	g_autoptr(GError) gst_error = NULL;
+
+	if (!kt_program_hls_owns(r, GST_MESSAGE_SRC(msg)))
+		return FALSE;
+	gst_message_parse_error(msg, &gst_error, NULL);
+	kt_program_hls_failed(r, gst_error);
+	return TRUE;
+}
+
+/* Control loop. Errors inside an input's chain restart that input, errors
+ * of the HLS branch end the broadcast; any other error ends the recording. */
 static gboolean on_bus_message(GstBus *bus, GstMessage *msg, gpointer data)
 {
 	KtProgramRecorder *r = data;
 	KtProgramInput *in;
 
+	if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ELEMENT)
+		kt_program_hls_message(r, msg);
 	if (GST_MESSAGE_TYPE(msg) != GST_MESSAGE_ERROR)
 		return G_SOURCE_CONTINUE;
 	if (!gst_object_has_as_ancestor(GST_MESSAGE_SRC(msg), GST_OBJECT(r->pipeline)))
 		return G_SOURCE_CONTINUE; /* from a chain already removed */
+	if (hls_error(r, msg))
+		return G_SOURCE_CONTINUE;
 	in = input_of(r, GST_MESSAGE_SRC(msg));
 	if (in) {
 		restart_input(r, in);
@@ -335,17 +352,20 @@ KtProgramRecorder *kt_program_recorder_new(const char *path, const KtProgramReco
 
 	if (config)
 		c = *config;
-	if (!path || !*path) {
+	if ((!path || !*path) && !(c.hls_dir && *c.hls_dir)) {
 		g_set_error(error, KT_PROGRAM_RECORDER_ERROR, KT_PROGRAM_RECORDER_ERROR_PIPELINE,
-		            "program recorder: no path");
+		            "program recorder: no path and no HLS directory");
 		return NULL;
 	}
 	if (!kt_program_config_apply(&c, error))
 		return NULL;
 	kt_gst_init();
 	r = g_new0(KtProgramRecorder, 1);
-	r->path = g_strdup(path);
+	r->path = path && *path ? g_strdup(path) : NULL;
+	r->hls_dir = c.hls_dir && *c.hls_dir ? g_strdup(c.hls_dir) : NULL;
+	r->label = r->path ? r->path : r->hls_dir;
 	r->config = c;
+	r->config.hls_dir = r->hls_dir;
 	if (r->config.epoch_us == 0)
 		r->config.epoch_us = g_get_monotonic_time();
 	r->control = g_main_context_ref_thread_default();
@@ -434,7 +454,7 @@ static gboolean finish_pipeline(KtProgramRecorder *r, GError **error)
 		if (!msg) {
 			g_set_error(error, KT_PROGRAM_RECORDER_ERROR,
 			            KT_PROGRAM_RECORDER_ERROR_TIMEOUT,
-			            "recording %s: not finalised within %d s", r->path,
+			            "recording %s: not finalised within %d s", r->label,
 			            (int)(KT_PROGRAM_FINISH_TIMEOUT_US / G_USEC_PER_SEC));
 			break;
 		}
@@ -444,6 +464,10 @@ static gboolean finish_pipeline(KtProgramRecorder *r, GError **error)
 		}
 		if (!gst_object_has_as_ancestor(GST_MESSAGE_SRC(msg), GST_OBJECT(r->pipeline)))
 			continue;
+		if (kt_program_hls_owns(r, GST_MESSAGE_SRC(msg))) {
+			kt_program_hls_drop(r); /* the broadcast ends without its last segment */
+			continue;
+		}
 		in = input_of(r, GST_MESSAGE_SRC(msg));
 		if (in) {
 			/* Its end cannot reach the mixer any more: let it go. */
@@ -502,6 +526,7 @@ void kt_program_recorder_free(KtProgramRecorder *r)
 	g_main_context_unref(r->control);
 	g_mutex_clear(&r->lock);
 	g_free(r->path);
+	g_free(r->hls_dir);
 	g_free(r);
 }
 

@@ -5,6 +5,9 @@
  *       -> videoscale/videoconvert -> compositor --> x264enc --> mp4mux -> file
  *       -> audioconvert/audioresample -> audiomixer --> AAC ----^  (fragmented)
  *
+ * The same encoding can also go out as live HLS (config hls_dir): the
+ * lesson broadcast.
+ *
  * Layout: with courseware, the courseware fills the frame (aspect kept,
  * letterboxed), the teacher camera is a picture-in-picture bottom-right and
  * the classroom on stage one bottom-left; without courseware the teacher
@@ -82,11 +85,17 @@ typedef void (*KtProgramKeyframeFunc)(KtProgramRecorder *r, guint input, gpointe
 
 /* Zeros are defaults. */
 typedef struct {
-	guint width, height;         /* of the picture: 1280x720; even, 64..4096 */
-	guint fps;                   /* 25; 1..60 */
-	guint video_kbps;            /* H.264 bit rate: 1500 */
-	guint audio_kbps;            /* AAC bit rate: 96 */
-	gint64 epoch_us;             /* the lesson epoch, a g_get_monotonic_time() value; 0 = now */
+	guint width, height; /* of the picture: 1280x720; even, 64..4096 */
+	guint fps;           /* 25; 1..60 */
+	guint video_kbps;    /* H.264 bit rate: 1500 */
+	guint audio_kbps;    /* AAC bit rate: 96 */
+	gint64 epoch_us;     /* the lesson epoch, a g_get_monotonic_time() value; 0 = now */
+	/* Live HLS of the same encoding (one encoder for the file and the
+	 * broadcast): index.m3u8 and its MPEG-TS segments, written into this
+	 * existing directory (copied); NULL = no HLS. */
+	const char *hls_dir;
+	guint hls_segment_s;         /* segment length, also the keyframe interval: 2; 1..10 */
+	guint hls_window;            /* segments in the playlist: 6; 3..30 */
 	KtProgramErrorFunc on_error; /* optional */
 	KtProgramKeyframeFunc on_keyframe; /* optional */
 	gpointer user_data;
@@ -106,11 +115,19 @@ typedef struct {
 	                          * estimated as the creation time until then) */
 	GstClockTime duration;   /* of the video encoded so far */
 	gint64 first_wall_us;    /* g_get_real_time() at the file's time 0 */
+	guint64 hls_segments;    /* HLS segments completed (listed in the playlist) */
+	guint hls_failures;      /* 1 once the HLS output failed (then it stopped) */
 } KtProgramRecorderStats;
 
 /* Control loop. @path: the file to write, e.g.
  * "DATA/recordings/LESSON/START-program.mp4"; its directory must exist.
- * @config may be NULL (defaults); it is copied. Starts writing at once. */
+ * NULL when the program is only broadcast (then config->hls_dir is
+ * required). @config may be NULL (defaults); it is copied. Starts writing
+ * at once.
+ *
+ * An error in the HLS output (its directory or disk) never ends the file:
+ * the HLS output stops and the recording goes on (see kt-program-hls.c
+ * for why it is not rebuilt in the running pipeline). */
 KtProgramRecorder *kt_program_recorder_new(const char *path, const KtProgramRecorderConfig *config,
                                            GError **error);
 
@@ -144,7 +161,7 @@ gboolean kt_program_recorder_stop(KtProgramRecorder *r, GError **error);
 /* Control loop. Stops if needed (errors ignored) and frees. NULL is fine. */
 void kt_program_recorder_free(KtProgramRecorder *r);
 
-/* Any thread. The file's path; borrowed, valid until free. */
+/* Any thread. The file's path (NULL: none); borrowed, valid until free. */
 const char *kt_program_recorder_get_path(KtProgramRecorder *r);
 
 /* Any thread. A snapshot of the counters. */
