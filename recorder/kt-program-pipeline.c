@@ -228,7 +228,7 @@ void kt_program_pipeline_remove(KtProgramRecorder *r)
 	gst_element_set_state(r->pipeline, GST_STATE_NULL);
 	g_hash_table_iter_init(&iter, r->inputs);
 	while (g_hash_table_iter_next(&iter, NULL, &value))
-		kt_program_input_drop_chain(value);
+		kt_decode_chain_drop(&((KtProgramInput *)value)->dec);
 	gst_clear_object(&r->compositor);
 	gst_clear_object(&r->audiomixer);
 	gst_clear_object(&r->video_bg);
