@@ -139,6 +139,7 @@ static void on_keyframe_request(gpointer data)
 static GstElement *parse_chain(KtDecodeChain *c, KtCodec codec, GError **error)
 {
 	g_autofree char *desc = NULL;
+	g_autoptr(GstPad) sink = NULL;
 	GError *parse_error = NULL;
 	GstElement *bin;
 
@@ -164,6 +165,12 @@ static GstElement *parse_chain(KtDecodeChain *c, KtCodec codec, GError **error)
 			gst_object_unref(gst_object_ref_sink(bin));
 		return NULL;
 	}
+	/* The chain starts at its appsrc. A sink pad the parser ghosted for an
+	 * unlinked one inside (textoverlay's text pad) would count as linked,
+	 * and textoverlay would wait for text forever. */
+	sink = gst_element_get_static_pad(bin, "sink");
+	if (sink)
+		gst_element_remove_pad(bin, sink);
 	return gst_object_ref_sink(bin);
 }
 
