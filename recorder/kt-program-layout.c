@@ -91,14 +91,14 @@ static void place_input(KtProgramRecorder *r, KtProgramInput *in, const KtProgra
 	KtProgramRect rect = place_rect(p->place, r->config.width, r->config.height);
 	g_autoptr(GstCaps) caps = NULL, old = NULL;
 
-	if (!in->mixer_pad)
+	if (!in->dec.mixer_pad)
 		return;
 	if (p->place == KT_PLACE_HIDDEN) {
-		g_object_set(in->mixer_pad, "alpha", 0.0, NULL);
+		g_object_set(in->dec.mixer_pad, "alpha", 0.0, NULL);
 		return;
 	}
-	g_object_set(in->mixer_pad, "xpos", rect.x, "ypos", rect.y, "width", rect.width, "height",
-	             rect.height, "zorder", p->zorder, "alpha", 1.0, NULL);
+	g_object_set(in->dec.mixer_pad, "xpos", rect.x, "ypos", rect.y, "width", rect.width,
+	             "height", rect.height, "zorder", p->zorder, "alpha", 1.0, NULL);
 	/* The output's format and colorimetry (VP8's): then the compositor only
 	 * copies the picture into place. Without it the compositor converts a
 	 * 720p picture (whose default colorimetry is bt709) every output frame. */
@@ -106,9 +106,9 @@ static void place_input(KtProgramRecorder *r, KtProgramInput *in, const KtProgra
 	                           G_TYPE_STRING, "bt601", "width", GST_TYPE_INT_RANGE, 2,
 	                           rect.width, "height", GST_TYPE_INT_RANGE, 2, rect.height,
 	                           "pixel-aspect-ratio", GST_TYPE_FRACTION, 1, 1, NULL);
-	g_object_get(in->chain_size, "caps", &old, NULL);
+	g_object_get(in->dec.size, "caps", &old, NULL);
 	if (!old || !gst_caps_is_equal(old, caps)) /* a change renegotiates the chain */
-		g_object_set(in->chain_size, "caps", caps, NULL);
+		g_object_set(in->dec.size, "caps", caps, NULL);
 }
 
 void kt_program_layout_apply(KtProgramRecorder *r)
@@ -135,8 +135,8 @@ void kt_program_layout_apply(KtProgramRecorder *r)
 		if (visible && !in->shown) {
 			/* Back on the picture after packets were skipped: decoding
 			 * restarts at a keyframe. */
-			in->inlet.keyframe_seen = FALSE;
-			in->want_keyframe = TRUE;
+			in->dec.inlet.keyframe_seen = FALSE;
+			in->dec.want_keyframe = TRUE;
 			kt_program_schedule_wake(r);
 		}
 		in->shown = visible;

@@ -9,6 +9,7 @@
 #include "kt-program-private.h"
 
 #include "kt-gst.h"
+#include "kt-settings.h"
 
 /* Mp4 fragments: at most this long, so a crash loses little (<= 2 s). */
 #define KT_PROGRAM_FRAGMENT_MS 1000
@@ -19,14 +20,7 @@
 #define KT_PROGRAM_MIXER_EXTRA_MS 100
 
 /* The configuration's numbers: default, range. Even sizes for I420. */
-typedef struct {
-	const char *name;
-	gsize offset;
-	guint fallback, min, max;
-	gboolean even;
-} KtProgramSetting;
-
-static const KtProgramSetting kt_program_settings[] = {
+static const KtSetting kt_program_settings[] = {
     {"width", G_STRUCT_OFFSET(KtProgramRecorderConfig, width), 1280, 64, 4096, TRUE},
     {"height", G_STRUCT_OFFSET(KtProgramRecorderConfig, height), 720, 64, 4096, TRUE},
     {"fps", G_STRUCT_OFFSET(KtProgramRecorderConfig, fps), 25, 1, 60, FALSE},
@@ -77,21 +71,9 @@ static const KtProgramAacEncoder kt_program_aac_encoders[] = {
 /* Defaults for zeros, then ranges, from kt_program_settings. */
 gboolean kt_program_config_apply(KtProgramRecorderConfig *c, GError **error)
 {
-	for (guint i = 0; i < G_N_ELEMENTS(kt_program_settings); i++) {
-		const KtProgramSetting *s = &kt_program_settings[i];
-		guint *v = G_STRUCT_MEMBER_P(c, s->offset);
-
-		if (*v == 0)
-			*v = s->fallback;
-		if (*v < s->min || *v > s->max || (s->even && *v % 2)) {
-			g_set_error(error, KT_PROGRAM_RECORDER_ERROR,
-			            KT_PROGRAM_RECORDER_ERROR_PIPELINE,
-			            "program recorder: %s %u is not %s%u..%u", s->name, *v,
-			            s->even ? "even and " : "", s->min, s->max);
-			return FALSE;
-		}
-	}
-	return TRUE;
+	return kt_settings_apply(c, kt_program_settings, G_N_ELEMENTS(kt_program_settings),
+	                         "program recorder", KT_PROGRAM_RECORDER_ERROR,
+	                         KT_PROGRAM_RECORDER_ERROR_PIPELINE, error);
 }
 
 /* Streaming thread of the encoder: frames and duration for the stats. */
@@ -250,7 +232,7 @@ void kt_program_pipeline_remove(KtProgramRecorder *r)
 	kt_program_hls_drop(r);
 	g_hash_table_iter_init(&iter, r->inputs);
 	while (g_hash_table_iter_next(&iter, NULL, &value))
-		kt_program_input_drop_chain(value);
+		kt_decode_chain_drop(&((KtProgramInput *)value)->dec);
 	gst_clear_object(&r->compositor);
 	gst_clear_object(&r->audiomixer);
 	gst_clear_object(&r->video_bg);

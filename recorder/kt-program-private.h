@@ -17,7 +17,7 @@
 
 #include <gst/app/gstappsrc.h>
 
-#include "kt-rtp-in.h"
+#include "kt-decode-chain.h"
 
 #include "kt-program-recorder.h"
 
@@ -34,29 +34,16 @@ typedef struct {
 	KtProgramRecorder *recorder;
 	guint id;
 	KtMediaKind kind;
-	guint clock_rate;
+	/* Its packets, held or in its decoding chain (kt-decode-chain.h): the
+	 * fields marked so guarded by recorder->lock. */
+	KtDecodeChain dec;
 
 	/* Guarded by recorder->lock. */
-	KtCodec codec; /* of the packets arriving now; NONE before the first */
-	guint8 pt;
-	gboolean shown;         /* video: on the picture (hidden inputs are not fed) */
-	gboolean want_keyframe; /* a request for the control loop */
-	gboolean want_chain;    /* the control loop must (re)build the chain for codec */
-	KtCodec failed_codec;   /* its chain could not be built or kept failing: dropped */
-	KtRtpInlet inlet;       /* into the chain for codec, or held until there is one;
-	                         * inlet.keyframe_seen: video decoding can start */
+	gboolean shown; /* video: on the picture (hidden inputs are not fed) */
 
 	/* Control loop only. */
 	KtProgramSlot slot;
-	guint64 order;            /* when it took its slot: the latest in a slot is shown */
-	gint64 keyframe_asked_us; /* when on_keyframe was last called for it */
-	GstElement *chain;        /* bin: appsrc ... converter, ghost pad "src"; NULL = none */
-	KtCodec chain_codec;
-	gint64 chain_built_us;
-	guint quick_failures;   /* chains in a row that failed soon after being built */
-	GstElement *chain_src;  /* its appsrc */
-	GstElement *chain_size; /* video: its capsfilter, the size of its place */
-	GstPad *mixer_pad;      /* its compositor / audiomixer request pad */
+	guint64 order; /* when it took its slot: the latest in a slot is shown */
 } KtProgramInput;
 
 /* The file (kt-program-file.c); written by the muxer's streaming thread. */
@@ -84,6 +71,9 @@ struct _KtProgramRecorder {
 	GSource *wake; /* control-loop work is scheduled */
 	KtProgramRecorderStats stats;
 	KtProgramFile file;
+
+	/* How the inputs' chains are made, by kind (kt-program-input.c). */
+	KtDecodeChainSpec chain_specs[KT_MEDIA_N_KINDS];
 
 	/* Control loop only. */
 	guint last_id;
@@ -125,21 +115,12 @@ void kt_program_hls_failed(KtProgramRecorder *r, const GError *error);
 void kt_program_hls_message(KtProgramRecorder *r, GstMessage *msg);
 
 /* kt-program-input.c. */
+/* Control loop, at creation: fills in r->chain_specs. */
+void kt_program_input_specs_init(KtProgramRecorder *r);
 KtProgramInput *kt_program_input_new(KtProgramRecorder *r, guint id, KtProgramSlot slot,
                                      guint clock_rate);
 /* Control loop, once its chain is gone. */
 void kt_program_input_free(gpointer input);
-/* r->lock held. Drops the packets held for a chain. */
-/* Control loop. Replaces the input's chain by one for @codec, linked to the
- * mixer, playing. */
-gboolean kt_program_input_build_chain(KtProgramInput *in, KtCodec codec, guint8 pt, GError **error);
-/* Control loop. Unlinks and removes the chain; nothing reaches the mixer
- * from it any more. */
-void kt_program_input_drop_chain(KtProgramInput *in);
-/* Control loop. Whether @object (a message's source) is inside its chain. */
-gboolean kt_program_input_owns(KtProgramInput *in, GstObject *object);
-/* Control loop. Ends the chain's stream (stop). */
-void kt_program_input_end(KtProgramInput *in);
 
 /* kt-program-layout.c. Control loop: places every video input by the
  * layout table (compositor pad, scaled size, shown or not). */

@@ -19,10 +19,6 @@ G_DEFINE_QUARK(kt-program-recorder-error-quark, kt_program_recorder_error)
 
 #define KT_PROGRAM_FINISH_TIMEOUT_US (5 * G_USEC_PER_SEC)
 #define KT_PROGRAM_KEYFRAME_INTERVAL_US (G_USEC_PER_SEC)
-/* A chain that fails sooner than this after it was built failed "quickly";
- * after KT_PROGRAM_MAX_QUICK_FAILURES in a row its codec is given up. */
-#define KT_PROGRAM_QUICK_FAILURE_US (G_USEC_PER_SEC)
-#define KT_PROGRAM_MAX_QUICK_FAILURES 3
 
 static gboolean on_wake(gpointer data);
 
@@ -37,17 +33,6 @@ void kt_program_schedule_wake(KtProgramRecorder *r)
 
 /* ---- the packet path (any thread) ---- */
 
-/* r->lock held. A packet of another codec than the input's: its chain is
- * replaced, starting at this codec's first keyframe. */
-static void switch_codec(KtProgramRecorder *r, KtProgramInput *in, KtCodec codec, guint8 pt)
-{
-	in->codec = codec;
-	in->pt = pt;
-	in->want_keyframe = in->kind == KT_MEDIA_VIDEO;
-	kt_rtp_inlet_reset(&in->inlet);
-	kt_program_schedule_wake(r);
-}
-
 /* r->lock held. The input to feed this packet to, NULL if none (counted). */
 static KtProgramInput *find_input(KtProgramRecorder *r, guint input, KtCodec codec)
 {
@@ -59,8 +44,6 @@ static KtProgramInput *find_input(KtProgramRecorder *r, guint input, KtCodec cod
 		r->stats.rejected++;
 	else if (!in->shown)
 		r->stats.hidden++;
-	else if (codec == in->failed_codec)
-		r->stats.dropped++;
 	else
 		return in;
 	return NULL;
@@ -72,6 +55,7 @@ void kt_program_recorder_push(KtProgramRecorder *r, guint input, const guint8 *r
 	gboolean valid = codec > KT_CODEC_NONE && codec < KT_CODEC_N;
 	KtProgramInput *in;
 	KtRtpHeader h;
+	gboolean wake = FALSE;
 
 	valid = valid && rtp && kt_rtp_parse(rtp, len, &h) >= 0;
 	g_mutex_lock(&r->lock);
@@ -86,30 +70,19 @@ void kt_program_recorder_push(KtProgramRecorder *r, guint input, const guint8 *r
 	in = find_input(r, input, codec);
 	if (!in)
 		goto out;
-	if (codec != in->codec)
-		switch_codec(r, in, codec, h.payload_type);
-	switch (kt_rtp_inlet_push(&in->inlet, rtp, len, &h, codec,
-	                          kt_gst_lesson_time(r->config.epoch_us))) {
-	case KT_RTP_INLET_AWAIT_KEYFRAME:
-		/* Video starts at a keyframe; until one comes, ask again (the
-		 * control loop keeps to one request per second). */
-		if (!in->want_keyframe) {
-			in->want_keyframe = TRUE;
-			kt_program_schedule_wake(r);
-		}
+	switch (kt_decode_chain_push(&in->dec, rtp, len, &h, codec,
+	                             kt_gst_lesson_time(r->config.epoch_us), &wake)) {
+	case KT_DECODE_CHAIN_ACCEPTED:
+		r->stats.packets++;
 		break;
-	case KT_RTP_INLET_DROPPED:
+	case KT_DECODE_CHAIN_DROPPED:
 		r->stats.dropped++;
 		break;
-	case KT_RTP_INLET_HELD:
-		r->stats.packets++;
-		in->want_chain = TRUE;
-		kt_program_schedule_wake(r);
-		break;
-	case KT_RTP_INLET_PUSHED:
-		r->stats.packets++;
+	case KT_DECODE_CHAIN_SKIPPED:
 		break;
 	}
+	if (wake)
+		kt_program_schedule_wake(r);
 out:
 	g_mutex_unlock(&r->lock);
 }
@@ -132,15 +105,9 @@ static void request_keyframes(KtProgramRecorder *r)
 	while (!r->stopped && !r->failed && g_hash_table_iter_next(&iter, NULL, &value)) {
 		KtProgramInput *in = value;
 
-		if (!in->want_keyframe)
-			continue;
-		if (now - in->keyframe_asked_us < KT_PROGRAM_KEYFRAME_INTERVAL_US) {
-			next = MIN(next, in->keyframe_asked_us + KT_PROGRAM_KEYFRAME_INTERVAL_US);
-			continue;
-		}
-		in->want_keyframe = FALSE;
-		in->keyframe_asked_us = now;
-		g_array_append_val(due, in->id);
+		if (kt_decode_chain_take_keyframe(&in->dec, now, KT_PROGRAM_KEYFRAME_INTERVAL_US,
+		                                  &next))
+			g_array_append_val(due, in->id);
 	}
 	g_mutex_unlock(&r->lock);
 	if (next != G_MAXINT64 && !r->keyframe_timer) {
@@ -178,29 +145,16 @@ static void cancel_keyframe_timer(KtProgramRecorder *r)
  * feeds it what was held meanwhile. */
 static void build_chain(KtProgramRecorder *r, KtProgramInput *in)
 {
+	GstElement *mixer = in->kind == KT_MEDIA_VIDEO ? r->compositor : r->audiomixer;
 	g_autoptr(GError) error = NULL;
-	KtCodec codec;
-	guint8 pt;
 
-	g_mutex_lock(&r->lock);
-	codec = in->codec;
-	pt = in->pt;
-	g_mutex_unlock(&r->lock);
-	if (!kt_program_input_build_chain(in, codec, pt, &error)) {
-		g_warning("%s: %s; its packets are dropped", r->label, error->message);
-		g_mutex_lock(&r->lock);
-		in->failed_codec = codec;
-		kt_rtp_inlet_detach(&in->inlet);
-		g_mutex_unlock(&r->lock);
+	if (!kt_decode_chain_build(&in->dec, GST_BIN(r->pipeline), mixer, &error)) {
+		g_warning("%s: input %u: %s; its packets are dropped", r->label, in->id,
+		          error->message);
 		return;
 	}
-	in->chain_built_us = g_get_monotonic_time();
 	g_mutex_lock(&r->lock);
 	r->stats.chains++;
-	/* The codec may have changed meanwhile: then the next wake-up replaces
-	 * this chain. */
-	if (in->codec == codec && !r->stopped && !r->failed)
-		kt_rtp_inlet_attach(&in->inlet, GST_APP_SRC(in->chain_src));
 	g_mutex_unlock(&r->lock);
 }
 
@@ -217,9 +171,8 @@ static gboolean on_wake(gpointer data)
 	while (g_hash_table_iter_next(&iter, NULL, &value)) {
 		KtProgramInput *in = value;
 
-		if (in->want_chain && !in->inlet.appsrc && !g_queue_is_empty(&in->inlet.pending))
+		if (kt_decode_chain_take_build(&in->dec))
 			g_array_append_val(build, in->id);
-		in->want_chain = FALSE;
 	}
 	g_mutex_unlock(&r->lock);
 	for (guint i = 0; i < build->len; i++) {
@@ -237,16 +190,8 @@ static gboolean on_wake(gpointer data)
  * and rebuilt at the input's next keyframe, unless it keeps failing. */
 static void restart_input(KtProgramRecorder *r, KtProgramInput *in)
 {
-	gboolean quick = g_get_monotonic_time() - in->chain_built_us < KT_PROGRAM_QUICK_FAILURE_US;
-	KtCodec codec = in->chain_codec;
-
-	in->quick_failures = quick ? in->quick_failures + 1 : 0;
-	kt_program_input_drop_chain(in);
+	kt_decode_chain_failed(&in->dec);
 	g_mutex_lock(&r->lock);
-	kt_rtp_inlet_reset(&in->inlet);
-	in->want_keyframe = in->kind == KT_MEDIA_VIDEO;
-	if (in->quick_failures >= KT_PROGRAM_MAX_QUICK_FAILURES)
-		in->failed_codec = codec;
 	kt_program_schedule_wake(r);
 	g_mutex_unlock(&r->lock);
 }
@@ -259,7 +204,7 @@ static KtProgramInput *input_of(KtProgramRecorder *r, GstObject *object)
 
 	g_hash_table_iter_init(&iter, r->inputs);
 	while (g_hash_table_iter_next(&iter, NULL, &value))
-		if (kt_program_input_owns(value, object))
+		if (kt_decode_chain_owns(&((KtProgramInput *)value)->dec, object))
 			return value;
 	return NULL;
 }
@@ -290,7 +235,7 @@ static void fail(KtProgramRecorder *r, GstMessage *msg)
 	while (g_hash_table_iter_next(&iter, NULL, &value)) {
 		KtProgramInput *in = value;
 
-		kt_rtp_inlet_detach(&in->inlet);
+		kt_decode_chain_close(&in->dec);
 	}
 	g_mutex_unlock(&r->lock);
 	set_failure(r, gst_error);
@@ -370,6 +315,7 @@ KtProgramRecorder *kt_program_recorder_new(const char *path, const KtProgramReco
 		r->config.epoch_us = g_get_monotonic_time();
 	r->control = g_main_context_ref_thread_default();
 	g_mutex_init(&r->lock);
+	kt_program_input_specs_init(r);
 	r->inputs = g_hash_table_new_full(NULL, NULL, NULL, kt_program_input_free);
 	r->file.fd = -1;
 	r->stats.first_time = kt_gst_lesson_time(r->config.epoch_us);
@@ -418,12 +364,12 @@ void kt_program_recorder_remove_input(KtProgramRecorder *r, guint input)
 	if (in) {
 		g_hash_table_steal(r->inputs, GUINT_TO_POINTER(input));
 		r->stats.inputs--;
-		kt_rtp_inlet_detach(&in->inlet);
+		kt_decode_chain_close(&in->dec);
 	}
 	g_mutex_unlock(&r->lock);
 	if (!in)
 		return;
-	kt_program_input_drop_chain(in);
+	kt_decode_chain_drop(&in->dec);
 	kt_program_input_free(in);
 	kt_program_layout_apply(r);
 }
@@ -443,7 +389,7 @@ static gboolean finish_pipeline(KtProgramRecorder *r, GError **error)
 	bus = gst_element_get_bus(r->pipeline);
 	g_hash_table_iter_init(&iter, r->inputs);
 	while (g_hash_table_iter_next(&iter, NULL, &value))
-		kt_program_input_end(value);
+		kt_decode_chain_end(&((KtProgramInput *)value)->dec);
 	gst_element_send_event(r->video_bg, gst_event_new_eos());
 	gst_element_send_event(r->audio_bg, gst_event_new_eos());
 	for (;;) {
@@ -471,7 +417,7 @@ static gboolean finish_pipeline(KtProgramRecorder *r, GError **error)
 		in = input_of(r, GST_MESSAGE_SRC(msg));
 		if (in) {
 			/* Its end cannot reach the mixer any more: let it go. */
-			kt_program_input_drop_chain(in);
+			kt_decode_chain_drop(&in->dec);
 			continue;
 		}
 		fail(r, msg);
@@ -499,7 +445,7 @@ gboolean kt_program_recorder_stop(KtProgramRecorder *r, GError **error)
 	while (g_hash_table_iter_next(&iter, NULL, &value)) {
 		KtProgramInput *in = value;
 
-		kt_rtp_inlet_detach(&in->inlet);
+		kt_decode_chain_close(&in->dec);
 	}
 	if (r->wake) {
 		g_source_destroy(r->wake);

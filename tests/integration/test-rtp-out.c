@@ -16,12 +16,12 @@
 #include "kt-rtp-out.h"
 #include "kt-rtp.h"
 #include "peer-pair.h"
+#include "vp8-decoder.h"
 
 /* What the subscriber's side (the "browser") sees. Counters: any thread. */
 typedef struct {
 	KtPeer *peer;
-	GstElement *decoder;
-	GstAppSrc *src;
+	Vp8Decoder decoder;
 	gint packets, keyframes, frames, srs;
 	gint width, height;
 	guint32 ssrc;         /* client worker */
@@ -35,7 +35,6 @@ static void on_rtp(KtPeer *peer, guint8 *buf, gsize len, gpointer data)
 {
 	Receiver *r = data;
 	KtRtpHeader h;
-	GstBuffer *copy;
 
 	(void)peer;
 	if (kt_rtp_parse(buf, len, &h) < 0)
@@ -47,8 +46,7 @@ static void on_rtp(KtPeer *peer, guint8 *buf, gsize len, gpointer data)
 	r->last_ts = h.timestamp;
 	if (kt_media_is_keyframe(KT_CODEC_VP8, buf + h.payload_offset, h.payload_len))
 		g_atomic_int_inc(&r->keyframes);
-	copy = gst_buffer_new_memdup(buf, len);
-	gst_app_src_push_buffer(r->src, copy);
+	vp8_decoder_push(&r->decoder, buf, len);
 	g_atomic_int_inc(&r->packets);
 }
 
@@ -91,29 +89,8 @@ static gboolean install_receiver(gpointer data)
 
 static void receiver_start(Receiver *r)
 {
-	GError *error = NULL;
-	GstAppSinkCallbacks cbs = {.new_sample = on_frame};
-	g_autoptr(GstElement) sink = NULL;
-
-	r->decoder = gst_parse_launch(
-	    "appsrc name=src is-live=true format=time do-timestamp=true"
-	    " caps=application/x-rtp,media=video,encoding-name=VP8,clock-rate=90000,payload=96"
-	    " ! rtpjitterbuffer latency=100 ! rtpvp8depay ! vp8dec"
-	    " ! appsink name=frames sync=false",
-	    &error);
-	g_assert_no_error(error);
-	r->src = GST_APP_SRC(gst_bin_get_by_name(GST_BIN(r->decoder), "src"));
-	sink = gst_bin_get_by_name(GST_BIN(r->decoder), "frames");
-	gst_app_sink_set_callbacks(GST_APP_SINK(sink), &cbs, r, NULL);
-	gst_element_set_state(r->decoder, GST_STATE_PLAYING);
+	vp8_decoder_start(&r->decoder, NULL, on_frame, r);
 	kt_worker_invoke_sync(kt_peer_get_worker(r->peer), install_receiver, r);
-}
-
-static void receiver_stop(Receiver *r)
-{
-	gst_element_set_state(r->decoder, GST_STATE_NULL);
-	gst_object_unref(r->src);
-	gst_object_unref(r->decoder);
 }
 
 /* A live 320x240 VP8 encoder that makes keyframes only when asked (and at the
@@ -276,7 +253,7 @@ static void test_feed_to_subscriber(void)
 	gst_element_set_state(enc, GST_STATE_NULL);
 	gst_object_unref(enc);
 	kt_rtp_out_free(out);
-	receiver_stop(&rx);
+	vp8_decoder_stop(&rx.decoder);
 	kt_room_close(room);
 	kt_room_unref(room);
 	peer_pair_close(&pair);

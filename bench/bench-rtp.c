@@ -1,0 +1,50 @@
+/* Benchmarks' RTP generated into memory (bench-rtp.h). */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <gst/app/gstappsink.h>
+
+#include "bench-rtp.h"
+#include "kt-rtp.h"
+
+GPtrArray *bench_rtp_generate(const char *name, const char *source, guint clock_rate,
+                              guint64 *bytes)
+{
+	g_autofree char *desc = g_strdup_printf("%s ! appsink name=out sync=false", source);
+	g_autoptr(GstElement) pipeline = gst_parse_launch(desc, NULL);
+	g_autoptr(GstElement) out = NULL;
+	GPtrArray *packets = g_ptr_array_new_with_free_func(g_free);
+	GstSample *sample;
+	gboolean first = TRUE;
+	guint32 first_ts = 0;
+
+	if (!pipeline) {
+		fprintf(stderr, "cannot run: %s\n", desc);
+		exit(1);
+	}
+	out = gst_bin_get_by_name(GST_BIN(pipeline), "out");
+	gst_element_set_state(pipeline, GST_STATE_PLAYING);
+	while ((sample = gst_app_sink_pull_sample(GST_APP_SINK(out)))) {
+		GstBuffer *buf = gst_sample_get_buffer(sample);
+		gsize len = gst_buffer_get_size(buf);
+		BenchPacket *p = g_malloc(sizeof(BenchPacket) + len);
+		KtRtpHeader h;
+
+		gst_buffer_extract(buf, 0, p->data, len);
+		p->len = len;
+		if (kt_rtp_parse(p->data, len, &h) < 0) {
+			fprintf(stderr, "%s: not RTP\n", name);
+			exit(1);
+		}
+		if (first)
+			first_ts = h.timestamp;
+		first = FALSE;
+		/* Sent when captured: the RTP timestamp says when. */
+		p->at_us = (gint64)(guint32)(h.timestamp - first_ts) * G_USEC_PER_SEC / clock_rate;
+		*bytes += len;
+		g_ptr_array_add(packets, p);
+		gst_sample_unref(sample);
+	}
+	gst_element_set_state(pipeline, GST_STATE_NULL);
+	return packets;
+}
