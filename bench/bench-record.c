@@ -24,18 +24,11 @@
 #include <sys/resource.h>
 
 #include <glib/gstdio.h>
-#include <gst/app/gstappsink.h>
 
+#include "bench-rtp.h"
 #include "kt-gst.h"
 #include "kt-program-recorder.h"
-#include "kt-rtp.h"
 #include "kt-source-recorder.h"
-
-typedef struct {
-	gint64 at_us; /* from the start of the stream */
-	gsize len;
-	guint8 data[];
-} Packet;
 
 typedef struct {
 	const char *name;
@@ -45,7 +38,7 @@ typedef struct {
 	guint clock_rate;
 	guint rate;         /* buffers per second of the source */
 	const char *source; /* encoder ... payloader; %d = buffers */
-	GPtrArray *packets; /* Packet * */
+	GPtrArray *packets; /* BenchPacket * */
 	guint64 bytes;
 } Stream;
 
@@ -108,49 +101,15 @@ static Stream streams[] = {
 static void generate(Stream *s, guint seconds)
 {
 	g_autofree char *src = g_strdup_printf(s->source, (int)(s->rate * seconds));
-	g_autofree char *desc = g_strdup_printf("%s ! appsink name=out sync=false", src);
-	g_autoptr(GstElement) pipeline = gst_parse_launch(desc, NULL);
-	g_autoptr(GstElement) out = NULL;
-	GstSample *sample;
-	gboolean first = TRUE;
-	guint32 first_ts = 0;
 
-	if (!pipeline) {
-		fprintf(stderr, "cannot run: %s\n", desc);
-		exit(1);
-	}
-	out = gst_bin_get_by_name(GST_BIN(pipeline), "out");
 	s->packets = g_ptr_array_new_with_free_func(g_free);
-	gst_element_set_state(pipeline, GST_STATE_PLAYING);
-	while ((sample = gst_app_sink_pull_sample(GST_APP_SINK(out)))) {
-		GstBuffer *buf = gst_sample_get_buffer(sample);
-		gsize len = gst_buffer_get_size(buf);
-		Packet *p = g_malloc(sizeof(Packet) + len);
-		KtRtpHeader h;
-
-		gst_buffer_extract(buf, 0, p->data, len);
-		p->len = len;
-		if (kt_rtp_parse(p->data, len, &h) < 0) {
-			fprintf(stderr, "%s: not RTP\n", s->name);
-			exit(1);
-		}
-		if (first)
-			first_ts = h.timestamp;
-		first = FALSE;
-		/* Sent when captured: the RTP timestamp says when. */
-		p->at_us =
-		    (gint64)(guint32)(h.timestamp - first_ts) * G_USEC_PER_SEC / s->clock_rate;
-		s->bytes += len;
-		g_ptr_array_add(s->packets, p);
-		gst_sample_unref(sample);
-	}
-	gst_element_set_state(pipeline, GST_STATE_NULL);
+	s->bytes = bench_rtp_generate(s->packets, src, s->clock_rate, 0);
 }
 
 /* ---- replay (the media worker) ---- */
 
 typedef struct {
-	const Packet *packet;
+	const BenchPacket *packet;
 	guint stream;
 } Item;
 

@@ -264,10 +264,10 @@ gboolean kt_mix_minus_output_build(KtMixMinusOutput *out, GError **error)
 	    "audiomixer start-time-selection=first output-buffer-duration=20000000"
 	    " min-upstream-latency=%" G_GUINT64_FORMAT " latency=%" G_GUINT64_FORMAT,
 	    upstream, (guint64)KT_MIX_MINUS_MIXER_EXTRA_MS * GST_MSECOND);
-	g_autofree char *enc =
-	    g_strdup_printf("opusenc bitrate=%u bitrate-type=constrained-vbr frame-size=20"
-	                    " audio-type=voice inband-fec=true packet-loss-percentage=10 dtx=false",
-	                    mm->config.kbps * 1000);
+	g_autofree char *enc = g_strdup_printf(
+	    "opusenc bitrate=%u bitrate-type=constrained-vbr frame-size=20"
+	    " audio-type=voice inband-fec=true packet-loss-percentage=10 dtx=false complexity=5",
+	    mm->config.kbps * 1000);
 	g_autofree char *pay = g_strdup_printf("rtpopuspay pt=%u", KT_MIX_MINUS_PT);
 	const char *const descs[] = {
 	    "audiotestsrc is-live=true wave=silence samplesperbuffer=960",
