@@ -5,7 +5,7 @@
 JOBS ?= $(shell nproc)
 CTEST_ARGS ?=
 
-.PHONY: all build deps test-deps run test test-default test-dev dev release bench clean format
+.PHONY: all build deps web-deps test-deps run test test-default test-dev dev release bench clean format
 
 all: build
 
@@ -13,12 +13,21 @@ build:
 	cmake --preset default >/dev/null
 	cmake --build --preset default -j $(JOBS)
 
-deps:
+deps: web-deps
 	./scripts/install-deps.sh
+
+# hls.js (npm, web/package-lock.json) for /watch's broadcast mode in browsers without native
+# HLS. Optional: without npm or the registry, browsers with native HLS still play it.
+web-deps:
+	@if command -v npm >/dev/null 2>&1; then \
+		cd web && npm ci --no-audit --no-fund --loglevel=error || \
+		echo "web-deps: hls.js not installed; /watch plays HLS only where the browser can"; \
+	else echo "web-deps: no npm; /watch plays HLS only where the browser can"; fi
 
 test-deps:
 	./scripts/install-deps.sh --test
 	cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error
+	cd web && npm ci --no-audit --no-fund --loglevel=error
 
 run: deps build
 	./build/ketang serve

@@ -62,6 +62,7 @@ static const KtOptionGroup kt_config_groups[] = {
     {"media", "ICE, RTP and the media worker threads."},
     {"lesson", "Limits and rules for lessons."},
     {"recording", "Recording of live lessons (docs/archivists.md)."},
+    {"broadcast", "The lesson program for large passive audiences (docs/operators.md)."},
 };
 
 static const KtOption kt_config_options[] = {
@@ -179,6 +180,21 @@ static const KtOption kt_config_options[] = {
      .max = 60, .doc = "Frame rate of the program composite."},
     {"recording", "program_kbps", KT_OPT_INT, KT_OFF(program_kbps), .def_int = 1500, .min = 200,
      .max = 20000, .doc = "Video bitrate of the program composite, in kbit/s."},
+
+    {"broadcast", "hls", KT_OPT_BOOL, KT_OFF(hls), .def_int = TRUE,
+     .doc = "Broadcast every live lesson's program (the composite above, encoded once for "
+            "the recording and the broadcast) as HLS at /live/LESSON/index.m3u8, played by "
+            "/watch. Segments live in data_dir/live/LESSON only while the lesson does."},
+    {"broadcast", "public", KT_OPT_BOOL, KT_OFF(hls_public), .def_int = FALSE,
+     .doc = "Anyone may watch the HLS broadcast without a token. Otherwise any token of the "
+            "lesson (teacher, classroom, observer) as ?token= is needed, unless the lesson "
+            "was scheduled with \"broadcast_public\": true."},
+    {"broadcast", "segment_seconds", KT_OPT_INT, KT_OFF(hls_segment_s), .def_int = 2, .min = 1,
+     .max = 10,
+     .doc = "Length of an HLS segment; also the program's keyframe interval. Viewers are "
+            "about three segments behind the lesson."},
+    {"broadcast", "window", KT_OPT_INT, KT_OFF(hls_window), .def_int = 6, .min = 3, .max = 30,
+     .doc = "Segments listed in the live playlist (a sliding window; older ones are deleted)."},
 };
 
 /* Sets @error to "[group] key: <why>". */

@@ -80,6 +80,11 @@ typedef struct {
 	gint64 program_height;
 	gint64 program_fps;  /* 5..60, default 15 */
 	gint64 program_kbps; /* H.264 bitrate; 200..20000, default 1500 */
+	/* [broadcast] */
+	gboolean hls;         /* the program as live HLS; default TRUE */
+	gboolean hls_public;  /* no token needed; default FALSE (per lesson: API) */
+	gint64 hls_segment_s; /* 1..10, default 2 */
+	gint64 hls_window;    /* segments in the playlist; 3..30, default 6 */
 } KtSettings;
 
 /* A new struct holding the built-in defaults; free with kt_settings_free. */

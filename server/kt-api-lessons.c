@@ -159,19 +159,22 @@ static bool take_classrooms(json_t *obj, char ***out, GError **error)
 	return true;
 }
 
-/* "record": false schedules a lesson that is not recorded (default true). */
-static bool take_record(json_t *obj, gboolean *no_recording, GError **error)
+/* An optional boolean member @name: *out = it is there and has the value @when.
+ * "record": false schedules a lesson that is not recorded (default true);
+ * "broadcast_public": true opens its HLS broadcast to anyone (default false). */
+static bool take_flag(json_t *obj, const char *name, gboolean when, gboolean *out, GError **error)
 {
-	json_t *v = json_object_get(obj, "record");
+	json_t *v = json_object_get(obj, name);
 
 	if (v && !json_is_boolean(v))
-		return invalid(error, "record", "must be true or false");
-	*no_recording = v && json_is_false(v);
+		return invalid(error, name, "must be true or false");
+	*out = v && json_is_true(v) == when;
 	return true;
 }
 
-static const char *const create_fields[] = {"title",      "subject", "grade", "teacher", "starts_at",
-                                            "classrooms", "record",  NULL};
+static const char *const create_fields[] = {"title",   "subject",          "grade",
+                                            "teacher", "starts_at",        "classrooms",
+                                            "record",  "broadcast_public", NULL};
 
 static bool check_known_fields(json_t *obj, GError **error)
 {
@@ -210,7 +213,8 @@ KtLessonInfo *kt_api_lessons_parse_create(const char *body, gsize len, GError **
 	     take_string(obj, "teacher", KT_LESSON_NAME_MAX, false, &info->teacher, error) &&
 	     take_starts_at(obj, &info->starts_at, error) &&
 	     take_classrooms(obj, &info->classrooms, error) &&
-	     take_record(obj, &info->no_recording, error);
+	     take_flag(obj, "record", FALSE, &info->no_recording, error) &&
+	     take_flag(obj, "broadcast_public", TRUE, &info->broadcast_public, error);
 	json_decref(obj);
 	return ok ? g_steal_pointer(&info) : NULL;
 }
@@ -234,6 +238,7 @@ static bool add_links(json_t *out, const KtLessonInfo *info, const char *base, c
 	g_autofree char *observer = NULL;
 	g_autofree char *teacher_url = NULL;
 	g_autofree char *observer_url = NULL;
+	g_autofree char *broadcast_url = NULL;
 	json_t *rooms = json_array();
 
 	json_object_set_new(out, "classroom_urls", rooms);
@@ -256,6 +261,9 @@ static bool add_links(json_t *out, const KtLessonInfo *info, const char *base, c
 	}
 	observer_url = join_link(base, "watch", info->id, observer, NULL);
 	json_object_set_new(out, "observer_url", json_string(observer_url));
+	/* The same page playing the HLS broadcast: for large audiences. */
+	broadcast_url = g_strconcat(observer_url, "&mode=hls", NULL);
+	json_object_set_new(out, "broadcast_url", json_string(broadcast_url));
 	json_object_set_new(out, "links_expire_at", kt_api_time_json(expires));
 	return true;
 }
@@ -281,6 +289,7 @@ json_t *kt_api_lessons_to_json(const KtLessonInfo *info, const char *base, const
 		json_array_append_new(rooms, json_string(info->classrooms[i]));
 	json_object_set_new(out, "classrooms", rooms);
 	json_object_set_new(out, "record", json_boolean(!info->no_recording));
+	json_object_set_new(out, "broadcast_public", json_boolean(info->broadcast_public));
 	if (base &&
 	    !add_links(out, info, base, secret, secret_len,
 	               MAX(info->starts_at + KT_LINK_GRACE_SECONDS, now + token_ttl), error)) {

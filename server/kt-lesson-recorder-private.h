@@ -31,6 +31,8 @@ struct _LessonRec {
 	gint64 epoch_us;      /* monotonic: the lesson clock's 0 */
 	char *base;           /* "DATA/recordings/<lesson>/<stamp>-" */
 	KtRecordingInfo meta; /* title, subject, grade, teacher, classrooms of every row */
+	gboolean files;       /* recorded into files (else only broadcast) */
+	char *live_dir;       /* "DATA/live/<lesson>" while broadcast as HLS, else NULL */
 	KtProgramRecorder *program;
 	RecRow program_row;
 	GHashTable *sources; /* room source id → RecSource* */

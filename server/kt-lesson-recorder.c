@@ -200,10 +200,11 @@ static void on_program_keyframe(KtProgramRecorder *r, guint input, gpointer data
 			kt_room_request_source_keyframe(l->room, ((RecSource *)value)->source);
 }
 
-static void start_program(LessonRec *l)
+/* The program: into a file when recorded, as HLS when broadcast, or both from one encoding. */
+static void start_program(LessonRec *l, gboolean file)
 {
 	const KtSettings *st = l->rec->config.settings;
-	g_autofree char *path = g_strdup_printf("%sprogram.mp4", l->base);
+	g_autofree char *path = file ? g_strdup_printf("%sprogram.mp4", l->base) : NULL;
 	g_autoptr(GError) error = NULL;
 	KtProgramRecorderConfig cfg = {
 	    .width = st->program_width,
@@ -211,6 +212,9 @@ static void start_program(LessonRec *l)
 	    .fps = st->program_fps,
 	    .video_kbps = st->program_kbps,
 	    .epoch_us = l->epoch_us,
+	    .hls_dir = l->live_dir,
+	    .hls_segment_s = st->hls_segment_s,
+	    .hls_window = st->hls_window,
 	    .on_error = on_program_error,
 	    .on_keyframe = on_program_keyframe,
 	    .user_data = l,
@@ -218,10 +222,11 @@ static void start_program(LessonRec *l)
 
 	l->program = kt_program_recorder_new(path, &cfg, &error);
 	if (!l->program) {
-		g_warning("lesson %s: no program recording: %s", l->id, error->message);
+		g_warning("lesson %s: no program: %s", l->id, error->message);
 		return;
 	}
-	kt_lesson_rec_open_row(l, &l->program_row, path, "program", "program");
+	if (path)
+		kt_lesson_rec_open_row(l, &l->program_row, path, "program", "program");
 }
 
 static void finish_program(LessonRec *l)
@@ -238,6 +243,35 @@ static void finish_program(LessonRec *l)
 	}
 	kt_lesson_rec_save_failure(l, &l->program_row);
 	g_clear_pointer(&l->program, kt_program_recorder_free);
+}
+
+/* ---- the broadcast's directory ---- */
+
+/* Removes @dir and the files in it (a live HLS directory has nothing else). */
+static void remove_flat_dir(const char *dir)
+{
+	g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+	const char *name;
+
+	while (d && (name = g_dir_read_name(d))) {
+		g_autofree char *path = g_build_filename(dir, name, NULL);
+
+		g_remove(path);
+	}
+	g_rmdir(dir);
+}
+
+/* DATA/live/<lesson>, empty: what an earlier run of the same lesson (or a crash) left goes. */
+static char *make_live_dir(const KtSettings *st, const char *id)
+{
+	char *dir = g_build_filename(st->data_dir, "live", id, NULL);
+
+	remove_flat_dir(dir);
+	if (g_mkdir_with_parents(dir, 0700) == 0)
+		return dir;
+	g_warning("lesson %s: not broadcast: cannot create %s: %s", id, dir, g_strerror(errno));
+	g_free(dir);
+	return NULL;
 }
 
 /* ---- lessons ---- */
@@ -267,6 +301,10 @@ static void lesson_rec_free(gpointer data)
 	}
 	g_hash_table_unref(l->sources);
 	finish_program(l);
+	/* The broadcast is over; its segments are not a recording. */
+	if (l->live_dir)
+		remove_flat_dir(l->live_dir);
+	g_free(l->live_dir);
 	g_free(l->program_row.path);
 	kt_room_unref(l->room);
 	g_free(l->meta.lesson);
@@ -281,6 +319,20 @@ static void lesson_rec_free(gpointer data)
 	g_free(l);
 }
 
+/* Broadcasts a crash left behind: no lesson is live when the server starts. */
+static void remove_stale_broadcasts(const KtSettings *st)
+{
+	g_autofree char *live = g_build_filename(st->data_dir, "live", NULL);
+	g_autoptr(GDir) d = g_dir_open(live, 0, NULL);
+	const char *name;
+
+	while (d && (name = g_dir_read_name(d))) {
+		g_autofree char *dir = g_build_filename(live, name, NULL);
+
+		remove_flat_dir(dir);
+	}
+}
+
 KtLessonRecorder *kt_lesson_recorder_new(const KtLessonRecorderConfig *config)
 {
 	KtLessonRecorder *rec = g_new0(KtLessonRecorder, 1);
@@ -288,6 +340,7 @@ KtLessonRecorder *kt_lesson_recorder_new(const KtLessonRecorderConfig *config)
 	rec->config = *config;
 	rec->lessons = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, lesson_rec_free);
 	kt_gst_init();
+	remove_stale_broadcasts(config->settings);
 	return rec;
 }
 
@@ -320,32 +373,39 @@ void kt_lesson_recorder_start(KtLessonRecorder *rec, KtLesson *lesson)
 	g_autofree char *dir = g_build_filename(st->data_dir, "recordings", id, NULL);
 	KtLessonStore *store = rec->config.lessons;
 	g_autoptr(KtLessonInfo) info = NULL;
+	gboolean files;
 	LessonRec *l;
 	RecSource *s;
 
-	if (!st->record || g_hash_table_contains(rec->lessons, id))
+	if (!(st->record || st->hls) || g_hash_table_contains(rec->lessons, id))
 		return;
 	info = store ? kt_lesson_store_get(store, id, NULL) : NULL;
-	if (info && info->no_recording) {
+	files = st->record && !(info && info->no_recording);
+	if (st->record && !files)
 		g_message("lesson %s: not recorded (scheduled with \"record\": false)", id);
-		return;
-	}
-	if (g_mkdir_with_parents(dir, 0700) != 0) {
+	if (files && g_mkdir_with_parents(dir, 0700) != 0) {
 		g_warning("lesson %s: not recorded: cannot create %s: %s", id, dir,
 		          g_strerror(errno));
-		return;
+		files = FALSE;
 	}
 	l = g_new0(LessonRec, 1);
 	l->rec = rec;
 	l->id = g_strdup(id);
+	l->files = files;
+	l->live_dir = st->hls ? make_live_dir(st, id) : NULL;
+	if (!files && !l->live_dir) {
+		g_free(l->id);
+		g_free(l);
+		return;
+	}
 	l->room = kt_room_ref(kt_lesson_get_room(lesson));
 	l->epoch_us = g_get_monotonic_time();
 	l->base = g_strdup_printf("%s/%s-", dir, stamp);
 	l->sources = g_hash_table_new(NULL, NULL);
 	fill_meta(l, info);
 	g_hash_table_insert(rec->lessons, l->id, l);
-	if (st->record_program)
-		start_program(l);
+	if ((files && st->record_program) || l->live_dir)
+		start_program(l, files && st->record_program);
 	/* The teacher's camera and audio are the room's defaults, fed by WHIP or the teacher
 	 * page alike: recorded from the start. */
 	s = add_source(l, kt_room_get_default_source(l->room, KT_MEDIA_VIDEO), KT_MEDIA_VIDEO,
@@ -355,7 +415,10 @@ void kt_lesson_recorder_start(KtLessonRecorder *rec, KtLesson *lesson)
 	               "audio", "teacher-audio", TRUE);
 	s->active = TRUE;
 	update_program(l);
-	g_message("lesson %s: recording into %s", id, dir);
+	if (files)
+		g_message("lesson %s: recording into %s", id, dir);
+	if (l->live_dir)
+		g_message("lesson %s: broadcast as HLS from %s", id, l->live_dir);
 }
 
 void kt_lesson_recorder_end(KtLessonRecorder *rec, const char *lesson)

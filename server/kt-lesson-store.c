@@ -35,11 +35,13 @@ static const char *const migrations[] = {
     /* 1 -> 2: per-lesson recording switch (POST /api/lessons "record"); lessons scheduled
      * before it are recorded, as they were. */
     "ALTER TABLE lessons ADD COLUMN record INTEGER NOT NULL DEFAULT 1;",
+    /* 2 -> 3: HLS broadcast open to anyone (POST /api/lessons "broadcast_public"). */
+    "ALTER TABLE lessons ADD COLUMN broadcast_public INTEGER NOT NULL DEFAULT 0;",
 };
 
 #define KT_LESSON_COLUMNS                                                                          \
 	"id, title, subject, grade, teacher, starts_at, created_at, started_at, ended_at, "        \
-	"state, record"
+	"state, record, broadcast_public"
 
 typedef enum {
 	ST_INSERT_LESSON,
@@ -59,7 +61,7 @@ typedef enum {
 
 static const char *const statement_sql[ST_COUNT_ALL] = {
     [ST_INSERT_LESSON] = "INSERT INTO lessons (" KT_LESSON_COLUMNS
-                         ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, NULL, ?9, ?10)",
+                         ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, NULL, ?9, ?10, ?11)",
     [ST_INSERT_CLASSROOM] =
         "INSERT INTO classrooms (lesson_id, name, position) VALUES (?1, ?2, ?3)",
     [ST_GET_LESSON] = "SELECT " KT_LESSON_COLUMNS " FROM lessons WHERE id = ?1",
@@ -184,6 +186,7 @@ static int insert_lesson_row(KtLessonStore *s, const KtLessonInfo *in, const cha
 		sqlite3_bind_int64(st, 8, started);
 	kt_db_bind_text(st, 9, state);
 	sqlite3_bind_int(st, 10, in->no_recording ? 0 : 1);
+	sqlite3_bind_int(st, 11, in->broadcast_public ? 1 : 0);
 	return sqlite3_step(st);
 }
 
@@ -279,6 +282,7 @@ static gpointer read_lesson(sqlite3_stmt *st, gpointer store, GError **error)
 	info->ended_at = sqlite3_column_int64(st, 8);
 	info->state = kt_db_column_text(st, 9);
 	info->no_recording = sqlite3_column_int(st, 10) == 0;
+	info->broadcast_public = sqlite3_column_int(st, 11) != 0;
 	if (!load_classrooms(store, info, error))
 		return NULL;
 	return g_steal_pointer(&info);

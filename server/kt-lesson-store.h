@@ -56,6 +56,8 @@ typedef struct {
 	 * zeroed KtLessonInfo, an ad-hoc lesson and a lesson from an older catalog are
 	 * recorded. */
 	gboolean no_recording;
+	/* Its HLS broadcast needs no token ("broadcast_public": true when scheduled). */
+	gboolean broadcast_public;
 } KtLessonInfo;
 
 /* One endpoint's visit to a lesson. A participant that rejoins gets a new row. */

@@ -117,9 +117,11 @@ RecSource *kt_rec_source_new(LessonRec *l, guint source, KtMediaKind kind, const
 	s->teacher = teacher;
 	s->slot = KT_PROGRAM_N_SLOTS;
 	s->program = l->program;
-	s->recorder = kt_source_recorder_new(base, kind, kind == KT_MEDIA_AUDIO ? 48000 : 90000,
-	                                     &cfg, &error);
-	if (!s->recorder)
+	s->recorder =
+	    l->files ? kt_source_recorder_new(base, kind, kind == KT_MEDIA_AUDIO ? 48000 : 90000,
+	                                      &cfg, &error)
+	             : NULL;
+	if (!s->recorder && l->files)
 		g_message("lesson %s: %s not recorded: %s", l->id, stream, error->message);
 	s->push_to = s->recorder;
 	s->tap = kt_room_add_tap(l->room, source, on_tap, rec_source_ref(s), rec_source_unref);

@@ -42,6 +42,7 @@ struct _KtServer {
 /* kt-whip.c */
 void kt_whip_handle(KtHttpRequest *req, gpointer user_data); /* /whip/ */
 void kt_whep_handle(KtHttpRequest *req, gpointer user_data); /* /whep/ */
+void kt_live_handle(KtHttpRequest *req, gpointer user_data); /* /live/: HLS, kt-live.c */
 /* kt-ops.c */
 void kt_ops_healthz(KtHttpRequest *req, gpointer user_data);
 void kt_ops_metrics(KtHttpRequest *req, gpointer user_data);

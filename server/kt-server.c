@@ -141,6 +141,7 @@ static gboolean start_http(KtServer *server, GError **error)
 	     kt_whip_handle, server},
 	    {"/whep/", FALSE, KT_HTTP_POST | KT_HTTP_DELETE | KT_HTTP_PATCH, TRUE, 0,
 	     kt_whep_handle, server},
+	    {"/live/", FALSE, KT_HTTP_GET | KT_HTTP_HEAD, TRUE, 0, kt_live_handle, server},
 	    {"/healthz", TRUE, KT_HTTP_GET | KT_HTTP_HEAD, FALSE, 0, kt_ops_healthz, server},
 	    {"/metrics", TRUE, KT_HTTP_GET, FALSE, 0, kt_ops_metrics, server},
 	};

@@ -41,6 +41,10 @@ grep -qF "\"url\":\"$B/classroom#lesson=$ID&token=v1.$ID.classroom." "$DIR/body"
 grep -qF '&room=Room%20A"' "$DIR/body" || fail "room name not in the link"
 grep -qF '"starts_at":"2026-11-24T00:00:00Z"' "$DIR/body" || fail "starts_at not UTC"
 grep -qF '"record":true' "$DIR/body" || fail "not recorded by default"
+grep -qF '"broadcast_public":false' "$DIR/body" || fail "broadcast public by default"
+grep -qF "\"broadcast_url\":\"$B/watch#lesson=$ID&token=v1.$ID.observer." "$DIR/body" ||
+	fail "broadcast_url"
+grep -qF '&mode=hls"' "$DIR/body" || fail "broadcast_url without mode=hls"
 grep -qF "\"observer_url\":\"$B/watch#lesson=$ID&token=v1.$ID.observer." "$DIR/body" ||
 	fail "observer_url"
 TEACHER=$(field teacher_url | sed 's/.*token=//')
@@ -83,6 +87,7 @@ MANY=$(seq 1 51 | sed 's/.*/"r&"/' | paste -sd, -)
 post 400 'classrooms: more than 50' "$ADMIN" "{\"title\":\"t\",\"starts_at\":1,\"classrooms\":[$MANY]}"
 post 400 'record: must be true or false' "$ADMIN" '{"title":"t","starts_at":1,"record":"no"}'
 post 400 'record: must be true or false' "$ADMIN" '{"title":"t","starts_at":1,"record":0}'
+post 400 'broadcast_public: must be true or false' "$ADMIN" '{"title":"t","starts_at":1,"broadcast_public":"yes"}'
 post 400 'unknown field \"classroom\"' "$ADMIN" '{"title":"t","starts_at":1,"classroom":["A"]}'
 head -c 70000 /dev/zero | tr '\0' ' ' >"$DIR/big.json"
 post 413 'payload_too_large' "$ADMIN" "@$DIR/big.json"

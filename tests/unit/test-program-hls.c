@@ -10,6 +10,7 @@
 #include "kt-gst.h"
 #include "kt-program-recorder.h"
 #include "media-probe.h"
+#include "tmp-dir.h"
 
 #define CAMERA                                                                                     \
 	"videotestsrc is-live=true pattern=smpte"                                                  \
@@ -179,19 +180,6 @@ static void assert_segments(const char *dir, const Playlist *p)
 	}
 }
 
-static void remove_dir(const char *dir)
-{
-	g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
-	const char *name;
-
-	while (d && (name = g_dir_read_name(d))) {
-		g_autofree char *path = g_build_filename(dir, name, NULL);
-
-		g_remove(path);
-	}
-	g_rmdir(dir);
-}
-
 /* The file and the broadcast from one encoding: segments roll through a
  * sliding window, old ones are deleted, the file is whole. */
 static void test_file_and_hls(void)
@@ -241,8 +229,8 @@ static void test_file_and_hls(void)
 	playlist_clear(&p);
 	media_probe_assert_decodes(path);
 	kt_program_recorder_free(r);
-	remove_dir(live);
-	remove_dir(dir);
+	tmp_dir_remove(live);
+	tmp_dir_remove(dir);
 }
 
 /* A lesson broadcast but not recorded: no file at all. */
@@ -265,7 +253,7 @@ static void test_hls_only(void)
 	playlist_clear(&p);
 	g_assert_cmpint(ev.errors, ==, 0);
 	kt_program_recorder_free(r);
-	remove_dir(live);
+	tmp_dir_remove(live);
 }
 
 /* The broadcast's directory disappears mid-lesson: the HLS output stops,
@@ -291,7 +279,7 @@ static void test_hls_failure(void)
 	r = new_recorder(path, live, &ev);
 	gen_start(&cam, r, KT_PROGRAM_SLOT_TEACHER, CAMERA, KT_CODEC_VP8);
 	await_segments(r, 1);
-	remove_dir(live); /* the next segment cannot be opened */
+	tmp_dir_remove(live); /* the next segment cannot be opened */
 	deadline = g_get_monotonic_time() + 20 * G_USEC_PER_SEC;
 	do {
 		g_assert_cmpint(g_get_monotonic_time(), <, deadline);
@@ -313,7 +301,7 @@ static void test_hls_failure(void)
 	media_probe_assert_decodes(path);
 	kt_program_recorder_free(r);
 	g_log_set_always_fatal(fatal);
-	remove_dir(dir);
+	tmp_dir_remove(dir);
 }
 
 static void test_bad_config(void)

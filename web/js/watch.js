@@ -1,4 +1,5 @@
-// Watch page: receives the lesson through WHEP and reconnects by itself.
+// Watch page: receives the lesson through WHEP and reconnects by itself; with
+// "&mode=hls" in the join link it plays the HLS broadcast instead (watch-hls.js).
 
 import { CONNECTION_TEXT, KetangError, WhipClient, describeError, waitForIceGathering }
 	from './whip-client.js';
@@ -27,6 +28,14 @@ const STATUS = {
 	waiting: '已连接，等待老师画面… Connected, waiting for the teacher’s video…',
 	live: '正在观看 Watching live',
 	reconnecting: '网络中断，正在重连… Connection lost, reconnecting…',
+	ended: '课堂已结束 The lesson has ended',
+};
+
+const HLS_STATUS = {
+	connecting: '正在连接直播… Connecting to the broadcast…',
+	waiting: '直播尚未开始，稍后自动播放 The broadcast has not started; it plays by itself once it does',
+	live: '正在观看直播 Watching the broadcast',
+	ended: '课堂已结束 The lesson has ended',
 };
 
 function setState(state, error = null) {
@@ -187,6 +196,21 @@ async function updateStats() {
 	});
 }
 
+// The HLS broadcast: no peer connection; the player reports its state.
+async function watchBroadcast(forced) {
+	const { playHls } = await import('./watch-hls.js');
+	ketang.mode = 'hls';
+	$('conn-state').textContent = 'HLS';
+	ketang.player = await playHls(video, join, {
+		forced,
+		onState: (state, detail) => {
+			ketang.state = state;
+			ketang.error = state === 'failed' ? detail : null;
+			showStatus(state, detail || HLS_STATUS[state] || state);
+		},
+	});
+}
+
 async function main() {
 	$('unmute').addEventListener('click', toggleSound);
 	$('fullscreen').addEventListener('click', () => video.requestFullscreen().catch(() => {}));
@@ -195,13 +219,18 @@ async function main() {
 			client.close({ keepalive: true });
 	});
 	setInterval(() => updateStats().catch(() => {}), 2000);
-	if (!window.RTCPeerConnection) {
+	if (!window.RTCPeerConnection && !location.hash.includes('mode=hls')) {
 		setState('failed', '此浏览器不支持视频直播，请使用新版 Chrome/Edge/Firefox ' +
 			'This browser cannot play live video; use a recent Chrome, Edge or Firefox');
 		return;
 	}
 	join = await getJoinInfo();
 	$('lesson-id').textContent = join.lesson;
+	const params = new URLSearchParams(location.hash.slice(1));
+	if (params.get('mode') === 'hls') {
+		await watchBroadcast(params.get('player'));
+		return;
+	}
 	connect().catch(fail);
 }
 
