@@ -183,11 +183,13 @@ typedef struct {
 	char key;
 	const char *name;
 	gboolean program, sources;
+	gboolean hls, no_file; /* the program also / only as HLS */
 } Config;
 
 static void run_config(const Config *c, GArray *items, const char *dir, guint seconds, guint fps)
 {
-	KtProgramRecorderConfig pc = {.fps = fps};
+	g_autofree char *live = g_build_filename(dir, "live", NULL);
+	KtProgramRecorderConfig pc = {.fps = fps, .hls_dir = c->hls ? live : NULL};
 	Replay rp = {.items = items};
 	g_autofree char *program_path = g_build_filename(dir, "program.mp4", NULL);
 	double cpu, wall, sources_mb = 0;
@@ -196,8 +198,10 @@ static void run_config(const Config *c, GArray *items, const char *dir, guint se
 	GThread *thread;
 	KtProgramRecorderStats st = {0};
 
+	if (c->hls)
+		g_mkdir(live, 0700);
 	if (c->program) {
-		rp.program = kt_program_recorder_new(program_path, &pc, NULL);
+		rp.program = kt_program_recorder_new(c->no_file ? NULL : program_path, &pc, NULL);
 		for (guint i = 0; i < N_STREAMS; i++)
 			rp.inputs[i] = kt_program_recorder_add_input(rp.program, streams[i].slot,
 			                                             streams[i].clock_rate);
@@ -234,32 +238,48 @@ static void run_config(const Config *c, GArray *items, const char *dir, guint se
 	if (rp.program)
 		printf("   program.mp4 %.2f MB, %" G_GUINT64_FORMAT
 		       " frames of %u, %" G_GUINT64_FORMAT " packets dropped",
-		       file_mb(program_path), st.video_frames, (guint)(fps * wall), st.dropped);
+		       c->no_file ? 0.0 : file_mb(program_path), st.video_frames,
+		       (guint)(fps * wall), st.dropped);
+	if (c->hls)
+		printf("   HLS %" G_GUINT64_FORMAT " segments", st.hls_segments);
 	if (c->sources)
 		printf("   sources %.2f MB", sources_mb);
 	printf("\n");
 	fflush(stdout);
 	g_remove(program_path);
 	kt_program_recorder_free(rp.program);
+	if (c->hls) {
+		g_autoptr(GDir) d = g_dir_open(live, 0, NULL);
+		const char *name;
+
+		while (d && (name = g_dir_read_name(d))) {
+			g_autofree char *path = g_build_filename(live, name, NULL);
+
+			g_remove(path);
+		}
+		g_rmdir(live);
+	}
 }
 
 int main(int argc, char **argv)
 {
 	guint seconds = argc > 1 ? (guint)atoi(argv[1]) : 20;
 	guint fps = argc > 2 ? (guint)atoi(argv[2]) : 25;
-	const char *which = argc > 3 ? argv[3] : "0abc";
+	const char *which = argc > 3 ? argv[3] : "0abcde";
 	static const Config configs[] = {
-	    {'0', "replay only", FALSE, FALSE},
-	    {'a', "(a) program recorder", TRUE, FALSE},
-	    {'b', "(b) program + 5 source recorders", TRUE, TRUE},
-	    {'c', "(c) 5 source recorders", FALSE, TRUE},
+	    {'0', "replay only", FALSE, FALSE, FALSE, FALSE},
+	    {'a', "(a) program recorder", TRUE, FALSE, FALSE, FALSE},
+	    {'b', "(b) program + 5 source recorders", TRUE, TRUE, FALSE, FALSE},
+	    {'c', "(c) 5 source recorders", FALSE, TRUE, FALSE, FALSE},
+	    {'d', "(d) program + HLS", TRUE, FALSE, TRUE, FALSE},
+	    {'e', "(e) program as HLS only", TRUE, FALSE, TRUE, TRUE},
 	};
 	g_autofree char *dir = g_dir_make_tmp("bench-record-XXXXXX", NULL);
 	g_autoptr(GArray) items = g_array_new(FALSE, FALSE, sizeof(Item));
 	double gen = cpu_seconds(NULL);
 
 	if (seconds == 0 || fps == 0) {
-		fprintf(stderr, "usage: %s [SECONDS=20] [FPS=25] [CONFIGS=0abc]\n", argv[0]);
+		fprintf(stderr, "usage: %s [SECONDS=20] [FPS=25] [CONFIGS=0abcde]\n", argv[0]);
 		return 2;
 	}
 	kt_gst_init();
