@@ -29,8 +29,23 @@ static void describe(SubStream *ss, KtAllocStream *a)
 	}
 }
 
+/* What a stream short of its lowest layer is given while it has not been so
+ * for PAUSE_AFTER_US: its lowest layer with room to spare, for the layer
+ * choice (kt-layer-select.c) measures the layers again after this split, and
+ * a keyframe window can lift the lowest layer's rate by more than the 10 %
+ * under which it pauses at once. Never as much as the next layer: holding
+ * on is not going up. */
+static guint32 hold_budget(const KtAllocStream *a)
+{
+	guint32 hold = a->layer_bps[0] + a->layer_bps[0] / 2;
+
+	if (a->n_layers > 1 && a->layer_bps[1] > a->layer_bps[0])
+		hold = MIN(hold, a->layer_bps[1] - 1);
+	return MAX(hold, a->layer_bps[0]);
+}
+
 /* @ss's share: what kt_alloc_split gave it, or, while it has not fitted for
- * less than PAUSE_AFTER_US, its lowest layer. */
+ * less than PAUSE_AFTER_US, its lowest layer (hold_budget). */
 static guint32 share(SubStream *ss, const KtAllocStream *a, guint32 left, gint64 now)
 {
 	if (a->layer >= 0) {
@@ -42,7 +57,7 @@ static guint32 share(SubStream *ss, const KtAllocStream *a, guint32 left, gint64
 	if (!ss->short_since_us)
 		ss->short_since_us = now;
 	if (now - ss->short_since_us < PAUSE_AFTER_US && a->n_layers > 0)
-		return a->layer_bps[0];
+		return hold_budget(a);
 	return 0;
 }
 
