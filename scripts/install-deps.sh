@@ -13,7 +13,7 @@ BUILD_PKGS="build-essential cmake pkg-config libglib2.0-dev \
  libnice-dev libsrtp2-dev libwebsockets-dev libwebsockets-evlib-glib libopus-dev libssl-dev \
  libjansson-dev libsqlite3-dev openssl libgstrtspserver-1.0-dev \
  gstreamer1.0-x fonts-wqy-microhei"
-TEST_PKGS="chromium nodejs npm iproute2 nftables iptables libnetfilter-queue-dev ffmpeg libclang-rt-14-dev clang curl"
+TEST_PKGS="chromium nodejs npm iproute2 nftables iptables libnetfilter-queue-dev ffmpeg libclang-rt-14-dev clang curl nginx-core libnginx-mod-rtmp"
 
 want="$BUILD_PKGS"
 if [ "${1:-}" = "--test" ]; then

@@ -5,7 +5,14 @@
  * growing delay, then LIVE again, and the subscriber's stream goes on under the
  * same SSRC. A source that cannot connect retries without disturbing another.
  * Bad settings are refused. */
+#include <netinet/in.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
 
 #include <gst/app/gstappsink.h>
 #include <gst/rtsp-server/rtsp-server.h>
@@ -15,6 +22,7 @@
 #include "kt-room.h"
 #include "kt-rtp.h"
 #include "peer-pair.h"
+#include "tmp-dir.h"
 #include "vp8-decoder.h"
 
 /* A 640x360 H.264 camera with an Opus microphone, as an IP camera serves it. */
@@ -288,6 +296,142 @@ static void test_rtsp_camera(void)
 	g_free(bad_states.reason);
 }
 
+/* ---- RTMP: an encoder pushes to nginx-rtmp, Ketang pulls from it ---- */
+
+/* An encoder as OBS would be set up: H.264 + AAC in FLV over RTMP. */
+#define ENCODER                                                                                    \
+	"videotestsrc is-live=true pattern=smpte"                                                  \
+	" ! video/x-raw,width=640,height=360,framerate=25/1"                                       \
+	" ! x264enc tune=zerolatency speed-preset=ultrafast key-int-max=50 ! h264parse"            \
+	" ! flvmux name=m streamable=true ! rtmp2sink location=%s"                                 \
+	" audiotestsrc is-live=true ! audio/x-raw,rate=48000,channels=2 ! voaacenc ! aacparse ! "  \
+	"m."
+
+/* A TCP port free now on loopback (the test's own namespace: nothing else binds). */
+static guint free_port(void)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	g_assert_cmpint(fd, >=, 0);
+	g_assert_cmpint(bind(fd, (struct sockaddr *)&a, sizeof(a)), ==, 0);
+	g_assert_cmpint(getsockname(fd, (struct sockaddr *)&a, &len), ==, 0);
+	close(fd);
+	return ntohs(a.sin_port);
+}
+
+static gboolean port_open(gpointer data)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET,
+	                        .sin_port = htons((guint16)GPOINTER_TO_UINT(data)),
+	                        .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	gboolean ok = connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+
+	close(fd);
+	return ok;
+}
+
+/* nginx with the RTMP module (Debian's libnginx-mod-rtmp), in the foreground. */
+static GPid nginx_start(const char *dir, guint port)
+{
+	g_autofree char *conf_path = g_build_filename(dir, "nginx.conf", NULL);
+	g_autofree char *conf = g_strdup_printf(
+	    "load_module /usr/lib/nginx/modules/ngx_rtmp_module.so;\n"
+	    "daemon off; master_process off; pid %s/nginx.pid; error_log %s/error.log;\n"
+	    "events {}\n"
+	    "rtmp { server { listen 127.0.0.1:%u; application live { live on; record off; } } }\n",
+	    dir, dir, port);
+	const char *argv[] = {"nginx", "-p", dir, "-c", conf_path, "-e", "stderr", NULL};
+	g_autoptr(GError) error = NULL;
+	GPid pid;
+
+	g_assert_true(g_file_set_contents(conf_path, conf, -1, NULL));
+	g_assert_true(g_spawn_async(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL,
+	                            &pid, &error));
+	g_assert_no_error(error);
+	g_assert_true(run_until(port_open, GUINT_TO_POINTER(port), 10000));
+	return pid;
+}
+
+static GstElement *encoder_start(const char *url)
+{
+	g_autofree char *desc = g_strdup_printf(ENCODER, url);
+	GError *error = NULL;
+	GstElement *p = gst_parse_launch(desc, &error);
+
+	g_assert_no_error(error);
+	g_assert_cmpint(gst_element_set_state(p, GST_STATE_PLAYING), !=, GST_STATE_CHANGE_FAILURE);
+	return p;
+}
+
+static void encoder_stop(GstElement *p)
+{
+	gst_element_set_state(p, GST_STATE_NULL);
+	gst_object_unref(p);
+}
+
+/* OBS pushes to an RTMP server; the lesson pulls the stream from there. The
+ * encoder stops (the stream ends) and starts again: reconnected. */
+static void test_rtmp_encoder(void)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(KtWorkerPool) pool = kt_worker_pool_new(2, &error);
+	KtWorker *w = kt_worker_pool_get(pool, 0);
+	KtRoomConfig rc = {.keyframe_interval_ms = 300, .rtx_cache_ms = 1000};
+	KtRoomTrack track = {.kind = KT_MEDIA_VIDEO,
+	                     .codec = KT_CODEC_VP8,
+	                     .pt = 96,
+	                     .clock_rate = 90000,
+	                     .pli = TRUE,
+	                     .nack = TRUE};
+	g_autofree char *dir = g_dir_make_tmp("kt-rtmp-XXXXXX", NULL);
+	guint port = free_port();
+	g_autofree char *url = g_strdup_printf("rtmp://127.0.0.1:%u/live/lesson", port);
+	PeerPair pair = {0};
+	Receiver rx = {0};
+	States states = {0};
+	KtRoom *room = kt_room_new(w, &rc);
+	KtIngestConfig cfg = {.url = url, .on_state = on_state, .user_data = &states};
+	GPid nginx = nginx_start(dir, port);
+	GstElement *encoder = encoder_start(url);
+	KtIngest *in;
+
+	g_assert_no_error(error);
+	peer_pair_connect(&pair, w, kt_worker_pool_get(pool, 1));
+	kt_room_add_subscriber(room, pair.server, &track, 1);
+	rx.peer = pair.client;
+	vp8_decoder_start(&rx.decoder, NULL, on_frame, &rx);
+	kt_worker_invoke_sync(kt_peer_get_worker(rx.peer), install_receiver, &rx);
+
+	in = kt_ingest_new(room, &cfg, &error);
+	g_assert_no_error(error);
+	g_assert_true(frames_rise(&rx, 30, 20000));
+	g_assert_cmpint(rx.width, ==, 640);
+	g_assert_cmpint(rx.height, ==, 360);
+	g_assert_true(await_state(&states, KT_INGEST_LIVE, 0, 3000));
+
+	/* The encoder stops, then starts again. */
+	encoder_stop(encoder);
+	g_assert_true(await_state(&states, KT_INGEST_RECONNECTING, 1, 30000));
+	encoder = encoder_start(url);
+	g_assert_true(await_state(&states, KT_INGEST_LIVE, 1, 30000));
+	g_assert_true(frames_rise(&rx, 30, 10000));
+
+	kt_ingest_free(in);
+	encoder_stop(encoder);
+	kill(nginx, SIGTERM);
+	waitpid(nginx, NULL, 0);
+	g_spawn_close_pid(nginx);
+	vp8_decoder_stop(&rx.decoder);
+	kt_room_close(room);
+	kt_room_unref(room);
+	peer_pair_close(&pair);
+	g_free(states.reason);
+	tmp_dir_remove(dir);
+}
+
 static void test_bad_settings(void)
 {
 	static const char *const urls[] = {NULL,
@@ -333,6 +477,7 @@ int main(int argc, char **argv)
 	g_test_init(&argc, &argv, NULL);
 	kt_gst_init();
 	g_test_add_func("/ingest/rtsp-camera", test_rtsp_camera);
+	g_test_add_func("/ingest/rtmp-encoder", test_rtmp_encoder);
 	g_test_add_func("/ingest/bad-settings", test_bad_settings);
 	return g_test_run();
 }
