@@ -529,6 +529,15 @@ static void test_dynamic(void)
 	/* The stage classroom becomes the teacher picture, then goes back. */
 	kt_program_recorder_set_slot(r, stage_id, KT_PROGRAM_SLOT_TEACHER);
 	run_for(0.5);
+	/* The old teacher's packets are skipped now: wait until some were (a
+	 * loaded machine may not have made any in half a second). */
+	for (gint64 deadline = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;;) {
+		kt_program_recorder_get_stats(r, &st);
+		if (st.hidden > 0)
+			break;
+		g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+		run_for(0.05);
+	}
 	kt_program_recorder_set_slot(r, stage_id, KT_PROGRAM_SLOT_STAGE);
 	gen_finish(&cw);
 	kt_program_recorder_remove_input(r, cw_id);
