@@ -80,6 +80,12 @@ typedef struct {
 	gint64 program_height;
 	gint64 program_fps;  /* 5..60, default 15 */
 	gint64 program_kbps; /* H.264 bitrate; 200..20000, default 1500 */
+	/* [wall] */
+	gboolean wall;     /* the teacher may switch to the wall; default TRUE */
+	gint64 wall_width; /* picture size; 64..4096 (even), default 960x540 */
+	gint64 wall_height;
+	gint64 wall_fps;  /* 1..60, default 15 */
+	gint64 wall_kbps; /* VP8 bitrate; 50..20000, default 800 */
 } KtSettings;
 
 /* A new struct holding the built-in defaults; free with kt_settings_free. */
