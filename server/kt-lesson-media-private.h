@@ -92,6 +92,7 @@ struct _MediaLesson {
 	/* The classroom wall, while a teacher watches it (kt-media-wall.c), and its room
 	 * source: made at the first request, kept for the lesson (stable SSRCs). */
 	KtLessonWall *wall;
+	guint64 wall_layouts; /* layout changes sent */
 	guint wall_source;
 	guint32 wall_ssrc, wall_rtx_ssrc;
 };

@@ -48,6 +48,7 @@ static void on_layout(KtLessonWall *wall, gpointer data)
 	GHashTableIter it;
 	gpointer value;
 
+	l->wall_layouts++;
 	g_hash_table_iter_init(&it, l->participants);
 	while (g_hash_table_iter_next(&it, NULL, &value))
 		if (((Participant *)value)->view_wall)
@@ -120,6 +121,7 @@ bool kt_media_wall_view(MediaLesson *l, Participant *p, const char *mode, GError
 {
 	const KtSettings *st = l->media->config.settings;
 	gboolean wall = g_strcmp0(mode, "wall") == 0;
+	guint64 sent;
 
 	if (p->role != KT_ROLE_TEACHER) {
 		g_set_error(error, KT_LESSON_MEDIA_ERROR, KT_LESSON_MEDIA_ERROR_WRONG_ROLE,
@@ -138,10 +140,11 @@ bool kt_media_wall_view(MediaLesson *l, Participant *p, const char *mode, GError
 	}
 	if (wall && !l->wall && !start_wall(l, error))
 		return FALSE;
+	sent = l->wall_layouts;
 	p->view_wall = wall;
-	kt_lesson_media_route(l); /* sets the wall's inputs, or frees it */
-	if (wall)
-		send_layout(l, p);
+	kt_lesson_media_route(l); /* sets the wall's inputs (a new layout goes out), or frees it */
+	if (wall && l->wall_layouts == sent)
+		send_layout(l, p); /* the layout did not change: this teacher still needs it */
 	return TRUE;
 }
 

@@ -2,7 +2,7 @@
 // against the real server, without media: a teacher, two classrooms and an
 // observer join one lesson; joins and leaves, hands, stage, mute and chat are
 // broadcast; refused messages (wrong role, bad JSON, unknown type, oversized,
-// before join) answer an error, change nothing and leave the socket usable;
+// before join, a bad `view`) answer an error, change nothing and leave the socket usable;
 // end_lesson closes everyone.
 //
 // Run inside tests/netns-run.sh (loopback only); needs KETANG_BIN and
@@ -210,6 +210,26 @@ describe('lesson WebSocket signaling', () => {
 		await roomB.expectError('wrong-role', 10);
 		observer.send({ type: 'raise_hand', id: 11 });
 		await observer.expectError('wrong-role', 11);
+		await Promise.all([teacher, roomA, roomB, observer].map((c) => c.expectQuiet()));
+	});
+
+	it('refuses a bad view (wrong role, bad or missing mode, unknown field); nothing changes', async () => {
+		roomB.send({ type: 'view', id: 30, mode: 'wall' });
+		await roomB.expectError('wrong-role', 30);
+		observer.send({ type: 'view', id: 31, mode: 'individual' });
+		await observer.expectError('wrong-role', 31);
+		teacher.send({ type: 'view', id: 32, mode: 'mosaic' });
+		const bad = await teacher.expectError('bad-message', 32);
+		assert.match(bad.message, /mode: must be one of wall, individual/);
+		teacher.send({ type: 'view', id: 33 });
+		assert.match((await teacher.expectError('bad-message', 33)).message, /mode: missing/);
+		teacher.send({ type: 'view', id: 34, mode: 1 });
+		await teacher.expectError('bad-message', 34);
+		teacher.send({ type: 'view', id: 35, mode: 'wall', layout: '3x3' });
+		assert.match((await teacher.expectError('bad-message', 35)).message, /layout: not a field of view/);
+		// Fields are checked before the role: a classroom's bad view is a bad message.
+		roomB.send({ type: 'view', id: 36, mode: 'WALL' });
+		await roomB.expectError('bad-message', 36);
 		await Promise.all([teacher, roomA, roomB, observer].map((c) => c.expectQuiet()));
 	});
 
