@@ -321,6 +321,11 @@ void kt_lesson_wall_get_stats(KtLessonWall *w, KtWallStats *out)
 		memset(out, 0, sizeof(*out));
 }
 
+GstElement *kt_lesson_wall_get_pipeline(KtLessonWall *w)
+{
+	return w->wall ? kt_wall_get_pipeline(w->wall) : NULL;
+}
+
 void kt_lesson_wall_free(KtLessonWall *w)
 {
 	if (!w)

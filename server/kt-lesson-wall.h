@@ -73,6 +73,10 @@ json_t *kt_lesson_wall_layout(KtLessonWall *wall);
 /* Control loop. The wall's counters (kt_wall_get_stats), zeros while rebuilding. */
 void kt_lesson_wall_get_stats(KtLessonWall *wall, KtWallStats *out);
 
+/* Control loop. The running wall's pipeline (borrowed; NULL while it waits to
+ * be rebuilt), for diagnostics and tests. Do not change its state. */
+GstElement *kt_lesson_wall_get_pipeline(KtLessonWall *wall);
+
 /* Control loop. Removes the taps, stops the wall. NULL is fine. */
 void kt_lesson_wall_free(KtLessonWall *wall);
 
