@@ -4,9 +4,10 @@
 // at the configured [wall] size with frames rising, and still receives every
 // classroom's audio. A 4th classroom joins: the `wall` layout message goes from
 // 3 to 4 tiles and the 4th tile's region of the picture (drawn into a canvas)
-// goes from black to the classroom's camera. Back to individual: 4 classroom
-// video tracks again. Saves a screenshot of the teacher page in wall view to
-// $KETANG_E2E_ARTIFACTS.
+// goes from black to the classroom's camera. Marks follow a raised hand and the
+// stage; a click on the wall picks that classroom's tile. Back to individual: 4
+// classroom video tracks again. Saves screenshots of the teacher page in wall
+// view to $KETANG_E2E_ARTIFACTS.
 //
 // Run inside tests/netns-run.sh (loopback only); needs KETANG_BIN and
 // tests/e2e/node_modules.
@@ -207,6 +208,10 @@ describe('the classroom wall: teacher + 3 classrooms, then a 4th', () => {
 		await teacher.waitForFunction((p) => window.ketang.view.layout.tiles.find((t) => t.participant === p)
 			?.mark === 'none', a, { timeout: 10000 });
 		assert.equal(await markOf(ids[ROOMS[1]]), 'none');
+		// A click on a classroom's place on the wall picks its tile below (its buttons).
+		await teacher.click(`#wall-tiles .wall-tile[data-participant="${ids[ROOMS[2]]}"]`);
+		await teacher.waitForSelector(`#gallery .tile.tile-picked[data-participant="${ids[ROOMS[2]]}"]`,
+			{ timeout: 5000 });
 	});
 
 	it('back to individual: the teacher decodes the 4 classroom cameras again', async () => {

@@ -380,3 +380,24 @@ describe('a lesson everyone left', () => {
 		}
 	});
 });
+
+describe('the classroom wall switched off', () => {
+	it('answers view wall with unavailable; the teacher stays individual', async () => {
+		const server = await startServer({ extraConfig: '[wall]\nenabled = false\n' });
+		const c = new Client(`${server.origin.replace('https:', 'wss:')}/ws`, 'teacher');
+		try {
+			await c.open();
+			c.send({ type: 'join', id: 1, token: await server.token('no-wall', 'teacher') });
+			await c.expect('joined', { id: 1 });
+			c.send({ type: 'view', id: 2, mode: 'wall' });
+			const err = await c.expectError('unavailable', 2);
+			assert.match(err.message, /\[wall\] enabled = false/);
+			c.send({ type: 'view', id: 3, mode: 'individual' });
+			await c.expect('ok', { id: 3 });
+			await c.expectQuiet();
+		} finally {
+			c.ws.terminate();
+			await server.stop();
+		}
+	});
+});
