@@ -271,11 +271,15 @@ async function syncView(classrooms) {
 		await client.request('view', { mode: want });
 		view.mode = want;
 	} catch (err) {
-		notice(`无法切换画面 Cannot switch the view: ${errorText(err.code, err.message)}`);
-		if (want === 'wall' && err.code === 'unavailable')
-			view.unavailable = true;
-		if (view.choice === want)
-			view.choice = null;
+		if (err.code !== 'closed') { // closed: the rejoin asks again
+			notice(`无法切换画面 Cannot switch the view: ${errorText(err.code, err.message)}`);
+			// A server without the wall: individual from now on. Otherwise stay as we are
+			// until the teacher picks again (no retry loop on every render).
+			if (want === 'wall' && ['unavailable', 'unknown-type', 'media-unavailable'].includes(err.code))
+				view.unavailable = true;
+			else
+				view.choice = view.mode;
+		}
 	} finally {
 		view.pending = false;
 	}
