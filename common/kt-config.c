@@ -63,6 +63,8 @@ static const KtOptionGroup kt_config_groups[] = {
     {"lesson", "Limits and rules for lessons."},
     {"recording", "Recording of live lessons (docs/archivists.md)."},
     {"broadcast", "The lesson program for large passive audiences (docs/operators.md)."},
+    {"wall", "The classroom wall: every classroom camera in one picture for the teacher "
+             "(docs/teachers.md)."},
 };
 
 static const KtOption kt_config_options[] = {
@@ -195,6 +197,19 @@ static const KtOption kt_config_options[] = {
             "about three segments behind the lesson."},
     {"broadcast", "window", KT_OPT_INT, KT_OFF(hls_window), .def_int = 6, .min = 3, .max = 30,
      .doc = "Segments listed in the live playlist (a sliding window; older ones are deleted)."},
+
+    {"wall", "enabled", KT_OPT_BOOL, KT_OFF(wall), .def_int = TRUE,
+     .doc = "Let the teacher switch to the wall: one VP8 picture of every classroom camera "
+            "(one stream to decode instead of one per classroom), made while a teacher "
+            "watches it."},
+    {"wall", "width", KT_OPT_INT, KT_OFF(wall_width), .def_int = 960, .min = 64, .max = 4096,
+     .doc = "Width of the wall picture, in pixels (even)."},
+    {"wall", "height", KT_OPT_INT, KT_OFF(wall_height), .def_int = 540, .min = 64, .max = 4096,
+     .doc = "Height of the wall picture, in pixels (even)."},
+    {"wall", "fps", KT_OPT_INT, KT_OFF(wall_fps), .def_int = 15, .min = 1, .max = 60,
+     .doc = "Frame rate of the wall."},
+    {"wall", "kbps", KT_OPT_INT, KT_OFF(wall_kbps), .def_int = 800, .min = 50, .max = 20000,
+     .doc = "Video bitrate of the wall, in kbit/s."},
 };
 
 /* Sets @error to "[group] key: <why>". */
@@ -393,6 +408,9 @@ static bool kt_settings_validate_pairs(const KtSettings *s, GError **error)
 	if (s->program_width % 2 || s->program_height % 2)
 		return kt_option_fail(kt_option_find("recording", "program_width"), error,
 		                      "program_width and program_height must be even");
+	if (s->wall_width % 2 || s->wall_height % 2)
+		return kt_option_fail(kt_option_find("wall", "width"), error,
+		                      "width and height must be even");
 	return true;
 }
 

@@ -85,6 +85,12 @@ typedef struct {
 	gboolean hls_public;  /* no token needed; default FALSE (per lesson: API) */
 	gint64 hls_segment_s; /* 1..10, default 2 */
 	gint64 hls_window;    /* segments in the playlist; 3..30, default 6 */
+	/* [wall] */
+	gboolean wall;     /* the teacher may switch to the wall; default TRUE */
+	gint64 wall_width; /* picture size; 64..4096 (even), default 960x540 */
+	gint64 wall_height;
+	gint64 wall_fps;  /* 1..60, default 15 */
+	gint64 wall_kbps; /* VP8 bitrate; 50..20000, default 800 */
 } KtSettings;
 
 /* A new struct holding the built-in defaults; free with kt_settings_free. */

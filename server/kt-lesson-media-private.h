@@ -3,6 +3,7 @@
 #pragma once
 
 #include "kt-lesson-media.h"
+#include "kt-lesson-wall.h"
 #include "kt-peer.h"
 #include "kt-room.h"
 #include "kt-sdp.h"
@@ -14,6 +15,9 @@ typedef enum {
 	KT_SRC_COURSEWARE,
 	KT_SRC_AUDIO,
 	KT_SRC_N,
+	/* Server-made, never published by a participant: the classroom wall
+	 * (kt-media-wall.c). Past KT_SRC_N so per-participant tables skip it. */
+	KT_SRC_WALL = KT_SRC_N + 1,
 } KtSourceName;
 
 typedef struct _MediaLesson MediaLesson;
@@ -38,6 +42,8 @@ struct _Participant {
 	KtRole role;
 	MediaLesson *lesson;
 	gboolean muted;
+	gboolean hand;          /* raised (the wall marks it) */
+	gboolean view_wall;     /* a teacher watching the wall instead of each classroom */
 	guint source[KT_SRC_N]; /* room source ids, 0 = none */
 	guint32 ssrc[KT_SRC_N], rtx_ssrc[KT_SRC_N];
 	gboolean active[KT_SRC_N]; /* as last reported to source_changed */
@@ -83,6 +89,12 @@ struct _MediaLesson {
 	guint quality_timer;
 	guint linger_timer; /* everyone left: the lesson stays live until it fires */
 	gboolean ended;     /* the teacher ended it: the last to leave ends it at once */
+	/* The classroom wall, while a teacher watches it (kt-media-wall.c), and its room
+	 * source: made at the first request, kept for the lesson (stable SSRCs). */
+	KtLessonWall *wall;
+	guint64 wall_layouts; /* layout changes sent */
+	guint wall_source;
+	guint32 wall_ssrc, wall_rtx_ssrc;
 };
 
 struct _KtLessonMedia {
@@ -109,6 +121,18 @@ guint kt_lesson_media_video_priority(const KtSettings *settings, KtRole role, Kt
 bool kt_media_publish_offer(MediaLesson *l, Participant *p, const char *sdp, json_t *tracks,
                             json_t *request_id, GError **error);
 void kt_media_publish_close(MediaLesson *l, Participant *p);
+
+/* kt-media-wall.c */
+/* Makes or frees the wall as teachers want it, and gives it the classroom cameras
+ * with their marks. Called by kt_lesson_media_route and on hand changes. */
+void kt_media_wall_update(MediaLesson *l);
+/* @p (a teacher) switches to @mode ("wall", "individual"); routes again. */
+bool kt_media_wall_view(MediaLesson *l, Participant *p, const char *mode, GError **error);
+/* Adds the wall to @wanted when @p watches it; TRUE then (its classrooms' cameras
+ * are then not wanted one by one). */
+gboolean kt_media_wall_want(MediaLesson *l, Participant *p, GPtrArray *wanted);
+/* The lesson ends: frees the wall and removes its source. */
+void kt_media_wall_close(MediaLesson *l);
 
 /* kt-media-subscribe.c */
 void kt_media_subscribe_update(MediaLesson *l, Participant *p, GPtrArray *wanted /* SubSlot* */);

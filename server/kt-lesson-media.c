@@ -17,12 +17,14 @@ static const struct {
 
 const char *kt_source_name_to_string(KtSourceName n)
 {
+	if (n == KT_SRC_WALL)
+		return "wall";
 	return (guint)n < KT_SRC_N ? source_names[n].name : "unknown";
 }
 
 KtMediaKind kt_source_name_kind(KtSourceName n)
 {
-	return source_names[n].kind;
+	return (guint)n < KT_SRC_N ? source_names[n].kind : KT_MEDIA_VIDEO;
 }
 
 static gboolean on_quality_tick(gpointer data);
@@ -69,6 +71,7 @@ static void media_lesson_free(gpointer data)
 	if (l->linger_timer)
 		g_source_remove(l->linger_timer);
 	g_hash_table_unref(l->participants);
+	kt_media_wall_close(l);
 	g_hash_table_iter_init(&it, l->kept);
 	while (g_hash_table_iter_next(&it, NULL, &value))
 		kt_room_remove_source(kt_lesson_get_room(l->live), ((KeptSource *)value)->source);
@@ -181,6 +184,7 @@ void kt_lesson_media_leave(KtLessonMedia *m, const char *lesson, const char *par
 		return;
 	if (g_strcmp0(l->stage, participant) == 0)
 		g_clear_pointer(&l->stage, g_free);
+	kt_media_wall_update(l); /* its camera leaves the wall; no teacher, no wall */
 	if (g_hash_table_size(l->participants) > 0) {
 		kt_lesson_media_route(l);
 	} else if (l->ended || linger == 0) {
@@ -215,6 +219,25 @@ void kt_lesson_media_set_stage(KtLessonMedia *m, const char *lesson, const char 
 	kt_lesson_media_route(l);
 }
 
+void kt_lesson_media_set_hand(KtLessonMedia *m, const char *lesson, const char *participant,
+                              gboolean hand)
+{
+	Participant *p = participant_of(m, lesson, participant, NULL);
+
+	if (!p || p->hand == hand)
+		return;
+	p->hand = hand;
+	kt_media_wall_update(p->lesson);
+}
+
+bool kt_lesson_media_view(KtLessonMedia *m, const char *lesson, const char *participant,
+                          const char *mode, GError **error)
+{
+	Participant *p = participant_of(m, lesson, participant, error);
+
+	return p && kt_media_wall_view(p->lesson, p, mode, error);
+}
+
 void kt_lesson_media_set_muted(KtLessonMedia *m, const char *lesson, const char *participant,
                                gboolean muted)
 {
@@ -247,8 +270,10 @@ guint kt_lesson_media_video_priority(const KtSettings *settings, KtRole role, Kt
 guint kt_lesson_media_ensure_source(MediaLesson *l, Participant *p, KtSourceName n)
 {
 	KtRoom *room = kt_lesson_get_room(l->live);
-	KtMediaKind kind = kt_source_name_kind(n);
+	KtMediaKind kind;
 
+	g_return_val_if_fail((guint)n < KT_SRC_N, 0); /* published sources only */
+	kind = kt_source_name_kind(n);
 	if (p->source[n])
 		return p->source[n];
 	if (p->role == KT_ROLE_TEACHER && n != KT_SRC_COURSEWARE) {
@@ -307,7 +332,9 @@ static GPtrArray *wanted_for(MediaLesson *l, Participant *p)
 {
 	static const KtSourceName teacher_out[] = {KT_SRC_CAMERA, KT_SRC_COURSEWARE, KT_SRC_AUDIO};
 	static const KtSourceName class_out[] = {KT_SRC_CAMERA, KT_SRC_AUDIO};
+	static const KtSourceName class_audio[] = {KT_SRC_AUDIO};
 	GPtrArray *wanted = g_ptr_array_new_with_free_func(g_free);
+	gboolean wall = kt_media_wall_want(l, p, wanted);
 	GHashTableIter it;
 	gpointer value;
 
@@ -317,7 +344,9 @@ static GPtrArray *wanted_for(MediaLesson *l, Participant *p)
 
 		if (from == p)
 			continue;
-		if (p->role == KT_ROLE_TEACHER && from->role == KT_ROLE_CLASSROOM)
+		if (p->role == KT_ROLE_TEACHER && from->role == KT_ROLE_CLASSROOM && wall)
+			want_sources_of(wanted, from, class_audio, G_N_ELEMENTS(class_audio));
+		else if (p->role == KT_ROLE_TEACHER && from->role == KT_ROLE_CLASSROOM)
 			want_sources_of(wanted, from, class_out, G_N_ELEMENTS(class_out));
 		else if (p->role != KT_ROLE_TEACHER && from->role == KT_ROLE_TEACHER)
 			want_sources_of(wanted, from, teacher_out, G_N_ELEMENTS(teacher_out));
@@ -333,6 +362,7 @@ void kt_lesson_media_route(MediaLesson *l)
 	GHashTableIter it;
 	gpointer value;
 
+	kt_media_wall_update(l);
 	g_hash_table_iter_init(&it, l->participants);
 	while (g_hash_table_iter_next(&it, NULL, &value)) {
 		Participant *p = value;
@@ -353,13 +383,13 @@ void kt_lesson_media_source_active(MediaLesson *l, Participant *p, KtSourceName 
 	    .name = p->name,
 	    .role = p->role,
 	    .what = kt_source_name_to_string(n),
-	    .source = p->source[n],
 	    .kind = kt_source_name_kind(n),
 	    .active = active,
 	};
 
-	if (!p->source[n] || p->active[n] == active)
+	if ((guint)n >= KT_SRC_N || !p->source[n] || p->active[n] == active)
 		return;
+	src.source = p->source[n];
 	p->active[n] = active;
 	if (c->source_changed)
 		c->source_changed(&src, c->user_data);

@@ -4,7 +4,9 @@
  * should receive, the page answers), and the routing rules that decide who
  * receives what:
  *
- *   teacher    ← every classroom's camera and audio
+ *   teacher    ← every classroom's camera and audio; in wall view, the
+ *                classroom wall (one video of every classroom camera,
+ *                kt-lesson-wall.h) and every classroom's audio
  *   classroom  ← the teacher's camera, courseware and audio, and the on-stage
  *                classroom's camera and audio (unless it is that classroom)
  *   observer   ← what a classroom receives
@@ -86,6 +88,15 @@ void kt_lesson_media_end(KtLessonMedia *media, const char *lesson);
 void kt_lesson_media_set_stage(KtLessonMedia *media, const char *lesson, const char *stage);
 void kt_lesson_media_set_muted(KtLessonMedia *media, const char *lesson, const char *participant,
                                gboolean muted);
+/* A classroom's hand went up or down (the wall marks it). */
+void kt_lesson_media_set_hand(KtLessonMedia *media, const char *lesson, const char *participant,
+                              gboolean hand);
+/* The teacher's `view`: @mode "wall" (the wall starts if nobody watched it; the
+ * teacher's `wall` layout message follows through send) or "individual" (the wall
+ * stops once nobody watches it). The subscribe connection is offered again.
+ * UNAVAILABLE when [wall] enabled is false or the wall cannot start. */
+bool kt_lesson_media_view(KtLessonMedia *media, const char *lesson, const char *participant,
+                          const char *mode, GError **error);
 
 /* Negotiation messages from the page. Errors are the caller's to report; on
  * success the reply (publish_answer with @request_id) follows through send. */

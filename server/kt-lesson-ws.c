@@ -95,6 +95,7 @@ static void on_floor(gpointer data, const char *lesson)
 		const KtRosterEntry *e = kt_roster_nth(r, i);
 
 		kt_lesson_media_set_muted(ws->media, lesson, e->id, e->muted);
+		kt_lesson_media_set_hand(ws->media, lesson, e->id, e->hand);
 	}
 	kt_lesson_media_set_stage(ws->media, lesson, kt_roster_get_stage(r));
 	if (ws->recorder) {
@@ -150,6 +151,22 @@ static void on_candidate(gpointer data, const char *lesson, const char *particip
 		reply_error(ws, lesson, participant, NULL, error);
 }
 
+static void on_view(gpointer data, const char *lesson, const char *participant, const char *mode,
+                    json_t *request_id)
+{
+	KtLessonWs *ws = data;
+	g_autoptr(GError) error = NULL;
+	json_t *ok;
+
+	if (!kt_lesson_media_view(ws->media, lesson, participant, mode, &error)) {
+		reply_error(ws, lesson, participant, request_id, error);
+		return;
+	}
+	ok = kt_signal_msg_new("ok", request_id);
+	kt_signal_send(ws->signal, lesson, participant, ok);
+	json_decref(ok);
+}
+
 static char *on_lesson_title(gpointer data, const char *lesson)
 {
 	KtLessonWs *ws = data;
@@ -175,6 +192,7 @@ static const KtSignalMediaOps ops = {
     .publish_offer = on_publish_offer,
     .subscribe_answer = on_subscribe_answer,
     .candidate = on_candidate,
+    .view = on_view,
     .lesson_title = on_lesson_title,
     .lesson_ended = on_lesson_ended,
 };

@@ -144,13 +144,15 @@ static void send_offer(MediaLesson *l, Participant *p)
 		o->red = audio_red(l, s);
 		o->ssrc = s->ssrc;
 		o->rtx_ssrc = s->kind == KT_MEDIA_VIDEO ? s->rtx_ssrc : 0;
-		g_strlcpy(o->stream_id, s->from, sizeof(o->stream_id));
-		g_snprintf(o->track_id, sizeof(o->track_id), "%s-%s", s->from,
+		/* Server-made streams (the wall) have no participant. */
+		g_strlcpy(o->stream_id, s->from[0] ? s->from : "ketang", sizeof(o->stream_id));
+		g_snprintf(o->track_id, sizeof(o->track_id), "%s-%s", o->stream_id,
 		           kt_source_name_to_string(s->name));
 		if (s->active)
-			json_array_append_new(list, json_pack("{s:s, s:s, s:s}", "mid", s->mid,
-			                                      "participant", s->from, "source",
-			                                      kt_source_name_to_string(s->name)));
+			json_array_append_new(
+			    list, json_pack("{s:s, s:o, s:s}", "mid", s->mid, "participant",
+			                    s->from[0] ? json_string(s->from) : json_null(),
+			                    "source", kt_source_name_to_string(s->name)));
 	}
 	sdp = kt_sdp_offer_build(&params, streams, p->slots->len, &error);
 	if (!sdp) {

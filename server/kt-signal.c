@@ -267,6 +267,7 @@ static gboolean kt_signal_on_raise_hand(KtSignalCall *call, GError **error)
 	if (!kt_roster_raise_hand(call->peer->lesson->roster, call->peer->id, error))
 		return FALSE;
 	kt_signal_event(call, "hand_raised", call->peer->id);
+	kt_signal_floor_changed(call);
 	return TRUE;
 }
 
@@ -275,6 +276,7 @@ static gboolean kt_signal_on_lower_hand(KtSignalCall *call, GError **error)
 	if (!kt_roster_lower_hand(call->peer->lesson->roster, call->peer->id, error))
 		return FALSE;
 	kt_signal_event(call, "hand_lowered", call->peer->id);
+	kt_signal_floor_changed(call);
 	return TRUE;
 }
 
@@ -403,6 +405,16 @@ static gboolean kt_signal_on_candidate(KtSignalCall *call, GError **error)
 	return TRUE;
 }
 
+static gboolean kt_signal_on_view(KtSignalCall *call, GError **error)
+{
+	const KtSignalMediaOps *ops = call->s->media_ops;
+	if (!ops || !ops->view)
+		return kt_signal_no_media(error);
+	ops->view(call->s->media, kt_roster_get_lesson(call->peer->lesson->roster), call->peer->id,
+	          call->msg->mode, call->msg->id);
+	return TRUE;
+}
+
 /* --------------------------------------------------------------- dispatch */
 
 /* Who may send what, in which state (PROTOCOL.md, "Client → server"). */
@@ -420,6 +432,7 @@ static const KtSignalHandler kt_signal_handlers[KT_SIGNAL_MSG_N_TYPES] = {
     [KT_SIGNAL_MSG_UNMUTE] = {kt_signal_on_unmute, KT_SIGNAL_ROLE(TEACHER)},
     [KT_SIGNAL_MSG_END_LESSON] = {kt_signal_on_end_lesson, KT_SIGNAL_ROLE(TEACHER)},
     [KT_SIGNAL_MSG_CHAT] = {kt_signal_on_chat, KT_SIGNAL_ANYONE},
+    [KT_SIGNAL_MSG_VIEW] = {kt_signal_on_view, KT_SIGNAL_ROLE(TEACHER)},
 };
 
 /* State and role checks of the table. */

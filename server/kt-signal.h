@@ -54,8 +54,8 @@ typedef struct {
 	void (*participant_joined)(gpointer media, const char *lesson, const KtRosterEntry *p);
 	/* The socket closed (also after end_lesson). */
 	void (*participant_left)(gpointer media, const char *lesson, const char *participant);
-	/* Stage or mute changed (kt_signal_get_roster has the new state):
-	 * re-evaluate who receives what. */
+	/* Stage, mute or a raised hand changed (kt_signal_get_roster has the new
+	 * state): re-evaluate who receives what (and the wall's marks). */
 	void (*floor_changed)(gpointer media, const char *lesson);
 	/* end_lesson was accepted; participant_left follows for each socket. */
 	void (*lesson_ended)(gpointer media, const char *lesson);
@@ -74,6 +74,10 @@ typedef struct {
 	 * candidates (RFC 8838); @mid may be NULL. */
 	void (*candidate)(gpointer media, const char *lesson, const char *participant,
 	                  const char *pc, const char *candidate, const char *mid);
+	/* The teacher's view of the classrooms: @mode "wall" or "individual".
+	 * Answer with `ok` or an error, echoing @request_id (may be NULL). */
+	void (*view)(gpointer media, const char *lesson, const char *participant, const char *mode,
+	             json_t *request_id);
 } KtSignalMediaOps;
 
 /* @secret (≥ 16 bytes) verifies join tokens; copied. Control loop. */

@@ -44,6 +44,7 @@ typedef struct {
 
 static const char *const kt_pc_names[] = {"publish", "subscribe", NULL};
 static const char *const kt_source_names[] = {"camera", "courseware", "audio", NULL};
+static const char *const kt_view_modes[] = {"wall", "individual", NULL};
 
 #define STR(n, fl, lo, hi, member)                                                                 \
 	{                                                                                          \
@@ -91,6 +92,13 @@ static const KtSignalMsgSpec kt_signal_msg_specs[KT_SIGNAL_MSG_N_TYPES] = {
     [KT_SIGNAL_MSG_CHAT] = {"chat",
                             {STR("text", KT_FIELD_REQUIRED | KT_FIELD_CHARS | KT_FIELD_TEXT, 1,
                                  KT_SIGNAL_MSG_MAX_CHAT, text)}},
+    [KT_SIGNAL_MSG_VIEW] = {"view",
+                            {{.name = "mode",
+                              .kind = KT_FIELD_STRING,
+                              .flags = KT_FIELD_REQUIRED,
+                              .max = 16,
+                              .one_of = kt_view_modes,
+                              .offset = offsetof(KtSignalMsg, mode)}}},
 };
 
 static const char *const kt_signal_msg_error_codes[] = {

@@ -2,7 +2,7 @@
 // against the real server, without media: a teacher, two classrooms and an
 // observer join one lesson; joins and leaves, hands, stage, mute and chat are
 // broadcast; refused messages (wrong role, bad JSON, unknown type, oversized,
-// before join) answer an error, change nothing and leave the socket usable;
+// before join, a bad `view`) answer an error, change nothing and leave the socket usable;
 // end_lesson closes everyone.
 //
 // Run inside tests/netns-run.sh (loopback only); needs KETANG_BIN and
@@ -213,6 +213,26 @@ describe('lesson WebSocket signaling', () => {
 		await Promise.all([teacher, roomA, roomB, observer].map((c) => c.expectQuiet()));
 	});
 
+	it('refuses a bad view (wrong role, bad or missing mode, unknown field); nothing changes', async () => {
+		roomB.send({ type: 'view', id: 30, mode: 'wall' });
+		await roomB.expectError('wrong-role', 30);
+		observer.send({ type: 'view', id: 31, mode: 'individual' });
+		await observer.expectError('wrong-role', 31);
+		teacher.send({ type: 'view', id: 32, mode: 'mosaic' });
+		const bad = await teacher.expectError('bad-message', 32);
+		assert.match(bad.message, /mode: must be one of wall, individual/);
+		teacher.send({ type: 'view', id: 33 });
+		assert.match((await teacher.expectError('bad-message', 33)).message, /mode: missing/);
+		teacher.send({ type: 'view', id: 34, mode: 1 });
+		await teacher.expectError('bad-message', 34);
+		teacher.send({ type: 'view', id: 35, mode: 'wall', layout: '3x3' });
+		assert.match((await teacher.expectError('bad-message', 35)).message, /layout: not a field of view/);
+		// Fields are checked before the role: a classroom's bad view is a bad message.
+		roomB.send({ type: 'view', id: 36, mode: 'WALL' });
+		await roomB.expectError('bad-message', 36);
+		await Promise.all([teacher, roomA, roomB, observer].map((c) => c.expectQuiet()));
+	});
+
 	it('answers bad input with errors and the socket stays usable', async () => {
 		roomA.send('{"type": "chat", "text": ');
 		await roomA.expectError('bad-json');
@@ -356,6 +376,27 @@ describe('a lesson everyone left', () => {
 			const endMs = await msUntilNoLesson(server.origin, 1500);
 			console.log(`end_lesson -> lesson ended after ${endMs} ms`);
 		} finally {
+			await server.stop();
+		}
+	});
+});
+
+describe('the classroom wall switched off', () => {
+	it('answers view wall with unavailable; the teacher stays individual', async () => {
+		const server = await startServer({ extraConfig: '[wall]\nenabled = false\n' });
+		const c = new Client(`${server.origin.replace('https:', 'wss:')}/ws`, 'teacher');
+		try {
+			await c.open();
+			c.send({ type: 'join', id: 1, token: await server.token('no-wall', 'teacher') });
+			await c.expect('joined', { id: 1 });
+			c.send({ type: 'view', id: 2, mode: 'wall' });
+			const err = await c.expectError('unavailable', 2);
+			assert.match(err.message, /\[wall\] enabled = false/);
+			c.send({ type: 'view', id: 3, mode: 'individual' });
+			await c.expect('ok', { id: 3 });
+			await c.expectQuiet();
+		} finally {
+			c.ws.terminate();
 			await server.stop();
 		}
 	});

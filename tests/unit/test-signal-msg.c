@@ -304,6 +304,32 @@ static void test_bad_chat(void)
 	g_string_free(text, TRUE);
 }
 
+static void test_view(void)
+{
+	KtSignalMsg m;
+
+	parse_ok("{\"type\":\"view\",\"id\":3,\"mode\":\"wall\"}", &m);
+	g_assert_cmpint(m.type, ==, KT_SIGNAL_MSG_VIEW);
+	g_assert_cmpstr(m.mode, ==, "wall");
+	kt_signal_msg_clear(&m);
+	parse_ok("{\"type\":\"view\",\"mode\":\"individual\"}", &m);
+	g_assert_cmpstr(m.mode, ==, "individual");
+	kt_signal_msg_clear(&m);
+
+	BAD("{\"type\":\"view\"}", BAD_MESSAGE, "mode: missing");
+	BAD("{\"type\":\"view\",\"mode\":null}", BAD_MESSAGE, "mode: must be a string");
+	BAD("{\"type\":\"view\",\"mode\":1}", BAD_MESSAGE, "mode: must be a string");
+	BAD("{\"type\":\"view\",\"mode\":\"\"}", BAD_MESSAGE,
+	    "mode: must be one of wall, individual");
+	BAD("{\"type\":\"view\",\"mode\":\"Wall\"}", BAD_MESSAGE,
+	    "mode: must be one of wall, individual");
+	BAD("{\"type\":\"view\",\"mode\":\"grid-of-all-the-classrooms\"}", BAD_MESSAGE,
+	    "mode: longer than 16");
+	BAD("{\"type\":\"view\",\"mode\":\"wall\",\"layout\":\"3x3\"}", BAD_MESSAGE,
+	    "layout: not a field of view");
+	BAD("{\"type\":\"view\",\"mode\":[\"wall\"]}", BAD_MESSAGE, "mode: must be a string");
+}
+
 static void test_builders(void)
 {
 	json_t *id = json_integer(9);
@@ -340,6 +366,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/signal-msg/bad-bare", test_bad_bare);
 	g_test_add_func("/signal-msg/bad-targeted", test_bad_targeted);
 	g_test_add_func("/signal-msg/bad-chat", test_bad_chat);
+	g_test_add_func("/signal-msg/view", test_view);
 	g_test_add_func("/signal-msg/builders", test_builders);
 	return g_test_run();
 }

@@ -133,6 +133,8 @@ static char *valid_message(KtSignalMsgType type, const char *target)
 		                       kt_signal_msg_type_name(type), target);
 	case KT_SIGNAL_MSG_CHAT:
 		return g_strdup("{\"type\":\"chat\",\"id\":5,\"text\":\"hi\"}");
+	case KT_SIGNAL_MSG_VIEW:
+		return g_strdup("{\"type\":\"view\",\"id\":5,\"mode\":\"wall\"}");
 	default:
 		return g_strdup_printf("{\"type\":\"%s\",\"id\":5}", kt_signal_msg_type_name(type));
 	}
@@ -282,6 +284,7 @@ static void test_wrong_role(Fixture *f, gconstpointer data)
 	    [KT_SIGNAL_MSG_UNMUTE] = "teacher",
 	    [KT_SIGNAL_MSG_END_LESSON] = "teacher",
 	    [KT_SIGNAL_MSG_CHAT] = "teacher classroom observer",
+	    [KT_SIGNAL_MSG_VIEW] = "teacher",
 	};
 	for (guint i = 0; i < 3; i++)
 		drain(conns[i]); /* the join broadcasts */
@@ -458,6 +461,12 @@ static void fake_candidate(gpointer m, const char *lesson, const char *p, const 
 	                       cand, mid ? mid : "-");
 }
 
+static void fake_view(gpointer m, const char *lesson, const char *p, const char *mode, json_t *id)
+{
+	g_string_append_printf(((FakeMedia *)m)->log, "view %s %s %s %lld;", lesson, p, mode,
+	                       (long long)json_integer_value(id));
+}
+
 static void test_media(Fixture *f, gconstpointer data)
 {
 	static const KtSignalMediaOps ops = {
@@ -466,6 +475,7 @@ static void test_media(Fixture *f, gconstpointer data)
 	    .floor_changed = fake_floor,
 	    .publish_offer = fake_publish,
 	    .candidate = fake_candidate,
+	    .view = fake_view,
 	};
 	FakeMedia media = {g_string_new(NULL)};
 	g_autofree char *tid = NULL, *cid = NULL;
@@ -478,6 +488,11 @@ static void test_media(Fixture *f, gconstpointer data)
 		send_text(t, text);
 		expect_error(t, "media-unavailable");
 	}
+	{
+		g_autofree char *text = valid_message(KT_SIGNAL_MSG_VIEW, NULL);
+		send_text(t, text);
+		expect_error(t, "media-unavailable");
+	}
 
 	kt_signal_set_media(f->s, &ops, &media);
 	KtWsConn *c = join(f, KT_ROLE_CLASSROOM, NULL, &cid);
@@ -486,6 +501,19 @@ static void test_media(Fixture *f, gconstpointer data)
 	send_text(c, "{\"type\":\"candidate\",\"pc\":\"subscribe\",\"candidate\":\"\"}");
 	send_text(c, "{\"type\":\"subscribe_answer\",\"sdp\":\"v=0\"}"); /* op not set */
 	expect_error(c, "media-unavailable");
+	/* view: the teacher's only; a bad mode never reaches the media side. */
+	send_text(c, "{\"type\":\"view\",\"id\":7,\"mode\":\"wall\"}");
+	expect_error(c, "wrong-role");
+	drain(t); /* c's join */
+	send_text(t, "{\"type\":\"view\",\"id\":8,\"mode\":\"mosaic\"}");
+	expect_error(t, "bad-message");
+	send_text(t, "{\"type\":\"view\",\"id\":9}");
+	expect_error(t, "bad-message");
+	send_text(t, "{\"type\":\"view\",\"id\":6,\"mode\":\"wall\"}");
+	/* A raised hand is a floor change too (the wall marks it). */
+	send_text(c, "{\"type\":\"raise_hand\"}");
+	drain(t);
+	drain(c);
 	g_autofree char *mute = g_strdup_printf("{\"type\":\"mute\",\"participant\":\"%s\"}", cid);
 	send_text(t, mute);
 	drain(c); /* muted */
@@ -497,7 +525,8 @@ static void test_media(Fixture *f, gconstpointer data)
 	kt_ws_test_close(c);
 	g_assert_cmpstr(media.log->str, ==,
 	                "joined maths-3a p2;publish maths-3a p2 v=0 1 4;"
-	                "candidate maths-3a p2 subscribe '' -;floor maths-3a;left maths-3a p2;");
+	                "candidate maths-3a p2 subscribe '' -;view maths-3a p1 wall 6;"
+	                "floor maths-3a;floor maths-3a;left maths-3a p2;");
 	g_string_free(media.log, TRUE);
 }
 

@@ -6,6 +6,11 @@
 // The camera goes out as three simulcast layers (simulcast.js), so each
 // classroom gets the size its link carries.
 //
+// Classrooms are shown one picture each ("individual") or as the classroom
+// wall, one server-made picture of them all ("wall", PROTOCOL.md `view`):
+// individual while there are at most WALL_ABOVE classrooms, the wall when
+// more, until the teacher picks one with the switch.
+//
 // Query flags: ?fake-courseware shares a second camera track as courseware
 // instead of asking for the screen (headless tests: screen capture needs a
 // picker there), ?courseware-video=WxH its size (default 640x360);
@@ -24,10 +29,24 @@ let camera = null; // MediaStream: camera + microphone
 let courseware = null; // MediaStream: the shared screen (or the fake second camera)
 const tiles = new Map(); // participant id -> tile elements
 
+const WALL_ABOVE = 4; // more classrooms than this: the wall by default
+const view = {
+	choice: null, // the teacher's pick ('wall' | 'individual'), null = automatic
+	mode: 'individual', // what the server was asked for and accepted since the last join
+	pending: false,
+	unavailable: false, // the server refused the wall (switched off)
+	layout: null, // the last `wall` message
+};
+const wallLayouts = []; // every `wall` message, for the tests
+
 // Read by the end-to-end tests.
 const pageTimings = { joinStart: 0 };
 const recordingEvents = []; // `recording` lesson events (a recording that failed)
-exposeForTests(() => client, pageTimings, { recordingEvents });
+exposeForTests(() => client, pageTimings, {
+	recordingEvents,
+	wallLayouts,
+	get view() { return { mode: view.mode, choice: view.choice, layout: view.layout }; },
+});
 
 const STATUS = {
 	connecting: ['connecting', '正在进入课堂… Joining the lesson…'],
@@ -55,6 +74,10 @@ function onState({ detail }) {
 		? '网络中断，正在自动重新连接，请稍候… 无需任何操作。 Connection lost: reconnecting by itself, nothing to do.'
 		: null);
 	const joined = detail.state === 'joined';
+	if (!joined) {
+		view.mode = 'individual'; // a new join starts individual: asked again once joined
+		view.pending = false;
+	}
 	$('share').disabled = !joined && !courseware;
 	$('end').disabled = !joined;
 	$('chat-input').disabled = !joined;
@@ -230,6 +253,93 @@ function renderHands(classrooms) {
 		button.disabled = client.state !== 'joined';
 }
 
+// ---- the classroom wall -------------------------------------------------------
+
+function wantedView(classrooms) {
+	if (view.unavailable)
+		return 'individual';
+	return view.choice || (classrooms > WALL_ABOVE ? 'wall' : 'individual');
+}
+
+/** Asks the server for the view the page wants, one request at a time. */
+async function syncView(classrooms) {
+	const want = wantedView(classrooms);
+	if (!client || client.state !== 'joined' || view.pending || want === view.mode)
+		return;
+	view.pending = true;
+	try {
+		await client.request('view', { mode: want });
+		view.mode = want;
+	} catch (err) {
+		if (err.code !== 'closed') { // closed: the rejoin asks again
+			notice(`无法切换画面 Cannot switch the view: ${errorText(err.code, err.message)}`);
+			// A server without the wall: individual from now on. Otherwise stay as we are
+			// until the teacher picks again (no retry loop on every render).
+			if (want === 'wall' && ['unavailable', 'unknown-type', 'media-unavailable'].includes(err.code))
+				view.unavailable = true;
+			else
+				view.choice = view.mode;
+		}
+	} finally {
+		view.pending = false;
+	}
+	render();
+}
+
+function pickView(mode) {
+	view.choice = mode;
+	render();
+}
+
+/** A click on the wall: the classroom's own tile below (its buttons), highlighted. */
+function pickWallTile(id) {
+	const t = tiles.get(id);
+	if (!t)
+		return;
+	for (const other of tiles.values())
+		other.root.classList.toggle('tile-picked', other === t);
+	t.root.scrollIntoView({ block: 'nearest', behavior: 'smooth' });
+	t.stageBtn.focus({ preventScroll: true });
+}
+
+function renderWallTiles(layout) {
+	const box = $('wall-tiles');
+	const key = JSON.stringify(layout);
+	if (box.dataset.key === key)
+		return;
+	box.dataset.key = key;
+	$('wall-view').style.aspectRatio = `${layout.width} / ${layout.height}`;
+	box.replaceChildren(...layout.tiles.map((t) => {
+		const b = h('button', { type: 'button', class: 'wall-tile', title: t.name,
+			'aria-label': t.name, dataset: { participant: t.participant },
+			onclick: () => pickWallTile(t.participant) });
+		b.style.left = `${(100 * t.x) / layout.width}%`;
+		b.style.top = `${(100 * t.y) / layout.height}%`;
+		b.style.width = `${(100 * t.width) / layout.width}%`;
+		b.style.height = `${(100 * t.height) / layout.height}%`;
+		return b;
+	}));
+}
+
+function renderView(classrooms) {
+	const wall = view.mode === 'wall';
+	const shown = view.pending ? wantedView(classrooms) : view.mode;
+	$('view-wall').setAttribute('aria-pressed', String(shown === 'wall'));
+	$('view-individual').setAttribute('aria-pressed', String(shown !== 'wall'));
+	$('view-wall').disabled = view.unavailable || client.state !== 'joined';
+	$('view-individual').disabled = client.state !== 'joined';
+	$('wall-view').hidden = !wall;
+	$('wall-hint').hidden = !wall;
+	$('gallery').classList.toggle('gallery-wall', wall);
+	const stream = client.remoteStreams.find((x) => x.source === 'wall');
+	if (showTracks($('wall-video'), [wall && stream ? stream.track : null]))
+		$('wall-video').play().catch(() => {});
+	$('wall-waiting').hidden = !!stream;
+	if (wall && view.layout)
+		renderWallTiles(view.layout);
+	syncView(classrooms);
+}
+
 function render() {
 	if (!client)
 		return;
@@ -238,6 +348,7 @@ function render() {
 	const classrooms = Object.values(client.participants).filter((p) => p.role === 'classroom');
 	renderGallery(classrooms);
 	renderHands(classrooms);
+	renderView(classrooms.length);
 }
 
 function toggleStage(id) {
@@ -276,6 +387,12 @@ async function main() {
 			notice(`发送画面失败 Could not send your video: ${errorText(detail.error.code, detail.error.message)}`);
 	});
 	client.addEventListener('message', ({ detail }) => {
+		if (detail.type === 'wall') {
+			view.layout = detail;
+			wallLayouts.push(detail);
+			render();
+			return;
+		}
 		if (detail.type !== 'recording' || detail.state !== 'failed')
 			return;
 		recordingEvents.push(detail);
@@ -288,6 +405,8 @@ async function main() {
 	$('share').addEventListener('click', toggleShare);
 	$('end').addEventListener('click', askEnd);
 	$('unstage').addEventListener('click', () => command('unstage'));
+	$('view-wall').addEventListener('click', () => pickView('wall'));
+	$('view-individual').addEventListener('click', () => pickView('individual'));
 	$('end-dialog').addEventListener('close', () => {
 		if ($('end-dialog').returnValue === 'end')
 			command('end_lesson');
