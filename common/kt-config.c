@@ -63,6 +63,7 @@ static const KtOptionGroup kt_config_groups[] = {
     {"lesson", "Limits and rules for lessons."},
     {"recording", "Recording of live lessons (docs/archivists.md)."},
     {"broadcast", "The lesson program for large passive audiences (docs/operators.md)."},
+    {"mix", "Mix-minus audio for classrooms on weak links (docs/teachers.md)."},
 };
 
 static const KtOption kt_config_options[] = {
@@ -195,6 +196,13 @@ static const KtOption kt_config_options[] = {
             "about three segments behind the lesson."},
     {"broadcast", "window", KT_OPT_INT, KT_OFF(hls_window), .def_int = 6, .min = 3, .max = 30,
      .doc = "Segments listed in the live playlist (a sliding window; older ones are deleted)."},
+
+    {"mix", "enabled", KT_OPT_BOOL, KT_OFF(mix), .def_int = TRUE,
+     .doc = "A classroom may ask for one mixed audio stream (the teacher, the on-stage "
+            "classroom and every unmuted classroom, without its own voice) instead of one "
+            "track per speaker: less to receive on a weak link, ~150 ms more delay."},
+    {"mix", "kbps", KT_OPT_INT, KT_OFF(mix_kbps), .def_int = 32, .min = 8, .max = 256,
+     .doc = "Opus bitrate of each classroom's mix, in kbit/s."},
 };
 
 /* Sets @error to "[group] key: <why>". */

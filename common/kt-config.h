@@ -85,6 +85,9 @@ typedef struct {
 	gboolean hls_public;  /* no token needed; default FALSE (per lesson: API) */
 	gint64 hls_segment_s; /* 1..10, default 2 */
 	gint64 hls_window;    /* segments in the playlist; 3..30, default 6 */
+	/* [mix] */
+	gboolean mix;    /* classrooms may ask for one mix-minus audio stream; default TRUE */
+	gint64 mix_kbps; /* Opus bitrate of each mix; 8..256, default 32 */
 } KtSettings;
 
 /* A new struct holding the built-in defaults; free with kt_settings_free. */

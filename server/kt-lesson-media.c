@@ -17,6 +17,8 @@ static const struct {
 
 const char *kt_source_name_to_string(KtSourceName n)
 {
+	if (n == KT_SRC_MIX)
+		return "mix";
 	return (guint)n < KT_SRC_N ? source_names[n].name : "unknown";
 }
 
@@ -69,6 +71,7 @@ static void media_lesson_free(gpointer data)
 	if (l->linger_timer)
 		g_source_remove(l->linger_timer);
 	g_hash_table_unref(l->participants);
+	kt_media_mix_close(l);
 	g_hash_table_iter_init(&it, l->kept);
 	while (g_hash_table_iter_next(&it, NULL, &value))
 		kt_room_remove_source(kt_lesson_get_room(l->live), ((KeptSource *)value)->source);
@@ -325,6 +328,7 @@ static GPtrArray *wanted_for(MediaLesson *l, Participant *p)
 		         g_strcmp0(l->stage, from->id) == 0)
 			want_sources_of(wanted, from, class_out, G_N_ELEMENTS(class_out));
 	}
+	kt_media_mix_want(l, p, wanted);
 	return wanted;
 }
 
@@ -333,6 +337,7 @@ void kt_lesson_media_route(MediaLesson *l)
 	GHashTableIter it;
 	gpointer value;
 
+	kt_media_mix_update(l);
 	g_hash_table_iter_init(&it, l->participants);
 	while (g_hash_table_iter_next(&it, NULL, &value)) {
 		Participant *p = value;

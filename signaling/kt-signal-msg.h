@@ -55,6 +55,7 @@ typedef enum {
 	KT_SIGNAL_MSG_UNMUTE,
 	KT_SIGNAL_MSG_END_LESSON,
 	KT_SIGNAL_MSG_CHAT,
+	KT_SIGNAL_MSG_AUDIO,
 	KT_SIGNAL_MSG_N_TYPES,
 } KtSignalMsgType;
 
@@ -73,6 +74,7 @@ typedef struct {
 	const char *sdp_mid;     /* candidate: optional */
 	const char *participant; /* stage, mute, unmute */
 	const char *text;        /* chat */
+	const char *audio;       /* join (optional) "audio", audio "mode": "mix" or "forward" */
 } KtSignalMsg;
 
 /* Parses one text frame of @len bytes. On success fills @out and returns
