@@ -146,6 +146,8 @@ void kt_media_mix_want(MediaLesson *l, Participant *p, GPtrArray *wanted)
 	s->ssrc = ms->ssrc;
 	s->rtx_ssrc = ms->rtx_ssrc;
 	s->name = KT_SRC_MIX;
+	/* Made for @p: its streams entry names it ({participant: p, source: "mix"}). */
+	g_strlcpy(s->from, p->id, sizeof(s->from));
 	g_ptr_array_add(wanted, s);
 }
 
