@@ -315,6 +315,11 @@ guint kt_lesson_mix_get_rebuilds(KtLessonMix *mix)
 	return mix->rebuilds;
 }
 
+KtMixMinus *kt_lesson_mix_get_mix_minus(KtLessonMix *mix)
+{
+	return mix->mm;
+}
+
 void kt_lesson_mix_free(KtLessonMix *mix)
 {
 	if (!mix)

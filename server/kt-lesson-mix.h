@@ -57,6 +57,10 @@ void kt_lesson_mix_set(KtLessonMix *mix, const KtLessonMixInput *inputs, guint n
 /* How often the pipeline was rebuilt after a failure. */
 guint kt_lesson_mix_get_rebuilds(KtLessonMix *mix);
 
+/* For tests: the running KtMixMinus (borrowed), NULL between a failure and
+ * its rebuild. */
+struct _KtMixMinus *kt_lesson_mix_get_mix_minus(KtLessonMix *mix);
+
 /* Removes the taps and the outputs' feeds, stops the pipeline. NULL is fine. */
 void kt_lesson_mix_free(KtLessonMix *mix);
 
