@@ -70,6 +70,7 @@ static void test_lesson_mix(void)
 	GstElement *pipeline;
 	g_autoptr(GError) broke = NULL;
 	GLogLevelFlags fatal;
+	gint64 deadline;
 
 	g_assert_no_error(error);
 	mix = kt_lesson_mix_new(&cfg, &error);
@@ -95,8 +96,9 @@ static void test_lesson_mix(void)
 	broke = g_error_new_literal(GST_CORE_ERROR, GST_CORE_ERROR_FAILED, "an encoder broke");
 	gst_element_post_message(pipeline,
 	                         gst_message_new_error(GST_OBJECT(pipeline), broke, "test"));
-	while (kt_lesson_mix_get_rebuilds(mix) == 0)
-		g_main_context_iteration(NULL, TRUE);
+	deadline = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
+	while (kt_lesson_mix_get_rebuilds(mix) == 0 && g_get_monotonic_time() < deadline)
+		g_main_context_iteration(NULL, TRUE); /* the rebuild timer wakes it */
 	g_log_set_always_fatal(fatal);
 	g_assert_cmpuint(kt_lesson_mix_get_rebuilds(mix), ==, 1);
 	expect_counts(mix, 2, 2);
