@@ -7,13 +7,15 @@
 // A's mix flowing. Mix-minus: with the teacher's microphone off and B muted,
 // B (now on the mix too) hears A while A's own mix stays silent although A
 // publishes the same fake beep. Unticking returns A to forwarded audio; a
-// reload keeps the choice (the join asks for the mix).
+// reload keeps the choice (the join asks for the mix). Bad requests against a
+// server with [mix] enabled = false: wrong roles, a bad mode, the mix off.
 //
 // Run inside tests/netns-run.sh (loopback only); needs KETANG_BIN and
 // tests/e2e/node_modules.
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import WebSocket from 'ws';
 import { launchBrowser, loadPlaywright } from './lib/browser.mjs';
 import { assertLessonReceives, openClassroom, openLessonTeacher, waitForLessonState } from './lib/pages.mjs';
 import { ketangBinary, startServer } from './lib/server.mjs';
@@ -22,6 +24,43 @@ await loadPlaywright();
 await ketangBinary();
 
 const LESSON = 'e2e-audio-mix';
+
+/** A raw lesson socket: send(), and next(pred) for the first queued message matching it. */
+async function rawSocket(origin) {
+	const ws = new WebSocket(`${origin.replace(/^https/, 'wss')}/ws`, 'ketang.v1', { rejectUnauthorized: false });
+	const inbox = [];
+	let wake = null;
+	ws.on('message', (data) => {
+		inbox.push(JSON.parse(String(data)));
+		if (wake)
+			wake();
+	});
+	const closed = new Promise((resolve) => ws.on('close', (code) => resolve(code)));
+	await new Promise((resolve, reject) => {
+		ws.once('open', resolve);
+		ws.once('error', reject);
+	});
+	async function next(pred, what, timeoutMs = 5000) {
+		const deadline = Date.now() + timeoutMs;
+		for (;;) {
+			const i = inbox.findIndex(pred);
+			if (i >= 0)
+				return inbox.splice(i, 1)[0];
+			const left = deadline - Date.now();
+			if (left <= 0)
+				throw new Error(`no ${what}: ${JSON.stringify(inbox)}`);
+			await new Promise((resolve) => {
+				wake = resolve;
+				setTimeout(resolve, left);
+			});
+		}
+	}
+	return { send: (msg) => ws.send(JSON.stringify(msg)), next, closed, close: () => ws.close() };
+}
+
+/** The reply (ok/error/joined) to request @id. */
+const replyTo = (sock, id) => sock.next((m) => m.id === id && ['ok', 'error', 'joined'].includes(m.type),
+	`reply to ${id}`);
 
 /** Received audio of a lesson page, by mid: { mid: {packets, energy, source} }. */
 function inboundAudio(page) {
@@ -220,5 +259,66 @@ describe('mix-minus audio: teacher + 2 classrooms, room A on the mix', () => {
 		await assertOneMix(A, { what: 'room A after a reload (hearing room B)' });
 		assert.deepEqual(browser.problems, []);
 		assert.doesNotMatch(server.log(), /audio mix failed|no audio mix/);
+	});
+});
+
+describe('mix-minus audio: bad requests, on a server with [mix] enabled = false', () => {
+	let server;
+	const LESSON2 = 'e2e-audio-mix-off';
+
+	before(async () => {
+		server = await startServer({ extraConfig: '[mix]\nenabled = false\n' });
+	});
+
+	after(async () => {
+		if (server)
+			await server.stop();
+	});
+
+	it('a teacher or observer asking for the mix: wrong-role (a join with it fails, 4001)', async () => {
+		for (const role of ['teacher', 'observer']) {
+			const bad = await rawSocket(server.origin);
+			bad.send({ type: 'join', id: 1, token: await server.token(LESSON2, role), audio: 'mix' });
+			const err = await replyTo(bad, 1);
+			assert.equal(err.code, 'wrong-role', JSON.stringify(err));
+			assert.equal(await bad.closed, 4001);
+
+			const sock = await rawSocket(server.origin);
+			sock.send({ type: 'join', id: 1, token: await server.token(LESSON2, role) });
+			assert.equal((await replyTo(sock, 1)).type, 'joined');
+			sock.send({ type: 'audio', id: 2, mode: 'mix' });
+			const refused = await replyTo(sock, 2);
+			assert.equal(refused.code, 'wrong-role', JSON.stringify(refused));
+		}
+	});
+
+	it('a classroom: a bad mode is bad-message, the mix while it is off unavailable', async () => {
+		const c = await rawSocket(server.origin);
+		c.send({ type: 'join', id: 1, token: await server.token(LESSON2, 'classroom'), name: 'Room A' });
+		assert.equal((await replyTo(c, 1)).type, 'joined');
+		c.send({ type: 'audio', id: 2, mode: 'stereo' });
+		const bad = await replyTo(c, 2);
+		assert.equal(bad.code, 'bad-message');
+		assert.match(bad.message, /mode: must be one of mix, forward/);
+		c.send({ type: 'audio', id: 3 });
+		assert.match((await replyTo(c, 3)).message, /mode: missing/);
+		c.send({ type: 'audio', id: 4, mode: 'mix' });
+		const off = await replyTo(c, 4);
+		assert.equal(off.code, 'unavailable', JSON.stringify(off));
+		assert.match(off.message, /\[mix\] enabled = false/);
+		c.send({ type: 'audio', id: 5, mode: 'forward' });
+		assert.equal((await replyTo(c, 5)).type, 'ok');
+
+		// Asked for in the join: the join succeeds, the mix is refused without an id.
+		const d = await rawSocket(server.origin);
+		d.send({ type: 'join', id: 1, token: await server.token(LESSON2, 'classroom'), name: 'Room B', audio: 'mix' });
+		assert.equal((await replyTo(d, 1)).type, 'joined');
+		const late = await d.next((m) => m.type === 'error', 'the refused mix');
+		assert.equal(late.code, 'unavailable');
+		assert.equal(late.id, undefined);
+		d.send({ type: 'join', id: 2, token: 'x', audio: 'both' });
+		assert.match((await replyTo(d, 2)).message, /audio: must be one of mix, forward/);
+		d.send({ type: 'chat', id: 3, text: 'still here' });
+		assert.equal((await d.next((m) => m.type === 'chat' && m.id === 3, 'own chat')).text, 'still here');
 	});
 });
