@@ -65,6 +65,7 @@ static const KtOptionGroup kt_config_groups[] = {
     {"broadcast", "The lesson program for large passive audiences (docs/operators.md)."},
     {"wall", "The classroom wall: every classroom camera in one picture for the teacher "
              "(docs/teachers.md)."},
+    {"mix", "Mix-minus audio for classrooms on weak links (docs/teachers.md)."},
 };
 
 static const KtOption kt_config_options[] = {
@@ -210,6 +211,13 @@ static const KtOption kt_config_options[] = {
      .doc = "Frame rate of the wall."},
     {"wall", "kbps", KT_OPT_INT, KT_OFF(wall_kbps), .def_int = 800, .min = 50, .max = 20000,
      .doc = "Video bitrate of the wall, in kbit/s."},
+
+    {"mix", "enabled", KT_OPT_BOOL, KT_OFF(mix), .def_int = TRUE,
+     .doc = "A classroom may ask for one mixed audio stream (the teacher, the on-stage "
+            "classroom and every unmuted classroom, without its own voice) instead of one "
+            "track per speaker: less to receive on a weak link, ~150 ms more delay."},
+    {"mix", "kbps", KT_OPT_INT, KT_OFF(mix_kbps), .def_int = 32, .min = 8, .max = 256,
+     .doc = "Opus bitrate of each classroom's mix, in kbit/s."},
 };
 
 /* Sets @error to "[group] key: <why>". */

@@ -91,6 +91,9 @@ typedef struct {
 	gint64 wall_height;
 	gint64 wall_fps;  /* 1..60, default 15 */
 	gint64 wall_kbps; /* VP8 bitrate; 50..20000, default 800 */
+	/* [mix] */
+	gboolean mix;    /* classrooms may ask for one mix-minus audio stream; default TRUE */
+	gint64 mix_kbps; /* Opus bitrate of each mix; 8..256, default 32 */
 } KtSettings;
 
 /* A new struct holding the built-in defaults; free with kt_settings_free. */

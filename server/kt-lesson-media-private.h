@@ -22,6 +22,7 @@ typedef enum {
 
 typedef struct _MediaLesson MediaLesson;
 typedef struct _Participant Participant;
+typedef struct _MediaMix MediaMix;
 
 /* One m-line of the subscribe connection; mids are stable for its life. */
 typedef struct {
@@ -77,6 +78,8 @@ struct _Participant {
 	gint estimate_kbps; /* subscribe connection's bandwidth estimate; -1 = none */
 	guint video_height; /* the simulcast layer it receives (height), 0 = none */
 	double loss_pct;
+
+	gboolean audio_mix; /* a classroom that receives the mix-minus (kt-media-mix.c) */
 };
 
 struct _MediaLesson {
@@ -86,6 +89,7 @@ struct _MediaLesson {
 	GHashTable *participants; /* id → Participant* */
 	GHashTable *kept;         /* "name/what" → KeptSource*: sources outlive their publisher */
 	char *stage;
+	MediaMix *mix; /* mix-minus audio and its sources (kt-media-mix.c), or NULL */
 	guint quality_timer;
 	guint linger_timer; /* everyone left: the lesson stays live until it fires */
 	gboolean ended;     /* the teacher ended it: the last to leave ends it at once */
@@ -122,6 +126,16 @@ bool kt_media_publish_offer(MediaLesson *l, Participant *p, const char *sdp, jso
                             json_t *request_id, GError **error);
 void kt_media_publish_close(MediaLesson *l, Participant *p);
 
+/* kt-media-mix.c */
+/* A subscription's slot carrying a classroom's mix-minus (never published). */
+#define KT_SRC_MIX ((KtSourceName)(KT_SRC_N + 2))
+/* Starts, feeds or stops the lesson's mix as its classrooms want it and the
+ * floor (mutes) says. Called by kt_lesson_media_route before wanted_for. */
+void kt_media_mix_update(MediaLesson *l);
+/* When @p receives a mix: its wanted audio is replaced by the mix. */
+void kt_media_mix_want(MediaLesson *l, Participant *p, GPtrArray *wanted);
+/* The lesson ends: frees the mix and removes its sources. */
+void kt_media_mix_close(MediaLesson *l);
 /* kt-media-wall.c */
 /* Makes or frees the wall as teachers want it, and gives it the classroom cameras
  * with their marks. Called by kt_lesson_media_route and on hand changes. */

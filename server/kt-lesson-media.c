@@ -17,6 +17,8 @@ static const struct {
 
 const char *kt_source_name_to_string(KtSourceName n)
 {
+	if (n == KT_SRC_MIX)
+		return "mix";
 	if (n == KT_SRC_WALL)
 		return "wall";
 	return (guint)n < KT_SRC_N ? source_names[n].name : "unknown";
@@ -71,6 +73,7 @@ static void media_lesson_free(gpointer data)
 	if (l->linger_timer)
 		g_source_remove(l->linger_timer);
 	g_hash_table_unref(l->participants);
+	kt_media_mix_close(l);
 	kt_media_wall_close(l);
 	g_hash_table_iter_init(&it, l->kept);
 	while (g_hash_table_iter_next(&it, NULL, &value))
@@ -184,6 +187,7 @@ void kt_lesson_media_leave(KtLessonMedia *m, const char *lesson, const char *par
 		return;
 	if (g_strcmp0(l->stage, participant) == 0)
 		g_clear_pointer(&l->stage, g_free);
+	kt_media_mix_update(l); /* the last classroom on the mix left: it stops */
 	kt_media_wall_update(l); /* its camera leaves the wall; no teacher, no wall */
 	if (g_hash_table_size(l->participants) > 0) {
 		kt_lesson_media_route(l);
@@ -354,6 +358,7 @@ static GPtrArray *wanted_for(MediaLesson *l, Participant *p)
 		         g_strcmp0(l->stage, from->id) == 0)
 			want_sources_of(wanted, from, class_out, G_N_ELEMENTS(class_out));
 	}
+	kt_media_mix_want(l, p, wanted);
 	return wanted;
 }
 
@@ -362,6 +367,7 @@ void kt_lesson_media_route(MediaLesson *l)
 	GHashTableIter it;
 	gpointer value;
 
+	kt_media_mix_update(l);
 	kt_media_wall_update(l);
 	g_hash_table_iter_init(&it, l->participants);
 	while (g_hash_table_iter_next(&it, NULL, &value)) {

@@ -11,6 +11,10 @@
  *                classroom's camera and audio (unless it is that classroom)
  *   observer   ← what a classroom receives
  *
+ * A classroom that asked for the mix (kt_lesson_media_set_audio) receives one
+ * mix-minus audio stream in place of the teacher's and the on-stage
+ * classroom's audio.
+ *
  * A muted classroom's audio reaches nobody. The teacher's camera and audio are
  * the lesson room's default sources, so WHEP viewers see the same teacher.
  *
@@ -88,6 +92,12 @@ void kt_lesson_media_end(KtLessonMedia *media, const char *lesson);
 void kt_lesson_media_set_stage(KtLessonMedia *media, const char *lesson, const char *stage);
 void kt_lesson_media_set_muted(KtLessonMedia *media, const char *lesson, const char *participant,
                                gboolean muted);
+/* A classroom's `audio`: @mode "mix" (one mix-minus stream instead of a track
+ * per speaker, kt-media-mix.c) or "forward" (the default). The subscribe
+ * connection is offered again. WRONG_ROLE for anyone but a classroom,
+ * UNAVAILABLE when [mix] enabled is false or the mix cannot start. */
+bool kt_lesson_media_set_audio(KtLessonMedia *media, const char *lesson, const char *participant,
+                               const char *mode, GError **error);
 /* A classroom's hand went up or down (the wall marks it). */
 void kt_lesson_media_set_hand(KtLessonMedia *media, const char *lesson, const char *participant,
                               gboolean hand);

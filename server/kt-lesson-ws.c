@@ -151,6 +151,22 @@ static void on_candidate(gpointer data, const char *lesson, const char *particip
 		reply_error(ws, lesson, participant, NULL, error);
 }
 
+static void on_audio(gpointer data, const char *lesson, const char *participant, const char *mode,
+                     json_t *request_id)
+{
+	KtLessonWs *ws = data;
+	g_autoptr(GError) error = NULL;
+
+	if (!kt_lesson_media_set_audio(ws->media, lesson, participant, mode, &error)) {
+		reply_error(ws, lesson, participant, request_id, error);
+	} else if (request_id) {
+		json_t *ok = kt_signal_msg_new("ok", request_id);
+
+		kt_signal_send(ws->signal, lesson, participant, ok);
+		json_decref(ok);
+	}
+}
+
 static void on_view(gpointer data, const char *lesson, const char *participant, const char *mode,
                     json_t *request_id)
 {
@@ -192,6 +208,7 @@ static const KtSignalMediaOps ops = {
     .publish_offer = on_publish_offer,
     .subscribe_answer = on_subscribe_answer,
     .candidate = on_candidate,
+    .audio = on_audio,
     .view = on_view,
     .lesson_title = on_lesson_title,
     .lesson_ended = on_lesson_ended,

@@ -200,6 +200,11 @@ static gboolean kt_signal_on_join(KtSignalCall *call, GError **error)
 		            kt_role_to_string(claims.role));
 		return FALSE;
 	}
+	if (call->msg->audio && claims.role != KT_ROLE_CLASSROOM) {
+		g_set_error(error, KT_SIGNAL_ERROR, KT_SIGNAL_ERROR_WRONG_ROLE,
+		            "audio: only a classroom chooses its audio");
+		return FALSE;
+	}
 	KtSignalLesson *l = kt_signal_lesson_get(s, claims.lesson);
 	const KtRosterEntry *e =
 	    kt_roster_add(l->roster, claims.role, call->msg->name, now_ms, error);
@@ -225,6 +230,8 @@ static gboolean kt_signal_on_join(KtSignalCall *call, GError **error)
 	g_debug("lesson %s: %s (%s) joined", claims.lesson, e->id, kt_role_to_string(e->role));
 	if (s->media_ops && s->media_ops->participant_joined)
 		s->media_ops->participant_joined(s->media, claims.lesson, e);
+	if (call->msg->audio && s->media_ops && s->media_ops->audio)
+		s->media_ops->audio(s->media, claims.lesson, peer->id, call->msg->audio, NULL);
 	return TRUE;
 }
 
@@ -405,6 +412,16 @@ static gboolean kt_signal_on_candidate(KtSignalCall *call, GError **error)
 	return TRUE;
 }
 
+static gboolean kt_signal_on_audio(KtSignalCall *call, GError **error)
+{
+	const KtSignalMediaOps *ops = call->s->media_ops;
+	if (!ops || !ops->audio)
+		return kt_signal_no_media(error);
+	ops->audio(call->s->media, kt_roster_get_lesson(call->peer->lesson->roster), call->peer->id,
+	           call->msg->audio, call->msg->id);
+	return TRUE;
+}
+
 static gboolean kt_signal_on_view(KtSignalCall *call, GError **error)
 {
 	const KtSignalMediaOps *ops = call->s->media_ops;
@@ -432,6 +449,7 @@ static const KtSignalHandler kt_signal_handlers[KT_SIGNAL_MSG_N_TYPES] = {
     [KT_SIGNAL_MSG_UNMUTE] = {kt_signal_on_unmute, KT_SIGNAL_ROLE(TEACHER)},
     [KT_SIGNAL_MSG_END_LESSON] = {kt_signal_on_end_lesson, KT_SIGNAL_ROLE(TEACHER)},
     [KT_SIGNAL_MSG_CHAT] = {kt_signal_on_chat, KT_SIGNAL_ANYONE},
+    [KT_SIGNAL_MSG_AUDIO] = {kt_signal_on_audio, KT_SIGNAL_ROLE(CLASSROOM)},
     [KT_SIGNAL_MSG_VIEW] = {kt_signal_on_view, KT_SIGNAL_ROLE(TEACHER)},
 };
 

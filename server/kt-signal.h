@@ -74,6 +74,12 @@ typedef struct {
 	 * candidates (RFC 8838); @mid may be NULL. */
 	void (*candidate)(gpointer media, const char *lesson, const char *participant,
 	                  const char *pc, const char *candidate, const char *mid);
+	/* A classroom's audio: @mode "mix" (one mix-minus stream) or "forward"
+	 * (each speaker's track). From an `audio` message (answer `ok` or an
+	 * error, echoing @request_id) or a `join` with "audio" (@request_id NULL,
+	 * right after participant_joined: a failure can only be reported). */
+	void (*audio)(gpointer media, const char *lesson, const char *participant, const char *mode,
+	              json_t *request_id);
 	/* The teacher's view of the classrooms: @mode "wall" or "individual".
 	 * Answer with `ok` or an error, echoing @request_id (may be NULL). */
 	void (*view)(gpointer media, const char *lesson, const char *participant, const char *mode,

@@ -44,6 +44,7 @@ typedef struct {
 
 static const char *const kt_pc_names[] = {"publish", "subscribe", NULL};
 static const char *const kt_source_names[] = {"camera", "courseware", "audio", NULL};
+static const char *const kt_audio_modes[] = {"mix", "forward", NULL};
 static const char *const kt_view_modes[] = {"wall", "individual", NULL};
 
 #define STR(n, fl, lo, hi, member)                                                                 \
@@ -55,6 +56,12 @@ static const char *const kt_view_modes[] = {"wall", "individual", NULL};
 	STR("participant", KT_FIELD_REQUIRED | KT_FIELD_CHARS | KT_FIELD_PLAIN, 1,                 \
 	    KT_SIGNAL_MSG_MAX_PID, participant)
 #define SDP STR("sdp", KT_FIELD_REQUIRED, 1, KT_SIGNAL_MSG_MAX_SDP, sdp)
+/* A classroom's audio: one mix-minus stream or each speaker forwarded. */
+#define AUDIO_MODE(n, fl)                                                                          \
+	{                                                                                          \
+		.name = n, .kind = KT_FIELD_STRING, .flags = fl, .max = 16,                        \
+		.one_of = kt_audio_modes, .offset = offsetof(KtSignalMsg, audio)                   \
+	}
 
 /* The protocol's client messages (PROTOCOL.md, "Client → server"). */
 static const KtSignalMsgSpec kt_signal_msg_specs[KT_SIGNAL_MSG_N_TYPES] = {
@@ -62,7 +69,8 @@ static const KtSignalMsgSpec kt_signal_msg_specs[KT_SIGNAL_MSG_N_TYPES] = {
                             {STR("token", KT_FIELD_REQUIRED | KT_FIELD_PLAIN, 1,
                                  KT_SIGNAL_MSG_MAX_TOKEN, token),
                              STR("name", KT_FIELD_CHARS | KT_FIELD_PLAIN | KT_FIELD_NULLABLE, 1,
-                                 KT_SIGNAL_MSG_MAX_NAME, name)}},
+                                 KT_SIGNAL_MSG_MAX_NAME, name),
+                             AUDIO_MODE("audio", KT_FIELD_NULLABLE)}},
     [KT_SIGNAL_MSG_PUBLISH_OFFER] = {"publish_offer",
                                      {SDP,
                                       {.name = "tracks",
@@ -92,6 +100,7 @@ static const KtSignalMsgSpec kt_signal_msg_specs[KT_SIGNAL_MSG_N_TYPES] = {
     [KT_SIGNAL_MSG_CHAT] = {"chat",
                             {STR("text", KT_FIELD_REQUIRED | KT_FIELD_CHARS | KT_FIELD_TEXT, 1,
                                  KT_SIGNAL_MSG_MAX_CHAT, text)}},
+    [KT_SIGNAL_MSG_AUDIO] = {"audio", {AUDIO_MODE("mode", KT_FIELD_REQUIRED)}},
     [KT_SIGNAL_MSG_VIEW] = {"view",
                             {{.name = "mode",
                               .kind = KT_FIELD_STRING,

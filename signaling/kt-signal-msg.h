@@ -55,6 +55,7 @@ typedef enum {
 	KT_SIGNAL_MSG_UNMUTE,
 	KT_SIGNAL_MSG_END_LESSON,
 	KT_SIGNAL_MSG_CHAT,
+	KT_SIGNAL_MSG_AUDIO,
 	KT_SIGNAL_MSG_VIEW,
 	KT_SIGNAL_MSG_N_TYPES,
 } KtSignalMsgType;
@@ -74,6 +75,7 @@ typedef struct {
 	const char *sdp_mid;     /* candidate: optional */
 	const char *participant; /* stage, mute, unmute */
 	const char *text;        /* chat */
+	const char *audio;       /* join (optional) "audio", audio "mode": "mix" or "forward" */
 	const char *mode;        /* view: "wall" or "individual" */
 } KtSignalMsg;
 

@@ -102,6 +102,20 @@ static void test_valid_every_type(void)
 	parse_ok("{\"type\":\"chat\",\"text\":\"line one\\nline two\"}", &m);
 	g_assert_cmpstr(m.text, ==, "line one\nline two");
 	kt_signal_msg_clear(&m);
+
+	parse_ok("{\"type\":\"audio\",\"id\":3,\"mode\":\"mix\"}", &m);
+	g_assert_cmpint(m.type, ==, KT_SIGNAL_MSG_AUDIO);
+	g_assert_cmpstr(m.audio, ==, "mix");
+	kt_signal_msg_clear(&m);
+	parse_ok("{\"type\":\"audio\",\"mode\":\"forward\"}", &m);
+	g_assert_cmpstr(m.audio, ==, "forward");
+	kt_signal_msg_clear(&m);
+	parse_ok("{\"type\":\"join\",\"token\":\"" TOKEN "\",\"audio\":\"mix\"}", &m);
+	g_assert_cmpstr(m.audio, ==, "mix");
+	kt_signal_msg_clear(&m);
+	parse_ok("{\"type\":\"join\",\"token\":\"" TOKEN "\",\"audio\":null}", &m);
+	g_assert_null(m.audio);
+	kt_signal_msg_clear(&m);
 }
 
 static void test_bad_frames(void)
@@ -304,6 +318,25 @@ static void test_bad_chat(void)
 	g_string_free(text, TRUE);
 }
 
+/* The audio choice, in join and in its own message: one of two words. */
+static void test_bad_audio(void)
+{
+	BAD("{\"type\":\"audio\"}", BAD_MESSAGE, "mode: missing");
+	BAD("{\"type\":\"audio\",\"mode\":\"mixed\"}", BAD_MESSAGE,
+	    "mode: must be one of mix, forward");
+	BAD("{\"type\":\"audio\",\"mode\":\"\"}", BAD_MESSAGE, "mode: must be one of");
+	BAD("{\"type\":\"audio\",\"mode\":true}", BAD_MESSAGE, "mode: must be a string");
+	BAD("{\"type\":\"audio\",\"mode\":null}", BAD_MESSAGE, "mode: must be a string");
+	BAD("{\"type\":\"audio\",\"mode\":\"mix\",\"audio\":\"mix\"}", BAD_MESSAGE,
+	    "audio: not a field of audio");
+	BAD("{\"type\":\"join\",\"token\":\"" TOKEN "\",\"audio\":\"MIX\"}", BAD_MESSAGE,
+	    "audio: must be one of mix, forward");
+	BAD("{\"type\":\"join\",\"token\":\"" TOKEN "\",\"audio\":1}", BAD_MESSAGE,
+	    "audio: must be a string");
+	BAD("{\"type\":\"join\",\"token\":\"" TOKEN "\",\"mode\":\"mix\"}", BAD_MESSAGE,
+	    "mode: not a field of join");
+}
+
 static void test_view(void)
 {
 	KtSignalMsg m;
@@ -366,6 +399,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/signal-msg/bad-bare", test_bad_bare);
 	g_test_add_func("/signal-msg/bad-targeted", test_bad_targeted);
 	g_test_add_func("/signal-msg/bad-chat", test_bad_chat);
+	g_test_add_func("/signal-msg/bad-audio", test_bad_audio);
 	g_test_add_func("/signal-msg/view", test_view);
 	g_test_add_func("/signal-msg/builders", test_builders);
 	return g_test_run();

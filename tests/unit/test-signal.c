@@ -133,6 +133,8 @@ static char *valid_message(KtSignalMsgType type, const char *target)
 		                       kt_signal_msg_type_name(type), target);
 	case KT_SIGNAL_MSG_CHAT:
 		return g_strdup("{\"type\":\"chat\",\"id\":5,\"text\":\"hi\"}");
+	case KT_SIGNAL_MSG_AUDIO:
+		return g_strdup("{\"type\":\"audio\",\"id\":5,\"mode\":\"mix\"}");
 	case KT_SIGNAL_MSG_VIEW:
 		return g_strdup("{\"type\":\"view\",\"id\":5,\"mode\":\"wall\"}");
 	default:
@@ -284,6 +286,7 @@ static void test_wrong_role(Fixture *f, gconstpointer data)
 	    [KT_SIGNAL_MSG_UNMUTE] = "teacher",
 	    [KT_SIGNAL_MSG_END_LESSON] = "teacher",
 	    [KT_SIGNAL_MSG_CHAT] = "teacher classroom observer",
+	    [KT_SIGNAL_MSG_AUDIO] = "classroom",
 	    [KT_SIGNAL_MSG_VIEW] = "teacher",
 	};
 	for (guint i = 0; i < 3; i++)
@@ -530,6 +533,60 @@ static void test_media(Fixture *f, gconstpointer data)
 	g_string_free(media.log, TRUE);
 }
 
+static void fake_audio(gpointer m, const char *lesson, const char *p, const char *mode, json_t *id)
+{
+	g_string_append_printf(((FakeMedia *)m)->log, "audio %s %s %s %lld;", lesson, p, mode,
+	                       id ? (long long)json_integer_value(id) : -1LL);
+}
+
+/* A classroom's audio choice: in join or alone; anyone else asking is
+ * wrong-role (a join then fails); without media, media-unavailable. */
+static void test_audio(Fixture *f, gconstpointer data)
+{
+	static const KtSignalMediaOps ops = {.participant_joined = fake_joined,
+	                                     .audio = fake_audio};
+	static const KtRole others[] = {KT_ROLE_TEACHER, KT_ROLE_OBSERVER};
+	FakeMedia media = {g_string_new(NULL)};
+	g_autofree char *cid = NULL;
+	(void)data;
+
+	/* Without media: the message is refused, a join with it still joins. */
+	KtWsConn *c0 = join(f, KT_ROLE_CLASSROOM, NULL, NULL);
+	send_text(c0, "{\"type\":\"audio\",\"id\":2,\"mode\":\"mix\"}");
+	expect_error(c0, "media-unavailable");
+
+	kt_signal_set_media(f->s, &ops, &media);
+	for (guint i = 0; i < G_N_ELEMENTS(others); i++) {
+		KtWsConn *c = kt_ws_test_open(f->ws);
+		g_autofree char *token = mint(LESSON, others[i], 600);
+		g_autofree char *text = g_strdup_printf(
+		    "{\"type\":\"join\",\"id\":1,\"token\":\"%s\",\"audio\":\"mix\"}", token);
+
+		send_text(c, text);
+		expect_error(c, "wrong-role");
+		g_assert_cmpuint(kt_ws_test_get_close_code(c), ==, KT_WS_CLOSE_JOIN_FAILED);
+	}
+	g_assert_cmpuint(kt_roster_size(kt_signal_get_roster(f->s, LESSON)), ==, 1);
+
+	KtWsConn *c = kt_ws_test_open(f->ws);
+	g_autofree char *token = mint(LESSON, KT_ROLE_CLASSROOM, 600);
+	g_autofree char *text = g_strdup_printf(
+	    "{\"type\":\"join\",\"id\":1,\"token\":\"%s\",\"audio\":\"mix\"}", token);
+	send_text(c, text);
+	json_t *j = next(c);
+	g_assert_cmpstr(json_string_value(json_object_get(j, "type")), ==, "joined");
+	cid = g_strdup(json_string_value(json_object_get(json_object_get(j, "participant"), "id")));
+	json_decref(j);
+	send_text(c, "{\"type\":\"audio\",\"id\":9,\"mode\":\"forward\"}");
+	send_text(c, "{\"type\":\"audio\",\"id\":10,\"mode\":\"both\"}");
+	expect_error(c, "bad-message");
+	g_autofree char *want = g_strdup_printf(
+	    "joined maths-3a %s;audio maths-3a %s mix -1;audio maths-3a %s forward 9;", cid, cid,
+	    cid);
+	g_assert_cmpstr(media.log->str, ==, want);
+	g_string_free(media.log, TRUE);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -541,5 +598,6 @@ int main(int argc, char **argv)
 	ADD("/signal/floor-and-chat", test_floor_and_chat);
 	ADD("/signal/leave-and-end", test_leave_and_end);
 	ADD("/signal/media", test_media);
+	ADD("/signal/audio", test_audio);
 	return g_test_run();
 }

@@ -4,7 +4,9 @@
 // picture-in-picture and the on-stage classroom; raise/lower hand, banners
 // when muted or on stage, reconnects by itself, and a lesson-ended screen.
 //
-// Query flag: ?video=WxH sets the room camera size (default 640x360).
+// Query flags: ?video=WxH sets the room camera size (default 640x360);
+// ?audio=mix|forward picks the audio (else the choice last made on this
+// computer, else forward: one track per speaker).
 
 import { LessonClient } from './lesson-client.js';
 import { getJoinInfo } from './join.js';
@@ -177,6 +179,39 @@ function render() {
 	renderAudio();
 }
 
+const AUDIO_KEY = 'ketang.classroom.audio';
+
+/** The audio this classroom asked for: ?audio=, else the last choice here, else forward. */
+function initialAudio() {
+	const asked = new URLSearchParams(location.search).get('audio');
+	let saved = null;
+	try {
+		saved = localStorage.getItem(AUDIO_KEY);
+	} catch {
+		// Storage may be off (private mode): the choice then lasts for this page.
+	}
+	return (asked || saved) === 'mix' ? 'mix' : 'forward';
+}
+
+async function onAudioMixChanged() {
+	const box = $('audio-mix');
+	const mode = box.checked ? 'mix' : 'forward';
+	box.disabled = true;
+	try {
+		await client.setAudio(mode);
+		try {
+			localStorage.setItem(AUDIO_KEY, mode);
+		} catch {
+			// Not remembered after a reload; still kept for reconnects.
+		}
+	} catch (err) {
+		box.checked = client.audio === 'mix';
+		notice(`单路混音不可用 Single audio mix unavailable: ${errorText(err.code, err.message)}`);
+	} finally {
+		box.disabled = false;
+	}
+}
+
 async function toggleHand() {
 	const me = client.me && client.participant(client.me.id);
 	try {
@@ -213,7 +248,9 @@ async function main() {
 	if (room)
 		$('room-name').textContent = `教室 Classroom: ${room}`;
 	$('lesson-title').textContent = join.lesson;
-	client = new LessonClient({ token: join.token, name: room });
+	client = new LessonClient({ token: join.token, name: room, audio: initialAudio() });
+	$('audio-mix').checked = client.audio === 'mix';
+	$('audio-mix').addEventListener('change', onAudioMixChanged);
 	client.addEventListener('state', onState);
 	client.addEventListener('change', render);
 	client.addEventListener('streams', render);

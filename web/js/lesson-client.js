@@ -60,11 +60,14 @@ export class LessonClient extends EventTarget {
 	 * @param {string} opts.token the join token (from the link's fragment)
 	 * @param {string} [opts.name] display name (classrooms: the room name)
 	 * @param {string} [opts.url] socket URL, default lessonSocketUrl()
+	 * @param {string} [opts.audio] classrooms: 'mix' asks for one mix-minus audio
+	 *   stream instead of one track per speaker (see setAudio)
 	 */
-	constructor({ token, name, url } = {}) {
+	constructor({ token, name, url, audio } = {}) {
 		super();
 		this.token = token;
 		this.name = name || '';
+		this.audio = audio === 'mix' ? 'mix' : 'forward';
 		this.url = url || lessonSocketUrl();
 		this.state = 'idle';
 		this.ws = null;
@@ -114,6 +117,25 @@ export class LessonClient extends EventTarget {
 			this.sources.delete(source);
 		if (this.state === 'joined')
 			this.queuePublish();
+	}
+
+	/**
+	 * A classroom's audio: 'mix' (one mix-minus stream: everyone audible but
+	 * this room, less to receive on a weak link) or 'forward' (one track per
+	 * speaker, lowest delay). Kept for rejoins; sent at once when joined.
+	 * Rejects (and keeps the previous mode) when the server refuses.
+	 */
+	async setAudio(mode) {
+		const previous = this.audio;
+		this.audio = mode === 'mix' ? 'mix' : 'forward';
+		if (this.state !== 'joined' || this.audio === previous)
+			return;
+		try {
+			await this.request('audio', { mode: this.audio });
+		} catch (err) {
+			this.audio = previous;
+			throw err;
+		}
 	}
 
 	/** Sends a request and resolves with its reply (rejects with LessonError). */
@@ -178,6 +200,8 @@ export class LessonClient extends EventTarget {
 		const fields = { token: this.token };
 		if (this.name)
 			fields.name = this.name;
+		if (this.audio === 'mix')
+			fields.audio = 'mix'; // every (re)join asks again: the server forgets it with the socket
 		let reply;
 		try {
 			reply = await this.request('join', fields, JOIN_TIMEOUT_MS);
