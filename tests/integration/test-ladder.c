@@ -11,71 +11,14 @@
  * 640x360 and "low" 320x180. */
 #include <string.h>
 
-#include <gst/app/gstappsink.h>
-
 #include "kt-gst.h"
 #include "kt-ladder.h"
 #include "kt-room.h"
 #include "kt-rtp-out.h"
 #include "kt-rtp.h"
+#include "media-pipeline.h"
 #include "peer-pair.h"
 #include "vp8-decoder.h"
-
-/* What a subscriber's side (the "browser") sees. Counters: any thread. */
-typedef struct {
-	KtPeer *peer;
-	Vp8Decoder decoder;
-	gint packets, keyframes, frames;
-	gint width, height; /* of the latest decoded picture */
-	guint32 ssrc;       /* client worker */
-	gint ssrc_changes;  /* client worker */
-	guint16 last_seq;   /* client worker */
-	gint max_seq_gap;   /* client worker */
-} Receiver;
-
-static void on_rtp(KtPeer *peer, guint8 *buf, gsize len, gpointer data)
-{
-	Receiver *r = data;
-	KtRtpHeader h;
-
-	(void)peer;
-	if (kt_rtp_parse(buf, len, &h) < 0)
-		return;
-	if (g_atomic_int_get(&r->packets) > 0) {
-		r->max_seq_gap = MAX(r->max_seq_gap, (gint)(guint16)(h.seq - r->last_seq));
-		r->ssrc_changes += h.ssrc != r->ssrc;
-	}
-	r->ssrc = h.ssrc;
-	r->last_seq = h.seq;
-	if (kt_media_is_keyframe(KT_CODEC_VP8, buf + h.payload_offset, h.payload_len))
-		g_atomic_int_inc(&r->keyframes);
-	vp8_decoder_push(&r->decoder, buf, len);
-	g_atomic_int_inc(&r->packets);
-}
-
-static GstFlowReturn on_frame(GstAppSink *sink, gpointer data)
-{
-	Receiver *r = data;
-	g_autoptr(GstSample) sample = gst_app_sink_pull_sample(sink);
-	GstStructure *st = gst_caps_get_structure(gst_sample_get_caps(sample), 0);
-	gint w = 0, h = 0;
-
-	gst_structure_get_int(st, "width", &w);
-	gst_structure_get_int(st, "height", &h);
-	g_atomic_int_set(&r->height, h);
-	g_atomic_int_set(&r->width, w);
-	g_atomic_int_inc(&r->frames);
-	return GST_FLOW_OK;
-}
-
-static gboolean install_receiver(gpointer data)
-{
-	static const KtPeerMediaFuncs funcs = {.rtp = on_rtp};
-	Receiver *r = data;
-
-	kt_peer_set_media_funcs(r->peer, &funcs, r);
-	return G_SOURCE_REMOVE;
-}
 
 typedef struct {
 	KtWorkerPool *pool;
@@ -87,7 +30,7 @@ typedef struct {
 	KtLadder *ladder;
 	gint tap_gone;
 	PeerPair pair[2];
-	Receiver rx[2]; /* "high", "low" */
+	Vp8Receiver rx[2]; /* "high", "low" */
 } Fixture;
 
 /* Worker: the input source's packets, as a recorder would get them. */
@@ -126,16 +69,8 @@ static GstElement *camera_new(KtRtpOut *out, const char *caps, const char *encod
 	    "videotestsrc is-live=true pattern=zone-plate kx2=20 ky2=20 kt=1 ! %s ! %s"
 	    " ! %s name=pay pt=96 mtu=1200",
 	    caps, encoder, pay);
-	GError *error = NULL;
-	GstElement *p = gst_parse_launch(desc, &error);
-	g_autoptr(GstElement) payloader = NULL;
 
-	g_assert_no_error(error);
-	payloader = gst_bin_get_by_name(GST_BIN(p), "pay");
-	gst_bin_add(GST_BIN(p), kt_rtp_out_get_sink(out));
-	g_assert_true(gst_element_link(payloader, kt_rtp_out_get_sink(out)));
-	gst_element_set_state(p, GST_STATE_PLAYING);
-	return p;
+	return media_pipeline_play_into(desc, kt_rtp_out_get_sink(out));
 }
 
 static void setup(Fixture *f, KtCodec codec, const char *caps, const char *encoder, const char *pay)
@@ -159,10 +94,7 @@ static void setup(Fixture *f, KtCodec codec, const char *caps, const char *encod
 	for (guint i = 0; i < 2; i++) {
 		peer_pair_connect(&f->pair[i], f->w, kt_worker_pool_get(f->pool, 1));
 		kt_room_add_subscriber(f->room, f->pair[i].server, &track, 1);
-		f->rx[i].peer = f->pair[i].client;
-		vp8_decoder_start(&f->rx[i].decoder, NULL, on_frame, &f->rx[i]);
-		kt_worker_invoke_sync(kt_peer_get_worker(f->rx[i].peer), install_receiver,
-		                      &f->rx[i]);
+		vp8_receiver_start(&f->rx[i], f->pair[i].client);
 	}
 	kt_room_set_subscriber_estimate(f->room, f->pair[0].server, 5000000);
 	kt_room_set_subscriber_estimate(f->room, f->pair[1].server, 250000);
@@ -186,7 +118,7 @@ static void teardown(Fixture *f)
 	g_assert_true(wait_count(&f->tap_gone, 1, 3000)); /* nothing pushes any more */
 	kt_ladder_free(f->ladder);
 	for (guint i = 0; i < 2; i++)
-		vp8_decoder_stop(&f->rx[i].decoder);
+		vp8_receiver_stop(&f->rx[i]);
 	kt_room_close(f->room);
 	kt_room_unref(f->room);
 	for (guint i = 0; i < 2; i++)
@@ -195,7 +127,7 @@ static void teardown(Fixture *f)
 }
 
 /* Both values at once (width and height are written one after the other). */
-static gboolean wait_size(Receiver *r, gint width, gint height, guint timeout_ms)
+static gboolean wait_size(Vp8Receiver *r, gint width, gint height, guint timeout_ms)
 {
 	gint64 end = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
 
@@ -247,7 +179,7 @@ static void push_bad_input(KtLadder *ladder)
 static void test_vp8_720p(void)
 {
 	Fixture *f = g_new0(Fixture, 1);
-	Receiver *high = &f->rx[0], *low = &f->rx[1];
+	Vp8Receiver *high = &f->rx[0], *low = &f->rx[1];
 	KtLadderStats st;
 	KtRoomCounters c, c2;
 	gint64 start = g_get_monotonic_time(), raised;
@@ -323,7 +255,7 @@ static void test_vp8_720p(void)
 static void test_h264_360p(void)
 {
 	Fixture *f = g_new0(Fixture, 1);
-	Receiver *high = &f->rx[0], *low = &f->rx[1];
+	Vp8Receiver *high = &f->rx[0], *low = &f->rx[1];
 	KtLadderStats st;
 	gint64 start = g_get_monotonic_time();
 

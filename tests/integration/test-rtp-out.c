@@ -7,113 +7,36 @@
  * nothing. Layered feeds make one simulcast source (test_layered_feeds). */
 #include <string.h>
 
-#include <gst/app/gstappsink.h>
-#include <gst/app/gstappsrc.h>
-
 #include "kt-gst.h"
 #include "kt-room.h"
 #include "kt-rtcp.h"
 #include "kt-rtp-out.h"
 #include "kt-rtp.h"
+#include "media-pipeline.h"
 #include "peer-pair.h"
 #include "vp8-decoder.h"
 
-/* What the subscriber's side (the "browser") sees. Counters: any thread. */
-typedef struct {
-	KtPeer *peer;
-	Vp8Decoder decoder;
-	gint packets, keyframes, frames, srs;
-	gint width, height;
-	guint32 ssrc;         /* client worker */
-	guint16 last_seq;     /* client worker */
-	gint max_seq_gap;     /* client worker */
-	guint32 last_ts;      /* client worker */
-	gint32 sr_minus_last; /* SR rtp_ts - the newest packet's timestamp */
-} Receiver;
-
-static void on_rtp(KtPeer *peer, guint8 *buf, gsize len, gpointer data)
-{
-	Receiver *r = data;
-	KtRtpHeader h;
-
-	(void)peer;
-	if (kt_rtp_parse(buf, len, &h) < 0)
-		return;
-	if (g_atomic_int_get(&r->packets) > 0)
-		r->max_seq_gap = MAX(r->max_seq_gap, (gint)(guint16)(h.seq - r->last_seq));
-	r->ssrc = h.ssrc;
-	r->last_seq = h.seq;
-	r->last_ts = h.timestamp;
-	if (kt_media_is_keyframe(KT_CODEC_VP8, buf + h.payload_offset, h.payload_len))
-		g_atomic_int_inc(&r->keyframes);
-	vp8_decoder_push(&r->decoder, buf, len);
-	g_atomic_int_inc(&r->packets);
-}
-
-static void on_rtcp(KtPeer *peer, guint8 *buf, gsize len, gpointer data)
-{
-	Receiver *r = data;
-	KtRtcpIter it;
-	KtRtcpChunk c;
-	KtRtcpSenderInfo si;
-
-	(void)peer;
-	kt_rtcp_iter_init(&it, buf, len);
-	while (kt_rtcp_iter_next(&it, &c) > 0)
-		if (c.type == KT_RTCP_SR && kt_rtcp_parse_sr(&c, &si) == 0 && si.ssrc == r->ssrc) {
-			r->sr_minus_last = (gint32)(si.rtp_ts - r->last_ts);
-			g_atomic_int_inc(&r->srs);
-		}
-}
-
-static GstFlowReturn on_frame(GstAppSink *sink, gpointer data)
-{
-	Receiver *r = data;
-	g_autoptr(GstSample) sample = gst_app_sink_pull_sample(sink);
-	GstStructure *st = gst_caps_get_structure(gst_sample_get_caps(sample), 0);
-
-	gst_structure_get_int(st, "width", &r->width);
-	gst_structure_get_int(st, "height", &r->height);
-	g_atomic_int_inc(&r->frames);
-	return GST_FLOW_OK;
-}
-
-static gboolean install_receiver(gpointer data)
-{
-	static const KtPeerMediaFuncs funcs = {.rtp = on_rtp, .rtcp = on_rtcp};
-	Receiver *r = data;
-
-	kt_peer_set_media_funcs(r->peer, &funcs, r);
-	return G_SOURCE_REMOVE;
-}
-
-static void receiver_start(Receiver *r)
-{
-	vp8_decoder_start(&r->decoder, NULL, on_frame, r);
-	kt_worker_invoke_sync(kt_peer_get_worker(r->peer), install_receiver, r);
-}
+/* What the subscribers take: VP8 with NACK and PLI. */
+static const KtRoomTrack vp8_track = {.kind = KT_MEDIA_VIDEO,
+                                      .codec = KT_CODEC_VP8,
+                                      .pt = 96,
+                                      .clock_rate = 90000,
+                                      .pli = TRUE,
+                                      .nack = TRUE};
 
 /* A live VP8 encoder of @pattern (videotestsrc's) at @width x @height and @kbps that
  * makes keyframes only when asked (and at the start), ending in @out's sink. */
 static GstElement *encoder_new(KtRtpOut *out, const char *pattern, guint width, guint height,
                                guint kbps)
 {
-	GError *error = NULL;
 	g_autofree char *desc = g_strdup_printf(
 	    "videotestsrc is-live=true pattern=%s"
 	    " ! video/x-raw,width=%u,height=%u,framerate=15/1"
 	    " ! vp8enc deadline=1 cpu-used=8 end-usage=cbr target-bitrate=%u"
 	    " keyframe-max-dist=100000 ! rtpvp8pay name=pay pt=96 mtu=1200 picture-id-mode=15-bit",
 	    pattern, width, height, kbps * 1000);
-	GstElement *p = gst_parse_launch(desc, &error);
-	g_autoptr(GstElement) pay = NULL;
 
-	g_assert_no_error(error);
-	pay = gst_bin_get_by_name(GST_BIN(p), "pay");
-	gst_bin_add(GST_BIN(p), kt_rtp_out_get_sink(out));
-	g_assert_true(gst_element_link(pay, kt_rtp_out_get_sink(out)));
-	gst_element_set_state(p, GST_STATE_PLAYING);
-	return p;
+	return media_pipeline_play_into(desc, kt_rtp_out_get_sink(out));
 }
 
 typedef struct {
@@ -165,15 +88,9 @@ static void test_feed_to_subscriber(void)
 	g_autoptr(KtWorkerPool) pool = kt_worker_pool_new(2, &error);
 	KtWorker *w = kt_worker_pool_get(pool, 0);
 	KtRoomConfig rc = {.keyframe_interval_ms = 300, .rtx_cache_ms = 1000};
-	KtRoomTrack track = {.kind = KT_MEDIA_VIDEO,
-	                     .codec = KT_CODEC_VP8,
-	                     .pt = 96,
-	                     .clock_rate = 90000,
-	                     .pli = TRUE,
-	                     .nack = TRUE};
 	KtRtpOutConfig oc = {.kind = KT_MEDIA_VIDEO, .codec = KT_CODEC_VP8, .clock_rate = 90000};
 	PeerPair pair = {0};
-	Receiver rx = {0};
+	Vp8Receiver rx = {0};
 	KtRoom *room = kt_room_new(w, &rc);
 	KtRtpOut *out;
 	KtRtpOutStats st;
@@ -184,9 +101,8 @@ static void test_feed_to_subscriber(void)
 
 	g_assert_no_error(error);
 	peer_pair_connect(&pair, w, kt_worker_pool_get(pool, 1));
-	kt_room_add_subscriber(room, pair.server, &track, 1);
-	rx.peer = pair.client;
-	receiver_start(&rx);
+	kt_room_add_subscriber(room, pair.server, &vp8_track, 1);
+	vp8_receiver_start(&rx, pair.client);
 
 	out = kt_rtp_out_new(room, &oc);
 	enc = encoder_new(out, "ball", 320, 240, 256);
@@ -256,7 +172,7 @@ static void test_feed_to_subscriber(void)
 	gst_element_set_state(enc, GST_STATE_NULL);
 	gst_object_unref(enc);
 	kt_rtp_out_free(out);
-	vp8_decoder_stop(&rx.decoder);
+	vp8_receiver_stop(&rx);
 	kt_room_close(room);
 	kt_room_unref(room);
 	peer_pair_close(&pair);
@@ -273,17 +189,11 @@ static void test_layered_feeds(void)
 	g_autoptr(KtWorkerPool) pool = kt_worker_pool_new(2, &error);
 	KtWorker *w = kt_worker_pool_get(pool, 0);
 	KtRoomConfig rc = {.keyframe_interval_ms = 300, .rtx_cache_ms = 1000};
-	KtRoomTrack track = {.kind = KT_MEDIA_VIDEO,
-	                     .codec = KT_CODEC_VP8,
-	                     .pt = 96,
-	                     .clock_rate = 90000,
-	                     .pli = TRUE,
-	                     .nack = TRUE};
 	KtRtpOutConfig oc = {
 	    .kind = KT_MEDIA_VIDEO, .codec = KT_CODEC_VP8, .clock_rate = 90000, .n_layers = 2};
 	PeerPair pair[2] = {0};
-	Receiver rx[2] = {0};
-	Receiver *high = &rx[0], *low = &rx[1];
+	Vp8Receiver rx[2] = {0};
+	Vp8Receiver *high = &rx[0], *low = &rx[1];
 	KtRoom *room = kt_room_new(w, &rc);
 	KtRtpOut *out[2];
 	GstElement *enc[2];
@@ -295,9 +205,8 @@ static void test_layered_feeds(void)
 	g_assert_no_error(error);
 	for (guint i = 0; i < 2; i++) {
 		peer_pair_connect(&pair[i], w, kt_worker_pool_get(pool, 1));
-		kt_room_add_subscriber(room, pair[i].server, &track, 1);
-		rx[i].peer = pair[i].client;
-		receiver_start(&rx[i]);
+		kt_room_add_subscriber(room, pair[i].server, &vp8_track, 1);
+		vp8_receiver_start(&rx[i], pair[i].client);
 	}
 	kt_room_set_subscriber_estimate(room, pair[0].server, 5000000);
 	kt_room_set_subscriber_estimate(room, pair[1].server, 200000);
@@ -368,7 +277,7 @@ static void test_layered_feeds(void)
 		kt_rtp_out_free(out[l]);
 	}
 	for (guint i = 0; i < 2; i++)
-		vp8_decoder_stop(&rx[i].decoder);
+		vp8_receiver_stop(&rx[i]);
 	kt_room_close(room);
 	kt_room_unref(room);
 	for (guint i = 0; i < 2; i++)
