@@ -138,10 +138,13 @@ static gboolean wait_size(Vp8Receiver *r, gint width, gint height, guint timeout
 	return FALSE;
 }
 
-static void report(KtLadder *ladder, gint64 since_us)
+/* The counters, and each rung's sending rate since @mark (taken at *@mark_us), which
+ * then moves to now. */
+static void report(KtLadder *ladder, KtLadderStats *mark, gint64 *mark_us)
 {
 	KtLadderStats st;
-	gdouble secs = (g_get_monotonic_time() - since_us) / 1e6;
+	gint64 now = g_get_monotonic_time();
+	gdouble secs = (now - *mark_us) / 1e6;
 
 	kt_ladder_get_stats(ladder, &st);
 	g_test_message("input %ux%u: %" G_GUINT64_FORMAT " packets, %" G_GUINT64_FORMAT
@@ -150,11 +153,14 @@ static void report(KtLadder *ladder, gint64 since_us)
 	               st.rejected);
 	for (guint i = 0; i < st.n_rungs; i++)
 		g_test_message("rung %ux%u (%u kbit/s): %s, %" G_GUINT64_FORMAT
-		               " frames, %.0f kbit/s sent, %" G_GUINT64_FORMAT " keyframe requests",
+		               " frames, %.0f kbit/s sent over the last %.1f s, %" G_GUINT64_FORMAT
+		               " keyframe requests",
 		               st.rungs[i].width, st.rungs[i].height, st.rungs[i].kbps,
 		               st.rungs[i].running ? "running" : "skipped", st.rungs[i].frames,
-		               st.rungs[i].bytes * 8 / 1000.0 / secs,
+		               (st.rungs[i].bytes - mark->rungs[i].bytes) * 8 / 1000.0 / secs, secs,
 		               st.rungs[i].keyframe_requests);
+	*mark = st;
+	*mark_us = now;
 }
 
 /* What the ladder must shrug off, pushed from the test thread (any thread may). */
@@ -182,7 +188,8 @@ static void test_vp8_720p(void)
 	Vp8Receiver *high = &f->rx[0], *low = &f->rx[1];
 	KtLadderStats st;
 	KtRoomCounters c, c2;
-	gint64 start = g_get_monotonic_time(), raised;
+	gint64 start = g_get_monotonic_time(), mark_us = start, raised;
+	KtLadderStats mark = {0};
 	guint64 decoded;
 	gint frames;
 
@@ -209,7 +216,7 @@ static void test_vp8_720p(void)
 		g_assert_true(st.rungs[i].running);
 		g_assert_cmpuint(st.rungs[i].frames, >, 0);
 	}
-	report(f->ladder, start);
+	report(f->ladder, &mark, &mark_us);
 
 	/* Bad input: counted, nothing else moves: the same decoding chain, the same
 	 * input size, every rung on, both keep decoding their sizes. */
@@ -245,7 +252,7 @@ static void test_vp8_720p(void)
 	g_test_message("low: max sequence gap %d, %d keyframes; %" G_GUINT64_FORMAT
 	               " layer switches in the room",
 	               low->max_seq_gap, g_atomic_int_get(&low->keyframes), c2.layer_switches);
-	report(f->ladder, start);
+	report(f->ladder, &mark, &mark_us);
 	kt_ladder_get_stats(f->ladder, &st);
 	g_assert_false(st.failed);
 	teardown(f);
@@ -256,8 +263,8 @@ static void test_h264_360p(void)
 {
 	Fixture *f = g_new0(Fixture, 1);
 	Vp8Receiver *high = &f->rx[0], *low = &f->rx[1];
-	KtLadderStats st;
-	gint64 start = g_get_monotonic_time();
+	KtLadderStats st, mark = {0};
+	gint64 start = g_get_monotonic_time(), mark_us = start;
 
 	setup(f, KT_CODEC_H264, "video/x-raw,width=640,height=360,framerate=10/1",
 	      "x264enc tune=zerolatency speed-preset=ultrafast bitrate=1000 key-int-max=100000"
@@ -274,7 +281,7 @@ static void test_h264_360p(void)
 	g_assert_cmpuint(st.rungs[0].sent, ==, 0);
 	g_assert_true(st.rungs[1].running);
 	g_assert_true(st.rungs[2].running);
-	report(f->ladder, start);
+	report(f->ladder, &mark, &mark_us);
 	teardown(f);
 	g_free(f);
 }

@@ -182,7 +182,8 @@ static void test_feed_to_subscriber(void)
  * the larger one, so only what the layers carry ranks them. A subscriber with a high
  * estimate decodes the large layer, one with a low estimate the small one; raised, the
  * low one moves up at a keyframe on the same SSRC with its sequence running on. Its PLI
- * reaches the feed of the layer it gets. Bad layer specs are never attached. */
+ * reaches the feed of the layer it gets. Once the large layer's feed is gone, both get
+ * the small layer. Bad layer specs are never attached. */
 static void test_layered_feeds(void)
 {
 	g_autoptr(GError) error = NULL;
@@ -253,6 +254,16 @@ static void test_layered_feeds(void)
 	g_test_message("layered feeds: %" G_GUINT64_FORMAT " layer switches, low max seq gap %d",
 	               c.layer_switches, low->max_seq_gap);
 
+	/* The large layer's feed goes away: its layer goes quiet, and both receivers move
+	 * to the small one within a second or so, on the same SSRC. */
+	gst_element_set_state(enc[0], GST_STATE_NULL);
+	g_clear_pointer(&enc[0], gst_object_unref);
+	g_clear_pointer(&out[0], kt_rtp_out_free);
+	g_assert_true(wait_value(&high->width, 160, 10000));
+	g_assert_true(wait_value(&low->width, 160, 10000));
+	g_assert_cmpint(high->ssrc_changes, ==, 0);
+	g_assert_cmpint(low->ssrc_changes, ==, 0);
+
 	/* Bad layer specs: never attached (their notify runs at once). */
 	{
 		KtRoomFeedSpec spec = {.kind = KT_MEDIA_VIDEO,
@@ -271,11 +282,9 @@ static void test_layered_feeds(void)
 		}
 	}
 
-	for (guint l = 0; l < 2; l++) {
-		gst_element_set_state(enc[l], GST_STATE_NULL);
-		gst_object_unref(enc[l]);
-		kt_rtp_out_free(out[l]);
-	}
+	gst_element_set_state(enc[1], GST_STATE_NULL);
+	gst_object_unref(enc[1]);
+	kt_rtp_out_free(out[1]);
 	for (guint i = 0; i < 2; i++)
 		vp8_receiver_stop(&rx[i]);
 	kt_room_close(room);
