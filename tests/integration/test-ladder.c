@@ -6,7 +6,8 @@
  *  - "high" (estimate 5 Mbit/s) decodes 1280x720;
  *  - "low" (estimate 250 kbit/s) decodes the 320x180 rung; raised to 5 Mbit/s
  *    it moves up at a keyframe, on the same SSRC, its sequence running on;
- *  - bad input (not RTP, not video, garbage in a VP8 payload) changes nothing.
+ *  - bad input (not RTP, not video, garbage in a VP8 payload) changes nothing;
+ *  - an error inside the input's decoding chain rebuilds it and decoding goes on.
  * A 640x360 H.264 source: the 1280x720 rung is skipped, "high" decodes
  * 640x360 and "low" 320x180. */
 #include <string.h>
@@ -163,6 +164,42 @@ static void report(KtLadder *ladder, KtLadderStats *mark, gint64 *mark_us)
 	*mark_us = now;
 }
 
+/* The input's decoder, inside the ladder's pipeline (in its decoding chain); a new
+ * reference, NULL if none. */
+static GstElement *find_decoder(KtLadder *ladder)
+{
+	GstIterator *it = gst_bin_iterate_recurse(GST_BIN(kt_ladder_get_pipeline(ladder)));
+	GValue v = G_VALUE_INIT;
+	GstElement *found = NULL;
+
+	while (!found && gst_iterator_next(it, &v) == GST_ITERATOR_OK) {
+		GstElement *e = g_value_get_object(&v);
+		GstElementFactory *factory = gst_element_get_factory(e);
+
+		if (factory && g_str_equal(GST_OBJECT_NAME(factory), "vp8dec"))
+			found = gst_object_ref(e);
+		g_value_reset(&v);
+	}
+	g_value_unset(&v);
+	gst_iterator_free(it);
+	return found;
+}
+
+typedef struct {
+	KtLadder *ladder;
+	guint chains;
+	guint64 decoded;
+} Progress;
+
+static gboolean progressed(gpointer data)
+{
+	Progress *p = data;
+	KtLadderStats st;
+
+	kt_ladder_get_stats(p->ladder, &st);
+	return st.chains >= p->chains && st.decoded >= p->decoded;
+}
+
 /* What the ladder must shrug off, pushed from the test thread (any thread may). */
 static void push_bad_input(KtLadder *ladder)
 {
@@ -236,6 +273,32 @@ static void test_vp8_720p(void)
 	g_assert_cmpuint(st.input_width, ==, 1280);
 	for (guint i = 0; i < 3; i++)
 		g_assert_true(st.rungs[i].running);
+
+	/* An error inside the input's decoding chain: rebuilt at the input's next keyframe
+	 * (asked for through on_keyframe), decoding goes on, nothing else fails. */
+	{
+		g_autoptr(GstElement) decoder = find_decoder(f->ladder);
+		Progress p = {f->ladder, st.chains + 1, st.decoded + 10};
+		gint64 posted = g_get_monotonic_time();
+
+		g_assert_nonnull(decoder);
+		gst_element_post_message(
+		    decoder, gst_message_new_error(GST_OBJECT(decoder),
+		                                   g_error_new_literal(GST_STREAM_ERROR,
+		                                                       GST_STREAM_ERROR_DECODE,
+		                                                       "injected by the test"),
+		                                   "test-ladder"));
+		g_assert_true(wait_until(progressed, &p, 15000));
+		g_test_message("decoding chain rebuilt, 10 pictures decoded %" G_GINT64_FORMAT
+		               " ms after the error",
+		               (g_get_monotonic_time() - posted) / 1000);
+		g_assert_true(
+		    wait_count(&high->frames, g_atomic_int_get(&high->frames) + 10, 10000));
+		g_assert_true(wait_size(high, 1280, 720, 10000));
+		kt_ladder_get_stats(f->ladder, &st);
+		g_assert_false(st.failed);
+		g_assert_cmpuint(st.chains, ==, 2);
+	}
 
 	/* "low" raised: up at a keyframe, same SSRC, numbering on. */
 	kt_room_get_counters(f->room, &c);
