@@ -1,6 +1,7 @@
-/* Benchmarks' RTP generated into memory (bench-rtp.h). */
+/* Benchmarks' RTP generated into memory, and CPU sampling (bench-rtp.h). */
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 
 #include <gst/app/gstappsink.h>
 
@@ -47,4 +48,52 @@ GPtrArray *bench_rtp_generate(const char *name, const char *source, guint clock_
 	}
 	gst_element_set_state(pipeline, GST_STATE_NULL);
 	return packets;
+}
+
+static double cpu_seconds(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec +
+	       ru.ru_stime.tv_usec / 1e6;
+}
+
+GArray *bench_cpu_measure(gint *done)
+{
+	GArray *samples = g_array_new(FALSE, FALSE, sizeof(double));
+	gint64 t0 = g_get_monotonic_time();
+	double cpu0 = cpu_seconds();
+
+	while (!g_atomic_int_get(done)) {
+		gint64 now = g_get_monotonic_time();
+
+		g_main_context_iteration(NULL, FALSE) || (g_usleep(10000), TRUE);
+		if (now - t0 >= G_USEC_PER_SEC) {
+			double cpu = cpu_seconds(), pct = 100.0 * (cpu - cpu0) * 1e6 / (now - t0);
+
+			g_array_append_val(samples, pct);
+			t0 = now;
+			cpu0 = cpu;
+		}
+	}
+	return samples;
+}
+
+static gint by_value(gconstpointer a, gconstpointer b)
+{
+	double da = *(const double *)a, db = *(const double *)b;
+
+	return da < db ? -1 : da > db;
+}
+
+void bench_cpu_print(GArray *samples, guint warm_up)
+{
+	g_array_remove_range(samples, 0, MIN(samples->len, warm_up));
+	g_array_sort(samples, by_value);
+	if (samples->len)
+		printf("CPU (%% of one core), median of %u seconds: %.1f %% (min %.1f, max %.1f)\n",
+		       samples->len, g_array_index(samples, double, samples->len / 2),
+		       g_array_index(samples, double, 0),
+		       g_array_index(samples, double, samples->len - 1));
 }

@@ -11,7 +11,6 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/resource.h>
 
 #include "bench-rtp.h"
 #include "kt-gst.h"
@@ -69,44 +68,6 @@ static gpointer replay_thread(gpointer data)
 	return NULL;
 }
 
-static double cpu_seconds(void)
-{
-	struct rusage ru;
-
-	getrusage(RUSAGE_SELF, &ru);
-	return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec +
-	       ru.ru_stime.tv_usec / 1e6;
-}
-
-static gint by_value(gconstpointer a, gconstpointer b)
-{
-	double da = *(const double *)a, db = *(const double *)b;
-
-	return da < db ? -1 : da > db;
-}
-
-/* Runs the control loop while the replay runs; CPU % of each whole second. */
-static GArray *measure(Replay *rp)
-{
-	GArray *samples = g_array_new(FALSE, FALSE, sizeof(double));
-	gint64 t0 = g_get_monotonic_time();
-	double cpu0 = cpu_seconds();
-
-	while (!g_atomic_int_get(&rp->done)) {
-		gint64 now = g_get_monotonic_time();
-
-		g_main_context_iteration(NULL, FALSE) || (g_usleep(10000), TRUE);
-		if (now - t0 >= G_USEC_PER_SEC) {
-			double cpu = cpu_seconds(), pct = 100.0 * (cpu - cpu0) * 1e6 / (now - t0);
-
-			g_array_append_val(samples, pct);
-			t0 = now;
-			cpu0 = cpu;
-		}
-	}
-	return samples;
-}
-
 int main(int argc, char **argv)
 {
 	guint seconds = argc > 1 ? (guint)atoi(argv[1]) : 12;
@@ -155,19 +116,13 @@ int main(int argc, char **argv)
 		rp.inputs[i] = kt_wall_add_input(rp.wall, labels[i], 90000, NULL);
 
 	thread = g_thread_new("replay", replay_thread, &rp);
-	samples = measure(&rp);
+	samples = bench_cpu_measure(&rp.done);
 	g_thread_join(thread);
 	kt_wall_get_stats(rp.wall, &st);
-	g_array_remove_range(samples, 0, MIN(samples->len, WARM_UP_SECONDS));
-	g_array_sort(samples, by_value);
 	printf("bench-wall: %u classrooms VP8 640x360 25 fps (%.2f Mbit/s in all) -> wall "
 	       "960x540 15 fps VP8 800 kbit/s, %u s\n",
 	       N_CLASSROOMS, bytes * 8 / 1e6 / seconds, seconds);
-	if (samples->len)
-		printf("CPU (%% of one core), median of %u seconds: %.1f %% (min %.1f, max %.1f)\n",
-		       samples->len, g_array_index(samples, double, samples->len / 2),
-		       g_array_index(samples, double, 0),
-		       g_array_index(samples, double, samples->len - 1));
+	bench_cpu_print(samples, WARM_UP_SECONDS);
 	printf("frames %" G_GUINT64_FORMAT ", packets in %" G_GUINT64_FORMAT
 	       " (dropped %" G_GUINT64_FORMAT "), RTP out %" G_GUINT64_FORMAT ", grid %ux%u\n",
 	       st.frames, st.packets, st.dropped, st.sent, st.columns, st.rows);

@@ -1,4 +1,5 @@
-/* Shared GStreamer plumbing: init once, the lesson clock. */
+/* Shared GStreamer plumbing: init once, the lesson clock, parsing and starting
+ * a watched pipeline. */
 #include "kt-gst.h"
 
 void kt_gst_init(void)
@@ -35,4 +36,41 @@ GstMessage *kt_gst_wait_eos(GstBus *bus, gint64 timeout_us)
 {
 	return gst_bus_timed_pop_filtered(bus, (GstClockTime)timeout_us * GST_USECOND,
 	                                  GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
+}
+
+GstElement *kt_gst_parse_launch(const char *desc, GQuark domain, gint code, const char *what,
+                                GError **error)
+{
+	GError *parse_error = NULL;
+	GstElement *pipeline = gst_parse_launch(desc, &parse_error);
+
+	/* A missing element is a "recoverable" error: a pipeline comes back too. */
+	if (!pipeline || parse_error) {
+		g_set_error(error, domain, code, "%s: %s", what,
+		            parse_error ? parse_error->message : "no pipeline");
+		g_clear_error(&parse_error);
+		if (pipeline)
+			gst_object_unref(gst_object_ref_sink(pipeline));
+		return NULL;
+	}
+	return gst_object_ref_sink(pipeline);
+}
+
+GSource *kt_gst_start_watched(GstPipeline *pipeline, gint64 epoch_us, GMainContext *context,
+                              GstBusFunc on_message, gpointer data)
+{
+	g_autoptr(GstBus) bus = gst_pipeline_get_bus(pipeline);
+	GSource *watch;
+
+	kt_gst_use_lesson_clock(pipeline, epoch_us);
+	watch = gst_bus_create_watch(bus);
+	g_source_set_callback(watch, G_SOURCE_FUNC(on_message), data, NULL);
+	g_source_attach(watch, context);
+	if (gst_element_set_state(GST_ELEMENT(pipeline), GST_STATE_PLAYING) ==
+	    GST_STATE_CHANGE_FAILURE) {
+		g_source_destroy(watch);
+		g_source_unref(watch);
+		return NULL;
+	}
+	return watch;
 }

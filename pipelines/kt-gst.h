@@ -26,6 +26,19 @@ GstClockTime kt_gst_lesson_time(gint64 epoch_us);
  * change. Control loop. */
 void kt_gst_use_lesson_clock(GstPipeline *pipeline, gint64 epoch_us);
 
+/* A pipeline from @desc (gst_parse_launch syntax), floating reference sunk:
+ * the caller owns it. NULL with @error (@domain, @code, "@what: <why>") when
+ * it cannot be parsed or an element is missing. Control loop. */
+GstElement *kt_gst_parse_launch(const char *desc, GQuark domain, gint code, const char *what,
+                                GError **error);
+
+/* Runs @pipeline on the lesson clock of @epoch_us, its bus watched on
+ * @context by @on_message (with @data), and sets it PLAYING. Returns the bus
+ * watch (attached; the caller destroys and unrefs it), or NULL when the
+ * pipeline did not start (then nothing watches its bus). Control loop. */
+GSource *kt_gst_start_watched(GstPipeline *pipeline, gint64 epoch_us, GMainContext *context,
+                              GstBusFunc on_message, gpointer data);
+
 /* The first ERROR or EOS message on @bus within @timeout_us, or NULL.
  * Returns a message the caller unrefs. Control loop. */
 GstMessage *kt_gst_wait_eos(GstBus *bus, gint64 timeout_us);

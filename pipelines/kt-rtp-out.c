@@ -36,8 +36,8 @@ struct _KtRtpOut {
 	guint tail; /* next read; consumer only writes, atomics */
 	gint armed; /* a wake-up of the worker is pending */
 
-	guint64 packets, dropped, keyframe_requests; /* atomics */
-	guint keyframe_count;                        /* worker */
+	guint64 packets, bytes, dropped, keyframe_requests; /* atomics */
+	guint keyframe_count;                               /* worker */
 };
 
 /* ---- worker side ---- */
@@ -54,6 +54,7 @@ static void drain(KtRtpOut *out)
 		if (gst_buffer_map(slot->buffer, &map, GST_MAP_READ)) {
 			kt_room_feed_rtp(out->room, out->feed, map.data, map.size,
 			                 slot->capture_us);
+			__atomic_fetch_add(&out->bytes, map.size, __ATOMIC_RELAXED);
 			gst_buffer_unmap(slot->buffer, &map);
 		}
 		gst_buffer_unref(slot->buffer);
@@ -161,6 +162,8 @@ KtRtpOut *kt_rtp_out_new(KtRoom *room, const KtRtpOutConfig *config)
 	    .clock_rate = config->clock_rate,
 	    .on_keyframe = config->kind == KT_MEDIA_VIDEO ? on_keyframe : NULL,
 	    .user_data = out,
+	    .layer = config->layer,
+	    .n_layers = config->n_layers,
 	};
 
 	out->room = kt_room_ref(room);
@@ -193,6 +196,7 @@ GstElement *kt_rtp_out_get_sink(KtRtpOut *out)
 void kt_rtp_out_get_stats(KtRtpOut *out, KtRtpOutStats *stats)
 {
 	stats->packets = __atomic_load_n(&out->packets, __ATOMIC_RELAXED);
+	stats->bytes = __atomic_load_n(&out->bytes, __ATOMIC_RELAXED);
 	stats->dropped = __atomic_load_n(&out->dropped, __ATOMIC_RELAXED);
 	stats->keyframe_requests = __atomic_load_n(&out->keyframe_requests, __ATOMIC_RELAXED);
 }

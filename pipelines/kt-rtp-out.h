@@ -32,10 +32,15 @@ typedef struct {
 	KtMediaKind kind;
 	KtCodec codec;
 	guint clock_rate;
+	/* Video: publish layer @layer of @n_layers of a simulcast source (the
+	 * transcoding ladder's rungs, kt-room.h "Layered feeds"); 0/0 = a plain
+	 * stream. Keyframe requests for the layer come back to this sink. */
+	guint layer, n_layers;
 } KtRtpOutConfig;
 
 typedef struct {
 	guint64 packets;           /* handed to the room */
+	guint64 bytes;             /* of those packets */
 	guint64 dropped;           /* the worker queue was full */
 	guint64 keyframe_requests; /* forwarded up the pipeline */
 } KtRtpOutStats;

@@ -73,18 +73,8 @@ static GstElement *parse_pipeline(const KtWallConfig *c, GError **error)
 	    g_strdup_printf(KT_WALL_PIPELINE, c->fps, KT_WALL_MIXER_LATENCY_MS * GST_MSECOND,
 	                    KT_WALL_MIXER_EXTRA_MS * GST_MSECOND, c->width, c->height, c->fps,
 	                    KT_WALL_KEYFRAME_SECONDS * c->fps, c->kbps * 1000);
-	GError *parse_error = NULL;
-	GstElement *pipeline = gst_parse_launch(desc, &parse_error);
 
-	if (!pipeline || parse_error) {
-		g_set_error(error, KT_WALL_ERROR, KT_WALL_ERROR_PIPELINE, "wall: %s",
-		            parse_error ? parse_error->message : "no pipeline");
-		g_clear_error(&parse_error);
-		if (pipeline)
-			gst_object_unref(gst_object_ref_sink(pipeline));
-		return NULL;
-	}
-	return gst_object_ref_sink(pipeline);
+	return kt_gst_parse_launch(desc, KT_WALL_ERROR, KT_WALL_ERROR_PIPELINE, "wall", error);
 }
 
 /* The payloader's packets go to the room as a feed of the configured source. */

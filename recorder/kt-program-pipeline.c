@@ -123,9 +123,7 @@ static GstElement *parse_pipeline(KtProgramRecorder *r, GError **error)
 {
 	const KtProgramRecorderConfig *c = &r->config;
 	const KtProgramAacEncoder *aac = find_aac_encoder();
-	g_autofree char *mixing = NULL, *desc = NULL;
-	GError *parse_error = NULL;
-	GstElement *pipeline;
+	g_autofree char *mixing = NULL, *desc = NULL, *what = NULL;
 
 	if (!aac) {
 		g_set_error(error, KT_PROGRAM_RECORDER_ERROR, KT_PROGRAM_RECORDER_ERROR_PIPELINE,
@@ -154,17 +152,9 @@ static GstElement *parse_pipeline(KtProgramRecorder *r, GError **error)
 		g_free(desc);
 		desc = both;
 	}
-	pipeline = gst_parse_launch(desc, &parse_error);
-	if (!pipeline || parse_error) {
-		g_set_error(error, KT_PROGRAM_RECORDER_ERROR, KT_PROGRAM_RECORDER_ERROR_PIPELINE,
-		            "recording %s: %s", r->label,
-		            parse_error ? parse_error->message : "no pipeline");
-		g_clear_error(&parse_error);
-		if (pipeline)
-			gst_object_unref(gst_object_ref_sink(pipeline));
-		return NULL;
-	}
-	return gst_object_ref_sink(pipeline);
+	what = g_strdup_printf("recording %s", r->label);
+	return kt_gst_parse_launch(desc, KT_PROGRAM_RECORDER_ERROR,
+	                           KT_PROGRAM_RECORDER_ERROR_PIPELINE, what, error);
 }
 
 gboolean kt_program_pipeline_start(KtProgramRecorder *r, GstBusFunc on_message, GError **error)

@@ -34,6 +34,7 @@ void kt_room_release_source(Source *s)
 		s->feed->source = NULL;
 		s->feed = NULL;
 	}
+	s->feed_layers = 0;
 }
 
 static LocalFeed *find_feed(KtRoom *room, guint id)
@@ -65,6 +66,38 @@ static void feed_call_free(gpointer data)
 	g_free(call);
 }
 
+static gboolean layer_spec_valid(const KtRoomFeedSpec *spec)
+{
+	if (spec->n_layers == 0 && spec->layer == 0)
+		return TRUE;
+	return spec->kind == KT_MEDIA_VIDEO && spec->n_layers >= 2 &&
+	       spec->n_layers <= KT_ROOM_MAX_LAYERS && spec->layer < spec->n_layers;
+}
+
+/* @f publishes one layer of @s: the layers are the same layer Sources a browser's rids
+ * get (kt-room-simulcast.c), so the layer choice, switching and munging are theirs. */
+static void attach_layer_feed(KtRoom *room, Source *s, LocalFeed *f)
+{
+	Source *layer;
+
+	if (s->feed_layers != f->spec.n_layers) {
+		/* Its publisher, a plain feed or another ladder loses it; receivers start over. */
+		kt_room_release_source(s);
+		s->feed_layers = f->spec.n_layers;
+		s->codec = f->spec.codec;
+		s->clock_rate = f->spec.clock_rate;
+	}
+	layer = kt_room_sim_layer(room, s, f->spec.layer);
+	kt_room_release_source(layer); /* the layer's previous feed, if any */
+	kt_room_sim_layer_reset(layer, f->spec.codec, f->spec.clock_rate);
+	layer->feed = f;
+	f->source = layer;
+	g_ptr_array_add(room->feeds, f);
+	kt_room_ensure_timer(room);
+	if (s->sinks->len > 0 || s->taps->len > 0)
+		kt_room_request_keyframe(room, layer, g_get_monotonic_time());
+}
+
 static gboolean add_feed_on_worker(gpointer data)
 {
 	FeedCall *call = data;
@@ -73,9 +106,13 @@ static gboolean add_feed_on_worker(gpointer data)
 	guint id = f->spec.source ? f->spec.source : room->default_source[f->spec.kind];
 	Source *s = room->closed ? NULL : kt_room_find_source(room, id);
 
-	if (!s || s->kind != f->spec.kind)
+	if (!s || s->kind != f->spec.kind || !layer_spec_valid(&f->spec))
 		return G_SOURCE_REMOVE; /* call_free runs the notify */
 	call->feed = NULL;
+	if (f->spec.n_layers > 0) {
+		attach_layer_feed(room, s, f);
+		return G_SOURCE_REMOVE;
+	}
 	kt_room_release_source(s);
 	if (s->codec != f->spec.codec)
 		kt_rtx_cache_reset(s->cache);
@@ -167,6 +204,8 @@ void kt_room_send_feed_reports(KtRoom *room, gint64 now)
 		                                   (gint64)f->spec.clock_rate / G_USEC_PER_SEC);
 		s->last_sr = si;
 		s->have_sr = TRUE;
+		if (s->parent)
+			kt_room_sim_on_sender_report(room, s); /* a layer: to its receivers */
 		for (guint j = 0; j < s->sinks->len; j++)
 			kt_room_send_sender_report(room, g_ptr_array_index(s->sinks, j));
 	}

@@ -262,6 +262,8 @@ struct _Source {
 	guint layer_slot; /* a layer: its index in parent->layers */
 	LayerMeter meter; /* a layer */
 	SimOut tap_out;   /* public: what the taps get (the top layer) */
+	/* public: layered feeds publish its layers (kt-room-feed.c), this many; 0 = none */
+	guint feed_layers;
 };
 
 struct _KtRoom {
@@ -455,6 +457,10 @@ PubTrack *kt_room_sim_learn(Publisher *pub, PubTrack *t, const guint8 *buf, cons
                             gboolean *is_rtx);
 /* After binding @pub's tracks: a layer track and a layer source per rid. */
 void kt_room_sim_attach_layers(KtRoom *room, Publisher *pub);
+/* @s's layer Source of slot @r, made (with those below it) if it does not exist yet. */
+Source *kt_room_sim_layer(KtRoom *room, Source *s, guint r);
+/* @layer starts over for a new sender of @codec at @clock_rate (cache, meter, resync). */
+void kt_room_sim_layer_reset(Source *layer, KtCodec codec, guint clock_rate);
 void kt_room_sim_release(Source *s); /* layers let their tracks go; receivers start over */
 void kt_room_sim_free_layers(Source *s);
 /* room->canon holds @layer's packet (@out_len): to the receivers on that layer. */

@@ -18,7 +18,7 @@
 
 gboolean kt_room_sim_layered(const Source *s)
 {
-	return s->track && s->track->spec.n_rids > 1 && s->n_layers > 0;
+	return ((s->track && s->track->spec.n_rids > 1) || s->feed_layers > 1) && s->n_layers > 0;
 }
 
 /* ---- learning a layer's SSRC ---- */
@@ -68,19 +68,38 @@ static void out_reset(SimOut *o)
 	kt_layer_select_init(&o->select);
 }
 
+void kt_room_sim_layer_reset(Source *layer, KtCodec codec, guint clock_rate)
+{
+	if (layer->codec != codec)
+		kt_rtx_cache_reset(layer->cache);
+	layer->codec = codec;
+	layer->clock_rate = clock_rate;
+	layer->resync = TRUE;
+	layer->have_sr = FALSE;
+	memset(&layer->meter, 0, sizeof(layer->meter));
+}
+
 static void bind_layer(PubTrack *lt, Source *layer)
 {
 	if (layer->track != lt)
 		kt_room_release_source(layer);
 	lt->source = layer;
 	layer->track = lt;
-	if (layer->codec != lt->spec.codec)
-		kt_rtx_cache_reset(layer->cache);
-	layer->codec = lt->spec.codec;
-	layer->clock_rate = lt->spec.clock_rate;
-	layer->resync = TRUE;
-	layer->have_sr = FALSE;
-	memset(&layer->meter, 0, sizeof(layer->meter));
+	kt_room_sim_layer_reset(layer, lt->spec.codec, lt->spec.clock_rate);
+}
+
+Source *kt_room_sim_layer(KtRoom *room, Source *s, guint r)
+{
+	g_return_val_if_fail(r < KT_ROOM_MAX_LAYERS, NULL);
+	while (s->n_layers <= r) {
+		Source *layer = kt_room_source_new(room, 0, KT_MEDIA_VIDEO);
+
+		layer->parent = s;
+		layer->layer_slot = s->n_layers;
+		layer->ssrc = s->ssrc ^ (s->n_layers + 1); /* internal: never leaves the room */
+		s->layers[s->n_layers++] = layer;
+	}
+	return s->layers[r];
 }
 
 static void attach_track_layers(KtRoom *room, Publisher *pub, PubTrack *t)
@@ -94,14 +113,7 @@ static void attach_track_layers(KtRoom *room, Publisher *pub, PubTrack *t)
 	for (guint r = 0; r < n && pub->n_tracks < KT_ROOM_MAX_PUB_TRACKS; r++) {
 		PubTrack *lt = &pub->tracks[pub->n_tracks++];
 
-		if (s->n_layers <= r) {
-			Source *layer = kt_room_source_new(room, 0, KT_MEDIA_VIDEO);
-
-			layer->parent = s;
-			layer->layer_slot = r;
-			layer->ssrc = s->ssrc ^ (r + 1); /* internal: never leaves the room */
-			s->layers[s->n_layers++] = layer;
-		}
+		kt_room_sim_layer(room, s, r);
 		memset(lt, 0, sizeof(*lt));
 		lt->publisher = pub;
 		lt->spec = t->spec;

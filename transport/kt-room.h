@@ -183,7 +183,21 @@ void kt_room_request_source_keyframe(KtRoom *room, guint source);
  * one. A feed takes the source over from its publisher or previous feed (and a
  * publisher attached later takes it back); its packets are rewritten onto
  * the source's SSRC and timeline, cached for NACKs, forwarded and tapped like
- * any other, and the room sends subscribers sender reports for it. */
+ * any other, and the room sends subscribers sender reports for it.
+ *
+ * Layered feeds (the transcoding ladder, pipelines/kt-ladder.h): a video feed
+ * with n_layers >= 2 publishes one layer of a simulcast source, and n_layers
+ * feeds of one source together make it simulcast exactly like a browser's
+ * rids: each layer is a layer Source of the room (kt-room-simulcast.c), ranked
+ * by what it carries (VP8 keyframe size, else measured bitrate), not by its
+ * index; every receiver gets one layer, chosen from its bandwidth estimate and
+ * switched at that layer's keyframes, with its sequence, timeline and VP8
+ * PictureID/TL0PICIDX running on; below the lowest layer its video pauses; taps
+ * get the top layer. A keyframe request for a layer goes to that layer's feed's
+ * on_keyframe. The first layered feed (or one with another n_layers) takes the
+ * source over from its publisher or plain feed; a feed for a layer that already
+ * has one replaces it; a layer whose feed is removed or stops sending goes
+ * inactive after 1 s and its receivers move to another. */
 typedef void (*KtRoomKeyframeFunc)(gpointer user_data);
 typedef struct {
 	guint source; /* 0 = the default source of @kind */
@@ -194,8 +208,12 @@ typedef struct {
 	 * requests to a publisher); NULL for audio. */
 	KtRoomKeyframeFunc on_keyframe;
 	gpointer user_data;
+	/* Video: the layer (0 .. n_layers - 1) of a simulcast source this feed
+	 * publishes, of n_layers (2 .. KT_ROOM_MAX_LAYERS); 0/0 = a plain stream.
+	 * Any other n_layers, or layer >= n_layers: the feed is not attached. */
+	guint layer, n_layers;
 	/* Worker, after the last call: once the feed is removed, or the room
-	 * closes, or the feed could not be attached (no such source). */
+	 * closes, or the feed could not be attached (no such source, a bad layer). */
 	GDestroyNotify notify;
 } KtRoomFeedSpec;
 /* Control loop. Returns the feed id at once (attached on the worker). */

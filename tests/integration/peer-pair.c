@@ -63,6 +63,18 @@ static gboolean wait_int(gint *value, gint want, gboolean exact, guint timeout_m
 	return exact ? v == want : v >= want;
 }
 
+gboolean wait_until(GSourceFunc cond, gpointer data, guint timeout_ms)
+{
+	gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
+	guint tick = g_timeout_add(20, keep_going, NULL);
+	gboolean ok;
+
+	while (!(ok = cond(data)) && g_get_monotonic_time() < deadline)
+		g_main_context_iteration(NULL, TRUE);
+	g_source_remove(tick);
+	return ok;
+}
+
 gboolean wait_count(gint *counter, gint target, guint timeout_ms)
 {
 	return wait_int(counter, target, FALSE, timeout_ms);

@@ -27,6 +27,9 @@ gboolean wait_for(volatile gint *flag, guint timeout_ms);
  * until *counter >= @target, or *value == @want; TRUE when it got there in time. */
 gboolean wait_count(gint *counter, gint target, guint timeout_ms);
 gboolean wait_value(gint *value, gint want, guint timeout_ms);
+/* Iterates the default context (e.g. a pipeline's control loop) until @cond(@data) is
+ * TRUE or @timeout_ms passed, checking every 20 ms (other threads change what it reads). */
+gboolean wait_until(GSourceFunc cond, gpointer data, guint timeout_ms);
 /* Sends, on @worker (the one @peer runs on), a generic NACK (RFC 4585 §6.2.1) from
  * @peer for @media_ssrc's packet @seq; g_assert when it cannot be sent. */
 void peer_send_nack(KtWorker *worker, KtPeer *peer, guint32 media_ssrc, guint16 seq);

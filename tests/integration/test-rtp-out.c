@@ -4,113 +4,39 @@
  * it with GStreamer, gets sender reports for it, and gets a keyframe when it
  * sends a PLI. A second feed taking the source over continues the same SSRC
  * and sequence. Malformed packets and feeds for missing sources change
- * nothing. */
+ * nothing. Layered feeds make one simulcast source (test_layered_feeds). */
 #include <string.h>
-
-#include <gst/app/gstappsink.h>
-#include <gst/app/gstappsrc.h>
 
 #include "kt-gst.h"
 #include "kt-room.h"
 #include "kt-rtcp.h"
 #include "kt-rtp-out.h"
 #include "kt-rtp.h"
+#include "media-pipeline.h"
 #include "peer-pair.h"
 #include "vp8-decoder.h"
 
-/* What the subscriber's side (the "browser") sees. Counters: any thread. */
-typedef struct {
-	KtPeer *peer;
-	Vp8Decoder decoder;
-	gint packets, keyframes, frames, srs;
-	gint width, height;
-	guint32 ssrc;         /* client worker */
-	guint16 last_seq;     /* client worker */
-	gint max_seq_gap;     /* client worker */
-	guint32 last_ts;      /* client worker */
-	gint32 sr_minus_last; /* SR rtp_ts - the newest packet's timestamp */
-} Receiver;
+/* What the subscribers take: VP8 with NACK and PLI. */
+static const KtRoomTrack vp8_track = {.kind = KT_MEDIA_VIDEO,
+                                      .codec = KT_CODEC_VP8,
+                                      .pt = 96,
+                                      .clock_rate = 90000,
+                                      .pli = TRUE,
+                                      .nack = TRUE};
 
-static void on_rtp(KtPeer *peer, guint8 *buf, gsize len, gpointer data)
+/* A live VP8 encoder of @pattern (videotestsrc's) at @width x @height and @kbps that
+ * makes keyframes only when asked (and at the start), ending in @out's sink. */
+static GstElement *encoder_new(KtRtpOut *out, const char *pattern, guint width, guint height,
+                               guint kbps)
 {
-	Receiver *r = data;
-	KtRtpHeader h;
+	g_autofree char *desc = g_strdup_printf(
+	    "videotestsrc is-live=true pattern=%s"
+	    " ! video/x-raw,width=%u,height=%u,framerate=15/1"
+	    " ! vp8enc deadline=1 cpu-used=8 end-usage=cbr target-bitrate=%u"
+	    " keyframe-max-dist=100000 ! rtpvp8pay name=pay pt=96 mtu=1200 picture-id-mode=15-bit",
+	    pattern, width, height, kbps * 1000);
 
-	(void)peer;
-	if (kt_rtp_parse(buf, len, &h) < 0)
-		return;
-	if (g_atomic_int_get(&r->packets) > 0)
-		r->max_seq_gap = MAX(r->max_seq_gap, (gint)(guint16)(h.seq - r->last_seq));
-	r->ssrc = h.ssrc;
-	r->last_seq = h.seq;
-	r->last_ts = h.timestamp;
-	if (kt_media_is_keyframe(KT_CODEC_VP8, buf + h.payload_offset, h.payload_len))
-		g_atomic_int_inc(&r->keyframes);
-	vp8_decoder_push(&r->decoder, buf, len);
-	g_atomic_int_inc(&r->packets);
-}
-
-static void on_rtcp(KtPeer *peer, guint8 *buf, gsize len, gpointer data)
-{
-	Receiver *r = data;
-	KtRtcpIter it;
-	KtRtcpChunk c;
-	KtRtcpSenderInfo si;
-
-	(void)peer;
-	kt_rtcp_iter_init(&it, buf, len);
-	while (kt_rtcp_iter_next(&it, &c) > 0)
-		if (c.type == KT_RTCP_SR && kt_rtcp_parse_sr(&c, &si) == 0 && si.ssrc == r->ssrc) {
-			r->sr_minus_last = (gint32)(si.rtp_ts - r->last_ts);
-			g_atomic_int_inc(&r->srs);
-		}
-}
-
-static GstFlowReturn on_frame(GstAppSink *sink, gpointer data)
-{
-	Receiver *r = data;
-	g_autoptr(GstSample) sample = gst_app_sink_pull_sample(sink);
-	GstStructure *st = gst_caps_get_structure(gst_sample_get_caps(sample), 0);
-
-	gst_structure_get_int(st, "width", &r->width);
-	gst_structure_get_int(st, "height", &r->height);
-	g_atomic_int_inc(&r->frames);
-	return GST_FLOW_OK;
-}
-
-static gboolean install_receiver(gpointer data)
-{
-	static const KtPeerMediaFuncs funcs = {.rtp = on_rtp, .rtcp = on_rtcp};
-	Receiver *r = data;
-
-	kt_peer_set_media_funcs(r->peer, &funcs, r);
-	return G_SOURCE_REMOVE;
-}
-
-static void receiver_start(Receiver *r)
-{
-	vp8_decoder_start(&r->decoder, NULL, on_frame, r);
-	kt_worker_invoke_sync(kt_peer_get_worker(r->peer), install_receiver, r);
-}
-
-/* A live 320x240 VP8 encoder that makes keyframes only when asked (and at the
- * start), ending in @out's sink. */
-static GstElement *encoder_new(KtRtpOut *out)
-{
-	GError *error = NULL;
-	GstElement *p = gst_parse_launch(
-	    "videotestsrc is-live=true pattern=ball"
-	    " ! video/x-raw,width=320,height=240,framerate=30/1"
-	    " ! vp8enc deadline=1 keyframe-max-dist=100000 ! rtpvp8pay name=pay pt=96 mtu=1200",
-	    &error);
-	g_autoptr(GstElement) pay = NULL;
-
-	g_assert_no_error(error);
-	pay = gst_bin_get_by_name(GST_BIN(p), "pay");
-	gst_bin_add(GST_BIN(p), kt_rtp_out_get_sink(out));
-	g_assert_true(gst_element_link(pay, kt_rtp_out_get_sink(out)));
-	gst_element_set_state(p, GST_STATE_PLAYING);
-	return p;
+	return media_pipeline_play_into(desc, kt_rtp_out_get_sink(out));
 }
 
 typedef struct {
@@ -162,15 +88,9 @@ static void test_feed_to_subscriber(void)
 	g_autoptr(KtWorkerPool) pool = kt_worker_pool_new(2, &error);
 	KtWorker *w = kt_worker_pool_get(pool, 0);
 	KtRoomConfig rc = {.keyframe_interval_ms = 300, .rtx_cache_ms = 1000};
-	KtRoomTrack track = {.kind = KT_MEDIA_VIDEO,
-	                     .codec = KT_CODEC_VP8,
-	                     .pt = 96,
-	                     .clock_rate = 90000,
-	                     .pli = TRUE,
-	                     .nack = TRUE};
 	KtRtpOutConfig oc = {.kind = KT_MEDIA_VIDEO, .codec = KT_CODEC_VP8, .clock_rate = 90000};
 	PeerPair pair = {0};
-	Receiver rx = {0};
+	Vp8Receiver rx = {0};
 	KtRoom *room = kt_room_new(w, &rc);
 	KtRtpOut *out;
 	KtRtpOutStats st;
@@ -181,12 +101,11 @@ static void test_feed_to_subscriber(void)
 
 	g_assert_no_error(error);
 	peer_pair_connect(&pair, w, kt_worker_pool_get(pool, 1));
-	kt_room_add_subscriber(room, pair.server, &track, 1);
-	rx.peer = pair.client;
-	receiver_start(&rx);
+	kt_room_add_subscriber(room, pair.server, &vp8_track, 1);
+	vp8_receiver_start(&rx, pair.client);
 
 	out = kt_rtp_out_new(room, &oc);
-	enc = encoder_new(out);
+	enc = encoder_new(out, "ball", 320, 240, 256);
 	/* The picture decodes at the subscriber, on Ketang's SSRC. */
 	g_assert_true(wait_count(&rx.frames, 30, 10000));
 	g_assert_cmpint(rx.width, ==, 320);
@@ -245,7 +164,7 @@ static void test_feed_to_subscriber(void)
 	/* Another feed takes the source over: same SSRC, sequence continues. */
 	frames = g_atomic_int_get(&rx.frames);
 	out = kt_rtp_out_new(room, &oc);
-	enc = encoder_new(out);
+	enc = encoder_new(out, "ball", 320, 240, 256);
 	g_assert_true(wait_count(&rx.frames, frames + 30, 10000));
 	g_assert_cmphex(rx.ssrc, ==, kt_room_get_ssrc(room, KT_MEDIA_VIDEO));
 	g_assert_cmpint(rx.max_seq_gap, <=, 3);
@@ -253,10 +172,125 @@ static void test_feed_to_subscriber(void)
 	gst_element_set_state(enc, GST_STATE_NULL);
 	gst_object_unref(enc);
 	kt_rtp_out_free(out);
-	vp8_decoder_stop(&rx.decoder);
+	vp8_receiver_stop(&rx);
 	kt_room_close(room);
 	kt_room_unref(room);
 	peer_pair_close(&pair);
+}
+
+/* Two layered feeds make one simulcast source (kt-room.h "Layered feeds"): layer 0 is
+ * the larger one, so only what the layers carry ranks them. A subscriber with a high
+ * estimate decodes the large layer, one with a low estimate the small one; raised, the
+ * low one moves up at a keyframe on the same SSRC with its sequence running on. Its PLI
+ * reaches the feed of the layer it gets. Once the large layer's feed is gone, both get
+ * the small layer. Bad layer specs are never attached. */
+static void test_layered_feeds(void)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(KtWorkerPool) pool = kt_worker_pool_new(2, &error);
+	KtWorker *w = kt_worker_pool_get(pool, 0);
+	KtRoomConfig rc = {.keyframe_interval_ms = 300, .rtx_cache_ms = 1000};
+	KtRtpOutConfig oc = {
+	    .kind = KT_MEDIA_VIDEO, .codec = KT_CODEC_VP8, .clock_rate = 90000, .n_layers = 2};
+	PeerPair pair[2] = {0};
+	Vp8Receiver rx[2] = {0};
+	Vp8Receiver *high = &rx[0], *low = &rx[1];
+	KtRoom *room = kt_room_new(w, &rc);
+	KtRtpOut *out[2];
+	GstElement *enc[2];
+	KtRtpOutStats st;
+	KtRoomCounters c;
+	gint keyframes;
+	Pli pli;
+
+	g_assert_no_error(error);
+	for (guint i = 0; i < 2; i++) {
+		peer_pair_connect(&pair[i], w, kt_worker_pool_get(pool, 1));
+		kt_room_add_subscriber(room, pair[i].server, &vp8_track, 1);
+		vp8_receiver_start(&rx[i], pair[i].client);
+	}
+	kt_room_set_subscriber_estimate(room, pair[0].server, 5000000);
+	kt_room_set_subscriber_estimate(room, pair[1].server, 200000);
+	for (guint l = 0; l < 2; l++) {
+		oc.layer = l;
+		out[l] = kt_rtp_out_new(room, &oc);
+	}
+	/* Noise spends the whole 800 kbit/s (the low estimate never carries it); the small
+	 * ball layer takes a few tens of kbit/s. */
+	enc[0] = encoder_new(out[0], "snow", 320, 240, 800);
+	enc[1] = encoder_new(out[1], "ball", 160, 120, 60);
+
+	g_assert_true(wait_value(&high->width, 320, 10000));
+	g_assert_true(wait_value(&low->width, 160, 10000));
+	g_assert_true(wait_count(&low->frames, 15, 10000));
+	g_assert_cmphex(high->ssrc, ==, kt_room_get_ssrc(room, KT_MEDIA_VIDEO));
+	g_assert_cmphex(low->ssrc, ==, kt_room_get_ssrc(room, KT_MEDIA_VIDEO));
+	/* The room's sender reports reach the receivers of a layer. */
+	g_assert_true(wait_count(&low->srs, 1, 3000));
+	g_assert_cmpint(ABS(low->sr_minus_last), <, 90000 / 2);
+
+	/* A PLI from "low" comes back to the small layer's encoder. */
+	kt_rtp_out_get_stats(out[1], &st);
+	keyframes = g_atomic_int_get(&low->keyframes);
+	pli.client = pair[1].client;
+	pli.media_ssrc = low->ssrc;
+	kt_worker_invoke_sync(kt_peer_get_worker(pair[1].client), send_pli, &pli);
+	g_assert_true(wait_count(&low->keyframes, keyframes + 1, 3000));
+	{
+		KtRtpOutStats st2;
+
+		kt_rtp_out_get_stats(out[1], &st2);
+		g_assert_cmpuint(st2.keyframe_requests, >, st.keyframe_requests);
+	}
+	g_assert_cmpint(g_atomic_int_get(&low->width), ==, 160);
+
+	/* Raised: up to the large layer at its keyframe, same SSRC, numbering on. */
+	kt_room_set_subscriber_estimate(room, pair[1].server, 5000000);
+	g_assert_true(wait_value(&low->width, 320, 15000));
+	kt_room_get_counters(room, &c);
+	g_assert_cmpuint(c.layer_switches, >=, 1);
+	g_assert_cmphex(low->ssrc, ==, kt_room_get_ssrc(room, KT_MEDIA_VIDEO));
+	g_assert_cmpint(low->max_seq_gap, <=, 3);
+	g_test_message("layered feeds: %" G_GUINT64_FORMAT " layer switches, low max seq gap %d",
+	               c.layer_switches, low->max_seq_gap);
+
+	/* The large layer's feed goes away: its layer goes quiet, and both receivers move
+	 * to the small one within a second or so, on the same SSRC. */
+	gst_element_set_state(enc[0], GST_STATE_NULL);
+	g_clear_pointer(&enc[0], gst_object_unref);
+	g_clear_pointer(&out[0], kt_rtp_out_free);
+	g_assert_true(wait_value(&high->width, 160, 10000));
+	g_assert_true(wait_value(&low->width, 160, 10000));
+	g_assert_cmpint(high->ssrc_changes, ==, 0);
+	g_assert_cmpint(low->ssrc_changes, ==, 0);
+
+	/* Bad layer specs: never attached (their notify runs at once). */
+	{
+		KtRoomFeedSpec spec = {.kind = KT_MEDIA_VIDEO,
+		                       .codec = KT_CODEC_VP8,
+		                       .clock_rate = 90000,
+		                       .notify = on_notify};
+		gint gone[3] = {0};
+		const guint bad[3][2] = {{2, 2}, {0, 1}, {0, KT_ROOM_MAX_LAYERS + 1}};
+
+		for (guint i = 0; i < 3; i++) {
+			spec.layer = bad[i][0];
+			spec.n_layers = bad[i][1];
+			spec.user_data = &gone[i];
+			kt_room_add_feed(room, &spec);
+			g_assert_true(wait_count(&gone[i], 1, 3000));
+		}
+	}
+
+	gst_element_set_state(enc[1], GST_STATE_NULL);
+	gst_object_unref(enc[1]);
+	kt_rtp_out_free(out[1]);
+	for (guint i = 0; i < 2; i++)
+		vp8_receiver_stop(&rx[i]);
+	kt_room_close(room);
+	kt_room_unref(room);
+	for (guint i = 0; i < 2; i++)
+		peer_pair_close(&pair[i]);
 }
 
 int main(int argc, char **argv)
@@ -264,5 +298,6 @@ int main(int argc, char **argv)
 	g_test_init(&argc, &argv, NULL);
 	kt_gst_init();
 	g_test_add_func("/rtp-out/feed-to-subscriber", test_feed_to_subscriber);
+	g_test_add_func("/rtp-out/layered-feeds", test_layered_feeds);
 	return g_test_run();
 }

@@ -153,25 +153,6 @@ static gboolean picture_matches(gpointer data)
 	return all;
 }
 
-static gboolean keep_going(gpointer data)
-{
-	return G_SOURCE_CONTINUE;
-}
-
-/* Runs the control loop (the wall's) until @cond or @timeout_ms, checking
- * every 20 ms (other threads change what it reads). */
-static gboolean wait_until(GSourceFunc cond, gpointer data, guint timeout_ms)
-{
-	gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
-	guint tick = g_timeout_add(20, keep_going, NULL);
-	gboolean ok;
-
-	while (!(ok = cond(data)) && g_get_monotonic_time() < deadline)
-		g_main_context_iteration(NULL, TRUE);
-	g_source_remove(tick);
-	return ok;
-}
-
 /* Tile centres of the 2x2 grid at 960x540. */
 #define TILE(col, row, colour)                                                                     \
 	{                                                                                          \

@@ -18,3 +18,17 @@ void media_pipeline_run_until_eos(GstElement *pipeline)
 	gst_message_unref(msg);
 	gst_element_set_state(pipeline, GST_STATE_NULL);
 }
+
+GstElement *media_pipeline_play_into(const char *desc, GstElement *sink)
+{
+	GError *error = NULL;
+	GstElement *p = gst_parse_launch(desc, &error);
+	g_autoptr(GstElement) pay = NULL;
+
+	g_assert_no_error(error);
+	pay = gst_bin_get_by_name(GST_BIN(p), "pay");
+	gst_bin_add(GST_BIN(p), sink);
+	g_assert_true(gst_element_link(pay, sink));
+	gst_element_set_state(p, GST_STATE_PLAYING);
+	return p;
+}

@@ -1,5 +1,5 @@
-/* Running GStreamer pipelines in the recorder tests. Test thread only (it runs the
- * thread-default main context, where the recorders do their control-loop work). */
+/* Running GStreamer pipelines in the recorder and pipeline tests. Test thread only (it
+ * runs the thread-default main context, where the recorders do their control-loop work). */
 #pragma once
 
 #include <gst/gst.h>
@@ -7,3 +7,8 @@
 /* Runs the default main context until @pipeline (already PLAYING) posts EOS, at most 30 s;
  * asserts it was EOS, not an error. Leaves @pipeline in the NULL state. */
 void media_pipeline_run_until_eos(GstElement *pipeline);
+
+/* Builds @desc (gst_parse_launch syntax, ending in an element named "pay"), adds @sink
+ * (e.g. kt_rtp_out_get_sink()) linked after "pay" and starts it; asserts on failure.
+ * Returns the pipeline: set it to NULL and unref it. */
+GstElement *media_pipeline_play_into(const char *desc, GstElement *sink);
