@@ -198,7 +198,8 @@ int main(int argc, char **argv)
 	guint seconds = argc > 1 ? (guint)atoi(argv[1]) : 10;
 	guint classrooms = argc > 2 ? (guint)atoi(argv[2]) : 10;
 	g_autoptr(GPtrArray) packets = g_ptr_array_new_with_free_func(g_free);
-	g_autoptr(GPtrArray) generated = g_ptr_array_new_with_free_func((GDestroyNotify)g_ptr_array_unref);
+	g_autoptr(GPtrArray) generated =
+	    g_ptr_array_new_with_free_func((GDestroyNotify)g_ptr_array_unref);
 	g_autoptr(GError) error = NULL;
 	g_autoptr(KtWorkerPool) pool = NULL;
 	g_autofree char *name = NULL;

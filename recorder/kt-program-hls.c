@@ -36,10 +36,10 @@
 
 #define KT_PROGRAM_HLS_BRANCH                                                                      \
 	KT_PROGRAM_HLS_QUEUE                                                                       \
-	    " name=hlsv ! h264parse config-interval=-1 ! hls.video " KT_PROGRAM_HLS_QUEUE          \
-	    " name=hlsa ! aacparse ! hls.audio"                                                    \
-	    " hlssink2 name=hls target-duration=%u playlist-length=%u max-files=%u"                \
-	    " send-keyframe-requests=false"
+	" name=hlsv ! h264parse config-interval=-1 ! hls.video " KT_PROGRAM_HLS_QUEUE              \
+	" name=hlsa ! aacparse ! hls.audio"                                                        \
+	" hlssink2 name=hls target-duration=%u playlist-length=%u max-files=%u"                    \
+	" send-keyframe-requests=false"
 
 /* The tees' pads to the branch, in this order: video, audio. */
 static const char *const kt_program_hls_inputs[] = {"hlsv", "hlsa"};

@@ -187,7 +187,7 @@ void kt_lesson_media_leave(KtLessonMedia *m, const char *lesson, const char *par
 		return;
 	if (g_strcmp0(l->stage, participant) == 0)
 		g_clear_pointer(&l->stage, g_free);
-	kt_media_mix_update(l); /* the last classroom on the mix left: it stops */
+	kt_media_mix_update(l);  /* the last classroom on the mix left: it stops */
 	kt_media_wall_update(l); /* its camera leaves the wall; no teacher, no wall */
 	if (g_hash_table_size(l->participants) > 0) {
 		kt_lesson_media_route(l);
