@@ -5,10 +5,10 @@
 #include <string.h>
 
 #include <glib/gstdio.h>
-#include <gst/app/gstappsink.h>
 
 #include "kt-gst.h"
 #include "kt-program-recorder.h"
+#include "media-pipeline.h"
 #include "media-probe.h"
 #include "tmp-dir.h"
 
@@ -29,37 +29,20 @@ typedef struct {
 	KtCodec codec;
 } Gen;
 
-static GstFlowReturn on_sample(GstAppSink *sink, gpointer data)
+static void on_packet(const guint8 *data, gsize len, gpointer user_data)
 {
-	Gen *g = data;
-	g_autoptr(GstSample) sample = gst_app_sink_pull_sample(sink);
-	GstBuffer *buf = gst_sample_get_buffer(sample);
-	GstMapInfo map;
+	Gen *g = user_data;
 
-	if (!gst_buffer_map(buf, &map, GST_MAP_READ))
-		return GST_FLOW_ERROR;
-	kt_program_recorder_push(g->recorder, g->input, map.data, map.size, g->codec);
-	gst_buffer_unmap(buf, &map);
-	return GST_FLOW_OK;
+	kt_program_recorder_push(g->recorder, g->input, data, len, g->codec);
 }
 
 static void gen_start(Gen *g, KtProgramRecorder *r, KtProgramSlot slot, const char *src,
                       KtCodec codec)
 {
-	g_autofree char *desc = g_strdup_printf("%s ! appsink name=out sync=false", src);
-	g_autoptr(GstElement) out = NULL;
-	GstAppSinkCallbacks cbs = {.new_sample = on_sample};
-	GError *error = NULL;
-
 	g->recorder = r;
 	g->codec = codec;
 	g->input = kt_program_recorder_add_input(r, slot, codec == KT_CODEC_OPUS ? 48000 : 90000);
-	g->pipeline = gst_parse_launch(desc, &error);
-	g_assert_no_error(error);
-	out = gst_bin_get_by_name(GST_BIN(g->pipeline), "out");
-	gst_app_sink_set_callbacks(GST_APP_SINK(out), &cbs, g, NULL);
-	g_assert_cmpint(gst_element_set_state(g->pipeline, GST_STATE_PLAYING), !=,
-	                GST_STATE_CHANGE_FAILURE);
+	g->pipeline = media_pipeline_play_packets(src, on_packet, g);
 }
 
 static void gen_stop(Gen *g)

@@ -11,10 +11,11 @@
 #include <unistd.h>
 
 #include <glib/gstdio.h>
-#include <gst/app/gstappsink.h>
 
 #include "kt-gst.h"
 #include "kt-program-recorder.h"
+#include "media-pipeline.h"
+#include "media-probe.h"
 
 #define CAMERA(pattern, keyframe_dist)                                                             \
 	"videotestsrc name=src is-live=true pattern=" pattern " num-buffers=%d"                    \
@@ -39,24 +40,6 @@
 
 static const char *self_path;
 
-/* LeakSanitizer: GLib's quark table is a block allocated by glib's library
- * constructor (g_quark_init) and replaced, never freed, when it grows past
- * 2048 quarks, which GStreamer's registry makes it do. Only allocations made
- * from a library constructor (_dl_init) are exempt; see tests/lsan.supp. */
-const char *__lsan_default_suppressions(void);
-const char *__lsan_default_suppressions(void)
-{
-	return "leak:_dl_init\n";
-}
-
-/* GLib has no frame pointers: only the slow unwinder sees _dl_init in the
- * stack of that allocation. */
-const char *__asan_default_options(void);
-const char *__asan_default_options(void)
-{
-	return "fast_unwind_on_malloc=0";
-}
-
 /* ---- RTP generators: an encoder pipeline whose packets go to an input ---- */
 
 typedef struct {
@@ -69,67 +52,40 @@ typedef struct {
 	gint pushed;
 } Gen;
 
-static GstFlowReturn on_sample(GstAppSink *sink, gpointer data)
+/* The streaming thread: one RTP packet, as the media worker would push it. */
+static void on_packet(const guint8 *data, gsize len, gpointer user_data)
 {
-	Gen *g = data;
-	g_autoptr(GstSample) sample = gst_app_sink_pull_sample(sink);
-	GstBuffer *buf = gst_sample_get_buffer(sample);
-	GstMapInfo map;
+	Gen *g = user_data;
 
-	if (!gst_buffer_map(buf, &map, GST_MAP_READ))
-		return GST_FLOW_ERROR;
-	kt_program_recorder_push(g->recorder, (guint)g_atomic_int_get(&g->input), map.data,
-	                         map.size, g->codec);
-	gst_buffer_unmap(buf, &map);
+	kt_program_recorder_push(g->recorder, (guint)g_atomic_int_get(&g->input), data, len,
+	                         g->codec);
 	if (g_atomic_int_add(&g->pushed, 1) + 1 == g->resize_at) {
 		g_autoptr(GstCaps) caps =
 		    gst_caps_from_string("video/x-raw,width=640,height=360,framerate=25/1");
 
-		g_object_set(g->capsfilter, "caps", caps, NULL);
+		g_object_set(g_atomic_pointer_get(&g->capsfilter), "caps", caps, NULL);
 	}
-	return GST_FLOW_OK;
 }
 
 static void gen_start(Gen *g, KtProgramRecorder *r, guint input, const char *source_fmt,
                       int buffers, KtCodec codec)
 {
 	g_autofree char *src = g_strdup_printf(source_fmt, buffers);
-	g_autofree char *desc = g_strdup_printf("%s ! appsink name=out sync=false", src);
-	g_autoptr(GstElement) out = NULL;
-	GstAppSinkCallbacks cbs = {.new_sample = on_sample};
-	GError *error = NULL;
 
 	g->recorder = r;
 	g->input = (gint)input;
 	g->codec = codec;
-	g->pipeline = gst_parse_launch(desc, &error);
-	g_assert_no_error(error);
-	out = gst_bin_get_by_name(GST_BIN(g->pipeline), "out");
-	g->capsfilter = gst_bin_get_by_name(GST_BIN(g->pipeline), "cf");
+	g->pipeline = media_pipeline_play_packets(src, on_packet, g);
+	/* Long before resize_at packets have been made. */
+	g_atomic_pointer_set(&g->capsfilter, gst_bin_get_by_name(GST_BIN(g->pipeline), "cf"));
 	g->source = gst_bin_get_by_name(GST_BIN(g->pipeline), "src");
-	gst_app_sink_set_callbacks(GST_APP_SINK(out), &cbs, g, NULL);
-	g_assert_cmpint(gst_element_set_state(g->pipeline, GST_STATE_PLAYING), !=,
-	                GST_STATE_CHANGE_FAILURE);
 }
 
 /* Runs the control loop (the recorder builds chains and calls back there)
  * until the generator's EOS. */
 static void gen_finish(Gen *g)
 {
-	g_autoptr(GstBus) bus = gst_element_get_bus(g->pipeline);
-	gint64 deadline = g_get_monotonic_time() + 30 * G_USEC_PER_SEC;
-	GstMessage *msg = NULL;
-
-	while (!msg && g_get_monotonic_time() < deadline) {
-		while (g_main_context_iteration(NULL, FALSE))
-			;
-		msg = gst_bus_timed_pop_filtered(bus, 10 * GST_MSECOND,
-		                                 GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
-	}
-	g_assert_nonnull(msg);
-	g_assert_cmpint(GST_MESSAGE_TYPE(msg), ==, GST_MESSAGE_EOS);
-	gst_message_unref(msg);
-	gst_element_set_state(g->pipeline, GST_STATE_NULL);
+	media_pipeline_run_until_eos(g->pipeline);
 	gst_clear_object(&g->pipeline);
 	gst_clear_object(&g->capsfilter);
 	gst_clear_object(&g->source);
@@ -234,17 +190,6 @@ static void probe(const char *path, Probe *p)
 }
 
 /* ffmpeg decodes the whole file without a single error. */
-static void assert_decodes(const char *path)
-{
-	const char *argv[] = {"ffmpeg", "-v", "error", "-i", path, "-f", "null", "-", NULL};
-	g_autofree char *err = NULL;
-	g_autofree char *out = run(argv, &err);
-
-	if (*err)
-		g_printerr("ffmpeg on %s: %.600s\n", path, err);
-	g_assert_true(*err == '\0');
-}
-
 /* Big-endian, byte by byte (box headers sit at any alignment). */
 static guint64 read_be(const char *p, guint n)
 {
@@ -296,7 +241,7 @@ static void assert_program(const char *path, double seconds, Probe *p)
 	g_assert_cmpfloat(fabs(p->start[VIDEO] - p->start[AUDIO]), <, 0.1);
 	g_assert_cmpfloat(fabs(p->end[VIDEO] - p->start[VIDEO] - seconds), <, 0.5);
 	g_assert_cmpfloat(fabs(p->end[AUDIO] - p->start[AUDIO] - seconds), <, 0.5);
-	assert_decodes(path);
+	media_probe_assert_decodes(path);
 }
 
 /* One picture of the file at @t s, as 1280x720 RGB. */
@@ -653,7 +598,7 @@ static void test_crash_inside_write(void)
 	probe(path, &p);
 	g_assert_cmpfloat(p.end[VIDEO] - p.start[VIDEO], >, 0.5);
 	assert_whole_fragments(path);
-	assert_decodes(path);
+	media_probe_assert_decodes(path);
 	remove_dir(dir);
 }
 
@@ -697,7 +642,7 @@ static void test_crash_safety(void)
 	g_assert_cmpfloat(p.end[VIDEO], >=, before_kill - 2.0);
 	g_assert_cmpfloat(p.end[AUDIO], >=, before_kill - 2.0);
 	assert_whole_fragments(path);
-	assert_decodes(path);
+	media_probe_assert_decodes(path);
 	remove_dir(dir);
 }
 
@@ -761,7 +706,7 @@ static void test_write_error(void)
 	g_assert_cmpstr(p.codec[VIDEO], ==, "h264");
 	g_assert_cmpfloat(p.end[VIDEO] - p.start[VIDEO], >, 0.5);
 	assert_whole_fragments(path); /* cut back to its last whole fragment */
-	assert_decodes(path);
+	media_probe_assert_decodes(path);
 	remove_dir(dir);
 }
 
