@@ -3,6 +3,7 @@
 #include "kt-config.h"
 #include "kt-config-private.h"
 
+#include <stdio.h>
 #include <string.h>
 
 static bool kt_config_host_is_name(const char *host)
@@ -83,6 +84,33 @@ bool kt_settings_parse_listen(const char *spec, char **host_out, guint16 *port_o
 	if (port_out != NULL)
 		*port_out = (guint16)port;
 	return true;
+}
+
+bool kt_settings_parse_rung(const char *spec, guint *width, guint *height, guint *kbps,
+                            GError **error)
+{
+	guint w = 0, h = 0, k = 0;
+	int end = 0;
+
+	if (sscanf(spec, "%4ux%4u@%5u%n", &w, &h, &k, &end) != 3 || spec[end] != '\0' || w < 64 ||
+	    w > 4096 || h < 64 || h > 4096 || w % 2 || h % 2 || k < 30 || k > 20000) {
+		g_set_error(
+		    error, KT_CONFIG_ERROR, KT_CONFIG_ERROR_INVALID_VALUE,
+		    "\"%.32s\" is not a rung WxH@KBPS (W, H even, 64..4096; KBPS 30..20000)", spec);
+		return false;
+	}
+	if (width)
+		*width = w;
+	if (height)
+		*height = h;
+	if (kbps)
+		*kbps = k;
+	return true;
+}
+
+bool kt_config_check_rung(const char *value, GError **error)
+{
+	return kt_settings_parse_rung(value, NULL, NULL, NULL, error);
 }
 
 bool kt_config_check_listen(const char *value, GError **error)

@@ -9,3 +9,4 @@ bool kt_config_check_listen(const char *value, GError **error);
 bool kt_config_check_ip(const char *value, GError **error);
 bool kt_config_check_url(const char *value, GError **error);
 bool kt_config_check_secret(const char *value, GError **error);
+bool kt_config_check_rung(const char *value, GError **error);

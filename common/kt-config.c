@@ -66,6 +66,8 @@ static const KtOptionGroup kt_config_groups[] = {
     {"wall", "The classroom wall: every classroom camera in one picture for the teacher "
              "(docs/teachers.md)."},
     {"mix", "Mix-minus audio for classrooms on weak links (docs/teachers.md)."},
+    {"ingest", "Lesson sources that are not browsers: RTSP cameras and RTMP encoders "
+               "(docs/operators.md)."},
 };
 
 static const KtOption kt_config_options[] = {
@@ -218,6 +220,16 @@ static const KtOption kt_config_options[] = {
             "track per speaker: less to receive on a weak link, ~150 ms more delay."},
     {"mix", "kbps", KT_OPT_INT, KT_OFF(mix_kbps), .def_int = 32, .min = 8, .max = 256,
      .doc = "Opus bitrate of each classroom's mix, in kbit/s."},
+
+    {"ingest", "enabled", KT_OPT_BOOL, KT_OFF(ingest), .def_int = TRUE,
+     .doc = "Pull the lesson's RTSP and RTMP sources (POST /api/lessons \"sources\") while "
+            "it is live; false = scheduled sources are ignored."},
+    {"ingest", "ladder", KT_OPT_LIST, KT_OFF(ingest_ladder),
+     .def = "1280x720@1200,640x360@500,320x180@150", .max = 4, .check = kt_config_check_rung,
+     .flags = KT_OPT_NONEMPTY,
+     .doc = "A source's video is sent in these sizes (WxH@kbit/s, 1 to 4), each subscriber "
+            "getting the one its link carries, like a browser's simulcast. Sizes above the "
+            "source's own are skipped."},
 };
 
 /* Sets @error to "[group] key: <why>". */
@@ -278,6 +290,8 @@ static bool kt_option_check_list(const KtOption *opt, char *const *list, GError 
 		return kt_option_fail(opt, error, "no value");
 	if (list[0] == NULL && (opt->flags & KT_OPT_NONEMPTY))
 		return kt_option_fail(opt, error, "the list must not be empty");
+	if (opt->max > 0 && g_strv_length((char **)list) > (guint)opt->max)
+		return kt_option_fail(opt, error, "at most %d entries", (int)opt->max);
 	for (gsize i = 0; list[i] != NULL; i++) {
 		if (list[i][0] == '\0')
 			return kt_option_fail(opt, error, "empty list element (stray comma?)");
@@ -643,7 +657,10 @@ static void kt_option_describe(const KtOption *opt, GString *out)
 	switch (opt->type) {
 	case KT_OPT_STRING:
 	case KT_OPT_LIST:
-		if (opt->type == KT_OPT_LIST)
+		if (opt->type == KT_OPT_LIST && opt->max > 0)
+			g_string_append_printf(out, "Comma-separated list of at most %d",
+			                       (int)opt->max);
+		else if (opt->type == KT_OPT_LIST)
 			g_string_append(out, "Comma-separated list");
 		else
 			g_string_append(out, choices != NULL ? "One" : "Text");

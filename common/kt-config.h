@@ -94,6 +94,10 @@ typedef struct {
 	/* [mix] */
 	gboolean mix;    /* classrooms may ask for one mix-minus audio stream; default TRUE */
 	gint64 mix_kbps; /* Opus bitrate of each mix; 8..256, default 32 */
+	/* [ingest] */
+	gboolean ingest;      /* lessons may pull RTSP/RTMP sources; default TRUE */
+	char **ingest_ladder; /* 1..4 rungs "WxH@KBPS"; default 1280x720@1200,640x360@500,
+	                       * 320x180@150 (kt_settings_parse_rung) */
 } KtSettings;
 
 /* A new struct holding the built-in defaults; free with kt_settings_free. */
@@ -118,6 +122,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(KtSettings, kt_settings_free)
 /* Splits a listen spec "ADDR:PORT" ("0.0.0.0:8443", "[::]:8443", "localhost:8443") into
  * @host_out (without brackets; caller frees with g_free; may be NULL) and @port_out (may be
  * NULL). ADDR is an IPv4 address, a bracketed IPv6 address or a host name; PORT is 1..65535. */
+/* Parses a ladder rung "WxH@KBPS" ([ingest] ladder): W and H even, 64..4096; KBPS
+ * 30..20000. */
+bool kt_settings_parse_rung(const char *spec, guint *width, guint *height, guint *kbps,
+                            GError **error);
 bool kt_settings_parse_listen(const char *spec, char **host_out, guint16 *port_out, GError **error);
 
 /* The documented sample INI generated from the table: every group and key with its

@@ -40,6 +40,12 @@ static const char *const kt_ingest_schemes[] = {"rtsp", "rtsps", "rtmp", "rtmps"
 	" ! vp8enc deadline=1 cpu-used=8 end-usage=cbr target-bitrate=%u lag-in-frames=0"          \
 	" keyframe-max-dist=90 error-resilient=default threads=2"                                  \
 	" ! rtpvp8pay name=vpay pt=96 mtu=1200 picture-id-mode=15-bit "
+/* A picture-only source still takes its sound, into a sink built with the
+ * pipeline: a fakesink added from pad-added could miss the pipeline's state
+ * change, and its FLUSHING stopped flvdemux's video too (the demuxer
+ * combines its pads' flows): an RTMP source then never went live. */
+#define KT_INGEST_NO_AUDIO_BRANCH                                                                  \
+	"fakesink name=ain sync=false async=false enable-last-sample=false"
 #define KT_INGEST_AUDIO_BRANCH                                                                     \
 	"audioconvert name=ain ! audioresample ! audio/x-raw,rate=48000,channels=2"                \
 	" ! opusenc bitrate=%u frame-size=20 inband-fec=true packet-loss-percentage=10"            \
@@ -71,7 +77,7 @@ struct _KtIngest {
 
 static void connect_now(KtIngest *in);
 
-static gboolean url_ok(const char *url, GError **error)
+gboolean kt_ingest_check_url(const char *url, GError **error)
 {
 	const char *scheme = url ? g_uri_peek_scheme(url) : NULL;
 	g_autoptr(GUri) uri = url ? g_uri_parse(url, G_URI_FLAGS_NONE, NULL) : NULL;
@@ -147,7 +153,7 @@ static void on_pad_added(GstElement *src, GstPad *pad, gpointer data)
 	if (!pipeline)
 		return;
 	g_mutex_lock(&in->lock);
-	if (kind < KT_INGEST_N_KINDS && in->out[kind] && !in->linked[kind])
+	if (kind < KT_INGEST_N_KINDS && !in->linked[kind])
 		take = in->linked[kind] = TRUE;
 	g_mutex_unlock(&in->lock);
 	if (take) {
@@ -306,10 +312,10 @@ static void add_out(KtIngest *in, GstElement *pipeline, KtIngestKind kind, guint
 static GstElement *build(KtIngest *in, GError **error)
 {
 	const KtIngestConfig *c = &in->config;
-	g_autofree char *video =
-	    g_strdup_printf(KT_INGEST_VIDEO_BRANCH, c->max_width, c->max_height, c->video_kbps);
+	g_autofree char *video = g_strdup_printf(KT_INGEST_VIDEO_BRANCH, c->max_width,
+	                                         c->max_height, c->video_kbps * 1000);
 	g_autofree char *audio =
-	    c->no_audio ? g_strdup("")
+	    c->no_audio ? g_strdup(KT_INGEST_NO_AUDIO_BRANCH)
 	                : g_strdup_printf(KT_INGEST_AUDIO_BRANCH, c->audio_kbps * 1000);
 	g_autofree char *desc = g_strdup_printf("uridecodebin name=src %s %s", video, audio);
 	GError *parse_error = NULL;
@@ -374,7 +380,7 @@ KtIngest *kt_ingest_new(KtRoom *room, const KtIngestConfig *config, GError **err
 	KtIngestConfig c = *config;
 	KtIngest *in;
 
-	if (!url_ok(c.url, error) ||
+	if (!kt_ingest_check_url(c.url, error) ||
 	    !kt_settings_apply(&c, kt_ingest_settings, G_N_ELEMENTS(kt_ingest_settings), "ingest",
 	                       KT_INGEST_ERROR, KT_INGEST_ERROR_INVALID, error))
 		return NULL;

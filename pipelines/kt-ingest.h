@@ -84,6 +84,9 @@ KtIngest *kt_ingest_new(KtRoom *room, const KtIngestConfig *config, GError **err
 void kt_ingest_free(KtIngest *in);
 /* Any thread. A snapshot. */
 void kt_ingest_get_stats(KtIngest *in, KtIngestStats *out);
+/* Any thread. TRUE when kt_ingest_new would take @url (its scheme and host),
+ * else FALSE with @error (KT_INGEST_ERROR_INVALID). Nothing is connected. */
+gboolean kt_ingest_check_url(const char *url, GError **error);
 /* The URL without its user:password part, for logs and pages (g_free). */
 char *kt_ingest_safe_url(const char *url);
 

@@ -1,6 +1,8 @@
 /* The lessons REST API: request validation, JSON views and the HTTP handlers. */
 #include "kt-api-lessons.h"
 
+#include "kt-ingest.h"
+
 #include <string.h>
 
 #include "kt-api.h"
@@ -159,6 +161,95 @@ static bool take_classrooms(json_t *obj, char ***out, GError **error)
 	return true;
 }
 
+/* "sources": [{"role", "url", "name"}] (issue 6 item 5). The scheme is checked
+ * here (a typo fails at scheduling, not at the start of the lesson); the
+ * ingest checks the rest when it connects. A classroom needs its name; a
+ * teacher camera or courseware gets a default one. */
+static const struct {
+	const char *role;
+	const char *default_name;
+} feed_roles[] = {
+    {"teacher", "讲台摄像机 Teacher camera"},
+    {"courseware", "课件 Courseware"},
+    {"classroom", NULL},
+};
+
+static const char *const feed_fields[] = {"role", "url", "name", NULL};
+
+static bool take_feed(json_t *v, const char *field, KtLessonFeedInfo *f, GError **error)
+{
+	g_autofree char *role_field = g_strdup_printf("%s.role", field);
+	g_autofree char *url_field = g_strdup_printf("%s.url", field);
+	g_autofree char *name_field = g_strdup_printf("%s.name", field);
+	const char *key;
+	json_t *member;
+	guint r;
+
+	if (!json_is_object(v))
+		return invalid(error, field, "must be an object {role, url, name}");
+	json_object_foreach(v, key, member)
+	{
+		if (!g_strv_contains(feed_fields, key)) {
+			g_autofree char *why = g_strdup_printf("unknown field \"%.64s\"", key);
+			return invalid(error, field, why);
+		}
+	}
+	if (!take_string(v, "role", KT_LESSON_NAME_MAX, true, &f->role, error) ||
+	    !take_string(v, "url", KT_LESSON_FEED_URL_MAX, true, &f->url, error) ||
+	    !take_string(v, "name", KT_LESSON_NAME_MAX, false, &f->name, error)) {
+		g_prefix_error(error, "%s.", field);
+		return false;
+	}
+	for (r = 0; r < G_N_ELEMENTS(feed_roles); r++)
+		if (strcmp(feed_roles[r].role, f->role) == 0)
+			break;
+	if (r == G_N_ELEMENTS(feed_roles))
+		return invalid(error, role_field, "must be one of teacher, courseware, classroom");
+	if (!kt_ingest_check_url(f->url, NULL))
+		return invalid(error, url_field,
+		               "must be an rtsp://, rtsps://, rtmp:// or rtmps:// URL with a host");
+	if (!*f->name && !feed_roles[r].default_name)
+		return invalid(error, name_field, "a classroom source needs its room name");
+	if (!*f->name) {
+		g_free(f->name);
+		f->name = g_strdup(feed_roles[r].default_name);
+	}
+	return true;
+}
+
+static bool take_feeds(json_t *obj, KtLessonFeedInfo ***out, GError **error)
+{
+	json_t *arr = json_object_get(obj, "sources");
+	g_autoptr(GHashTable) names = g_hash_table_new(g_str_hash, g_str_equal);
+	g_autoptr(GPtrArray) feeds =
+	    g_ptr_array_new_with_free_func((GDestroyNotify)kt_lesson_feed_info_free);
+	size_t i;
+	json_t *v;
+
+	if (arr && !json_is_array(arr))
+		return invalid(error, "sources", "must be an array of {role, url, name}");
+	if (json_array_size(arr) > KT_LESSON_FEEDS_MAX)
+		return invalid(error, "sources", "more than 8 sources");
+	json_array_foreach(arr, i, v)
+	{
+		g_autofree char *field = g_strdup_printf("sources[%zu]", i);
+		KtLessonFeedInfo *f = g_new0(KtLessonFeedInfo, 1);
+
+		g_ptr_array_add(feeds, f);
+		if (!take_feed(v, field, f, error))
+			return false;
+		/* Participants tell sources apart by name. */
+		if (!g_hash_table_add(names, f->name)) {
+			g_autofree char *name_field = g_strdup_printf("%s.name", field);
+
+			return invalid(error, name_field, "two sources have this name");
+		}
+	}
+	g_ptr_array_add(feeds, NULL);
+	*out = (KtLessonFeedInfo **)g_ptr_array_steal(feeds, NULL);
+	return true;
+}
+
 /* An optional boolean member @name: *out = it is there and has the value @when.
  * "record": false schedules a lesson that is not recorded (default true);
  * "broadcast_public": true opens its HLS broadcast to anyone (default false). */
@@ -172,9 +263,9 @@ static bool take_flag(json_t *obj, const char *name, gboolean when, gboolean *ou
 	return true;
 }
 
-static const char *const create_fields[] = {"title",   "subject",          "grade",
-                                            "teacher", "starts_at",        "classrooms",
-                                            "record",  "broadcast_public", NULL};
+static const char *const create_fields[] = {"title",     "subject",    "grade",  "teacher",
+                                            "starts_at", "classrooms", "record", "broadcast_public",
+                                            "sources",   NULL};
 
 static bool check_known_fields(json_t *obj, GError **error)
 {
@@ -214,7 +305,8 @@ KtLessonInfo *kt_api_lessons_parse_create(const char *body, gsize len, GError **
 	     take_starts_at(obj, &info->starts_at, error) &&
 	     take_classrooms(obj, &info->classrooms, error) &&
 	     take_flag(obj, "record", FALSE, &info->no_recording, error) &&
-	     take_flag(obj, "broadcast_public", TRUE, &info->broadcast_public, error);
+	     take_flag(obj, "broadcast_public", TRUE, &info->broadcast_public, error) &&
+	     take_feeds(obj, &info->feeds, error);
 	json_decref(obj);
 	return ok ? g_steal_pointer(&info) : NULL;
 }
@@ -268,6 +360,21 @@ static bool add_links(json_t *out, const KtLessonInfo *info, const char *base, c
 	return true;
 }
 
+/* The URL without its user:password: this JSON goes to pages and logs. */
+static json_t *feeds_json(const KtLessonInfo *info)
+{
+	json_t *out = json_array();
+
+	for (guint i = 0; info->feeds && info->feeds[i]; i++) {
+		const KtLessonFeedInfo *f = info->feeds[i];
+		g_autofree char *url = kt_ingest_safe_url(f->url);
+
+		json_array_append_new(out, json_pack("{s:s, s:s, s:s}", "role", f->role, "name",
+		                                     f->name, "url", url));
+	}
+	return out;
+}
+
 json_t *kt_api_lessons_to_json(const KtLessonInfo *info, const char *base, const guint8 *secret,
                                gsize secret_len, gint64 token_ttl, GError **error)
 {
@@ -290,6 +397,7 @@ json_t *kt_api_lessons_to_json(const KtLessonInfo *info, const char *base, const
 	json_object_set_new(out, "classrooms", rooms);
 	json_object_set_new(out, "record", json_boolean(!info->no_recording));
 	json_object_set_new(out, "broadcast_public", json_boolean(info->broadcast_public));
+	json_object_set_new(out, "sources", feeds_json(info));
 	if (base &&
 	    !add_links(out, info, base, secret, secret_len,
 	               MAX(info->starts_at + KT_LINK_GRACE_SECONDS, now + token_ttl), error)) {

@@ -36,6 +36,8 @@ typedef enum {
 #define KT_LESSON_TITLE_MAX 200
 #define KT_LESSON_NAME_MAX 64 /* subject, grade, teacher, each classroom name */
 #define KT_LESSON_CLASSROOMS_MAX 50
+#define KT_LESSON_FEEDS_MAX 8 /* "sources" per lesson: each is decoded and encoded again */
+#define KT_LESSON_FEED_URL_MAX 1024
 #define KT_LESSON_LIST_LIMIT_MAX 500 /* GET /api/lessons?limit= */
 
 typedef struct _KtApiLessons KtApiLessons;

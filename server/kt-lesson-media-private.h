@@ -23,6 +23,7 @@ typedef enum {
 typedef struct _MediaLesson MediaLesson;
 typedef struct _Participant Participant;
 typedef struct _MediaMix MediaMix;
+typedef struct _MediaFeed MediaFeed;
 
 /* One m-line of the subscribe connection; mids are stable for its life. */
 typedef struct {
@@ -80,6 +81,9 @@ struct _Participant {
 	double loss_pct;
 
 	gboolean audio_mix; /* a classroom that receives the mix-minus (kt-media-mix.c) */
+	/* A lesson source that is not a browser (kt-media-feed.c): no connections,
+	 * only published sources; routing skips its subscription. */
+	MediaFeed *feed;
 };
 
 struct _MediaLesson {
@@ -99,6 +103,7 @@ struct _MediaLesson {
 	guint64 wall_layouts; /* layout changes sent */
 	guint wall_source;
 	guint32 wall_ssrc, wall_rtx_ssrc;
+	GPtrArray *feeds; /* MediaFeed*: the lesson's RTSP/RTMP sources (kt-media-feed.c) */
 };
 
 struct _KtLessonMedia {
@@ -116,6 +121,9 @@ void kt_lesson_media_send(MediaLesson *l, Participant *p, json_t *msg); /* steal
 void kt_lesson_media_source_active(MediaLesson *l, Participant *p, KtSourceName n, gboolean active);
 void kt_lesson_media_route(MediaLesson *l);
 KtPeerConfig kt_lesson_media_peer_config(KtLessonMedia *m, MediaLesson *l);
+/* A participant added to @l (no connections yet); owned by l->participants. */
+Participant *kt_lesson_media_participant_new(MediaLesson *l, const char *id, const char *name,
+                                             KtRole role);
 guint kt_lesson_media_ensure_source(MediaLesson *l, Participant *p, KtSourceName n);
 /* The room priority of video @n published by a @role (0 served first when a
  * link is short), from @settings' [media] video_priority. */
@@ -147,6 +155,17 @@ bool kt_media_wall_view(MediaLesson *l, Participant *p, const char *mode, GError
 gboolean kt_media_wall_want(MediaLesson *l, Participant *p, GPtrArray *wanted);
 /* The lesson ends: frees the wall and removes its source. */
 void kt_media_wall_close(MediaLesson *l);
+
+/* kt-media-feed.c */
+/* The lesson went live: starts its non-browser sources (config feeds_for). */
+void kt_media_feed_start(MediaLesson *l);
+/* Sends the `sources` message to @to, or to every participant when NULL
+ * (nothing when the lesson has no source). */
+void kt_media_feed_announce(MediaLesson *l, Participant *to);
+/* The lesson ends: stops every source, removes their participants. */
+void kt_media_feed_close(MediaLesson *l);
+/* How many sources run (participants that are not browsers). */
+guint kt_media_feed_count(MediaLesson *l);
 
 /* kt-media-subscribe.c */
 void kt_media_subscribe_update(MediaLesson *l, Participant *p, GPtrArray *wanted /* SubSlot* */);

@@ -72,6 +72,7 @@ static void media_lesson_free(gpointer data)
 	g_source_remove(l->quality_timer);
 	if (l->linger_timer)
 		g_source_remove(l->linger_timer);
+	kt_media_feed_close(l); /* before the participants: it removes its own */
 	g_hash_table_unref(l->participants);
 	kt_media_mix_close(l);
 	kt_media_wall_close(l);
@@ -145,6 +146,7 @@ bool kt_lesson_media_join(KtLessonMedia *m, const char *lesson, const char *part
 		l->kept = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 		g_hash_table_insert(m->lessons, l->id, l);
 		l->quality_timer = g_timeout_add_seconds(2, on_quality_tick, l);
+		kt_media_feed_start(l);
 	}
 	if (l->linger_timer) {
 		g_message("lesson %s: %s is back; the lesson goes on", lesson,
@@ -154,9 +156,19 @@ bool kt_lesson_media_join(KtLessonMedia *m, const char *lesson, const char *part
 	}
 	if (g_hash_table_contains(l->participants, participant))
 		return TRUE;
-	p = g_new0(Participant, 1);
-	p->id = g_strdup(participant);
-	p->name = g_strdup(name ? name : participant);
+	p = kt_lesson_media_participant_new(l, participant, name, role);
+	kt_lesson_media_route(l);
+	kt_media_feed_announce(l, p);
+	return TRUE;
+}
+
+Participant *kt_lesson_media_participant_new(MediaLesson *l, const char *id, const char *name,
+                                             KtRole role)
+{
+	Participant *p = g_new0(Participant, 1);
+
+	p->id = g_strdup(id);
+	p->name = g_strdup(name ? name : id);
 	p->role = role;
 	p->lesson = l;
 	p->session_id = g_random_int();
@@ -164,8 +176,7 @@ bool kt_lesson_media_join(KtLessonMedia *m, const char *lesson, const char *part
 	p->estimate_kbps = -1;
 	p->slots = g_array_new(FALSE, TRUE, sizeof(SubSlot));
 	g_hash_table_insert(l->participants, p->id, p);
-	kt_lesson_media_route(l);
-	return TRUE;
+	return p;
 }
 
 static gboolean on_linger_done(gpointer data)
@@ -189,7 +200,7 @@ void kt_lesson_media_leave(KtLessonMedia *m, const char *lesson, const char *par
 		g_clear_pointer(&l->stage, g_free);
 	kt_media_mix_update(l);  /* the last classroom on the mix left: it stops */
 	kt_media_wall_update(l); /* its camera leaves the wall; no teacher, no wall */
-	if (g_hash_table_size(l->participants) > 0) {
+	if (g_hash_table_size(l->participants) > kt_media_feed_count(l)) {
 		kt_lesson_media_route(l);
 	} else if (l->ended || linger == 0) {
 		g_hash_table_remove(m->lessons, lesson); /* releases the live lesson */
@@ -208,7 +219,7 @@ void kt_lesson_media_end(KtLessonMedia *m, const char *lesson)
 	if (!l)
 		return;
 	l->ended = TRUE;
-	if (g_hash_table_size(l->participants) == 0)
+	if (g_hash_table_size(l->participants) == kt_media_feed_count(l))
 		g_hash_table_remove(m->lessons, lesson);
 }
 
@@ -280,8 +291,10 @@ guint kt_lesson_media_ensure_source(MediaLesson *l, Participant *p, KtSourceName
 	kind = kt_source_name_kind(n);
 	if (p->source[n])
 		return p->source[n];
-	if (p->role == KT_ROLE_TEACHER && n != KT_SRC_COURSEWARE) {
-		/* WHEP viewers watch the same teacher camera and audio. */
+	if (p->role == KT_ROLE_TEACHER && n != KT_SRC_COURSEWARE && !p->feed) {
+		/* WHEP viewers watch the same teacher camera and audio. A source's
+		 * camera (kt-media-feed.c) has its own: the teacher's page may
+		 * publish a camera too. */
 		p->source[n] = kt_room_get_default_source(room, kind);
 		p->ssrc[n] = kt_room_get_ssrc(room, kind);
 		p->rtx_ssrc[n] = kt_room_get_rtx_ssrc(room, kind);
@@ -372,8 +385,11 @@ void kt_lesson_media_route(MediaLesson *l)
 	g_hash_table_iter_init(&it, l->participants);
 	while (g_hash_table_iter_next(&it, NULL, &value)) {
 		Participant *p = value;
-		g_autoptr(GPtrArray) wanted = wanted_for(l, p);
+		g_autoptr(GPtrArray) wanted = NULL;
 
+		if (p->feed)
+			continue; /* publishes only */
+		wanted = wanted_for(l, p);
 		kt_media_subscribe_update(l, p, wanted);
 	}
 }
@@ -405,7 +421,7 @@ void kt_lesson_media_send(MediaLesson *l, Participant *p, json_t *msg)
 {
 	KtLessonMediaConfig *c = &l->media->config;
 
-	if (c->send)
+	if (c->send && !p->feed) /* a source has no WebSocket */
 		c->send(l->id, p->id, msg, c->user_data);
 	json_decref(msg);
 }
@@ -479,7 +495,7 @@ json_t *kt_lesson_media_quality(KtLessonMedia *m, const char *lesson)
 	while (g_hash_table_iter_next(&it, NULL, &value)) {
 		Participant *p = value;
 
-		if (p->role == KT_ROLE_OBSERVER)
+		if (p->role == KT_ROLE_OBSERVER || p->feed)
 			continue;
 		json_array_append_new(
 		    out,

@@ -29,6 +29,7 @@
 
 #include "kt-cert.h"
 #include "kt-config.h"
+#include "kt-lesson-store.h"
 #include "kt-lesson.h"
 #include "kt-role.h"
 
@@ -65,6 +66,10 @@ typedef struct {
 	gboolean active;
 } KtLessonMediaSource;
 typedef void (*KtLessonMediaSourceFunc)(const KtLessonMediaSource *source, gpointer user_data);
+/* The non-browser sources of @lesson (RTSP, RTMP), asked once as it goes live: a
+ * NULL-terminated array the lesson media frees (kt_lesson_feed_info_free, g_free), or
+ * NULL for none. */
+typedef KtLessonFeedInfo **(*KtLessonMediaFeedsFunc)(const char *lesson, gpointer user_data);
 
 typedef struct {
 	KtLessons *lessons;
@@ -73,7 +78,8 @@ typedef struct {
 	const char *video_codecs; /* "vp8,h264" */
 	KtLessonMediaSendFunc send;
 	KtLessonMediaSourceFunc source_changed; /* optional */
-	gpointer user_data;                     /* of both */
+	KtLessonMediaFeedsFunc feeds_for;       /* optional */
+	gpointer user_data;                     /* of all three */
 } KtLessonMediaConfig;
 
 KtLessonMedia *kt_lesson_media_new(const KtLessonMediaConfig *config);

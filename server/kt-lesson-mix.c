@@ -3,25 +3,16 @@
 #include "kt-lesson-mix.h"
 
 #include "kt-mix-minus.h"
+#include "kt-tap-link.h"
 
 #define REBUILD_AFTER_MS 1000 /* after a failure; again every RETRY_AFTER_MS if it fails */
 #define RETRY_AFTER_MS 5000
-
-/* What a room tap (media worker) pushes into; swapped under the lock on the
- * control loop, so a pipeline is never pushed to once it is detached. */
-typedef struct {
-	gint refs;
-	GMutex lock;
-	KtMixMinus *mm; /* NULL while detached */
-	guint input;    /* the mix's input id */
-} Tap;
 
 typedef struct {
 	guint source;
 	char *owner;
 	gboolean audible;
-	guint tap_id;
-	Tap *tap;
+	KtTapLink *tap; /* the source -> its input of the mix, while attached */
 } Input;
 
 typedef struct {
@@ -41,34 +32,11 @@ struct _KtLessonMix {
 	guint rebuilds;
 };
 
-static Tap *tap_ref(Tap *t)
-{
-	g_atomic_int_inc(&t->refs);
-	return t;
-}
-
-static void tap_unref(gpointer data)
-{
-	Tap *t = data;
-
-	if (!g_atomic_int_dec_and_test(&t->refs))
-		return;
-	g_mutex_clear(&t->lock);
-	g_free(t);
-}
-
 /* Media worker: every packet the room forwards for the source (muted ones are not). */
-static void on_tap(const guint8 *rtp, gsize len, KtCodec codec, gpointer data)
+static void push_to_mix(gpointer mm, guint input, const guint8 *rtp, gsize len, KtCodec codec)
 {
-	Tap *t = data;
-
-	g_mutex_lock(&t->lock);
-	if (t->mm && t->input)
-		kt_mix_minus_push(t->mm, t->input, rtp, len, codec);
-	g_mutex_unlock(&t->lock);
+	kt_mix_minus_push(mm, input, rtp, len, codec);
 }
-
-/* ---- attaching inputs and outputs to the running pipeline ---- */
 
 static void input_attach(KtLessonMix *mix, Input *in)
 {
@@ -84,21 +52,14 @@ static void input_attach(KtLessonMix *mix, Input *in)
 		return;
 	}
 	kt_mix_minus_set_input_audible(mix->mm, id, in->audible);
-	g_mutex_lock(&in->tap->lock);
-	in->tap->mm = mix->mm;
-	in->tap->input = id;
-	g_mutex_unlock(&in->tap->lock);
+	kt_tap_link_set(in->tap, mix->mm, id);
 }
 
 static void input_detach(KtLessonMix *mix, Input *in)
 {
-	guint id;
+	guint id = kt_tap_link_get_input(in->tap);
 
-	g_mutex_lock(&in->tap->lock);
-	id = in->tap->input;
-	in->tap->mm = NULL;
-	in->tap->input = 0;
-	g_mutex_unlock(&in->tap->lock);
+	kt_tap_link_set(in->tap, NULL, 0);
 	/* After the swap: the worker no longer pushes to this input. */
 	if (id && mix->mm)
 		kt_mix_minus_remove_input(mix->mm, id);
@@ -129,19 +90,15 @@ static Input *input_new(KtLessonMix *mix, const KtLessonMixInput *want)
 	in->source = want->source;
 	in->owner = g_strdup(want->owner);
 	in->audible = want->audible;
-	in->tap = g_new0(Tap, 1);
-	in->tap->refs = 1;
-	g_mutex_init(&in->tap->lock);
+	in->tap = kt_tap_link_new(mix->room, in->source, push_to_mix);
 	input_attach(mix, in);
-	in->tap_id = kt_room_add_tap(mix->room, in->source, on_tap, tap_ref(in->tap), tap_unref);
 	return in;
 }
 
 static void input_free(KtLessonMix *mix, Input *in)
 {
 	input_detach(mix, in);
-	kt_room_remove_tap(mix->room, in->tap_id);
-	tap_unref(in->tap);
+	kt_tap_link_free(in->tap);
 	g_free(in->owner);
 	g_free(in);
 }
@@ -255,9 +212,9 @@ static void set_inputs(KtLessonMix *mix, const KtLessonMixInput *want, guint n)
 			input_attach(mix, in);
 		} else if (w->audible != in->audible) {
 			in->audible = w->audible;
-			if (mix->mm && in->tap->input)
-				kt_mix_minus_set_input_audible(mix->mm, in->tap->input,
-				                               in->audible);
+			if (mix->mm && kt_tap_link_get_input(in->tap))
+				kt_mix_minus_set_input_audible(
+				    mix->mm, kt_tap_link_get_input(in->tap), in->audible);
 		}
 	}
 	for (guint j = 0; j < n; j++) {

@@ -37,6 +37,11 @@ static const char *const migrations[] = {
     "ALTER TABLE lessons ADD COLUMN record INTEGER NOT NULL DEFAULT 1;",
     /* 2 -> 3: HLS broadcast open to anyone (POST /api/lessons "broadcast_public"). */
     "ALTER TABLE lessons ADD COLUMN broadcast_public INTEGER NOT NULL DEFAULT 0;",
+    /* 3 -> 4: sources that are not browsers (POST /api/lessons "sources"). */
+    "CREATE TABLE feeds ("
+    "  lesson_id TEXT NOT NULL REFERENCES lessons (id) ON DELETE CASCADE,"
+    "  position INTEGER NOT NULL, role TEXT NOT NULL, name TEXT NOT NULL, url TEXT NOT NULL,"
+    "  PRIMARY KEY (lesson_id, position));",
 };
 
 #define KT_LESSON_COLUMNS                                                                          \
@@ -48,6 +53,8 @@ typedef enum {
 	ST_INSERT_CLASSROOM,
 	ST_GET_LESSON,
 	ST_GET_CLASSROOMS,
+	ST_INSERT_FEED,
+	ST_GET_FEEDS,
 	ST_LIST,
 	ST_COUNT,
 	ST_SET_STATE,
@@ -66,6 +73,9 @@ static const char *const statement_sql[ST_COUNT_ALL] = {
         "INSERT INTO classrooms (lesson_id, name, position) VALUES (?1, ?2, ?3)",
     [ST_GET_LESSON] = "SELECT " KT_LESSON_COLUMNS " FROM lessons WHERE id = ?1",
     [ST_GET_CLASSROOMS] = "SELECT name FROM classrooms WHERE lesson_id = ?1 ORDER BY position",
+    [ST_INSERT_FEED] = "INSERT INTO feeds (lesson_id, position, role, name, url)"
+                       " VALUES (?1, ?2, ?3, ?4, ?5)",
+    [ST_GET_FEEDS] = "SELECT role, name, url FROM feeds WHERE lesson_id = ?1 ORDER BY position",
     [ST_LIST] = "SELECT " KT_LESSON_COLUMNS " FROM lessons WHERE ?1 IS NULL OR state = ?1 "
                 "ORDER BY starts_at DESC, created_at DESC, id LIMIT ?2 OFFSET ?3",
     [ST_COUNT] = "SELECT count(*) FROM lessons WHERE ?1 IS NULL OR state = ?1",
@@ -137,7 +147,20 @@ void kt_lesson_info_free(KtLessonInfo *info)
 	g_free(info->teacher);
 	g_free(info->state);
 	g_strfreev(info->classrooms);
+	for (guint i = 0; info->feeds && info->feeds[i]; i++)
+		kt_lesson_feed_info_free(info->feeds[i]);
+	g_free(info->feeds);
 	g_free(info);
+}
+
+void kt_lesson_feed_info_free(KtLessonFeedInfo *feed)
+{
+	if (!feed)
+		return;
+	g_free(feed->role);
+	g_free(feed->name);
+	g_free(feed->url);
+	g_free(feed);
 }
 
 void kt_attendance_info_free(KtAttendanceInfo *a)
@@ -217,6 +240,22 @@ static bool insert_classrooms(KtLessonStore *s, const char *id, char **names, GE
 	return true;
 }
 
+static bool insert_feeds(KtLessonStore *s, const char *id, KtLessonFeedInfo **feeds, GError **error)
+{
+	sqlite3_stmt *st = stmt(s, ST_INSERT_FEED);
+
+	for (guint i = 0; feeds && feeds[i]; i++) {
+		kt_db_bind_text(st, 1, id);
+		sqlite3_bind_int(st, 2, (int)i);
+		kt_db_bind_text(st, 3, feeds[i]->role);
+		kt_db_bind_text(st, 4, feeds[i]->name);
+		kt_db_bind_text(st, 5, feeds[i]->url);
+		if (!kt_db_run(s->db, st, "insert source", error))
+			return false;
+	}
+	return true;
+}
+
 char *kt_lesson_store_create(KtLessonStore *s, const KtLessonInfo *in, GError **error)
 {
 	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
@@ -240,7 +279,8 @@ char *kt_lesson_store_create(KtLessonStore *s, const KtLessonInfo *in, GError **
 			            "no free lesson id found");
 		goto fail;
 	}
-	if (!insert_classrooms(s, id, in->classrooms, error) || !kt_db_commit(s->db, error))
+	if (!insert_classrooms(s, id, in->classrooms, error) ||
+	    !insert_feeds(s, id, in->feeds, error) || !kt_db_commit(s->db, error))
 		goto fail;
 	return g_strdup(id);
 fail:
@@ -265,6 +305,29 @@ static bool load_classrooms(KtLessonStore *s, KtLessonInfo *info, GError **error
 	return rc == SQLITE_DONE;
 }
 
+static bool load_feeds(KtLessonStore *s, KtLessonInfo *info, GError **error)
+{
+	sqlite3_stmt *st = stmt(s, ST_GET_FEEDS);
+	GPtrArray *feeds = g_ptr_array_new();
+	int rc;
+
+	kt_db_bind_text(st, 1, info->id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		KtLessonFeedInfo *f = g_new0(KtLessonFeedInfo, 1);
+
+		f->role = kt_db_column_text(st, 0);
+		f->name = kt_db_column_text(st, 1);
+		f->url = kt_db_column_text(st, 2);
+		g_ptr_array_add(feeds, f);
+	}
+	g_ptr_array_add(feeds, NULL);
+	info->feeds = (KtLessonFeedInfo **)g_ptr_array_free(feeds, FALSE);
+	if (rc != SQLITE_DONE)
+		kt_db_fail(s->db, "read sources", error);
+	kt_db_reset(st);
+	return rc == SQLITE_DONE;
+}
+
 /* The lesson in the current row of @st (KT_LESSON_COLUMNS order), with its classrooms (a
  * KtDbReadFunc; @store is the KtLessonStore). */
 static gpointer read_lesson(sqlite3_stmt *st, gpointer store, GError **error)
@@ -283,7 +346,7 @@ static gpointer read_lesson(sqlite3_stmt *st, gpointer store, GError **error)
 	info->state = kt_db_column_text(st, 9);
 	info->no_recording = sqlite3_column_int(st, 10) == 0;
 	info->broadcast_public = sqlite3_column_int(st, 11) != 0;
-	if (!load_classrooms(store, info, error))
+	if (!load_classrooms(store, info, error) || !load_feeds(store, info, error))
 		return NULL;
 	return g_steal_pointer(&info);
 }

@@ -37,8 +37,18 @@ typedef enum {
 
 typedef struct _KtLessonStore KtLessonStore;
 
+/* A source of the lesson that is not a browser (issue 6 item 5): an RTSP camera or
+ * an RTMP encoder, pulled by Ketang while the lesson is live (server/kt-media-feed.c). */
+typedef struct {
+	char *role; /* "teacher" (camera + sound), "courseware" (picture) or "classroom" */
+	char *name; /* shown to participants; for a classroom, its room name */
+	char *
+	    url; /* rtsp://, rtsps://, rtmp:// or rtmps:// (may carry user:password: never shown) */
+} KtLessonFeedInfo;
+
 /* A lesson as stored. As input to kt_lesson_store_create only title, subject, grade,
- * teacher, starts_at, classrooms and no_recording are read (NULL strings count as ""). */
+ * teacher, starts_at, classrooms, no_recording, broadcast_public and feeds are read (NULL
+ * strings count as ""). */
 typedef struct {
 	char *id;
 	char *title;
@@ -58,6 +68,9 @@ typedef struct {
 	gboolean no_recording;
 	/* Its HLS broadcast needs no token ("broadcast_public": true when scheduled). */
 	gboolean broadcast_public;
+	/* Its non-browser sources in the order given: NULL-terminated; NULL means none on
+	 * input, never NULL on output. */
+	KtLessonFeedInfo **feeds;
 } KtLessonInfo;
 
 /* One endpoint's visit to a lesson. A participant that rejoins gets a new row. */
@@ -89,6 +102,7 @@ void kt_lesson_store_free(KtLessonStore *s);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(KtLessonStore, kt_lesson_store_free)
 
 void kt_lesson_info_free(KtLessonInfo *info);
+void kt_lesson_feed_info_free(KtLessonFeedInfo *feed);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(KtLessonInfo, kt_lesson_info_free)
 void kt_attendance_info_free(KtAttendanceInfo *a);
 

@@ -2,20 +2,18 @@
  * each, like kt-recorded-source.c) and its rebuilding after a failure. */
 #include "kt-lesson-wall.h"
 
+#include "kt-tap-link.h"
+
 #include <string.h>
 
 #define REBUILD_DELAY_S 1
 #define REBUILD_RETRY_S 5
 
-/* One classroom camera on the wall. Shared with its room tap (media worker):
- * the tap holds a reference, and lock guards what the tap reads. */
+/* One classroom camera on the wall. */
 typedef struct {
-	gint refs;
-	GMutex lock;
-	KtWall *wall; /* lock: NULL while not on the wall */
-	guint input;  /* lock: the wall's input id, 0 = none */
-
-	guint source, tap;
+	KtTapLink *tap; /* its camera -> its input of the wall, while attached */
+	guint input;    /* the wall's input id, 0 = none (as set on the tap) */
+	guint source;
 	char *participant, *name;
 	KtWallMark mark;
 } WallInput;
@@ -39,33 +37,10 @@ static const char *const mark_names[KT_WALL_N_MARKS] = {
 
 /* ---- inputs ---- */
 
-static WallInput *wall_input_ref(WallInput *in)
-{
-	g_atomic_int_inc(&in->refs);
-	return in;
-}
-
-static void wall_input_unref(gpointer data)
-{
-	WallInput *in = data;
-
-	if (!g_atomic_int_dec_and_test(&in->refs))
-		return;
-	g_mutex_clear(&in->lock);
-	g_free(in->participant);
-	g_free(in->name);
-	g_free(in);
-}
-
 /* Media worker: every packet the room forwards of the classroom's camera. */
-static void on_tap(const guint8 *rtp, gsize len, KtCodec codec, gpointer data)
+static void push_to_wall(gpointer wall, guint input, const guint8 *rtp, gsize len, KtCodec codec)
 {
-	WallInput *in = data;
-
-	g_mutex_lock(&in->lock);
-	if (in->wall && in->input)
-		kt_wall_push(in->wall, in->input, rtp, len, codec);
-	g_mutex_unlock(&in->lock);
+	kt_wall_push(wall, input, rtp, len, codec);
 }
 
 /* Puts @in on the current wall (when there is one). */
@@ -83,23 +58,18 @@ static void attach(KtLessonWall *w, WallInput *in)
 	}
 	if (in->mark != KT_WALL_MARK_NONE)
 		kt_wall_set_mark(w->wall, id, in->mark, NULL);
-	g_mutex_lock(&in->lock);
-	in->wall = w->wall;
 	in->input = id;
-	g_mutex_unlock(&in->lock);
+	kt_tap_link_set(in->tap, w->wall, id);
 	kt_room_request_source_keyframe(w->room, in->source);
 }
 
-/* Takes @in off the wall; after the unlock its tap pushes nothing more. */
+/* Takes @in off the wall; once this returns its tap pushes nothing more. */
 static void detach(KtLessonWall *w, WallInput *in)
 {
-	guint old;
+	guint old = in->input;
 
-	g_mutex_lock(&in->lock);
-	old = in->input;
-	in->wall = NULL;
+	kt_tap_link_set(in->tap, NULL, 0);
 	in->input = 0;
-	g_mutex_unlock(&in->lock);
 	if (old && w->wall)
 		kt_wall_remove_input(w->wall, old, NULL);
 }
@@ -108,14 +78,11 @@ static WallInput *input_new(KtLessonWall *w, const KtLessonWallInput *src)
 {
 	WallInput *in = g_new0(WallInput, 1);
 
-	in->refs = 1;
-	g_mutex_init(&in->lock);
 	in->source = src->source;
 	in->participant = g_strdup(src->participant);
 	in->name = g_strdup(src->name ? src->name : src->participant);
 	in->mark = src->mark;
-	in->tap =
-	    kt_room_add_tap(w->room, in->source, on_tap, wall_input_ref(in), wall_input_unref);
+	in->tap = kt_tap_link_new(w->room, in->source, push_to_wall);
 	attach(w, in);
 	return in;
 }
@@ -123,8 +90,10 @@ static WallInput *input_new(KtLessonWall *w, const KtLessonWallInput *src)
 static void input_free(KtLessonWall *w, WallInput *in)
 {
 	detach(w, in);
-	kt_room_remove_tap(w->room, in->tap);
-	wall_input_unref(in);
+	kt_tap_link_free(in->tap);
+	g_free(in->participant);
+	g_free(in->name);
+	g_free(in);
 }
 
 static WallInput *input_by_source(KtLessonWall *w, guint source, guint *index)
@@ -333,12 +302,8 @@ void kt_lesson_wall_free(KtLessonWall *w)
 	if (w->rebuild_timer)
 		g_source_remove(w->rebuild_timer);
 	stop_wall(w);
-	for (guint i = 0; i < w->inputs->len; i++) {
-		WallInput *in = g_ptr_array_index(w->inputs, i);
-
-		kt_room_remove_tap(w->room, in->tap);
-		wall_input_unref(in);
-	}
+	for (guint i = 0; i < w->inputs->len; i++)
+		input_free(w, g_ptr_array_index(w->inputs, i));
 	g_ptr_array_unref(w->inputs);
 	if (w->reported)
 		json_decref(w->reported);

@@ -201,6 +201,15 @@ static void on_lesson_ended(gpointer data, const char *lesson)
 	kt_lesson_media_end(ws->media, lesson);
 }
 
+static KtLessonFeedInfo **on_feeds_for(const char *lesson, gpointer data)
+{
+	KtLessonWs *ws = data;
+	g_autoptr(KtLessonInfo) info =
+	    ws->store ? kt_lesson_store_get(ws->store, lesson, NULL) : NULL;
+
+	return info ? g_steal_pointer(&info->feeds) : NULL;
+}
+
 static const KtSignalMediaOps ops = {
     .participant_joined = on_joined,
     .participant_left = on_left,
@@ -225,6 +234,7 @@ KtLessonWs *kt_lesson_ws_new(KtSignal *signal, KtLessonStore *store, KtLessonRec
 	ws->recorder = recorder;
 	mc.send = send_to;
 	mc.source_changed = on_source_changed;
+	mc.feeds_for = on_feeds_for;
 	mc.user_data = ws;
 	ws->media = kt_lesson_media_new(&mc);
 	kt_signal_set_media(signal, &ops, ws);

@@ -104,6 +104,81 @@ static void test_parse_bad(void)
 	expect_invalid(many->str, KT_API_LESSONS_ERROR_INVALID, "classrooms: more than 50");
 }
 
+/* "sources": RTSP and RTMP sources with a role; names default for the teacher's. */
+static void test_parse_feeds(void)
+{
+	const char *body =
+	    "{\"title\":\"t\",\"starts_at\":1,\"sources\":["
+	    "{\"role\":\"teacher\",\"url\":\"rtsp://admin:pw@10.0.0.5:554/s1\"},"
+	    "{\"role\":\"courseware\",\"url\":\"rtmp://10.0.0.6/live/obs\",\"name\":\"OBS\"},"
+	    "{\"role\":\"classroom\",\"url\":\"rtsps://cam.school/x\",\"name\":\"三年级 (2) "
+	    "班\"}]}";
+	g_autoptr(GError) error = NULL;
+	g_autoptr(KtLessonInfo) info = kt_api_lessons_parse_create(body, strlen(body), &error);
+	json_t *out, *list;
+
+	g_assert_no_error(error);
+	g_assert_cmpstr(info->feeds[0]->role, ==, "teacher");
+	g_assert_cmpstr(info->feeds[0]->name, ==, "讲台摄像机 Teacher camera");
+	g_assert_cmpstr(info->feeds[1]->name, ==, "OBS");
+	g_assert_cmpstr(info->feeds[2]->name, ==, "三年级 (2) 班");
+	g_assert_null(info->feeds[3]);
+	/* The JSON view hides the password. */
+	info->id = g_strdup("abcdefghij");
+	info->state = g_strdup("scheduled");
+	out = kt_api_lessons_to_json(info, NULL, NULL, 0, 0, &error);
+	g_assert_no_error(error);
+	list = json_object_get(out, "sources");
+	g_assert_cmpuint(json_array_size(list), ==, 3);
+	g_assert_cmpstr(json_string_value(json_object_get(json_array_get(list, 0), "url")), ==,
+	                "rtsp://10.0.0.5:554/s1");
+	json_decref(out);
+}
+
+static void test_parse_feeds_bad(void)
+{
+	g_autoptr(GString) many = g_string_new("{\"title\":\"t\",\"starts_at\":1,\"sources\":[");
+	g_autofree char *long_url = g_strnfill(1100, 'a');
+	g_autofree char *b_long =
+	    g_strdup_printf("{\"title\":\"t\",\"starts_at\":1,\"sources\":[{\"role\":"
+	                    "\"teacher\",\"url\":\"rtsp://h/%s\"}]}",
+	                    long_url);
+
+#define FEEDS(x) "{\"title\":\"t\",\"starts_at\":1,\"sources\":" x "}"
+	expect_invalid(FEEDS("{}"), KT_API_LESSONS_ERROR_INVALID, "sources: must be an array");
+	expect_invalid(FEEDS("[1]"), KT_API_LESSONS_ERROR_INVALID, "sources[0]: must be an object");
+	expect_invalid(FEEDS("[{\"url\":\"rtsp://h/x\"}]"), KT_API_LESSONS_ERROR_INVALID,
+	               "sources[0].role: missing");
+	expect_invalid(FEEDS("[{\"role\":\"teacher\"}]"), KT_API_LESSONS_ERROR_INVALID,
+	               "sources[0].url: missing");
+	expect_invalid(FEEDS("[{\"role\":\"admin\",\"url\":\"rtsp://h/x\"}]"),
+	               KT_API_LESSONS_ERROR_INVALID, "sources[0].role: must be one of");
+	expect_invalid(FEEDS("[{\"role\":\"teacher\",\"url\":\"http://h/x\"}]"),
+	               KT_API_LESSONS_ERROR_INVALID, "sources[0].url: must be an rtsp://");
+	expect_invalid(FEEDS("[{\"role\":\"teacher\",\"url\":\"rtsp:///x\"}]"),
+	               KT_API_LESSONS_ERROR_INVALID, "sources[0].url: must be");
+	expect_invalid(FEEDS("[{\"role\":\"teacher\",\"url\":7}]"), KT_API_LESSONS_ERROR_INVALID,
+	               "sources[0].url: must be a string");
+	expect_invalid(FEEDS("[{\"role\":\"classroom\",\"url\":\"rtsp://h/x\"}]"),
+	               KT_API_LESSONS_ERROR_INVALID, "sources[0].name: a classroom source needs");
+	expect_invalid(FEEDS("[{\"role\":\"teacher\",\"url\":\"rtsp://h/x\",\"fps\":5}]"),
+	               KT_API_LESSONS_ERROR_INVALID, "sources[0]: unknown field \"fps\"");
+	expect_invalid(FEEDS("[{\"role\":\"teacher\",\"url\":\"rtsp://h/x\"},"
+	                     "{\"role\":\"teacher\",\"url\":\"rtsp://h/y\"}]"),
+	               KT_API_LESSONS_ERROR_INVALID, "sources[1].name: two sources have this name");
+	expect_invalid(FEEDS("[{\"role\":\"teacher\",\"url\":\"rtsp://h/x\\u0001\"}]"),
+	               KT_API_LESSONS_ERROR_INVALID, "sources[0].url: contains a control");
+#undef FEEDS
+	expect_invalid(b_long, KT_API_LESSONS_ERROR_INVALID, "sources[0].url: longer than 1024");
+	for (guint i = 0; i < 9; i++)
+		g_string_append_printf(many,
+		                       "%s{\"role\":\"classroom\",\"url\":\"rtsp://h/%u\","
+		                       "\"name\":\"r%u\"}",
+		                       i ? "," : "", i, i);
+	g_string_append(many, "]}");
+	expect_invalid(many->str, KT_API_LESSONS_ERROR_INVALID, "sources: more than 8");
+}
+
 static void expect_time(const char *text, gint64 want)
 {
 	g_autoptr(GError) error = NULL;
@@ -190,6 +265,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/api-lessons/parse-ok", test_parse_ok);
 	g_test_add_func("/api-lessons/parse-bad", test_parse_bad);
 	g_test_add_func("/api-lessons/parse-time", test_parse_time);
+	g_test_add_func("/api-lessons/parse-sources", test_parse_feeds);
+	g_test_add_func("/api-lessons/parse-sources-bad", test_parse_feeds_bad);
 	g_test_add_func("/api-lessons/json-links", test_json_links);
 	return g_test_run();
 }

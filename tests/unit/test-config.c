@@ -114,7 +114,7 @@ static void test_sample_documents_every_key(void)
 	    g_key_file_load_from_file(sample, SAMPLE_PATH, G_KEY_FILE_KEEP_COMMENTS, &error));
 	g_assert_no_error(error);
 	groups = g_key_file_get_groups(table, NULL);
-	g_assert_cmpuint(g_strv_length(groups), ==, 8);
+	g_assert_cmpuint(g_strv_length(groups), ==, 9);
 	for (gsize g = 0; groups[g] != NULL; g++) {
 		g_auto(GStrv) keys = g_key_file_get_keys(table, groups[g], NULL, NULL);
 		for (gsize k = 0; keys[k] != NULL; k++, n_keys++) {
@@ -131,7 +131,7 @@ static void test_sample_documents_every_key(void)
 			g_assert_cmpuint(strlen(comment), >, 10);
 		}
 	}
-	g_assert_cmpuint(n_keys, ==, 46);
+	g_assert_cmpuint(n_keys, ==, 48);
 }
 
 static void test_describe_parses_to_defaults(void)
@@ -355,6 +355,27 @@ static void test_other_values(void)
 	             "[server] data_dir: must not be empty");
 	expect_error("[auth]\nsecret = short\n", KT_CONFIG_ERROR_INVALID_VALUE,
 	             "[auth] secret: must be at least 16");
+	/* [ingest] ladder: WxH@KBPS rungs, at most 4. */
+	expect_error("[ingest]\nladder = 640x360\n", KT_CONFIG_ERROR_INVALID_VALUE,
+	             "[ingest] ladder: \"640x360\" is not a rung");
+	expect_error("[ingest]\nladder = 641x360@500\n", KT_CONFIG_ERROR_INVALID_VALUE,
+	             "[ingest] ladder: \"641x360@500\"");
+	expect_error("[ingest]\nladder = 640x360@5\n", KT_CONFIG_ERROR_INVALID_VALUE,
+	             "[ingest] ladder");
+	expect_error("[ingest]\nladder = 640x360@500x\n", KT_CONFIG_ERROR_INVALID_VALUE,
+	             "[ingest] ladder");
+	expect_error("[ingest]\nladder =\n", KT_CONFIG_ERROR_INVALID_VALUE,
+	             "[ingest] ladder: the list must not be empty");
+	expect_error("[ingest]\nladder = 64x64@30,128x72@40,256x144@50,512x288@60,1024x576@70\n",
+	             KT_CONFIG_ERROR_INVALID_VALUE, "[ingest] ladder: at most 4 entries");
+	{
+		guint w = 0, h = 0, k = 0;
+
+		g_assert_true(kt_settings_parse_rung("320x180@150", &w, &h, &k, NULL));
+		g_assert_cmpuint(w, ==, 320);
+		g_assert_cmpuint(h, ==, 180);
+		g_assert_cmpuint(k, ==, 150);
+	}
 }
 
 static void test_pair_rules(void)

@@ -359,7 +359,8 @@ static void test_no_recording(Fixture *f, gconstpointer data)
 {
 	g_autoptr(GError) error = NULL;
 	g_autofree char *recorded = create(f->store, "Recorded", 1795000000, NULL);
-	KtLessonInfo in = {.title = "Private tutoring", .starts_at = 1795000000, .no_recording = TRUE};
+	KtLessonInfo in = {
+	    .title = "Private tutoring", .starts_at = 1795000000, .no_recording = TRUE};
 	g_autofree char *id = kt_lesson_store_create(f->store, &in, &error);
 	g_autoptr(KtLessonInfo) a = NULL;
 	g_autoptr(KtLessonInfo) b = NULL;
@@ -371,6 +372,37 @@ static void test_no_recording(Fixture *f, gconstpointer data)
 	b = kt_lesson_store_get(f->store, recorded, &error);
 	g_assert_no_error(error);
 	g_assert_false(b->no_recording);
+}
+
+/* Sources (RTSP, RTMP) are kept in order with their lesson; a lesson without them
+ * reads back an empty list. */
+static void test_feeds(Fixture *f, gconstpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	KtLessonFeedInfo cam = {.role = "teacher", .name = "讲台", .url = "rtsp://u:p@10.0.0.5/s1"};
+	KtLessonFeedInfo obs = {
+	    .role = "courseware", .name = "OBS", .url = "rtmp://10.0.0.6/live/x"};
+	KtLessonFeedInfo *feeds[] = {&cam, &obs, NULL};
+	KtLessonInfo in = {.title = "With sources", .starts_at = 1795000000, .feeds = feeds};
+	g_autofree char *id = kt_lesson_store_create(f->store, &in, &error);
+	g_autofree char *plain = create(f->store, "Plain", 1795000000, NULL);
+	g_autoptr(KtLessonInfo) a = NULL;
+	g_autoptr(KtLessonInfo) b = NULL;
+
+	g_assert_no_error(error);
+	a = kt_lesson_store_get(f->store, id, &error);
+	g_assert_no_error(error);
+	g_assert_nonnull(a->feeds);
+	g_assert_cmpstr(a->feeds[0]->role, ==, "teacher");
+	g_assert_cmpstr(a->feeds[0]->name, ==, "讲台");
+	g_assert_cmpstr(a->feeds[0]->url, ==,
+	                "rtsp://u:p@10.0.0.5/s1"); /* whole: Ketang pulls it */
+	g_assert_cmpstr(a->feeds[1]->role, ==, "courseware");
+	g_assert_null(a->feeds[2]);
+	b = kt_lesson_store_get(f->store, plain, &error);
+	g_assert_no_error(error);
+	g_assert_nonnull(b->feeds);
+	g_assert_null(b->feeds[0]);
 }
 
 /* A catalog written by the first release (schema 1, no record column) opens, migrates, and
@@ -386,21 +418,22 @@ static void test_migrate_v1(void)
 
 	g_assert_cmpint(sqlite3_open(path, &db), ==, SQLITE_OK);
 	g_assert_cmpint(
-	    sqlite3_exec(db,
-	                 "CREATE TABLE schema_version (version INTEGER NOT NULL);"
-	                 "INSERT INTO schema_version VALUES (1);"
-	                 "CREATE TABLE lessons (id TEXT PRIMARY KEY NOT NULL, title TEXT NOT NULL,"
-	                 " subject TEXT NOT NULL, grade TEXT NOT NULL, teacher TEXT NOT NULL,"
-	                 " starts_at INTEGER NOT NULL, created_at INTEGER NOT NULL,"
-	                 " state TEXT NOT NULL, started_at INTEGER, ended_at INTEGER);"
-	                 "CREATE TABLE classrooms (lesson_id TEXT NOT NULL, name TEXT NOT NULL,"
-	                 " position INTEGER NOT NULL, PRIMARY KEY (lesson_id, name));"
-	                 "CREATE TABLE attendance (lesson_id TEXT NOT NULL, participant TEXT NOT NULL,"
-	                 " role TEXT NOT NULL, name TEXT NOT NULL, joined_at INTEGER NOT NULL,"
-	                 " left_at INTEGER, bitrate_kbps INTEGER, loss_pct REAL, rtt_ms INTEGER);"
-	                 "INSERT INTO lessons VALUES ('oldlesson1', 'Old', '', '', '', 1, 1,"
-	                 " 'ended', 1, 2);",
-	                 NULL, NULL, NULL),
+	    sqlite3_exec(
+	        db,
+	        "CREATE TABLE schema_version (version INTEGER NOT NULL);"
+	        "INSERT INTO schema_version VALUES (1);"
+	        "CREATE TABLE lessons (id TEXT PRIMARY KEY NOT NULL, title TEXT NOT NULL,"
+	        " subject TEXT NOT NULL, grade TEXT NOT NULL, teacher TEXT NOT NULL,"
+	        " starts_at INTEGER NOT NULL, created_at INTEGER NOT NULL,"
+	        " state TEXT NOT NULL, started_at INTEGER, ended_at INTEGER);"
+	        "CREATE TABLE classrooms (lesson_id TEXT NOT NULL, name TEXT NOT NULL,"
+	        " position INTEGER NOT NULL, PRIMARY KEY (lesson_id, name));"
+	        "CREATE TABLE attendance (lesson_id TEXT NOT NULL, participant TEXT NOT NULL,"
+	        " role TEXT NOT NULL, name TEXT NOT NULL, joined_at INTEGER NOT NULL,"
+	        " left_at INTEGER, bitrate_kbps INTEGER, loss_pct REAL, rtt_ms INTEGER);"
+	        "INSERT INTO lessons VALUES ('oldlesson1', 'Old', '', '', '', 1, 1,"
+	        " 'ended', 1, 2);",
+	        NULL, NULL, NULL),
 	    ==, SQLITE_OK);
 	sqlite3_close(db);
 	s = kt_lesson_store_open(path, &error);
@@ -410,6 +443,7 @@ static void test_migrate_v1(void)
 	g_assert_cmpstr(info->title, ==, "Old");
 	g_assert_cmpstr(info->state, ==, "ended");
 	g_assert_false(info->no_recording);
+	g_assert_null(info->feeds[0]); /* migrated to schema 4: no sources */
 	kt_lesson_store_free(s);
 	tmp_dir_remove(dir);
 }
@@ -438,6 +472,7 @@ int main(int argc, char **argv)
 	ADD("/lesson-store/two-connections", test_two_connections);
 	g_test_add_func("/lesson-store/corrupt-file", test_corrupt_file);
 	ADD("/lesson-store/no-recording", test_no_recording);
+	ADD("/lesson-store/feeds", test_feeds);
 	g_test_add_func("/lesson-store/newer-schema", test_newer_schema);
 	g_test_add_func("/lesson-store/migrate-v1", test_migrate_v1);
 	g_test_add_func("/lesson-store/unwritable-dir", test_unwritable_dir);

@@ -76,10 +76,20 @@ function teacherId() {
 	return sent ? sent.participant : null;
 }
 
+/** Who sends the teacher's @source: a lesson source scheduled for it (an RTSP
+ * camera or an encoder, chosen by the school) first, else the teacher's page. */
+function teacherSender(source) {
+	for (const f of client.feeds)
+		if (f.role !== 'classroom' && client.remoteTrack(f.id, source))
+			return f.id;
+	return teacherId();
+}
+
 function renderVideos() {
-	const teacher = teacherId();
-	const cam = teacher && client.remoteTrack(teacher, 'camera');
-	const slides = teacher && client.remoteTrack(teacher, 'courseware');
+	const camFrom = teacherSender('camera');
+	const cam = camFrom && client.remoteTrack(camFrom, 'camera');
+	const slidesFrom = teacherSender('courseware');
+	const slides = slidesFrom && client.remoteTrack(slidesFrom, 'courseware');
 	// Courseware large with the teacher small; without courseware, the teacher large.
 	showTracks($('main-video'), [slides || cam]);
 	showTracks($('teacher-video'), [slides ? cam : null]);
@@ -95,7 +105,7 @@ function renderVideos() {
 	$('onstage').hidden = !stagedCam;
 	const staged = stagedId && client.participant(stagedId);
 	$('onstage-name').textContent = staged ? staged.name : '';
-	watchTeacherFrame(teacher);
+	watchTeacherFrame(camFrom);
 }
 
 function watchTeacherFrame(teacher) {

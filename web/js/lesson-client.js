@@ -77,6 +77,9 @@ export class LessonClient extends EventTarget {
 		this.lesson = null; // {id, title, state}
 		this.participants = {}; // id -> {id, role, name, hand, muted, staged, handAt, quality}
 		this.stage = null;
+		// Lesson sources that are not browsers (an RTSP camera, an RTMP encoder), from the
+		// `sources` message: [{id, role, source, name, state, reason, retry_s}].
+		this.feeds = [];
 		this.remoteStreams = [];
 		this.rejoins = 0;
 		this.timings = { lostAt: null, rejoinedAt: null, rejoinMs: [] };
@@ -548,6 +551,7 @@ const HANDLERS = {
 		if (client.me && !client.participants[client.me.id])
 			client.participants[client.me.id] = { ...client.me, hand: false, muted: false, staged: false };
 		client.stage = msg.stage ?? null;
+		client.feeds = []; // the server sends `sources` again after the join
 		// The hand queue in order (oldest first), when the server sends it.
 		if (Array.isArray(msg.hands)) {
 			const now = Date.now();
@@ -600,6 +604,10 @@ const HANDLERS = {
 				p.quality = { bitrate_kbps: q.bitrate_kbps, loss_pct: q.loss_pct, rtt_ms: q.rtt_ms,
 					estimate_kbps: q.estimate_kbps };
 		}
+		client.changed();
+	},
+	sources(client, msg) {
+		client.feeds = Array.isArray(msg.sources) ? msg.sources : [];
 		client.changed();
 	},
 	chat(client, msg) {

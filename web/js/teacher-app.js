@@ -176,12 +176,13 @@ function makeTile(id) {
 	t.hand = h('span', { class: 'badge badge-hand' }, '✋ 举手 Hand up');
 	t.staged = h('span', { class: 'badge badge-stage' }, '🎤 台上 On stage');
 	t.muted = h('span', { class: 'badge badge-muted' }, '🔇 已静音 Muted');
+	t.feed = h('span', { class: 'badge badge-feed' });
 	t.stageBtn = h('button', { type: 'button', class: 'stage-btn', onclick: () => toggleStage(id) });
 	t.muteBtn = h('button', { type: 'button', class: 'mute-btn', onclick: () => toggleMute(id) });
 	t.root = h('div', { class: 'tile', dataset: { participant: id } },
 		h('div', { class: 'tile-media' }, t.video, t.waiting),
 		h('div', { class: 'tile-head' }, t.name, t.quality),
-		h('div', { class: 'tile-badges' }, t.hand, t.staged, t.muted),
+		h('div', { class: 'tile-badges' }, t.hand, t.staged, t.muted, t.feed),
 		h('div', { class: 'tile-actions' }, t.stageBtn, t.muteBtn));
 	return t;
 }
@@ -202,10 +203,39 @@ function updateTile(t, p) {
 	t.muteBtn.textContent = p.muted ? '取消静音 Unmute' : '静音 Mute';
 	const live = client.state === 'joined';
 	t.stageBtn.disabled = t.muteBtn.disabled = !live;
+	// A camera source has no page: nothing to stage or mute (yet), its state instead.
+	t.stageBtn.hidden = t.muteBtn.hidden = !!p.feed;
+	t.feed.hidden = !p.feed;
+	if (p.feed) {
+		t.feed.textContent = feedLabel(p.feed);
+		t.feed.dataset.state = p.feed.state;
+		t.feed.title = p.feed.reason || '';
+	}
 	const video = client.remoteTrack(p.id, 'camera');
 	if (showTracks(t.video, [video, client.remoteTrack(p.id, 'audio')]))
 		t.video.play().catch(() => {});
 	t.waiting.hidden = !!video;
+}
+
+const FEED_STATE = {
+	connecting: '连接中 Connecting',
+	live: '直播中 Live',
+	reconnecting: '重新连接中 Reconnecting',
+};
+
+function feedLabel(f) {
+	const retry = f.state === 'reconnecting' && f.retry_s ? ` (${f.retry_s} s)` : '';
+	return `📷 ${FEED_STATE[f.state] || f.state}${retry}`;
+}
+
+/** The teacher's camera and courseware sources (not classrooms): one line each. */
+function renderFeeds() {
+	const list = $('feeds');
+	const feeds = client.feeds.filter((f) => f.role !== 'classroom');
+	list.hidden = feeds.length === 0;
+	list.replaceChildren(...feeds.map((f) => h('li', { dataset: { feed: f.id } },
+		h('span', { class: 'badge badge-feed', dataset: { state: f.state }, title: f.reason || '' },
+			`${f.name}: ${feedLabel(f)}`))));
 }
 
 function renderGallery(classrooms) {
@@ -345,7 +375,10 @@ function render() {
 		return;
 	if (client.lesson)
 		$('lesson-title').textContent = client.lesson.title || client.lesson.id;
-	const classrooms = Object.values(client.participants).filter((p) => p.role === 'classroom');
+	const classrooms = Object.values(client.participants).filter((p) => p.role === 'classroom')
+		.concat(client.feeds.filter((f) => f.role === 'classroom')
+			.map((f) => ({ id: f.id, name: f.name, role: 'classroom', feed: f })));
+	renderFeeds();
 	renderGallery(classrooms);
 	renderHands(classrooms);
 	renderView(classrooms.length);

@@ -222,6 +222,7 @@ export function exposeForTests(getClient, pageTimings, extra = {}) {
 		get participants() { return c() ? c().participants : {}; },
 		get me() { return c() ? c().me : null; },
 		get stage() { return c() ? c().stage : null; },
+		get feeds() { return c() ? c().feeds : []; },
 		get streams() {
 			return c() ? c().remoteStreams.map(({ mid, participant, source, kind }) =>
 				({ mid, participant, source, kind })) : [];
