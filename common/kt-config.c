@@ -224,6 +224,10 @@ static const KtOption kt_config_options[] = {
     {"ingest", "enabled", KT_OPT_BOOL, KT_OFF(ingest), .def_int = TRUE,
      .doc = "Pull the lesson's RTSP and RTMP sources (POST /api/lessons \"sources\") while "
             "it is live; false = scheduled sources are ignored."},
+    {"ingest", "whip_ladder", KT_OPT_BOOL, KT_OFF(whip_ladder), .def_int = TRUE,
+     .doc = "A WHIP publisher that sends one video stream (OBS, a browser without simulcast) "
+            "is transcoded into the ladder below too, so weak links get a small size; false "
+            "= forwarded as it comes. Needs enabled = true."},
     {"ingest", "ladder", KT_OPT_LIST, KT_OFF(ingest_ladder),
      .def = "1280x720@1200,640x360@500,320x180@150", .max = 4, .check = kt_config_check_rung,
      .flags = KT_OPT_NONEMPTY,

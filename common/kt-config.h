@@ -96,6 +96,7 @@ typedef struct {
 	gint64 mix_kbps; /* Opus bitrate of each mix; 8..256, default 32 */
 	/* [ingest] */
 	gboolean ingest;      /* lessons may pull RTSP/RTMP sources; default TRUE */
+	gboolean whip_ladder; /* a WHIP publisher without simulcast goes through the ladder; TRUE */
 	char **ingest_ladder; /* 1..4 rungs "WxH@KBPS"; default 1280x720@1200,640x360@500,
 	                       * 320x180@150 (kt_settings_parse_rung) */
 } KtSettings;

@@ -21,6 +21,8 @@ struct _KtLesson {
 	guint n_subscribers;
 	guint holds;
 	gint64 started_at;
+	gpointer publisher_ladder; /* kt_lesson_set_publisher_ladder */
+	GDestroyNotify publisher_ladder_free;
 };
 
 struct _KtSession {
@@ -51,6 +53,7 @@ static void lesson_free(gpointer data)
 
 	/* Sessions first: they detach their peers from the room. */
 	g_hash_table_unref(l->sessions);
+	kt_lesson_set_publisher_ladder(l, NULL, NULL);
 	kt_room_close(l->room);
 	kt_room_unref(l->room);
 	if (l->lessons->ended)
@@ -250,4 +253,20 @@ void kt_session_set_data(KtSession *session, gpointer data, GDestroyNotify destr
 gpointer kt_session_get_data(KtSession *session)
 {
 	return session->data;
+}
+
+void kt_lesson_set_publisher_ladder(KtLesson *lesson, gpointer ladder, GDestroyNotify destroy)
+{
+	gpointer old = lesson->publisher_ladder;
+	GDestroyNotify old_free = lesson->publisher_ladder_free;
+
+	lesson->publisher_ladder = ladder;
+	lesson->publisher_ladder_free = destroy;
+	if (old && old_free)
+		old_free(old);
+}
+
+gpointer kt_lesson_get_publisher_ladder(KtLesson *lesson)
+{
+	return lesson->publisher_ladder;
 }

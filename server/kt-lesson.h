@@ -72,6 +72,12 @@ KtSession *kt_lesson_add_session(KtLesson *lesson, KtSessionKind kind, KtPeer *p
  * lesson (freeing @lesson!) when it was the last one. */
 void kt_lesson_remove_session(KtLesson *lesson, KtSession *session, const char *why);
 
+/* The ladder a WHIP publisher without simulcast publishes through
+ * (kt-source-ladder.h, kt-whip.c): the lesson owns it, frees the previous one
+ * (@destroy) when replaced, and frees it before its room closes. NULL removes it. */
+void kt_lesson_set_publisher_ladder(KtLesson *lesson, gpointer ladder, GDestroyNotify destroy);
+gpointer kt_lesson_get_publisher_ladder(KtLesson *lesson);
+
 const char *kt_session_get_id(KtSession *session);
 KtSessionKind kt_session_get_kind(KtSession *session);
 KtPeer *kt_session_get_peer(KtSession *session);

@@ -14,19 +14,14 @@
  * pages learn of it from the `sources` message, sent at join and whenever a
  * source changes state (CONNECTING, LIVE, RECONNECTING with the reason).
  *
- * Failures: the ingest retries on its own with backoff (kt-ingest.h); a
- * ladder that fails is rebuilt a second later into the same source, so
- * subscribers keep their m-line. Neither stops the lesson.
+ * Failures: the ingest retries on its own with backoff (kt-ingest.h); the
+ * ladder is rebuilt by kt-source-ladder.h. Neither stops the lesson.
  *
- * Threads: control loop; the tap (kt-tap-link.h) runs on the room's media
- * worker, and a ladder is unhooked from it before it is freed. */
+ * Threads: control loop. */
 #include "kt-lesson-media-private.h"
 
 #include "kt-ingest.h"
-#include "kt-ladder.h"
-#include "kt-tap-link.h"
-
-#define LADDER_REBUILD_S 1
+#include "kt-source-ladder.h"
 
 static const struct {
 	const char *role;
@@ -51,22 +46,13 @@ struct _MediaFeed {
 	guint role;     /* index in feed_roles */
 	char *url;
 	KtIngest *ingest;
-	guint in_source; /* the ingest's picture, the ladder's input */
-	KtTapLink *tap;  /* in_source -> the ladder */
-	KtLadder *ladder;
-	guint rebuild_timer;
+	guint in_source;        /* the ingest's picture, the ladder's input */
+	KtSourceLadder *ladder; /* in_source -> the participant's camera or courseware */
 	KtIngestState state;
 	char *reason;
 	guint retry_s;
 	gboolean was_live;
 };
-
-/* Media worker: every packet of the ingest's picture (kt-tap-link.h). */
-static void push_to_ladder(gpointer ladder, guint input, const guint8 *rtp, gsize len,
-                           KtCodec codec)
-{
-	kt_ladder_push(ladder, rtp, len, codec);
-}
 
 static KtRoom *room_of(MediaFeed *f)
 {
@@ -110,78 +96,6 @@ void kt_media_feed_announce(MediaLesson *l, Participant *to)
 			kt_lesson_media_send(l, value, sources_msg(l));
 }
 
-/* ---- the ladder ---- */
-
-static gboolean on_rebuild(gpointer data);
-
-static void on_ladder_error(KtLadder *ladder, const GError *error, gpointer data)
-{
-	MediaFeed *f = data;
-
-	g_warning("lesson %s: the ladder of source %s failed: %s; rebuilding it", f->lesson->id,
-	          f->p->name, error->message);
-	if (!f->rebuild_timer)
-		f->rebuild_timer = g_timeout_add_seconds(LADDER_REBUILD_S, on_rebuild, f);
-}
-
-static void on_ladder_keyframe(KtLadder *ladder, gpointer data)
-{
-	MediaFeed *f = data;
-
-	kt_room_request_source_keyframe(room_of(f), f->in_source);
-}
-
-/* Rungs from [ingest] ladder (checked when the configuration was read). */
-static guint ladder_rungs(const KtSettings *st, KtLadderRung *rungs)
-{
-	guint n = 0;
-
-	for (guint i = 0;
-	     st && st->ingest_ladder && st->ingest_ladder[i] && n < KT_LADDER_MAX_RUNGS; i++)
-		if (kt_settings_parse_rung(st->ingest_ladder[i], &rungs[n].width, &rungs[n].height,
-		                           &rungs[n].kbps, NULL))
-			n++;
-	return n;
-}
-
-static gboolean start_ladder(MediaFeed *f, GError **error)
-{
-	KtLadderConfig cfg = {
-	    .on_error = on_ladder_error,
-	    .on_keyframe = on_ladder_keyframe,
-	    .user_data = f,
-	};
-
-	cfg.n_rungs = ladder_rungs(f->lesson->media->config.settings, cfg.rungs);
-	f->ladder = kt_ladder_new(room_of(f), f->p->source[feed_roles[f->role].video], &cfg, error);
-	if (!f->ladder)
-		return FALSE;
-	kt_tap_link_set(f->tap, f->ladder, 1);
-	kt_room_request_source_keyframe(room_of(f), f->in_source);
-	return TRUE;
-}
-
-static void stop_ladder(MediaFeed *f)
-{
-	kt_tap_link_set(f->tap, NULL, 0);
-	g_clear_pointer(&f->ladder, kt_ladder_free);
-}
-
-static gboolean on_rebuild(gpointer data)
-{
-	MediaFeed *f = data;
-	g_autoptr(GError) error = NULL;
-
-	f->rebuild_timer = 0;
-	stop_ladder(f);
-	if (!start_ladder(f, &error)) {
-		g_warning("lesson %s: the ladder of source %s cannot start: %s; next try in 5 s",
-		          f->lesson->id, f->p->name, error->message);
-		f->rebuild_timer = g_timeout_add_seconds(5, on_rebuild, f);
-	}
-	return G_SOURCE_REMOVE;
-}
-
 /* ---- the ingest ---- */
 
 static void on_ingest_state(KtIngest *in, KtIngestState state, const char *reason, guint retry_s,
@@ -208,7 +122,7 @@ static void on_ingest_state(KtIngest *in, KtIngestState state, const char *reaso
 static gboolean start_ingest(MediaFeed *f, GError **error)
 {
 	KtLadderRung top[KT_LADDER_MAX_RUNGS] = {0};
-	guint n = ladder_rungs(f->lesson->media->config.settings, top);
+	guint n = kt_source_ladder_rungs(f->lesson->media->config.settings, top);
 	KtIngestConfig cfg = {
 	    .url = f->url,
 	    .video_source = f->in_source,
@@ -237,10 +151,7 @@ static void feed_free(MediaFeed *f)
 	KtRoom *room = room_of(f);
 
 	kt_ingest_free(f->ingest);
-	if (f->rebuild_timer)
-		g_source_remove(f->rebuild_timer);
-	stop_ladder(f);
-	kt_tap_link_free(f->tap);
+	kt_source_ladder_free(f->ladder);
 	kt_room_remove_source(room, f->in_source);
 	/* Its participant reports its sources inactive as it goes. */
 	g_hash_table_remove(f->lesson->participants, f->p->id);
@@ -262,6 +173,7 @@ static MediaFeed *feed_start(MediaLesson *l, const KtLessonFeedInfo *info, guint
 {
 	guint role = role_index(info->role);
 	g_autofree char *id = g_strdup_printf("s%u", index + 1);
+	g_autofree char *label = NULL;
 	MediaFeed *f;
 	Participant *p;
 
@@ -281,8 +193,11 @@ static MediaFeed *feed_start(MediaLesson *l, const KtLessonFeedInfo *info, guint
 	if (feed_roles[role].audio)
 		kt_lesson_media_ensure_source(l, p, KT_SRC_AUDIO);
 	f->in_source = kt_room_add_source(room_of(f), KT_MEDIA_VIDEO, NULL, NULL);
-	f->tap = kt_tap_link_new(room_of(f), f->in_source, push_to_ladder);
-	if (!start_ladder(f, error) || !start_ingest(f, error)) {
+	label = g_strdup_printf("lesson %s: source %s", l->id, info->name);
+	f->ladder =
+	    kt_source_ladder_new(room_of(f), f->in_source, p->source[feed_roles[role].video],
+	                         l->media->config.settings, label, error);
+	if (!f->ladder || !start_ingest(f, error)) {
 		feed_free(f);
 		return NULL;
 	}

@@ -10,6 +10,7 @@
 #include "kt-media-tracks.h"
 #include "kt-sdp-answer.h"
 #include "kt-sdp.h"
+#include "kt-source-ladder.h"
 
 typedef struct {
 	KtServer *server;
@@ -96,6 +97,57 @@ static KtSession *session_by_id(KtServer *server, const char *lesson_id, const c
 
 /* ---- answering ---- */
 
+/* The lesson frees it before its room closes (the input source goes with the room). */
+static void ladder_free(gpointer data)
+{
+	kt_source_ladder_free(data);
+}
+
+/* A publisher whose video is one stream (OBS, a browser that does not
+ * simulcast) publishes into an input source the lesson's ladder transcodes
+ * into the teacher camera's layers ([ingest] whip_ladder), so each viewer gets
+ * what its link carries; a simulcast publisher goes straight to the camera
+ * source and the ladder stops. */
+static void route_video(KtServer *server, KtLesson *lesson, KtRoomTrack *tracks, guint n)
+{
+	const KtSettings *st = server->settings;
+	KtRoom *room = kt_lesson_get_room(lesson);
+	KtSourceLadder *sl = kt_lesson_get_publisher_ladder(lesson);
+	KtRoomTrack *video = NULL;
+
+	for (guint i = 0; i < n && !video; i++)
+		if (tracks[i].kind == KT_MEDIA_VIDEO)
+			video = &tracks[i];
+	if (!video || video->n_rids >= 2 || !st->ingest || !st->whip_ladder) {
+		if (sl) {
+			guint input = kt_source_ladder_get_input(sl);
+
+			kt_lesson_set_publisher_ladder(lesson, NULL, NULL);
+			kt_room_remove_source(room, input);
+			g_message("lesson %s: the publisher's ladder stopped",
+			          kt_lesson_get_id(lesson));
+		}
+		return;
+	}
+	if (!sl) {
+		g_autoptr(GError) error = NULL;
+		g_autofree char *label =
+		    g_strdup_printf("lesson %s: the publisher", kt_lesson_get_id(lesson));
+		guint input = kt_room_add_source(room, KT_MEDIA_VIDEO, NULL, NULL);
+
+		sl = kt_source_ladder_new(room, input, 0, st, label, &error);
+		if (!sl) {
+			/* Forwarded as it comes: one size for everyone, but the lesson goes on. */
+			g_warning("%s: no ladder: %s", label, error->message);
+			kt_room_remove_source(room, input);
+			return;
+		}
+		kt_lesson_set_publisher_ladder(lesson, sl, (GDestroyNotify)ladder_free);
+		g_message("%s sends one video stream: transcoded into the ladder", label);
+	}
+	video->source = kt_source_ladder_get_input(sl);
+}
+
 static void on_local_ready(KtPeer *peer, const char *ufrag, const char *pwd,
                            const char *const *candidates, gpointer user_data)
 {
@@ -126,6 +178,8 @@ static void on_local_ready(KtPeer *peer, const char *ufrag, const char *pwd,
 		return;
 	}
 	n_tracks = kt_media_tracks_from_negotiated(neg, n_neg, tracks, G_N_ELEMENTS(tracks));
+	if (ctx->kind == KT_SESSION_WHIP)
+		route_video(server, lesson, tracks, n_tracks);
 	if (ctx->kind == KT_SESSION_WHIP)
 		kt_room_add_publisher(kt_lesson_get_room(lesson), peer, tracks, n_tracks);
 	else

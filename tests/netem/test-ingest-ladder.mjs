@@ -9,7 +9,9 @@
 //     lowest rung (180 lines) and nothing larger once it settled.
 // Then the camera is killed: the pages are told it is reconnecting while the
 // courseware keeps flowing, and once the camera is back it is live again and
-// its pictures flow anew.
+// its pictures flow anew. Last, the /publish page sending one video stream
+// (?simulcast=0, as OBS over WHIP does) is transcoded too: a /watch viewer on
+// the clean link decodes the top rung, one behind `weak` the lowest.
 //
 // Three namespaces from bench/qoe/lib/topology.mjs (srv: Ketang, the camera,
 // nginx, the encoder; pub: B; cls: A behind the profile). Root only.
@@ -26,7 +28,8 @@ import { promisify } from 'node:util';
 
 import { ADDR, ROOT, chromiumIn, makeTopology, spawnIn, waitOutput } from '../../bench/qoe/lib/topology.mjs';
 import { FLAGS, loadPlaywright } from '../e2e/lib/browser.mjs';
-import { assertLessonReceives, openClassroom } from '../e2e/lib/pages.mjs';
+import { assertLessonReceives, openClassroom, openWatcher, startPublisher, waitForState }
+	from '../e2e/lib/pages.mjs';
 
 const run = promisify(execFile);
 const PORT = 8443;
@@ -43,12 +46,13 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 let topo;
 let dir;
+let ketang; // { token } once started
 const procs = {};
 const browsers = [];
 
 function startCamera() {
 	procs.camera = spawnIn(topo.ns.srv, CAMERA, ['--address', '127.0.0.1', '--port', String(RTSP_PORT),
-		'--size', '640x360', '--fps', '15']);
+		'--size', '640x360', '--fps', '15', '--busy']);
 	return waitOutput(procs.camera, /rtsp-camera: (rtsp:\S+)/);
 }
 
@@ -71,7 +75,7 @@ async function startRtmp() {
 	procs.nginx = spawnIn(topo.ns.srv, 'nginx', ['-p', dir, '-c', conf, '-e', 'stderr']);
 	await waitOutput(procs.nginx, /start worker process|using the "epoll"/, 10000).catch(() => sleep(500));
 	procs.encoder = spawnIn(topo.ns.srv, 'gst-launch-1.0', ['-q',
-		'videotestsrc', 'is-live=true', 'pattern=smpte', '!', 'video/x-raw,width=640,height=360,framerate=15/1',
+		'videotestsrc', 'is-live=true', 'pattern=zone-plate', 'kx2=20', 'ky2=20', 'kt=1', '!', 'video/x-raw,width=640,height=360,framerate=15/1',
 		'!', 'x264enc', 'tune=zerolatency', 'speed-preset=ultrafast', 'key-int-max=30', '!', 'h264parse',
 		'!', 'flvmux', 'name=m', 'streamable=true', '!', 'rtmp2sink', `location=rtmp://127.0.0.1:${RTMP_PORT}/live/slides`,
 		'audiotestsrc', 'is-live=true', '!', 'audio/x-raw,rate=48000,channels=2', '!', 'voaacenc', '!', 'aacparse', '!', 'm.']);
@@ -102,13 +106,13 @@ async function api(admin, body) {
 	return { status: Number(stdout.slice(at + 1)), body: stdout.slice(0, at) };
 }
 
-async function launchIn(ns, name) {
+async function launchIn(ns, name, args = []) {
 	const { chromium } = await loadPlaywright();
 	const context = await chromium.launchPersistentContext(await mkdtemp(join(dir, `profile-${name}-`)), {
 		executablePath: await chromiumIn(ns, dir),
 		headless: true,
 		ignoreHTTPSErrors: true,
-		args: FLAGS,
+		args: [...FLAGS, ...args],
 		viewport: { width: 800, height: 600 },
 	});
 	browsers.push(context);
@@ -142,6 +146,11 @@ function decodedVideo(page) {
 		});
 		return out;
 	});
+}
+
+async function closeBrowsers() {
+	while (browsers.length)
+		await browsers.pop().close().catch(() => {});
 }
 
 const feedState = (page, id) => page.evaluate((i) => (window.ketang.feeds.find((f) => f.id === i) || {}).state, id);
@@ -181,7 +190,8 @@ test('RTSP and RTMP sources through the ladder: weak gets the lowest rung; a kil
 	{ timeout: 240000 }, async () => {
 		const [, rtspUrl] = await startCamera();
 		await startRtmp();
-		const { token } = await startKetang();
+		ketang = await startKetang();
+		const { token } = ketang;
 		const admin = await token('', 'admin');
 		const created = await api(admin, {
 			title: '双师课堂 ingest', starts_at: new Date().toISOString(), classrooms: ['A', 'B'],
@@ -252,4 +262,57 @@ test('RTSP and RTMP sources through the ladder: weak gets the lowest rung; a kil
 		await assertLessonReceives(pageB, 's1', 'camera', { timeout: 30000,
 			since: { mid: (await pageB.evaluate(() => window.ketang.streams.find((s) => s.participant === 's1' &&
 				s.source === 'camera').mid)), framesDecoded: back['s1/camera'].frames } });
+		await closeBrowsers();
 	});
+
+/** A /watch page's decoded video: { frames, height }. */
+function watchedVideo(page) {
+	return page.evaluate(async () => {
+		const out = { frames: 0, height: 0 };
+		(await window.ketang.pc.getStats()).forEach((r) => {
+			if (r.type === 'inbound-rtp' && r.kind === 'video') {
+				out.frames += r.framesDecoded || 0;
+				if (r.frameHeight)
+					out.height = r.frameHeight;
+			}
+		});
+		return out;
+	});
+}
+
+test('a WHIP publisher without simulcast (as OBS sends) goes through the ladder', { timeout: 180000 }, async () => {
+	if (!ketang)
+		ketang = await startKetang();
+	const lesson = 'whip-one-stream';
+	const teacher = await ketang.token(lesson, 'teacher');
+	const observer = await ketang.token(lesson, 'observer');
+	// A camera that costs the encoders their whole rate (Chromium's own fake
+	// camera is cheap enough for 360 lines to fit `weak`): 10 s of a moving zone
+	// plate, looped.
+	const y4m = join(dir, 'camera.y4m');
+	await run('gst-launch-1.0', ['-q', 'videotestsrc', 'pattern=zone-plate', 'kx2=20', 'ky2=20', 'kt=1',
+		'num-buffers=150', '!', 'video/x-raw,format=I420,width=640,height=360,framerate=15/1', '!', 'y4menc',
+		'!', 'filesink', `location=${y4m}`]);
+	const pub = await launchIn(topo.ns.pub, 'publisher', [`--use-file-for-fake-video-capture=${y4m}`]);
+	await startPublisher(pub, `https://${ADDR.srvPub}:${PORT}`, lesson, teacher,
+		{ size: '640x360', simulcast: false, timeout: 30000 });
+	await waitOutput(procs.ketang, /whip-one-stream: the publisher sends one video stream: transcoded/, 10000);
+	const clean = await launchIn(topo.ns.pub, 'viewer-clean');
+	await openWatcher(clean, `https://${ADDR.srvPub}:${PORT}`, lesson, observer);
+	await waitForState(clean, 'live', 30000);
+	await topo.clear().catch(() => {}); // the first test may have shaped it
+	await topo.shape('weak');
+	const weak = await launchIn(topo.ns.cls, 'viewer-weak');
+	await openWatcher(weak, `https://${ADDR.srvCls}:${PORT}`, lesson, observer, { timeout: 120000 });
+	await waitForState(weak, 'live', 60000);
+	await sleep(15000);
+	const w0 = await watchedVideo(weak), c0 = await watchedVideo(clean);
+	await sleep(10000);
+	const w1 = await watchedVideo(weak), c1 = await watchedVideo(clean);
+	console.log(`weak viewer: ${JSON.stringify(w1)}; clean viewer: ${JSON.stringify(c1)}`);
+	assert.ok(c1.frames > c0.frames && w1.frames > w0.frames,
+		`a viewer stopped decoding: ${JSON.stringify({ w0, w1, c0, c1 })}`);
+	assert.equal(c1.height, TOP, 'the clean viewer is not at the top rung');
+	assert.equal(w1.height, LOWEST, 'the weak viewer is not at the lowest rung');
+	await closeBrowsers();
+});

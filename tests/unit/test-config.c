@@ -131,7 +131,7 @@ static void test_sample_documents_every_key(void)
 			g_assert_cmpuint(strlen(comment), >, 10);
 		}
 	}
-	g_assert_cmpuint(n_keys, ==, 48);
+	g_assert_cmpuint(n_keys, ==, 49);
 }
 
 static void test_describe_parses_to_defaults(void)

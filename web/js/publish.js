@@ -21,6 +21,9 @@ let generation = 0; // bumps on every (re)connect so stale callbacks do nothing
 let retries = 0;
 let retryTimer = 0;
 let graceTimer = 0;
+// ?simulcast=0: one video stream, as OBS sends; the server makes the sizes
+// ([ingest] whip_ladder). For a teacher whose own uplink cannot carry three.
+const SIMULCAST = new URLSearchParams(location.search).get('simulcast') !== '0';
 
 const STATUS = {
 	idle: '准备就绪 Ready',
@@ -100,7 +103,7 @@ async function connect() {
 	ketang.pc = pc;
 	pc.onconnectionstatechange = () => onConnectionState(pc, mine);
 	for (const track of stream.getVideoTracks().concat(stream.getAudioTracks()))
-		pc.addTransceiver(track, transceiverInit(track, stream, true));
+		pc.addTransceiver(track, transceiverInit(track, stream, SIMULCAST));
 
 	await pc.setLocalDescription(await pc.createOffer());
 	await waitForIceGathering(pc, 2000);

@@ -11,8 +11,9 @@ export function joinFragment(lesson, token) {
  * device honours it; keeps the CPU budget of one browser) and presses start.
  * Resolves once the page reports 'live' (ICE+DTLS connected).
  */
-export async function startPublisher(page, origin, lesson, token, { size = '320x240', timeout = 20000 } = {}) {
-	await page.goto(`${origin}/publish${joinFragment(lesson, token)}`);
+export async function startPublisher(page, origin, lesson, token,
+	{ size = '320x240', timeout = 20000, simulcast = true } = {}) {
+	await page.goto(`${origin}/publish${simulcast ? '' : '?simulcast=0'}${joinFragment(lesson, token)}`);
 	await page.waitForFunction(() => window.ketang && !document.getElementById('start').disabled);
 	await page.evaluate((value) => {
 		const select = document.getElementById('quality');

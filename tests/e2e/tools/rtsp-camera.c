@@ -2,7 +2,10 @@
  * rtsp://ADDR:PORT/cam, a moving test picture in H.264 with an Opus tone, the
  * way a classroom camera serves it, until SIGTERM or SIGINT.
  *
- *   rtsp-camera [--address 127.0.0.1] [--port 0] [--size 640x360] [--fps 15]
+ *   rtsp-camera [--address 127.0.0.1] [--port 0] [--size 640x360] [--fps 15] [--busy]
+ *
+ * --busy: a detailed moving picture (a zone plate) that costs every encoder
+ * its whole bit rate, where the default bouncing ball costs little.
  *
  * Prints "rtsp-camera: rtsp://ADDR:PORT/cam" once it listens (port 0 = any
  * free port). Test tooling only: nothing of it goes into Ketang. */
@@ -23,12 +26,14 @@ int main(int argc, char **argv)
 	g_autofree char *address = g_strdup("127.0.0.1");
 	g_autofree char *size = g_strdup("640x360");
 	gint port = 0, fps = 15;
+	gboolean busy = FALSE;
 	guint width = 0, height = 0;
 	GOptionEntry entries[] = {
 	    {"address", 0, 0, G_OPTION_ARG_STRING, &address, "address to listen on", "ADDR"},
 	    {"port", 0, 0, G_OPTION_ARG_INT, &port, "TCP port (0: any free one)", "PORT"},
 	    {"size", 0, 0, G_OPTION_ARG_STRING, &size, "picture size", "WxH"},
 	    {"fps", 0, 0, G_OPTION_ARG_INT, &fps, "frames per second", "N"},
+	    {"busy", 0, 0, G_OPTION_ARG_NONE, &busy, "a picture that is expensive to encode", NULL},
 	    {NULL},
 	};
 	g_autoptr(GOptionContext) ctx = g_option_context_new("- a test RTSP camera");
@@ -49,13 +54,14 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	launch = g_strdup_printf(
-	    "( videotestsrc is-live=true pattern=ball ! "
+	    "( videotestsrc is-live=true %s ! "
 	    "video/x-raw,width=%u,height=%u,framerate=%d/1"
 	    " ! x264enc tune=zerolatency speed-preset=ultrafast key-int-max=%d"
 	    " ! rtph264pay name=pay0 pt=96 config-interval=-1"
 	    " audiotestsrc is-live=true wave=sine freq=440 ! audio/x-raw,rate=48000,channels=1"
 	    " ! opusenc ! rtpopuspay name=pay1 pt=97 )",
-	    width, height, fps, fps * 2);
+	    busy ? "pattern=zone-plate kx2=20 ky2=20 kt=1" : "pattern=ball", width, height, fps,
+	    fps * 2);
 	loop = g_main_loop_new(NULL, FALSE);
 	server = gst_rtsp_server_new();
 	service = g_strdup_printf("%d", port);
