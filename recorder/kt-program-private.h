@@ -76,6 +76,7 @@ struct _KtProgramRecorder {
 	/* The WebRTC feeds (kt-program-webrtc.c): video, audio; NULL = none.
 	 * Set on the control loop; guarded by lock so the stats may read them. */
 	KtRtpOut *rtp_out[KT_MEDIA_N_KINDS];
+	gint webrtc_active; /* atomic: the branch lets buffers through */
 
 	/* How the inputs' chains are made, by kind (kt-program-input.c). */
 	KtDecodeChainSpec chain_specs[KT_MEDIA_N_KINDS];

@@ -104,7 +104,8 @@ typedef struct {
 	 * feeds into these sources of @room (kt_room_add_source(); the caller
 	 * keeps them). Keyframe requests for the video source reach the H.264
 	 * encoder. NULL = none. Borrowed for kt_program_recorder_new() (the
-	 * feeds hold their own references until the recorder stops). */
+	 * feeds hold their own references until the recorder stops). Nothing
+	 * goes to the room until kt_program_recorder_set_webrtc_active(). */
 	KtRoom *room;
 	guint video_source, audio_source;
 	KtProgramErrorFunc on_error;       /* optional */
@@ -164,6 +165,13 @@ void kt_program_recorder_remove_input(KtProgramRecorder *r, guint input);
  * unknown ids are counted and ignored. */
 void kt_program_recorder_push(KtProgramRecorder *r, guint input, const guint8 *rtp, gsize len,
                               KtCodec codec);
+
+/* Any thread. Whether the WebRTC branch (config room) runs: while FALSE, the
+ * default, no Opus is encoded and no packet goes to the room (no per-packet
+ * work on the room's worker for a program nobody watches). Set it while the
+ * program's sources have viewers; the room asks for a keyframe for each new
+ * one. */
+void kt_program_recorder_set_webrtc_active(KtProgramRecorder *r, gboolean active);
 
 /* Control loop. Ends the file: flushes every input, waits (at most 5 s)
  * until the file is final, then tears the pipeline down. Returns FALSE with

@@ -4,6 +4,8 @@
  *   vtee (H.264) -> rtph264pay config-interval=-1 -> KtRtpOut -> video source
  *   araw (the mix, raw) -> audioconvert -> opusenc (FEC) -> rtpopuspay -> KtRtpOut -> audio source
  *
+ *   (each half starts at a gate: closed while nobody watches)
+ *
  * Why this way:
  * - The video is the program's own H.264, not a second encoding: the file,
  *   HLS and WebRTC share one x264enc. Its output is constrained baseline
@@ -28,6 +30,11 @@
  * - No queues: payloading and the KtRtpOut probe never block (a full worker
  *   ring drops and counts), so the branch runs in the encoders' threads
  *   and adds no thread and no wake-up.
+ * - A gate (a pad probe at the head of each half) drops every buffer while
+ *   nobody watches: no Opus encoding, no packets through the room's worker,
+ *   where they would otherwise be cached and counted for nobody. Events pass,
+ *   so caps and segments are in place when it opens; the room's keyframe
+ *   request for the new viewer brings the picture.
  */
 #include "kt-program-private.h"
 
@@ -41,18 +48,42 @@
 #define KT_PROGRAM_WEBRTC_BRANCH                                                                   \
 	" vtee. ! rtph264pay name=wvpay pt=102 mtu=%u config-interval=-1"                          \
 	" aggregate-mode=zero-latency"                                                             \
-	" araw. ! audioconvert ! opusenc inband-fec=true packet-loss-percentage=%u"                \
+	" araw. ! audioconvert name=waconv ! opusenc inband-fec=true packet-loss-percentage=%u"    \
 	" bitrate=%u ! rtpopuspay name=wapay pt=111 mtu=%u"
 
-/* A feed per kind: its payloader in the description, its codec. */
+/* A feed per kind: the first element of its half (gated), its payloader in
+ * the description, its codec. */
 static const struct {
+	const char *head;
 	const char *payloader;
 	KtCodec codec;
 	guint clock_rate;
 } kt_program_feeds[KT_MEDIA_N_KINDS] = {
-    [KT_MEDIA_VIDEO] = {"wvpay", KT_CODEC_H264, 90000},
-    [KT_MEDIA_AUDIO] = {"wapay", KT_CODEC_OPUS, 48000},
+    [KT_MEDIA_VIDEO] = {"wvpay", "wvpay", KT_CODEC_H264, 90000},
+    [KT_MEDIA_AUDIO] = {"waconv", "wapay", KT_CODEC_OPUS, 48000},
 };
+
+/* Streaming thread: the gate. */
+static GstPadProbeReturn on_gate(GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+	KtProgramRecorder *r = data;
+
+	return g_atomic_int_get(&r->webrtc_active) ? GST_PAD_PROBE_OK : GST_PAD_PROBE_DROP;
+}
+
+static void add_gate(KtProgramRecorder *r, const char *name)
+{
+	g_autoptr(GstElement) head = gst_bin_get_by_name(GST_BIN(r->pipeline), name);
+	g_autoptr(GstPad) pad = gst_element_get_static_pad(head, "sink");
+
+	gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST, on_gate,
+	                  r, NULL);
+}
+
+void kt_program_recorder_set_webrtc_active(KtProgramRecorder *r, gboolean active)
+{
+	g_atomic_int_set(&r->webrtc_active, active);
+}
 
 char *kt_program_webrtc_describe(KtProgramRecorder *r)
 {
@@ -84,6 +115,7 @@ gboolean kt_program_webrtc_link(KtProgramRecorder *r, GError **error)
 		KtRtpOut *out = kt_rtp_out_new(r->config.room, &oc);
 		GstElement *sink = kt_rtp_out_get_sink(out);
 
+		add_gate(r, kt_program_feeds[kind].head);
 		g_mutex_lock(&r->lock);
 		r->rtp_out[kind] = out;
 		g_mutex_unlock(&r->lock);

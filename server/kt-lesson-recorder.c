@@ -509,6 +509,18 @@ gboolean kt_lesson_recorder_get_program(KtLessonRecorder *rec, const char *lesso
 	return TRUE;
 }
 
+void kt_lesson_recorder_program_viewer(KtLessonRecorder *rec, const char *lesson, gboolean joined)
+{
+	LessonRec *l = g_hash_table_lookup(rec->lessons, lesson);
+
+	if (!l)
+		return;
+	g_return_if_fail(joined || l->program_viewers > 0);
+	l->program_viewers += joined ? 1 : -1;
+	if (l->program)
+		kt_program_recorder_set_webrtc_active(l->program, l->program_viewers > 0);
+}
+
 gint64 kt_lesson_recorder_probe_duration(const char *path, gpointer user_data)
 {
 	g_autoptr(GstDiscoverer) d = NULL;

@@ -76,6 +76,10 @@ typedef struct {
 gboolean kt_lesson_recorder_get_program(KtLessonRecorder *rec, const char *lesson,
                                         KtLessonProgram *out);
 
+/* A WHEP viewer of @lesson's program arrived (@joined) or left. The program's WebRTC output
+ * (its Opus encoding, its packets through the room) runs only while it has viewers. */
+void kt_lesson_recorder_program_viewer(KtLessonRecorder *rec, const char *lesson, gboolean joined);
+
 /* The catalog's repair probe (KtRecordingsProbeFunc): cuts an incomplete tail a crash left
  * (kt-media-trim), then measures the duration in ms (GStreamer's discoverer), or -1. */
 gint64 kt_lesson_recorder_probe_duration(const char *path, gpointer user_data);

@@ -26,6 +26,7 @@ typedef struct {
 	KtSdp *offer;
 	KtSdpAnswerParams params;
 	gboolean program;         /* WHEP of the lesson program */
+	gboolean viewing;         /* counted as a viewer of the program */
 	KtLessonProgram prog_src; /* its room sources, when program */
 } WhipCtx;
 
@@ -73,6 +74,9 @@ static void whip_ctx_free(gpointer data)
 	WhipCtx *ctx = data;
 
 	remember_closed(ctx->server, ctx);
+	/* No recorder: the server is shutting down, and it has finished every program. */
+	if (ctx->viewing && ctx->server->recorder)
+		kt_lesson_recorder_program_viewer(ctx->server->recorder, ctx->lesson_id, FALSE);
 	if (ctx->pending) {
 		kt_http_request_set_cancel_func(ctx->pending, NULL, NULL);
 		kt_http_request_respond_error(ctx->pending, 500, "session-closed",
@@ -157,6 +161,11 @@ static void on_local_ready(KtPeer *peer, const char *ufrag, const char *pwd,
 	n_tracks = kt_media_tracks_from_negotiated(neg, n_neg, tracks, G_N_ELEMENTS(tracks));
 	for (guint i = 0; ctx->program && i < n_tracks; i++)
 		tracks[i].source = ctx->prog_src.source[tracks[i].kind];
+	if (ctx->program) {
+		/* Before subscribing: the keyframe the room asks for then must pass the gate. */
+		kt_lesson_recorder_program_viewer(server->recorder, ctx->lesson_id, TRUE);
+		ctx->viewing = TRUE;
+	}
 	if (ctx->kind == KT_SESSION_WHIP)
 		kt_room_add_publisher(kt_lesson_get_room(lesson), peer, tracks, n_tracks);
 	else

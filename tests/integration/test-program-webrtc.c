@@ -1,9 +1,10 @@
 /* The program over WebRTC (recorder/kt-program-webrtc.c) through a real room:
  * a program recorder with neither file nor HLS publishes its H.264 and its
- * mix as Opus into two room sources; taps on them see H.264 keyframes and a
- * steady stream of Opus, and a keyframe request for the video source (what
- * a new WHEP viewer or a PLI makes) reaches x264enc: a keyframe follows at
- * once although the program's own interval is 10 s. */
+ * mix as Opus into two room sources, but only while it is told someone
+ * watches; taps on them then see H.264 keyframes and a steady stream of
+ * Opus, and a keyframe request for the video source (what a new WHEP viewer
+ * or a PLI makes) reaches x264enc: a keyframe follows at once although the
+ * program's own interval is 10 s. */
 #include "kt-gst.h"
 #include "kt-program-recorder.h"
 #include "kt-room.h"
@@ -95,9 +96,18 @@ static void test_program_webrtc(void)
 	r = kt_program_recorder_new(NULL, &cfg, &error);
 	g_assert_no_error(error);
 	g_assert_null(kt_program_recorder_get_path(r));
-	/* A new tap asks for a keyframe, like a new viewer: the first comes at once. */
 	vtap = kt_room_add_tap(room, video, on_tap, &vt, on_tap_gone);
 	atap = kt_room_add_tap(room, audio, on_tap, &at, on_tap_gone);
+	/* Nobody watches yet: nothing is sent. */
+	run_for(1000);
+	kt_program_recorder_get_stats(r, &st);
+	g_assert_cmpuint(st.rtp_packets, ==, 0);
+	g_assert_cmpint(g_atomic_int_get(&vt.packets), ==, 0);
+	g_assert_cmpint(g_atomic_int_get(&at.packets), ==, 0);
+
+	/* A viewer: the gate opens, and the keyframe asked for comes at once. */
+	kt_program_recorder_set_webrtc_active(r, TRUE);
+	kt_room_request_source_keyframe(room, video);
 	g_assert_true(run_until(&vt.keyframes, 0, 3000));
 	g_assert_true(run_until(&at.packets, 20, 3000));
 
@@ -115,6 +125,13 @@ static void test_program_webrtc(void)
 	               g_atomic_int_get(&at.packets), st.rtp_keyframe_requests);
 	g_assert_cmpint(g_atomic_int_get(&vt.wrong_codec), ==, 0);
 	g_assert_cmpint(g_atomic_int_get(&at.wrong_codec), ==, 0);
+
+	/* The last viewer left: the packets stop (what was queued drains first). */
+	kt_program_recorder_set_webrtc_active(r, FALSE);
+	run_for(300);
+	before = g_atomic_int_get(&vt.packets) + g_atomic_int_get(&at.packets);
+	run_for(1000);
+	g_assert_cmpint(g_atomic_int_get(&vt.packets) + g_atomic_int_get(&at.packets), ==, before);
 
 	g_assert_true(kt_program_recorder_stop(r, &error));
 	g_assert_no_error(error);
