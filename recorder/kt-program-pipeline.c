@@ -3,8 +3,10 @@
  * (kt-program-input.c) join the mixers' request pads.
  *
  *   videotestsrc (live, black) -> compositor -> I420 WxH@fps -> x264enc -> tee --\
- *   audiotestsrc (live, silence) -> audiomixer -> AAC -> tee ---------------> mp4mux -> file
+ *   audiotestsrc (live, silence) -> audiomixer -> tee -> AAC -> tee ---------> mp4mux -> file
  *                                                          \-- both tees --> HLS (kt-program-hls.c)
+ *                               H.264 tee + raw mix tee ---------------------> WebRTC
+ * (kt-program-webrtc.c)
  */
 #include "kt-program-private.h"
 
@@ -46,8 +48,11 @@ static const KtProgramAacEncoder kt_program_aac_encoders[] = {
  * drawn with alpha 0 (the compositor's own black background shows), the
  * audio one is silence. x264: zerolatency (no B-frames, no lookahead),
  * ultrafast, one thread (it encodes in the compositor's thread; sliced
- * threads only add wake-ups here), a keyframe every 2 s. Audio moves in
- * 40 ms buffers, again for fewer wake-ups. Costs: bench/README.md. */
+ * threads only add wake-ups here), a keyframe every 2 s, constrained
+ * baseline (what these settings make anyway; pinned for the WebRTC viewers,
+ * kt-program-webrtc.c). Audio moves in 40 ms buffers, again for fewer
+ * wake-ups; the raw mix is teed for the WebRTC branch's Opus (a tee with
+ * one pad pushes straight through). Costs: bench/README.md. */
 #define KT_PROGRAM_PIPELINE                                                                        \
 	"videotestsrc name=vbg is-live=true pattern=black"                                         \
 	" ! video/x-raw,format=I420,width=16,height=16,framerate=%u/1"                             \
@@ -55,11 +60,13 @@ static const KtProgramAacEncoder kt_program_aac_encoders[] = {
 	" ! video/x-raw,format=I420,colorimetry=bt601,width=%u,height=%u,framerate=%u/1"           \
 	",pixel-aspect-ratio=1/1"                                                                  \
 	" ! x264enc name=venc tune=zerolatency speed-preset=ultrafast threads=1"                   \
-	" key-int-max=%u bitrate=%u ! tee name=vtee allow-not-linked=true"                         \
+	" key-int-max=%u bitrate=%u ! video/x-h264,profile=constrained-baseline"                   \
+	" ! tee name=vtee allow-not-linked=true"                                                   \
 	" audiotestsrc name=abg is-live=true wave=silence samplesperbuffer=1920"                   \
 	" ! audio/x-raw,rate=48000,channels=2"                                                     \
 	" ! audiomixer name=amix output-buffer-duration=40000000 %s"                               \
-	" ! audio/x-raw,format=%s,rate=48000,channels=2 ! audioconvert"                            \
+	" ! audio/x-raw,format=%s,rate=48000,channels=2 ! tee name=araw allow-not-linked=true"     \
+	" ! audioconvert"                                                                          \
 	" ! %s bitrate=%u ! tee name=atee allow-not-linked=true"
 
 /* The file's branch, when there is a file. A tee with one pad pushes in the
@@ -144,13 +151,15 @@ static GstElement *parse_pipeline(KtProgramRecorder *r, GError **error)
 	desc = g_strdup_printf(KT_PROGRAM_PIPELINE, c->fps, mixing, c->width, c->height, c->fps,
 	                       c->hls_segment_s * c->fps, c->video_kbps, mixing, aac->format,
 	                       aac->factory, c->audio_kbps * 1000);
-	if (r->path) {
+	{
 		g_autofree char *file =
-		    g_strdup_printf(KT_PROGRAM_FILE_BRANCH, KT_PROGRAM_FRAGMENT_MS);
-		char *both = g_strconcat(desc, file, NULL);
+		    r->path ? g_strdup_printf(KT_PROGRAM_FILE_BRANCH, KT_PROGRAM_FRAGMENT_MS)
+		            : g_strdup("");
+		g_autofree char *webrtc = kt_program_webrtc_describe(r);
+		char *all = g_strconcat(desc, file, webrtc, NULL);
 
 		g_free(desc);
-		desc = both;
+		desc = all;
 	}
 	what = g_strdup_printf("recording %s", r->label);
 	return kt_gst_parse_launch(desc, KT_PROGRAM_RECORDER_ERROR,
@@ -178,7 +187,8 @@ gboolean kt_program_pipeline_start(KtProgramRecorder *r, GstBusFunc on_message, 
 	venc = gst_bin_get_by_name(bin, "venc");
 	gst_element_foreach_sink_pad(r->compositor, hide_pad, NULL); /* the background */
 	if ((sink && !kt_program_file_open(r, sink, error)) ||
-	    (r->config.hls_dir && !kt_program_hls_start(r, error))) {
+	    (r->config.hls_dir && !kt_program_hls_start(r, error)) ||
+	    !kt_program_webrtc_link(r, error)) {
 		kt_program_pipeline_remove(r);
 		return FALSE;
 	}
@@ -231,4 +241,5 @@ void kt_program_pipeline_remove(KtProgramRecorder *r)
 	gst_clear_object(&r->audio_tee);
 	gst_clear_object(&r->pipeline);
 	kt_program_file_close(r);
+	kt_program_webrtc_drop(r);
 }

@@ -8,6 +8,7 @@
  *   kt-program-layout.c    the layout table -> compositor pads
  *   kt-program-file.c      the file: whole fragments only, even after a crash
  *   kt-program-hls.c       the live HLS branch off the encoders' tees
+ *   kt-program-webrtc.c    the WebRTC branch: H.264 + Opus RTP into room feeds
  *
  * Lock order: r->lock, then GStreamer's own. r->lock is never held across a
  * call that waits for a streaming thread (state changes, releasing a pad)
@@ -18,6 +19,7 @@
 #include <gst/app/gstappsrc.h>
 
 #include "kt-decode-chain.h"
+#include "kt-rtp-out.h"
 
 #include "kt-program-recorder.h"
 
@@ -59,7 +61,7 @@ typedef struct {
 struct _KtProgramRecorder {
 	char *path;        /* the file; NULL = HLS only */
 	char *hls_dir;     /* NULL = no HLS */
-	const char *label; /* path, else hls_dir: for messages */
+	const char *label; /* path, else hls_dir, else "(WebRTC only)": for messages */
 	KtProgramRecorderConfig config;
 	GMainContext *control;
 
@@ -71,6 +73,10 @@ struct _KtProgramRecorder {
 	GSource *wake; /* control-loop work is scheduled */
 	KtProgramRecorderStats stats;
 	KtProgramFile file;
+	/* The WebRTC feeds (kt-program-webrtc.c): video, audio; NULL = none.
+	 * Set on the control loop; guarded by lock so the stats may read them. */
+	KtRtpOut *rtp_out[KT_MEDIA_N_KINDS];
+	gint webrtc_active; /* atomic: the branch lets buffers through */
 
 	/* How the inputs' chains are made, by kind (kt-program-input.c). */
 	KtDecodeChainSpec chain_specs[KT_MEDIA_N_KINDS];
@@ -81,7 +87,7 @@ struct _KtProgramRecorder {
 	GstElement *pipeline;
 	GstElement *compositor, *audiomixer;
 	GstElement *video_bg, *audio_bg;   /* the live black / silence sources */
-	GstElement *video_tee, *audio_tee; /* after the encoders: file, HLS */
+	GstElement *video_tee, *audio_tee; /* after the encoders: file, HLS, WebRTC video */
 	GstElement *hls;                   /* the HLS branch (bin), NULL = none now */
 	GstPad *hls_tee_pads[2];           /* its request pads on the tees */
 	GSource *bus_watch;
@@ -113,6 +119,18 @@ gboolean kt_program_hls_owns(KtProgramRecorder *r, GstObject *object);
 void kt_program_hls_failed(KtProgramRecorder *r, const GError *error);
 /* Control loop. An element message: counts the segments hlssink2 adds. */
 void kt_program_hls_message(KtProgramRecorder *r, GstMessage *msg);
+
+/* kt-program-webrtc.c. The branch's part of the pipeline description
+ * ("" when there is no room), appended before parsing. */
+char *kt_program_webrtc_describe(KtProgramRecorder *r);
+/* Control loop, before the pipeline starts: publishes the payloaders into
+ * the room's sources. */
+gboolean kt_program_webrtc_link(KtProgramRecorder *r, GError **error);
+/* Control loop, the pipeline in NULL: frees the feeds (their counters stay
+ * in the stats). */
+void kt_program_webrtc_drop(KtProgramRecorder *r);
+/* r->lock held: adds the feeds' counters to @stats. */
+void kt_program_webrtc_read_stats(KtProgramRecorder *r, KtProgramRecorderStats *stats);
 
 /* kt-program-input.c. */
 /* Control loop, at creation: fills in r->chain_specs. */

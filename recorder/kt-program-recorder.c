@@ -297,9 +297,9 @@ KtProgramRecorder *kt_program_recorder_new(const char *path, const KtProgramReco
 
 	if (config)
 		c = *config;
-	if ((!path || !*path) && !(c.hls_dir && *c.hls_dir)) {
+	if ((!path || !*path) && !(c.hls_dir && *c.hls_dir) && !c.room) {
 		g_set_error(error, KT_PROGRAM_RECORDER_ERROR, KT_PROGRAM_RECORDER_ERROR_PIPELINE,
-		            "program recorder: no path and no HLS directory");
+		            "program recorder: no path, no HLS directory and no room");
 		return NULL;
 	}
 	if (!kt_program_config_apply(&c, error))
@@ -308,7 +308,7 @@ KtProgramRecorder *kt_program_recorder_new(const char *path, const KtProgramReco
 	r = g_new0(KtProgramRecorder, 1);
 	r->path = path && *path ? g_strdup(path) : NULL;
 	r->hls_dir = c.hls_dir && *c.hls_dir ? g_strdup(c.hls_dir) : NULL;
-	r->label = r->path ? r->path : r->hls_dir;
+	r->label = r->path ? r->path : r->hls_dir ? r->hls_dir : "(WebRTC only)";
 	r->config = c;
 	r->config.hls_dir = r->hls_dir;
 	if (r->config.epoch_us == 0)
@@ -485,5 +485,6 @@ void kt_program_recorder_get_stats(KtProgramRecorder *r, KtProgramRecorderStats 
 {
 	g_mutex_lock(&r->lock);
 	*out = r->stats;
+	kt_program_webrtc_read_stats(r, out);
 	g_mutex_unlock(&r->lock);
 }

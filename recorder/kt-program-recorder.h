@@ -6,7 +6,9 @@
  *       -> audioconvert/audioresample -> audiomixer --> AAC ----^  (fragmented)
  *
  * The same encoding can also go out as live HLS (config hls_dir): the
- * lesson broadcast.
+ * lesson broadcast; and over WebRTC (config room): the same H.264 and the
+ * mix as Opus, published into two room sources (kt-program-webrtc.c), which
+ * WHEP viewers of the program subscribe to.
  *
  * Layout: with courseware, the courseware fills the frame (aspect kept,
  * letterboxed), the teacher camera is a picture-in-picture bottom-right and
@@ -47,6 +49,7 @@
 #include <gst/gst.h>
 
 #include "kt-media.h"
+#include "kt-room.h"
 
 G_BEGIN_DECLS
 
@@ -94,9 +97,18 @@ typedef struct {
 	 * broadcast): index.m3u8 and its MPEG-TS segments, written into this
 	 * existing directory (copied); NULL = no HLS. */
 	const char *hls_dir;
-	guint hls_segment_s;         /* segment length, also the keyframe interval: 2; 1..10 */
-	guint hls_window;            /* segments in the playlist: 6; 3..30 */
-	KtProgramErrorFunc on_error; /* optional */
+	guint hls_segment_s; /* segment length, also the keyframe interval: 2; 1..10 */
+	guint hls_window;    /* segments in the playlist: 6; 3..30 */
+	/* WebRTC of the same program: the H.264 (constrained baseline, which
+	 * every browser decodes) and the mix encoded to Opus, published as
+	 * feeds into these sources of @room (kt_room_add_source(); the caller
+	 * keeps them). Keyframe requests for the video source reach the H.264
+	 * encoder. NULL = none. Borrowed for kt_program_recorder_new() (the
+	 * feeds hold their own references until the recorder stops). Nothing
+	 * goes to the room until kt_program_recorder_set_webrtc_active(). */
+	KtRoom *room;
+	guint video_source, audio_source;
+	KtProgramErrorFunc on_error;       /* optional */
 	KtProgramKeyframeFunc on_keyframe; /* optional */
 	gpointer user_data;
 } KtProgramRecorderConfig;
@@ -117,12 +129,14 @@ typedef struct {
 	gint64 first_wall_us;    /* g_get_real_time() at the file's time 0 */
 	guint64 hls_segments;    /* HLS segments completed (listed in the playlist) */
 	guint hls_failures;      /* 1 once the HLS output failed (then it stopped) */
+	guint64 rtp_packets;     /* WebRTC: packets handed to the room, video and audio */
+	guint64 rtp_keyframe_requests; /* WebRTC: the room's requests sent to the encoder */
 } KtProgramRecorderStats;
 
 /* Control loop. @path: the file to write, e.g.
  * "DATA/recordings/LESSON/START-program.mp4"; its directory must exist.
- * NULL when the program is only broadcast (then config->hls_dir is
- * required). @config may be NULL (defaults); it is copied. Starts writing
+ * NULL when the program is only broadcast (then config->hls_dir or
+ * config->room is required). @config may be NULL (defaults); it is copied. Starts writing
  * at once.
  *
  * An error in the HLS output (its directory or disk) never ends the file:
@@ -151,6 +165,13 @@ void kt_program_recorder_remove_input(KtProgramRecorder *r, guint input);
  * unknown ids are counted and ignored. */
 void kt_program_recorder_push(KtProgramRecorder *r, guint input, const guint8 *rtp, gsize len,
                               KtCodec codec);
+
+/* Any thread. Whether the WebRTC branch (config room) runs: while FALSE, the
+ * default, no Opus is encoded and no packet goes to the room (no per-packet
+ * work on the room's worker for a program nobody watches). Set it while the
+ * program's sources have viewers; the room asks for a keyframe for each new
+ * one. */
+void kt_program_recorder_set_webrtc_active(KtProgramRecorder *r, gboolean active);
 
 /* Control loop. Ends the file: flushes every input, waits (at most 5 s)
  * until the file is final, then tears the pipeline down. Returns FALSE with

@@ -331,6 +331,7 @@ static bool add_links(json_t *out, const KtLessonInfo *info, const char *base, c
 	g_autofree char *teacher_url = NULL;
 	g_autofree char *observer_url = NULL;
 	g_autofree char *broadcast_url = NULL;
+	g_autofree char *program_url = NULL;
 	json_t *rooms = json_array();
 
 	json_object_set_new(out, "classroom_urls", rooms);
@@ -356,6 +357,9 @@ static bool add_links(json_t *out, const KtLessonInfo *info, const char *base, c
 	/* The same page playing the HLS broadcast: for large audiences. */
 	broadcast_url = g_strconcat(observer_url, "&mode=hls", NULL);
 	json_object_set_new(out, "broadcast_url", json_string(broadcast_url));
+	/* The program over WebRTC: the same picture, under a second behind. */
+	program_url = g_strconcat(observer_url, "&mode=program", NULL);
+	json_object_set_new(out, "program_url", json_string(program_url));
 	json_object_set_new(out, "links_expire_at", kt_api_time_json(expires));
 	return true;
 }

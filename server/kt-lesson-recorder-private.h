@@ -34,6 +34,9 @@ struct _LessonRec {
 	gboolean files;       /* recorded into files (else only broadcast) */
 	char *live_dir;       /* "DATA/live/<lesson>" while broadcast as HLS, else NULL */
 	KtProgramRecorder *program;
+	gboolean program_failed; /* it stopped with an error: nothing to watch */
+	KtLessonProgram webrtc;  /* the program's room sources (WHEP viewers); 0s = none */
+	guint program_viewers;   /* WHEP viewers of the program now */
 	RecRow program_row;
 	GHashTable *sources; /* room source id → RecSource* */
 	char *stage;         /* participant id on stage, or NULL */

@@ -185,6 +185,7 @@ static void on_program_error(KtProgramRecorder *r, const GError *error, gpointer
 {
 	LessonRec *l = data;
 
+	l->program_failed = TRUE;
 	kt_lesson_rec_fail_row(l, &l->program_row, "program", error);
 }
 
@@ -198,6 +199,25 @@ static void on_program_keyframe(KtProgramRecorder *r, guint input, gpointer data
 	while (g_hash_table_iter_next(&it, NULL, &value))
 		if (((RecSource *)value)->input == input)
 			kt_room_request_source_keyframe(l->room, ((RecSource *)value)->source);
+}
+
+/* The program's own sources in the room: WHEP viewers of the program subscribe to them. */
+static void add_webrtc_sources(LessonRec *l)
+{
+	KtLessonProgram *w = &l->webrtc;
+
+	for (guint kind = 0; kind < KT_MEDIA_N_KINDS; kind++)
+		w->source[kind] =
+		    kt_room_add_source(l->room, kind, &w->ssrc[kind],
+		                       kind == KT_MEDIA_VIDEO ? &w->video_rtx_ssrc : NULL);
+}
+
+static void remove_webrtc_sources(LessonRec *l)
+{
+	for (guint kind = 0; kind < KT_MEDIA_N_KINDS; kind++)
+		if (l->webrtc.source[kind])
+			kt_room_remove_source(l->room, l->webrtc.source[kind]);
+	memset(&l->webrtc, 0, sizeof(l->webrtc));
 }
 
 /* The program: into a file when recorded, as HLS when broadcast, or both from one encoding. */
@@ -220,9 +240,14 @@ static void start_program(LessonRec *l, gboolean file)
 	    .user_data = l,
 	};
 
+	add_webrtc_sources(l);
+	cfg.room = l->room;
+	cfg.video_source = l->webrtc.source[KT_MEDIA_VIDEO];
+	cfg.audio_source = l->webrtc.source[KT_MEDIA_AUDIO];
 	l->program = kt_program_recorder_new(path, &cfg, &error);
 	if (!l->program) {
 		g_warning("lesson %s: no program: %s", l->id, error->message);
+		remove_webrtc_sources(l);
 		return;
 	}
 	if (path)
@@ -243,6 +268,7 @@ static void finish_program(LessonRec *l)
 	}
 	kt_lesson_rec_save_failure(l, &l->program_row);
 	g_clear_pointer(&l->program, kt_program_recorder_free);
+	remove_webrtc_sources(l); /* after the feeds are gone */
 }
 
 /* ---- the broadcast's directory ---- */
@@ -470,6 +496,29 @@ void kt_lesson_recorder_stage(KtLessonRecorder *rec, const char *lesson, const c
 	title = participant ? g_strdup_printf("上台 On stage: %s", name ? name : participant)
 	                    : g_strdup("下台 Off stage");
 	add_chapter(l, title);
+}
+
+gboolean kt_lesson_recorder_get_program(KtLessonRecorder *rec, const char *lesson,
+                                        KtLessonProgram *out)
+{
+	LessonRec *l = g_hash_table_lookup(rec->lessons, lesson);
+
+	if (!l || !l->program || l->program_failed)
+		return FALSE;
+	*out = l->webrtc;
+	return TRUE;
+}
+
+void kt_lesson_recorder_program_viewer(KtLessonRecorder *rec, const char *lesson, gboolean joined)
+{
+	LessonRec *l = g_hash_table_lookup(rec->lessons, lesson);
+
+	if (!l)
+		return;
+	g_return_if_fail(joined || l->program_viewers > 0);
+	l->program_viewers += joined ? 1 : -1;
+	if (l->program)
+		kt_program_recorder_set_webrtc_active(l->program, l->program_viewers > 0);
 }
 
 gint64 kt_lesson_recorder_probe_duration(const char *path, gpointer user_data)

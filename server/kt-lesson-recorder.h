@@ -17,7 +17,9 @@
  *
  * Ownership: the recorder borrows the settings, catalog and lesson store (all outlive it).
  * kt_lesson_recorder_free finishes every recording (blocking until the files are final and
- * the rows complete). Inputs are borrowed for the call.
+ * the rows complete). Inputs are borrowed for the call. The program also goes out over WebRTC
+ * into two room sources of the lesson's room, made when the program starts and removed when it
+ * ends (WHEP viewers of the program, kt-whip.c).
  * Threads: control loop only (its thread-default main context). Room taps run on media
  * workers and only hand packets to the recorders. */
 #pragma once
@@ -60,6 +62,23 @@ void kt_lesson_recorder_source(KtLessonRecorder *rec, const KtLessonMediaSource 
 /* The on-stage classroom changed: @participant (NULL = nobody) called @name. */
 void kt_lesson_recorder_stage(KtLessonRecorder *rec, const char *lesson, const char *participant,
                               const char *name);
+
+/* The program of a live lesson as WebRTC: the room sources its H.264 and Opus are published
+ * into (kt-program-recorder.h), and their SSRCs for an SDP answer. */
+typedef struct {
+	guint source[KT_MEDIA_N_KINDS];
+	guint32 ssrc[KT_MEDIA_N_KINDS];
+	guint32 video_rtx_ssrc;
+} KtLessonProgram;
+
+/* Fills @out and returns TRUE while @lesson's program runs (the lesson is live and recorded
+ * or broadcast, and the program has not failed); else FALSE. */
+gboolean kt_lesson_recorder_get_program(KtLessonRecorder *rec, const char *lesson,
+                                        KtLessonProgram *out);
+
+/* A WHEP viewer of @lesson's program arrived (@joined) or left. The program's WebRTC output
+ * (its Opus encoding, its packets through the room) runs only while it has viewers. */
+void kt_lesson_recorder_program_viewer(KtLessonRecorder *rec, const char *lesson, gboolean joined);
 
 /* The catalog's repair probe (KtRecordingsProbeFunc): cuts an incomplete tail a crash left
  * (kt-media-trim), then measures the duration in ms (GStreamer's discoverer), or -1. */

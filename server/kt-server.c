@@ -255,6 +255,7 @@ void kt_server_free(KtServer *server)
 		kt_lessons_set_hooks(server->lessons, NULL, NULL, NULL);
 	/* Lessons still live (WHIP) have their files finished now and their rows completed. */
 	kt_lesson_recorder_free(server->recorder);
+	server->recorder = NULL; /* the lessons' WHEP sessions below check it */
 	kt_lessons_free(server->lessons);
 	kt_api_lessons_free(server->api_lessons);
 	kt_lesson_store_free(server->lesson_store);

@@ -1,7 +1,13 @@
 /* WHIP (RFC 9725) and WHEP endpoints: POST an offer → 201 + Location + answer
  * (non-trickle: every candidate is in the answer), DELETE the Location to end.
  * The answer waits for the peer's ICE gathering, so the HTTP response is
- * deferred until the peer reports its local description. */
+ * deferred until the peer reports its local description.
+ *
+ * WHEP has two things to watch: POST /whep/LESSON gives the room's default
+ * sources (the teacher's camera and audio, forwarded as published); POST
+ * /whep/LESSON/program gives the lesson program (the recorder's composite
+ * and mix, kt-program-webrtc.c), whose Location is
+ * /whep/LESSON/program/SESSION. */
 #include "kt-server-private.h"
 
 #include <string.h>
@@ -20,7 +26,19 @@ typedef struct {
 	KtHttpRequest *pending; /* until the answer is sent */
 	KtSdp *offer;
 	KtSdpAnswerParams params;
+	gboolean program;         /* WHEP of the lesson program */
+	gboolean viewing;         /* counted as a viewer of the program */
+	KtLessonProgram prog_src; /* its room sources, when program */
 } WhipCtx;
+
+/* What a path names: /PREFIX/LESSON[/program][/SESSION]. */
+typedef struct {
+	char *lesson;
+	gboolean program;
+	char *session; /* NULL: none */
+} WhipPath;
+
+#define KT_WHEP_PROGRAM "program"
 
 static const struct {
 	const char *prefix;
@@ -57,6 +75,9 @@ static void whip_ctx_free(gpointer data)
 	WhipCtx *ctx = data;
 
 	remember_closed(ctx->server, ctx);
+	/* No recorder: the server is shutting down, and it has finished every program. */
+	if (ctx->viewing && ctx->server->recorder)
+		kt_lesson_recorder_program_viewer(ctx->server->recorder, ctx->lesson_id, FALSE);
 	if (ctx->pending) {
 		kt_http_request_set_cancel_func(ctx->pending, NULL, NULL);
 		kt_http_request_respond_error(ctx->pending, 500, "session-closed",
@@ -68,18 +89,30 @@ static void whip_ctx_free(gpointer data)
 	g_free(ctx);
 }
 
-/* Splits "/whip/LESSON[/SESSION]". FALSE when the shape is wrong. */
-static gboolean split_path(const char *path, const char *prefix, char **lesson, char **session)
+static void whip_path_clear(WhipPath *p)
 {
-	g_auto(GStrv) parts = g_strsplit(path + strlen(prefix), "/", 3);
-	guint n = g_strv_length(parts);
+	g_free(p->lesson);
+	g_free(p->session);
+}
 
-	if (n < 1 || n > 2 || !kt_token_lesson_id_is_valid(parts[0]))
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(WhipPath, whip_path_clear)
+
+/* Splits "/whip/LESSON[/SESSION]" or "/whep/LESSON[/program][/SESSION]". FALSE when the
+ * shape is wrong. Session ids are UUIDs, so "program" is never one. */
+static gboolean split_path(const char *path, KtSessionKind kind, WhipPath *out)
+{
+	g_auto(GStrv) parts = g_strsplit(path + strlen(kinds[kind].prefix), "/", 4);
+	guint n = g_strv_length(parts), next = 1;
+
+	if (n < 1 || !kt_token_lesson_id_is_valid(parts[0]))
 		return FALSE;
-	if (n == 2 && (strlen(parts[1]) == 0 || strlen(parts[1]) > 64))
+	out->program = kind == KT_SESSION_WHEP && n > 1 && strcmp(parts[1], KT_WHEP_PROGRAM) == 0;
+	if (out->program)
+		next++;
+	if (n > next + 1 || (n == next + 1 && (!*parts[next] || strlen(parts[next]) > 64)))
 		return FALSE;
-	*lesson = g_strdup(parts[0]);
-	*session = n == 2 ? g_strdup(parts[1]) : NULL;
+	out->lesson = g_strdup(parts[0]);
+	out->session = n == next + 1 ? g_strdup(parts[next]) : NULL;
 	return TRUE;
 }
 
@@ -178,6 +211,13 @@ static void on_local_ready(KtPeer *peer, const char *ufrag, const char *pwd,
 		return;
 	}
 	n_tracks = kt_media_tracks_from_negotiated(neg, n_neg, tracks, G_N_ELEMENTS(tracks));
+	for (guint i = 0; ctx->program && i < n_tracks; i++)
+		tracks[i].source = ctx->prog_src.source[tracks[i].kind];
+	if (ctx->program) {
+		/* Before subscribing: the keyframe the room asks for then must pass the gate. */
+		kt_lesson_recorder_program_viewer(server->recorder, ctx->lesson_id, TRUE);
+		ctx->viewing = TRUE;
+	}
 	if (ctx->kind == KT_SESSION_WHIP)
 		route_video(server, lesson, tracks, n_tracks);
 	if (ctx->kind == KT_SESSION_WHIP)
@@ -185,8 +225,8 @@ static void on_local_ready(KtPeer *peer, const char *ufrag, const char *pwd,
 	else
 		kt_room_add_subscriber(kt_lesson_get_room(lesson), peer, tracks, n_tracks);
 
-	location =
-	    g_strdup_printf("%s%s/%s", kinds[ctx->kind].prefix, ctx->lesson_id, ctx->session_id);
+	location = g_strdup_printf("%s%s/%s%s", kinds[ctx->kind].prefix, ctx->lesson_id,
+	                           ctx->program ? KT_WHEP_PROGRAM "/" : "", ctx->session_id);
 	kt_http_request_respond(req, 201, "application/sdp",
 	                        (const char *const[]){"Location", location, NULL}, answer,
 	                        strlen(answer));
@@ -259,6 +299,8 @@ static gboolean prepare_answer(WhipCtx *ctx, gboolean *dtls_active, GError **err
 	p->audio_codecs = "opus";
 	p->video_codecs = server->video_codecs;
 	p->audio_red = server->settings->audio_red;
+	/* The program's video is the recorder's H.264 (kt-program-webrtc.c): nothing else. */
+	p->video_codec_required = ctx->program ? "h264" : NULL;
 	p->simulcast = server->settings->simulcast;
 	p->session_id = g_random_int();
 	p->cname = "ketang";
@@ -274,6 +316,12 @@ static void fill_send_ssrcs(WhipCtx *ctx, KtRoom *room)
 {
 	if (ctx->kind != KT_SESSION_WHEP)
 		return;
+	if (ctx->program) {
+		ctx->params.audio_ssrc = ctx->prog_src.ssrc[KT_MEDIA_AUDIO];
+		ctx->params.video_ssrc = ctx->prog_src.ssrc[KT_MEDIA_VIDEO];
+		ctx->params.video_rtx_ssrc = ctx->prog_src.video_rtx_ssrc;
+		return;
+	}
 	ctx->params.audio_ssrc = kt_room_get_ssrc(room, KT_MEDIA_AUDIO);
 	ctx->params.video_ssrc = kt_room_get_ssrc(room, KT_MEDIA_VIDEO);
 	ctx->params.video_rtx_ssrc = kt_room_get_rtx_ssrc(room, KT_MEDIA_VIDEO);
@@ -346,9 +394,25 @@ static gboolean resolve_publisher_conflict(KtServer *server, KtHttpRequest *req,
 	return FALSE;
 }
 
-static void handle_offer(KtServer *server, KtHttpRequest *req, KtSessionKind kind,
-                         const char *lesson_id)
+/* The program's sources, or 404: the program runs only while the lesson is live and
+ * recorded or broadcast (kt-lesson-recorder.c), and a viewer never starts a lesson. */
+static gboolean find_program(KtServer *server, KtHttpRequest *req, const char *lesson_id,
+                             KtLessonProgram *out)
 {
+	if (kt_lessons_lookup(server->lessons, lesson_id) &&
+	    kt_lesson_recorder_get_program(server->recorder, lesson_id, out))
+		return TRUE;
+	kt_http_request_respond_error(req, 404, "no-program",
+	                              "lesson %s has no program now: it is not live, or it is "
+	                              "neither recorded nor broadcast",
+	                              lesson_id);
+	return FALSE;
+}
+
+static void handle_offer(KtServer *server, KtHttpRequest *req, KtSessionKind kind,
+                         const char *lesson_id, gboolean program)
+{
+	KtLessonProgram prog_src = {0};
 	KtTokenClaims claims;
 	gsize body_len = 0;
 	const guint8 *body;
@@ -361,12 +425,15 @@ static void handle_offer(KtServer *server, KtHttpRequest *req, KtSessionKind kin
 
 	if (!check_content_type(req) ||
 	    !kt_auth_check_bearer(req, server->secret, server->secret_len, &claims) ||
-	    !kt_auth_check_lesson(req, &claims, lesson_id, kinds[kind].roles))
+	    !kt_auth_check_lesson(req, &claims, lesson_id, kinds[kind].roles) ||
+	    (program && !find_program(server, req, lesson_id, &prog_src)))
 		return;
 	body = kt_http_request_get_body(req, &body_len);
 	ctx = g_new0(WhipCtx, 1);
 	ctx->server = server;
 	ctx->kind = kind;
+	ctx->program = program;
+	ctx->prog_src = prog_src;
 	ctx->lesson_id = g_strdup(lesson_id);
 	ctx->offer = kt_sdp_parse((const char *)body, body_len, &error);
 	lesson = kt_lessons_lookup(server->lessons, lesson_id);
@@ -438,22 +505,21 @@ static void handle_delete(KtServer *server, KtHttpRequest *req, KtSessionKind ki
 
 static void handle(KtHttpRequest *req, KtServer *server, KtSessionKind kind)
 {
-	g_autofree char *lesson_id = NULL;
-	g_autofree char *session_id = NULL;
+	g_auto(WhipPath) path = {0};
 	KtHttpMethod method = kt_http_request_get_method(req);
 
-	if (!split_path(kt_http_request_get_path(req), kinds[kind].prefix, &lesson_id,
-	                &session_id)) {
-		kt_http_request_respond_error(req, 404, "not-found",
-		                              "expected %sLESSON or %sLESSON/SESSION",
-		                              kinds[kind].prefix, kinds[kind].prefix);
+	if (!split_path(kt_http_request_get_path(req), kind, &path)) {
+		kt_http_request_respond_error(
+		    req, 404, "not-found", "expected %sLESSON or %sLESSON/SESSION%s",
+		    kinds[kind].prefix, kinds[kind].prefix,
+		    kind == KT_SESSION_WHEP ? " (or LESSON/program[/SESSION])" : "");
 		return;
 	}
-	if (method == KT_HTTP_POST && !session_id) {
-		handle_offer(server, req, kind, lesson_id);
-	} else if (method == KT_HTTP_DELETE && session_id) {
-		handle_delete(server, req, kind, lesson_id, session_id);
-	} else if (method == KT_HTTP_PATCH && session_id) {
+	if (method == KT_HTTP_POST && !path.session) {
+		handle_offer(server, req, kind, path.lesson, path.program);
+	} else if (method == KT_HTTP_DELETE && path.session) {
+		handle_delete(server, req, kind, path.lesson, path.session);
+	} else if (method == KT_HTTP_PATCH && path.session) {
 		/* RFC 9725 §4.3.1: trickle and ICE restart are optional. */
 		kt_http_request_respond_error(req, 405, "method-not-allowed",
 		                              "trickle ICE is not supported; send complete offers");

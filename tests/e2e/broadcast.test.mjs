@@ -14,7 +14,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { launchBrowser, loadPlaywright } from './lib/browser.mjs';
-import { request } from './lib/http.mjs';
+import { assertRefused, request } from './lib/http.mjs';
 import { decodeErrors, download, probe } from './lib/media.mjs';
 import { startPublisher } from './lib/pages.mjs';
 import { schedule } from './lib/recordings.mjs';
@@ -53,13 +53,6 @@ async function awaitPlaylist(url, min, what) {
 		assert.ok(Date.now() < deadline, `${what}: no playlist with ${min} segments: ${last.status} ${last.body}`);
 		await sleep(500);
 	}
-}
-
-function assertRefused(res, status, what) {
-	assert.equal(res.status, status, `${what}: expected ${status}, got ${res.status} ${res.body}`);
-	const body = JSON.parse(res.body);
-	assert.equal(typeof body.error, 'string', `${what}: ${res.body}`);
-	assert.ok(body.message.length > 0, `${what}: ${res.body}`);
 }
 
 /** Waits until the page's video has played @seconds of the broadcast (its clock is the

@@ -9,7 +9,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { launchBrowser, loadPlaywright } from './lib/browser.mjs';
-import { request, sdpHeaders } from './lib/http.mjs';
+import { assertRefused, request, sdpHeaders } from './lib/http.mjs';
 import { inboundStats, makeOffer, openWatcher, startPublisher, timeToFirstFrame, waitForState }
 	from './lib/pages.mjs';
 import { ketangBinary, startServer } from './lib/server.mjs';
@@ -22,21 +22,6 @@ const LESSON = 'e2e-lesson';
 const OTHER = 'e2e-other';
 const WATCHERS = 3;
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Asserts a refused request: its status and a JSON body { error, message }. */
-function assertRefused(res, status, what) {
-	assert.equal(res.status, status, `${what}: expected ${status}, got ${res.status} ${res.body}`);
-	let body;
-	try {
-		body = JSON.parse(res.body);
-	} catch {
-		assert.fail(`${what}: body is not JSON: ${JSON.stringify(res.body)}`);
-	}
-	assert.equal(typeof body.error, 'string', `${what}: no "error" string in ${res.body}`);
-	assert.ok(body.error.length > 0, `${what}: empty "error"`);
-	assert.equal(typeof body.message, 'string', `${what}: no "message" string in ${res.body}`);
-	assert.ok(body.message.length > 0, `${what}: empty "message"`);
-}
 
 /**
  * Samples a viewer's decoder every 500 ms for at least minMs; every sample

@@ -45,6 +45,9 @@ grep -qF '"broadcast_public":false' "$DIR/body" || fail "broadcast public by def
 grep -qF "\"broadcast_url\":\"$B/watch#lesson=$ID&token=v1.$ID.observer." "$DIR/body" ||
 	fail "broadcast_url"
 grep -qF '&mode=hls"' "$DIR/body" || fail "broadcast_url without mode=hls"
+grep -qF "\"program_url\":\"$B/watch#lesson=$ID&token=v1.$ID.observer." "$DIR/body" ||
+	fail "program_url"
+grep -qF '&mode=program"' "$DIR/body" || fail "program_url without mode=program"
 grep -qF "\"observer_url\":\"$B/watch#lesson=$ID&token=v1.$ID.observer." "$DIR/body" ||
 	fail "observer_url"
 TEACHER=$(field teacher_url | sed 's/.*token=//')

@@ -1,5 +1,8 @@
-// Watch page: receives the lesson through WHEP and reconnects by itself; with
-// "&mode=hls" in the join link it plays the HLS broadcast instead (watch-hls.js).
+// Watch page: receives the lesson through WHEP and reconnects by itself. The join link's
+// "&mode=" picks what: none = the teacher's camera and audio (POST /whep/LESSON);
+// "program" = the lesson program, the composite and mix also recorded and broadcast
+// (POST /whep/LESSON/program, low latency); "hls" = that program as the HLS broadcast
+// (watch-hls.js, seconds behind, for large audiences).
 
 import { CONNECTION_TEXT, KetangError, WhipClient, describeError, waitForIceGathering }
 	from './whip-client.js';
@@ -22,6 +25,14 @@ let retries = 0;
 let retryTimer = 0;
 let graceTimer = 0;
 
+// What each WebRTC mode receives: its WHEP path under /whep/LESSON and the words for it.
+const MODES = {
+	teacher: { path: '', waiting: '已连接，等待老师画面… Connected, waiting for the teacher’s video…' },
+	program: { path: '/program', waiting: '已连接，等待课堂节目画面… Connected, waiting for the lesson program…' },
+};
+let mode = MODES.teacher;
+const NO_PROGRAM = '课堂节目尚未开始 The lesson program has not started yet';
+
 const STATUS = {
 	idle: '准备就绪 Ready',
 	connecting: '正在连接… Connecting…',
@@ -41,7 +52,8 @@ const HLS_STATUS = {
 function setState(state, error = null) {
 	ketang.state = state;
 	ketang.error = error;
-	showStatus(state, error ? `失败 Failed: ${error}` : STATUS[state]);
+	const text = state === 'waiting' ? mode.waiting : STATUS[state];
+	showStatus(state, error ? `失败 Failed: ${error}` : text);
 }
 
 function teardownPeer() {
@@ -131,7 +143,7 @@ async function connect() {
 	await waitForIceGathering(pc, 2000);
 	if (mine !== generation)
 		return;
-	client = new WhipClient(`/whep/${encodeURIComponent(join.lesson)}`, join.token);
+	client = new WhipClient(`/whep/${encodeURIComponent(join.lesson)}${mode.path}`, join.token);
 	ketang.timings.postStart = performance.now();
 	const answer = await client.post(pc.localDescription.sdp);
 	ketang.location = client.location;
@@ -150,7 +162,9 @@ function fail(err) {
 		setState('failed', describeError(err));
 		return;
 	}
-	scheduleRetry(describeError(err));
+	// The program runs only while the lesson is live (and recorded or broadcast): keep trying.
+	const noProgram = err instanceof KetangError && err.code === 'no-program';
+	scheduleRetry(noProgram ? NO_PROGRAM : describeError(err));
 }
 
 function scheduleRetry(reason = null) {
@@ -231,6 +245,8 @@ async function main() {
 		await watchBroadcast(params.get('player'));
 		return;
 	}
+	ketang.mode = params.get('mode') === 'program' ? 'program' : 'teacher';
+	mode = MODES[ketang.mode];
 	connect().catch(fail);
 }
 

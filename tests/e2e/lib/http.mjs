@@ -2,6 +2,7 @@
 // for these requests only (the server's certificate is self-signed); nothing
 // else in the process is affected.
 
+import assert from 'node:assert/strict';
 import http from 'node:http';
 import https from 'node:https';
 
@@ -34,4 +35,20 @@ export function sdpHeaders(token, contentType = 'application/sdp') {
 	if (token)
 		headers.Authorization = `Bearer ${token}`;
 	return headers;
+}
+
+/** Asserts a refused request: its status and a JSON body { error, message }; returns the body. */
+export function assertRefused(res, status, what) {
+	assert.equal(res.status, status, `${what}: expected ${status}, got ${res.status} ${res.body}`);
+	let body;
+	try {
+		body = JSON.parse(res.body);
+	} catch {
+		assert.fail(`${what}: body is not JSON: ${JSON.stringify(res.body)}`);
+	}
+	assert.equal(typeof body.error, 'string', `${what}: no "error" string in ${res.body}`);
+	assert.ok(body.error.length > 0, `${what}: empty "error"`);
+	assert.equal(typeof body.message, 'string', `${what}: no "message" string in ${res.body}`);
+	assert.ok(body.message.length > 0, `${what}: empty "message"`);
+	return body;
 }

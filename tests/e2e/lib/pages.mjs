@@ -70,7 +70,10 @@ export function inboundStats(page) {
 			out[s.kind] = {
 				packetsReceived: s.packetsReceived,
 				framesDecoded: s.framesDecoded,
+				frameWidth: s.frameWidth,
+				frameHeight: s.frameHeight,
 				totalSamplesReceived: s.totalSamplesReceived,
+				totalAudioEnergy: s.totalAudioEnergy,
 				audioLevel: s.audioLevel,
 				timestamp: s.timestamp,
 			};
