@@ -58,6 +58,24 @@ typedef struct {
 	gboolean failed;
 } KtProgramFile;
 
+/* The HLS output (kt-program-hls.c): a tap in the program pipeline feeding
+ * an output pipeline of its own, rebuilt after a failure. */
+typedef struct {
+	GMutex lock;        /* the fields below up to started, for the appsinks' threads */
+	GstElement *out;    /* lock: the output pipeline, NULL while down */
+	GstElement *src[2]; /* lock: its appsrcs, video and audio */
+	gboolean started;   /* lock: the output has had its first keyframe */
+	GstClockTime base;  /* lock: that keyframe's running time in the program */
+	/* Control loop only. */
+	GstElement *tap;     /* the bin in the program pipeline, NULL = none */
+	GstPad *tee_pads[2]; /* its request pads on the tees */
+	GSource *bus_watch;  /* of out */
+	GSource *retry;      /* a rebuild is due */
+	guint backoff_s;     /* the last wait before a rebuild; 0 after a segment */
+	guint rebuilds;      /* outputs started */
+	guint64 segments;    /* written, all outputs */
+} KtProgramHls;
+
 struct _KtProgramRecorder {
 	char *path;        /* the file; NULL = HLS only */
 	char *hls_dir;     /* NULL = no HLS */
@@ -88,8 +106,7 @@ struct _KtProgramRecorder {
 	GstElement *compositor, *audiomixer;
 	GstElement *video_bg, *audio_bg;   /* the live black / silence sources */
 	GstElement *video_tee, *audio_tee; /* after the encoders: file, HLS, WebRTC video */
-	GstElement *hls;                   /* the HLS branch (bin), NULL = none now */
-	GstPad *hls_tee_pads[2];           /* its request pads on the tees */
+	KtProgramHls hls;                  /* the HLS output (kt-program-hls.c) */
 	GSource *bus_watch;
 	GSource *keyframe_timer; /* a rate-limited keyframe request is due */
 	GError *failure;
@@ -107,18 +124,20 @@ gboolean kt_program_pipeline_start(KtProgramRecorder *r, GstBusFunc on_message, 
 /* Control loop. Stops and drops the pipeline with every input's chain. */
 void kt_program_pipeline_remove(KtProgramRecorder *r);
 
-/* kt-program-hls.c. Control loop. Builds the HLS branch off the tees and
- * starts it with the pipeline's state. */
+/* kt-program-hls.c. Control loop. Builds the HLS tap off the tees, starts
+ * it with the pipeline's state, and starts the output pipeline. */
 gboolean kt_program_hls_start(KtProgramRecorder *r, GError **error);
+/* Control loop, after the program pipeline's EOS: waits (at most
+ * @timeout_us) for the output to close its last segment and end the playlist. */
+void kt_program_hls_finish(KtProgramRecorder *r, gint64 timeout_us);
 /* Control loop. Unlinks and removes the HLS branch, if any. */
 void kt_program_hls_drop(KtProgramRecorder *r);
 /* Control loop. Whether @object (a message's source) is in the HLS branch. */
 gboolean kt_program_hls_owns(KtProgramRecorder *r, GstObject *object);
-/* Control loop. The HLS branch posted @error: drop it (the broadcast
- * stops, the recording goes on). */
+/* Control loop. The tap in the program pipeline posted @error: drop the
+ * output (the broadcast stops, the recording goes on). Errors of the output
+ * pipeline itself are handled in kt-program-hls.c (rebuilt). */
 void kt_program_hls_failed(KtProgramRecorder *r, const GError *error);
-/* Control loop. An element message: counts the segments hlssink2 adds. */
-void kt_program_hls_message(KtProgramRecorder *r, GstMessage *msg);
 
 /* kt-program-webrtc.c. The branch's part of the pipeline description
  * ("" when there is no room), appended before parsing. */

@@ -271,8 +271,6 @@ static gboolean on_bus_message(GstBus *bus, GstMessage *msg, gpointer data)
 	KtProgramRecorder *r = data;
 	KtProgramInput *in;
 
-	if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ELEMENT)
-		kt_program_hls_message(r, msg);
 	if (GST_MESSAGE_TYPE(msg) != GST_MESSAGE_ERROR)
 		return G_SOURCE_CONTINUE;
 	if (!gst_object_has_as_ancestor(GST_MESSAGE_SRC(msg), GST_OBJECT(r->pipeline)))
@@ -315,6 +313,7 @@ KtProgramRecorder *kt_program_recorder_new(const char *path, const KtProgramReco
 		r->config.epoch_us = g_get_monotonic_time();
 	r->control = g_main_context_ref_thread_default();
 	g_mutex_init(&r->lock);
+	g_mutex_init(&r->hls.lock);
 	kt_program_input_specs_init(r);
 	r->inputs = g_hash_table_new_full(NULL, NULL, NULL, kt_program_input_free);
 	r->file.fd = -1;
@@ -406,6 +405,7 @@ static gboolean finish_pipeline(KtProgramRecorder *r, GError **error)
 		}
 		if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_EOS) {
 			ok = TRUE;
+			kt_program_hls_finish(r, MAX(deadline - g_get_monotonic_time(), 0));
 			break;
 		}
 		if (!gst_object_has_as_ancestor(GST_MESSAGE_SRC(msg), GST_OBJECT(r->pipeline)))
@@ -471,6 +471,7 @@ void kt_program_recorder_free(KtProgramRecorder *r)
 	g_clear_error(&r->failure);
 	g_main_context_unref(r->control);
 	g_mutex_clear(&r->lock);
+	g_mutex_clear(&r->hls.lock);
 	g_free(r->path);
 	g_free(r->hls_dir);
 	g_free(r);

@@ -128,7 +128,7 @@ typedef struct {
 	GstClockTime duration;   /* of the video encoded so far */
 	gint64 first_wall_us;    /* g_get_real_time() at the file's time 0 */
 	guint64 hls_segments;    /* HLS segments completed (listed in the playlist) */
-	guint hls_failures;      /* 1 once the HLS output failed (then it stopped) */
+	guint hls_failures;      /* times the HLS output failed (each is rebuilt) */
 	guint64 rtp_packets;     /* WebRTC: packets handed to the room, video and audio */
 	guint64 rtp_keyframe_requests; /* WebRTC: the room's requests sent to the encoder */
 } KtProgramRecorderStats;
@@ -140,8 +140,8 @@ typedef struct {
  * at once.
  *
  * An error in the HLS output (its directory or disk) never ends the file:
- * the HLS output stops and the recording goes on (see kt-program-hls.c
- * for why it is not rebuilt in the running pipeline). */
+ * the HLS output is rebuilt by itself after 1, 2, 4 ... 30 s, and the
+ * recording goes on (kt-program-hls.c). */
 KtProgramRecorder *kt_program_recorder_new(const char *path, const KtProgramRecorderConfig *config,
                                            GError **error);
 

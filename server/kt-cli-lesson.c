@@ -26,6 +26,32 @@ static void print_json(json_t *value)
 	printf("%s\n", text);
 }
 
+/* --source ROLE[/NAME]=URL, repeatable, as "sources" objects: the first '=' ends the
+ * role (URLs may hold more of them), a '/' before it starts the name. A spec without '='
+ * gives an object without "url", which the API's check names. */
+static json_t *sources_json(char **specs)
+{
+	json_t *list = json_array();
+
+	for (guint i = 0; specs[i]; i++) {
+		const char *eq = strchr(specs[i], '=');
+		g_autofree char *head =
+		    eq ? g_strndup(specs[i], eq - specs[i]) : g_strdup(specs[i]);
+		char *slash = strchr(head, '/');
+		json_t *src = json_object();
+
+		if (slash) {
+			*slash = '\0';
+			json_object_set_new(src, "name", json_string(slash + 1));
+		}
+		json_object_set_new(src, "role", json_string(head));
+		if (eq)
+			json_object_set_new(src, "url", json_string(eq + 1));
+		json_array_append_new(list, src);
+	}
+	return list;
+}
+
 /* The options as the JSON body POST /api/lessons takes, so both validate the same way. */
 static char *request_body(const KtCliLessonOptions *o)
 {
@@ -48,6 +74,8 @@ static char *request_body(const KtCliLessonOptions *o)
 	json_object_set_new(body, "classrooms", rooms);
 	if (o->no_record)
 		json_object_set_new(body, "record", json_false());
+	if (o->sources)
+		json_object_set_new(body, "sources", sources_json(o->sources));
 	/* Command-line text may not be UTF-8; json_string then returned NULL and the field is
 	 * absent, which the parser reports as missing. */
 	text = json_dumps(body, JSON_COMPACT);
@@ -188,5 +216,6 @@ void kt_cli_lesson_options_clear(KtCliLessonOptions *o)
 	g_free(o->teacher);
 	g_free(o->starts_at);
 	g_strfreev(o->classrooms);
+	g_strfreev(o->sources);
 	g_free(o->url);
 }

@@ -17,10 +17,11 @@ typedef struct {
 	char *subject;
 	char *grade;
 	char *teacher;
-	char *starts_at;   /* ISO 8601 with offset, or Unix seconds */
-	char **classrooms; /* --classroom, repeatable */
-	char *url;         /* base of join links; default [server] public_url, else listen[0] */
+	char *starts_at;    /* ISO 8601 with offset, or Unix seconds */
+	char **classrooms;  /* --classroom, repeatable */
+	char *url;          /* base of join links; default [server] public_url, else listen[0] */
 	gboolean no_record; /* --no-record: the lesson is not recorded */
+	char **sources;     /* --source ROLE[/NAME]=URL, repeatable: "sources" of the API */
 } KtCliLessonOptions;
 
 /* Runs the subcommand; JSON goes to stdout, errors to stderr. Returns the exit status:

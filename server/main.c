@@ -154,7 +154,8 @@ static void print_usage(void)
 	g_printerr("\nketang serve [--config FILE] [--listen ADDR:PORT] [--data-dir DIR]\n"
 	           "ketang token [--lesson ID] --role ROLE [--ttl SECONDS] [--config FILE] "
 	           "[--data-dir DIR]\nketang lesson create --title T --starts-at ISO8601 "
-	           "[--subject S] [--grade G] [--teacher NAME] [--classroom ROOM]... [--url URL] "
+	           "[--subject S] [--grade G] [--teacher NAME] [--classroom ROOM]... [--source "
+	           "ROLE[/NAME]=URL]... [--url URL] "
 	           "[--no-record]\n"
 	           "ketang lesson list\nketang recording add --lesson ID --file PATH [--kind "
 	           "program|source] "
@@ -185,6 +186,10 @@ int main(int argc, char **argv)
 	     "classroom room name, repeatable (lesson)", "NAME"},
 	    {"url", 0, 0, G_OPTION_ARG_STRING, &o.lesson_cmd.url, "base of join links (lesson)",
 	     "URL"},
+	    {"source", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o.lesson_cmd.sources,
+	     "an RTSP/RTMP source, repeatable: teacher=URL, courseware=URL, classroom/NAME=URL "
+	     "(lesson)",
+	     "ROLE[/NAME]=URL"},
 	    {"no-record", 0, 0, G_OPTION_ARG_NONE, &o.lesson_cmd.no_record,
 	     "do not record the lesson (lesson)", NULL},
 	    {"file", 0, 0, G_OPTION_ARG_FILENAME, &o.recording_cmd.file, "media file (recording)",

@@ -175,6 +175,34 @@ describe('lesson pages (mock lesson server)', () => {
 		await teacher.waitForSelector(`${tile} .badge-muted`, { state: 'hidden' });
 	});
 
+	it('lesson sources: a classroom camera is a tile with its state, a teacher camera a line', async () => {
+		const sources = (classState, teacherState) => ({ type: 'sources', sources: [
+			{ id: 's1', role: 'teacher', source: 'camera', name: '讲台摄像机 Teacher camera', state: teacherState,
+				reason: null, retry_s: 0 },
+			{ id: 's2', role: 'classroom', source: 'camera', name: '录播教室 Room C', state: classState,
+				reason: classState === 'reconnecting' ? 'no media within 20 s' : null,
+				retry_s: classState === 'reconnecting' ? 4 : 0 }] });
+		mock.sendAll(sources('live', 'live'));
+		const tile = '.tile[data-participant="s2"]';
+		await teacher.waitForSelector(`${tile} .badge-feed:not([hidden])`);
+		assert.match(await teacher.textContent(`${tile} .tile-name`), /录播教室 Room C/);
+		assert.match(await teacher.textContent(`${tile} .badge-feed`), /直播中 Live/);
+		// Nothing to stage or mute on a camera.
+		assert.equal(await teacher.isHidden(`${tile} .stage-btn`), true);
+		assert.equal(await teacher.isHidden(`${tile} .mute-btn`), true);
+		assert.match(await teacher.textContent('#feeds'), /讲台摄像机 Teacher camera: 📷 直播中 Live/);
+		mock.sendAll(sources('reconnecting', 'live'));
+		await teacher.waitForFunction((t) => document.querySelector(`${t} .badge-feed`).textContent
+			.includes('重新连接中 Reconnecting (4 s)'), tile);
+		assert.equal(await teacher.getAttribute(`${tile} .badge-feed`, 'title'), 'no media within 20 s');
+		assert.equal(await teacher.textContent('#classroom-count'), '3');
+		// The classroom pages keep it too (read by the pages for the teacher's camera).
+		assert.equal(await roomA.evaluate(() => window.ketang.feeds.length), 2);
+		mock.sendAll({ type: 'sources', sources: [] });
+		await teacher.waitForSelector(tile, { state: 'detached' });
+		assert.equal(await teacher.isHidden('#feeds'), true);
+	});
+
 	it('chat reaches every page', async () => {
 		await roomB.fill('#chat-input', '老师好 hello from B');
 		await roomB.press('#chat-input', 'Enter');

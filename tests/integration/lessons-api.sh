@@ -126,10 +126,20 @@ expect 405 'method' POST "/api/lessons/$ID" "$ADMIN" --data-binary '{}'
 # 6. The CLI writes the same catalog while the server runs.
 "$KETANG" lesson create --config "$DIR/ketang.ini" --title "From the CLI" \
 	--starts-at 2026-11-25T08:00Z --classroom "Room C" --url "https://school.example" --no-record \
+	--source "teacher=rtsp://cam:pw@10.9.0.5/s1?ch=1" --source "classroom/Room C=rtmp://10.9.0.6/live/c" \
 	>"$DIR/cli.json" 2>"$DIR/cli.err" || fail "lesson create: $(cat "$DIR/cli.err")"
 grep -qF '"url": "https://school.example/classroom#lesson=' "$DIR/cli.json" ||
 	fail "CLI output: $(cat "$DIR/cli.json")"
 grep -qF '"record": false' "$DIR/cli.json" || fail "CLI --no-record: $(cat "$DIR/cli.json")"
+# Sources: role/name split at the first '=', the password never printed.
+grep -qF '"url": "rtsp://10.9.0.5/s1?ch=1"' "$DIR/cli.json" || fail "CLI --source: $(cat "$DIR/cli.json")"
+grep -qF '"role": "classroom",' "$DIR/cli.json" || fail "CLI --source role: $(cat "$DIR/cli.json")"
+if grep -q 'cam:pw' "$DIR/cli.json"; then fail "CLI printed a source password"; fi
+if "$KETANG" lesson create --config "$DIR/ketang.ini" --title x --starts-at 1 \
+	--source "teacher" 2>"$DIR/cli.err"; then
+	fail "CLI accepted a source without a URL"
+fi
+grep -q 'sources\[0\].url: missing' "$DIR/cli.err" || fail "CLI source error: $(cat "$DIR/cli.err")"
 ID3=$(sed -n 's/^  "id": "\([^"]*\)".*/\1/p' "$DIR/cli.json")
 expect 200 '"title":"From the CLI"' GET "/api/lessons/$ID3" "$ADMIN"
 if "$KETANG" lesson create --config "$DIR/ketang.ini" --starts-at 1 2>"$DIR/cli.err"; then

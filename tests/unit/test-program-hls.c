@@ -239,19 +239,42 @@ static void test_hls_only(void)
 	tmp_dir_remove(live);
 }
 
-/* The broadcast's directory disappears mid-lesson: the HLS output stops,
- * reported in the stats; the file never notices. */
+/* After a rebuild the playlist lists the new output's segments (segmentKNNNNN.ts,
+ * K the output's number: failed attempts while the directory was gone count
+ * too), each on disk and decodable from its own start. */
+static void assert_playlist_lists_rebuilt(const char *dir)
+{
+	Playlist p;
+
+	playlist_read(dir, &p);
+	g_assert_cmpuint(p.segments->len, >=, 2);
+	for (guint i = 0; i < p.segments->len; i++) {
+		const char *name = g_ptr_array_index(p.segments, i);
+		g_autofree char *file = g_build_filename(dir, name, NULL);
+
+		g_assert_true(g_str_has_prefix(name, "segment"));
+		g_assert_cmpuint(strlen(name), >, strlen("segment00000.ts"));
+		media_probe_assert_decodes(file);
+	}
+	playlist_clear(&p);
+}
+
+/* The broadcast's directory disappears mid-lesson: the HLS output fails,
+ * reported in the stats; the file never notices. Once the directory is back
+ * the output is rebuilt by itself and new segments, named apart from the
+ * first output's, roll again. */
 static void test_hls_failure(void)
 {
 	g_autofree char *dir = g_dir_make_tmp("kt-hls-XXXXXX", NULL);
 	g_autofree char *live = g_build_filename(dir, "live", NULL);
 	g_autofree char *path = g_build_filename(dir, "program.mp4", NULL);
+	g_autofree char *rebuilt = NULL;
 	Events ev = {0};
 	KtProgramRecorder *r;
 	Gen cam = {0};
 	KtProgramRecorderStats st;
 	gint64 deadline;
-	guint64 frames;
+	guint64 frames, segments;
 	GLogLevelFlags fatal;
 
 	/* GStreamer's splitmuxsink, when it cannot open its next file, warns and
@@ -277,7 +300,16 @@ static void test_hls_failure(void)
 		g_main_context_iteration(NULL, FALSE) || (g_usleep(5000), TRUE);
 		kt_program_recorder_get_stats(r, &st);
 	} while (st.video_frames < frames + 30);
-	g_assert_cmpuint(st.hls_failures, ==, 1);
+	/* The directory is back: a rebuilt output writes two more segments. */
+	g_assert_cmpint(g_mkdir(live, 0700), ==, 0);
+	segments = st.hls_segments;
+	await_segments(r, segments + 2);
+	kt_program_recorder_get_stats(r, &st);
+	g_assert_cmpuint(st.hls_failures, >=, 1);
+	g_test_message("HLS: %u failures, %" G_GUINT64_FORMAT " segments before, %" G_GUINT64_FORMAT
+	               " after the rebuild",
+	               st.hls_failures, segments, st.hls_segments);
+	assert_playlist_lists_rebuilt(live);
 	gen_stop(&cam);
 	g_assert_true(kt_program_recorder_stop(r, NULL));
 	g_assert_cmpint(ev.errors, ==, 0);

@@ -407,6 +407,8 @@ export async function startMockLessonServer({ relay = null, qualityMs = 1000 } =
 	/** While down, new sockets are refused (the network is still out). */
 	mock.setDown = (value) => { down = value; };
 	mock.setQuality = (name, q) => quality.set(name, q);
+	/** Sends @msg to every participant of every lesson (e.g. a `sources` message). */
+	mock.sendAll = (msg) => lessons.forEach((lesson) => broadcast(lesson, msg));
 	mock.close = async () => {
 		clearInterval(qualityTimer);
 		wss.clients.forEach((ws) => ws.terminate());
