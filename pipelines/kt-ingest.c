@@ -2,6 +2,8 @@
  * down and connected again with backoff when it fails. See kt-ingest.h. */
 #include "kt-ingest.h"
 
+#include <gst/app/gstappsink.h>
+
 #include <string.h>
 
 #include "kt-gst.h"
@@ -40,6 +42,12 @@ static const char *const kt_ingest_schemes[] = {"rtsp", "rtsps", "rtmp", "rtmps"
 	" ! vp8enc deadline=1 cpu-used=8 end-usage=cbr target-bitrate=%u lag-in-frames=0"          \
 	" keyframe-max-dist=90 error-resilient=default threads=2"                                  \
 	" ! rtpvp8pay name=vpay pt=96 mtu=1200 picture-id-mode=15-bit "
+/* With on_frame: the decoded picture goes to the owner (a ladder), not encoded. */
+#define KT_INGEST_FRAME_BRANCH                                                                     \
+	"videoconvert name=vin ! videoscale"                                                       \
+	" ! video/x-raw,format=I420,width=[16,%u],height=[16,%u],pixel-aspect-ratio=1/1"           \
+	" ! appsink name=vsink sync=false async=false max-buffers=2 drop=true"                     \
+	" enable-last-sample=false "
 /* A picture-only source still takes its sound, into a sink built with the
  * pipeline: a fakesink added from pad-added could miss the pipeline's state
  * change, and its FLUSHING stopped flvdemux's video too (the demuxer
@@ -309,11 +317,28 @@ static void add_out(KtIngest *in, GstElement *pipeline, KtIngestKind kind, guint
 	                  count_packet, &in->packets[kind], NULL);
 }
 
+/* Streaming thread: one decoded picture for on_frame; it counts as the
+ * source's media (LIVE, the stall watch). */
+static GstFlowReturn on_picture(GstAppSink *sink, gpointer data)
+{
+	KtIngest *in = data;
+	g_autoptr(GstSample) sample = gst_app_sink_pull_sample(sink);
+
+	if (!sample)
+		return GST_FLOW_OK;
+	g_atomic_pointer_add(&in->packets[KT_INGEST_VIDEO], 1);
+	in->config.on_frame(in, sample, in->config.user_data);
+	return GST_FLOW_OK;
+}
+
 static GstElement *build(KtIngest *in, GError **error)
 {
+	static GstAppSinkCallbacks picture = {.new_sample = on_picture};
 	const KtIngestConfig *c = &in->config;
-	g_autofree char *video = g_strdup_printf(KT_INGEST_VIDEO_BRANCH, c->max_width,
-	                                         c->max_height, c->video_kbps * 1000);
+	g_autofree char *video =
+	    c->on_frame ? g_strdup_printf(KT_INGEST_FRAME_BRANCH, c->max_width, c->max_height)
+	                : g_strdup_printf(KT_INGEST_VIDEO_BRANCH, c->max_width, c->max_height,
+	                                  c->video_kbps * 1000);
 	g_autofree char *audio =
 	    c->no_audio ? g_strdup(KT_INGEST_NO_AUDIO_BRANCH)
 	                : g_strdup_printf(KT_INGEST_AUDIO_BRANCH, c->audio_kbps * 1000);
@@ -330,7 +355,13 @@ static GstElement *build(KtIngest *in, GError **error)
 		return NULL;
 	}
 	gst_object_ref_sink(pipeline);
-	add_out(in, pipeline, KT_INGEST_VIDEO, c->video_source, "vpay");
+	if (c->on_frame) {
+		g_autoptr(GstElement) sink = gst_bin_get_by_name(GST_BIN(pipeline), "vsink");
+
+		gst_app_sink_set_callbacks(GST_APP_SINK(sink), &picture, in, NULL);
+	} else {
+		add_out(in, pipeline, KT_INGEST_VIDEO, c->video_source, "vpay");
+	}
 	if (!c->no_audio)
 		add_out(in, pipeline, KT_INGEST_AUDIO, c->audio_source, "apay");
 	return pipeline;

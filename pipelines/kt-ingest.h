@@ -54,6 +54,11 @@ typedef struct _KtIngest KtIngest;
 typedef void (*KtIngestStateFunc)(KtIngest *in, KtIngestState state, const char *reason,
                                   guint retry_s, gpointer user_data);
 
+/* A streaming thread of the ingest: one decoded picture (I420, at most
+ * max_width x max_height), borrowed for the call (take a reference to keep
+ * it). Not called once kt_ingest_free returned. */
+typedef void (*KtIngestFrameFunc)(KtIngest *in, GstSample *picture, gpointer user_data);
+
 /* Zeros are defaults. */
 typedef struct {
 	const char *url;            /* rtsp://, rtsps:// or rtmp:// (copied) */
@@ -66,6 +71,11 @@ typedef struct {
 	guint audio_kbps;           /* Opus: 32 */
 	guint max_retry_s;          /* longest delay between attempts: 30 */
 	KtIngestStateFunc on_state; /* optional */
+	/* Optional: the picture goes here decoded (e.g. into a raw_input ladder,
+	 * kt_ladder_push_frame) instead of into video_source as VP8: the ladder
+	 * then encodes once per size, with no encode and decode in between.
+	 * video_kbps is unused then; video_packets counts pictures. */
+	KtIngestFrameFunc on_frame;
 	gpointer user_data;
 } KtIngestConfig;
 

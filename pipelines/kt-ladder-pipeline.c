@@ -138,9 +138,17 @@ static GstPadProbeReturn on_encoded(GstPad *pad, GstPadProbeInfo *info, gpointer
 
 /* ---- building (control loop) ---- */
 
+/* raw_input: the pictures wait here, at most three (the newest are kept), timed
+ * on arrival by this pipeline's clock. */
+#define KT_LADDER_RAW_INPUT                                                                        \
+	"appsrc name=raw format=time is-live=true do-timestamp=true max-buffers=3"                 \
+	" leaky-type=downstream ! videoconvert ! in. "
+
 static GstElement *parse_pipeline(KtLadder *l, GError **error)
 {
-	g_autoptr(GString) desc = g_string_new("funnel name=in ! tee name=t allow-not-linked=true");
+	g_autoptr(GString) desc = g_string_new(l->config.raw_input ? KT_LADDER_RAW_INPUT : "");
+
+	g_string_append(desc, "funnel name=in ! tee name=t allow-not-linked=true");
 
 	for (guint i = 0; i < l->n_rungs; i++) {
 		const KtLadderRung *r = &l->rungs[i].rung;
@@ -198,6 +206,13 @@ gboolean kt_ladder_pipeline_start(KtLadder *l, GstBusFunc on_message, GError **e
 	if (!l->pipeline)
 		return FALSE;
 	l->funnel = gst_bin_get_by_name(GST_BIN(l->pipeline), "in");
+	if (l->config.raw_input) {
+		GstElement *raw = gst_bin_get_by_name(GST_BIN(l->pipeline), "raw");
+
+		g_mutex_lock(&l->lock);
+		l->raw = raw;
+		g_mutex_unlock(&l->lock);
+	}
 	add_probe(l->pipeline, "t", G_MAXUINT, "sink", GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM,
 	          on_input_event, l);
 	add_probe(l->pipeline, "t", G_MAXUINT, "sink", GST_PAD_PROBE_TYPE_BUFFER, on_decoded, l);
@@ -249,6 +264,9 @@ void kt_ladder_pipeline_remove(KtLadder *l)
 		gst_element_set_state(l->pipeline, GST_STATE_NULL);
 		kt_decode_chain_drop(&l->dec);
 	}
+	g_mutex_lock(&l->lock);
+	gst_clear_object(&l->raw); /* kt_ladder_push_frame takes its own ref under the lock */
+	g_mutex_unlock(&l->lock);
 	gst_clear_object(&l->funnel);
 	gst_clear_object(&l->pipeline);
 	/* After NULL: no buffer reaches the sinks any more. */

@@ -59,6 +59,7 @@ struct _KtLadder {
 	/* Control loop only. */
 	GstElement *pipeline;
 	GstElement *funnel;
+	GstElement *raw; /* raw_input: the appsrc of the pictures (ref); set before any push */
 	GSource *bus_watch;
 	GSource *keyframe_timer; /* a rate-limited keyframe request is due */
 };

@@ -10,6 +10,8 @@
  */
 #include "kt-ladder-private.h"
 
+#include <gst/app/gstappsrc.h>
+
 #include "kt-gst.h"
 #include "kt-rtp.h"
 
@@ -41,7 +43,8 @@ void kt_ladder_push(KtLadder *l, const guint8 *rtp, gsize len, KtCodec codec)
 	gboolean wake = FALSE;
 	KtRtpHeader h;
 
-	valid = valid && kt_rtp_parse(rtp, len, &h) >= 0;
+	/* A raw_input ladder takes pictures only. */
+	valid = valid && !l->config.raw_input && kt_rtp_parse(rtp, len, &h) >= 0;
 	g_mutex_lock(&l->lock);
 	if (l->failed || l->closing)
 		l->dropped++;
@@ -62,6 +65,37 @@ void kt_ladder_push(KtLadder *l, const guint8 *rtp, gsize len, KtCodec codec)
 	if (wake)
 		schedule_wake(l);
 	g_mutex_unlock(&l->lock);
+}
+
+void kt_ladder_push_frame(KtLadder *l, GstSample *sample)
+{
+	GstBuffer *buffer = sample ? gst_sample_get_buffer(sample) : NULL;
+	GstCaps *caps = sample ? gst_sample_get_caps(sample) : NULL;
+	GstElement *raw = NULL;
+
+	g_mutex_lock(&l->lock);
+	if (!buffer || !caps || !l->config.raw_input)
+		l->rejected++;
+	else if (l->failed || l->closing || !l->raw)
+		l->dropped++;
+	else {
+		raw = gst_object_ref(l->raw);
+		l->packets++;
+	}
+	g_mutex_unlock(&l->lock);
+	if (!raw)
+		return;
+	/* The caps change only with the source (a new size): appsrc sends them on. */
+	gst_app_src_set_caps(GST_APP_SRC(raw), caps);
+	/* The producer's times mean nothing here (a reconnected ingest starts again
+	 * at 0, and the encoders drop pictures that go back): appsrc stamps it on
+	 * arrival with the ladder's clock (do-timestamp), but only where it has no
+	 * time. Its metadata is copied for that, never its pictures. */
+	buffer = gst_buffer_copy(buffer);
+	GST_BUFFER_PTS(buffer) = GST_BUFFER_DTS(buffer) = GST_CLOCK_TIME_NONE;
+	GST_BUFFER_DURATION(buffer) = GST_CLOCK_TIME_NONE;
+	gst_app_src_push_buffer(GST_APP_SRC(raw), buffer);
+	gst_object_unref(raw);
 }
 
 /* ---- the control loop ---- */

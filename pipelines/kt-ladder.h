@@ -80,9 +80,13 @@ typedef struct {
 	 * (the room ranks layers by what they carry). One rung is a plain feed. */
 	KtLadderRung rungs[KT_LADDER_MAX_RUNGS];
 	guint n_rungs;
-	guint keyframe_seconds;     /* keyframes unasked for: every 3 s; 1..60 */
-	gint64 epoch_us;            /* the lesson epoch, a g_get_monotonic_time() value; 0 = now */
-	KtLadderErrorFunc on_error; /* optional */
+	guint keyframe_seconds; /* keyframes unasked for: every 3 s; 1..60 */
+	gint64 epoch_us;        /* the lesson epoch, a g_get_monotonic_time() value; 0 = now */
+	/* The input comes as decoded pictures through kt_ladder_push_frame (from an
+	 * ingest that decoded its source already: no encode and decode in between),
+	 * not as RTP through kt_ladder_push. */
+	gboolean raw_input;
+	KtLadderErrorFunc on_error;       /* optional */
 	KtLadderKeyframeFunc on_keyframe; /* optional */
 	gpointer user_data;
 } KtLadderConfig;
@@ -119,8 +123,16 @@ KtLadder *kt_ladder_new(KtRoom *room, guint source, const KtLadderConfig *config
 /* Any thread (the media worker). @rtp: a whole RTP packet of the input as a
  * room tap delivers it; copied. @codec: VP8 or H.264 (a change rebuilds the
  * decoder, starting at the new codec's first keyframe). Never blocks, never
- * logs; bad packets and other codecs are counted and ignored. */
+ * logs; bad packets and other codecs are counted and ignored, as is any
+ * packet to a raw_input ladder. */
 void kt_ladder_push(KtLadder *ladder, const guint8 *rtp, gsize len, KtCodec codec);
+
+/* Any thread (a streaming thread of the producer), for a raw_input ladder.
+ * @sample: one decoded picture (video/x-raw, any size; its caps say which);
+ * its buffer is referenced, not copied, and timed by the ladder's clock on
+ * arrival. Never blocks: at most a few pictures wait, older ones are
+ * dropped and counted. */
+void kt_ladder_push_frame(KtLadder *ladder, GstSample *sample);
 
 /* Any thread. A snapshot of the counters. */
 void kt_ladder_get_stats(KtLadder *ladder, KtLadderStats *out);

@@ -2,9 +2,9 @@
  * RTMP encoder scheduled with the lesson ("sources" in POST /api/lessons) runs
  * while the lesson is live, as a participant without connections of its own:
  *
- *   KtIngest (pull, decode, VP8 at the top rung's size) -> the feed's input
- *     source -> room tap -> KtLadder (one VP8 encode per rung) -> the
- *     participant's camera or courseware source, layered like simulcast
+ *   KtIngest (pull, decode, scale to the top rung at most) -> decoded
+ *     pictures -> KtLadder (one VP8 encode per rung) -> the participant's
+ *     camera or courseware source, layered like simulcast
  *   KtIngest's sound (Opus) -> the participant's audio source
  *
  * Routing treats it like a browser of its role ("teacher": camera and sound
@@ -46,8 +46,7 @@ struct _MediaFeed {
 	guint role;     /* index in feed_roles */
 	char *url;
 	KtIngest *ingest;
-	guint in_source;        /* the ingest's picture, the ladder's input */
-	KtSourceLadder *ladder; /* in_source -> the participant's camera or courseware */
+	KtSourceLadder *ladder; /* its pictures -> the participant's camera or courseware */
 	KtIngestState state;
 	char *reason;
 	guint retry_s;
@@ -119,24 +118,29 @@ static void on_ingest_state(KtIngest *in, KtIngestState state, const char *reaso
 	kt_media_feed_announce(l, NULL);
 }
 
+/* The ingest's streaming thread: a decoded picture for the ladder. */
+static void on_picture(KtIngest *in, GstSample *picture, gpointer data)
+{
+	kt_source_ladder_push_frame(((MediaFeed *)data)->ladder, picture);
+}
+
 static gboolean start_ingest(MediaFeed *f, GError **error)
 {
 	KtLadderRung top[KT_LADDER_MAX_RUNGS] = {0};
 	guint n = kt_source_ladder_rungs(f->lesson->media->config.settings, top);
 	KtIngestConfig cfg = {
 	    .url = f->url,
-	    .video_source = f->in_source,
 	    .no_audio = !feed_roles[f->role].audio,
 	    .on_state = on_ingest_state,
+	    .on_frame = on_picture,
 	    .user_data = f,
 	};
 
-	/* The ingest encodes once at the largest rung's size (at twice its rate:
-	 * it only crosses the server), the ladder makes every rung from that. */
+	/* The ingest scales the decoded picture down to the largest rung at most
+	 * and hands it to the ladder, which encodes each rung from it. */
 	for (guint i = 0; i < n; i++) {
 		cfg.max_width = MAX(cfg.max_width, top[i].width);
 		cfg.max_height = MAX(cfg.max_height, top[i].height);
-		cfg.video_kbps = MAX(cfg.video_kbps, MIN(top[i].kbps * 2, 20000));
 	}
 	if (feed_roles[f->role].audio)
 		cfg.audio_source = f->p->source[KT_SRC_AUDIO];
@@ -148,11 +152,9 @@ static gboolean start_ingest(MediaFeed *f, GError **error)
 
 static void feed_free(MediaFeed *f)
 {
-	KtRoom *room = room_of(f);
 
 	kt_ingest_free(f->ingest);
 	kt_source_ladder_free(f->ladder);
-	kt_room_remove_source(room, f->in_source);
 	/* Its participant reports its sources inactive as it goes. */
 	g_hash_table_remove(f->lesson->participants, f->p->id);
 	g_free(f->reason);
@@ -192,11 +194,9 @@ static MediaFeed *feed_start(MediaLesson *l, const KtLessonFeedInfo *info, guint
 	kt_lesson_media_ensure_source(l, p, feed_roles[role].video);
 	if (feed_roles[role].audio)
 		kt_lesson_media_ensure_source(l, p, KT_SRC_AUDIO);
-	f->in_source = kt_room_add_source(room_of(f), KT_MEDIA_VIDEO, NULL, NULL);
 	label = g_strdup_printf("lesson %s: source %s", l->id, info->name);
-	f->ladder =
-	    kt_source_ladder_new(room_of(f), f->in_source, p->source[feed_roles[role].video],
-	                         l->media->config.settings, label, error);
+	f->ladder = kt_source_ladder_new(room_of(f), 0, p->source[feed_roles[role].video],
+	                                 l->media->config.settings, label, error);
 	if (!f->ladder || !start_ingest(f, error)) {
 		feed_free(f);
 		return NULL;

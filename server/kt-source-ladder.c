@@ -11,8 +11,9 @@ struct _KtSourceLadder {
 	guint input, output;
 	const KtSettings *settings;
 	char *label;
-	KtTapLink *tap;   /* input -> the ladder */
-	KtLadder *ladder; /* NULL while waiting to be rebuilt */
+	KtTapLink *tap;   /* input -> the ladder; NULL for pictures */
+	GMutex lock;      /* pictures: held while one goes to the ladder */
+	KtLadder *ladder; /* lock (for pictures); NULL while waiting to be rebuilt */
 	guint rebuild_timer;
 };
 
@@ -51,7 +52,8 @@ static void on_keyframe(KtLadder *ladder, gpointer data)
 {
 	KtSourceLadder *sl = data;
 
-	kt_room_request_source_keyframe(sl->room, sl->input);
+	if (sl->input)
+		kt_room_request_source_keyframe(sl->room, sl->input);
 }
 
 static gboolean start(KtSourceLadder *sl, GError **error)
@@ -60,21 +62,42 @@ static gboolean start(KtSourceLadder *sl, GError **error)
 	    .on_error = on_error,
 	    .on_keyframe = on_keyframe,
 	    .user_data = sl,
+	    .raw_input = sl->input == 0,
 	};
+	KtLadder *ladder;
 
 	cfg.n_rungs = kt_source_ladder_rungs(sl->settings, cfg.rungs);
-	sl->ladder = kt_ladder_new(sl->room, sl->output, &cfg, error);
-	if (!sl->ladder)
+	ladder = kt_ladder_new(sl->room, sl->output, &cfg, error);
+	if (!ladder)
 		return FALSE;
-	kt_tap_link_set(sl->tap, sl->ladder, 1);
-	kt_room_request_source_keyframe(sl->room, sl->input);
+	g_mutex_lock(&sl->lock);
+	sl->ladder = ladder;
+	g_mutex_unlock(&sl->lock);
+	if (sl->tap) {
+		kt_tap_link_set(sl->tap, ladder, 1);
+		kt_room_request_source_keyframe(sl->room, sl->input);
+	}
 	return TRUE;
 }
 
 static void stop(KtSourceLadder *sl)
 {
-	kt_tap_link_set(sl->tap, NULL, 0); /* no push in progress once it returns */
-	g_clear_pointer(&sl->ladder, kt_ladder_free);
+	KtLadder *ladder;
+
+	if (sl->tap)
+		kt_tap_link_set(sl->tap, NULL, 0); /* no push in progress once it returns */
+	g_mutex_lock(&sl->lock);
+	ladder = g_steal_pointer(&sl->ladder); /* nor a picture once this is released */
+	g_mutex_unlock(&sl->lock);
+	kt_ladder_free(ladder);
+}
+
+void kt_source_ladder_push_frame(KtSourceLadder *sl, GstSample *picture)
+{
+	g_mutex_lock(&sl->lock);
+	if (sl->ladder)
+		kt_ladder_push_frame(sl->ladder, picture);
+	g_mutex_unlock(&sl->lock);
 }
 
 static gboolean on_rebuild(gpointer data)
@@ -102,7 +125,9 @@ KtSourceLadder *kt_source_ladder_new(KtRoom *room, guint input, guint output,
 	sl->output = output;
 	sl->settings = settings;
 	sl->label = g_strdup(label ? label : "ladder");
-	sl->tap = kt_tap_link_new(room, input, push_to_ladder);
+	g_mutex_init(&sl->lock);
+	if (input)
+		sl->tap = kt_tap_link_new(room, input, push_to_ladder);
 	if (!start(sl, error)) {
 		kt_source_ladder_free(sl);
 		return NULL;
@@ -117,10 +142,14 @@ guint kt_source_ladder_get_input(KtSourceLadder *sl)
 
 gboolean kt_source_ladder_get_stats(KtSourceLadder *sl, KtLadderStats *out)
 {
-	if (!sl->ladder)
-		return FALSE;
-	kt_ladder_get_stats(sl->ladder, out);
-	return TRUE;
+	gboolean ok;
+
+	g_mutex_lock(&sl->lock);
+	ok = sl->ladder != NULL;
+	if (ok)
+		kt_ladder_get_stats(sl->ladder, out);
+	g_mutex_unlock(&sl->lock);
+	return ok;
 }
 
 void kt_source_ladder_free(KtSourceLadder *sl)
@@ -131,6 +160,7 @@ void kt_source_ladder_free(KtSourceLadder *sl)
 		g_source_remove(sl->rebuild_timer);
 	stop(sl);
 	kt_tap_link_free(sl->tap);
+	g_mutex_clear(&sl->lock);
 	g_free(sl->label);
 	g_free(sl);
 }

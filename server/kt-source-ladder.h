@@ -6,6 +6,7 @@
  * link carries, as from a browser's simulcast.
  *
  *   input source --tap (kt-tap-link.h)--> KtLadder --layers--> output source
+ *   or decoded pictures (kt_source_ladder_push_frame) --^
  *
  * Keyframe requests of the ladder go to the input's publisher. A ladder that
  * fails is logged and rebuilt a second later into the same output (again
@@ -26,10 +27,14 @@ G_BEGIN_DECLS
 typedef struct _KtSourceLadder KtSourceLadder;
 
 /* Control loop. Starts the ladder from @input into @output (0 = the room's
- * default video source). @label names it in logs (copied). NULL with @error
- * (KT_LADDER_ERROR) when GStreamer cannot build it. */
+ * default video source). @input 0: the pictures come decoded through
+ * kt_source_ladder_push_frame (from an ingest) instead of from a source. @label names it in logs
+ * (copied). NULL with @error (KT_LADDER_ERROR) when GStreamer cannot build it. */
 KtSourceLadder *kt_source_ladder_new(KtRoom *room, guint input, guint output,
                                      const KtSettings *settings, const char *label, GError **error);
+/* Any thread (the producer's streaming thread), for @input 0: one decoded
+ * picture (kt_ladder_push_frame); dropped while the ladder is rebuilt. */
+void kt_source_ladder_push_frame(KtSourceLadder *sl, GstSample *picture);
 /* Control loop. The input source. */
 guint kt_source_ladder_get_input(KtSourceLadder *sl);
 /* Control loop. The running ladder's counters; FALSE while it is rebuilt. */

@@ -9,7 +9,9 @@
  *  - bad input (not RTP, not video, garbage in a VP8 payload) changes nothing;
  *  - an error inside the input's decoding chain rebuilds it and decoding goes on.
  * A 640x360 H.264 source: the 1280x720 rung is skipped, "high" decodes
- * 640x360 and "low" 320x180. */
+ * 640x360 and "low" 320x180. Decoded pictures (raw_input) are encoded too,
+ * and go on being encoded when their producer starts again at time 0. */
+#include <gst/app/gstappsink.h>
 #include <string.h>
 
 #include "kt-gst.h"
@@ -349,11 +351,111 @@ static void test_h264_360p(void)
 	g_free(f);
 }
 
+/* raw_input: decoded pictures handed over by a producer (an ingest in the
+ * server) are encoded as the rungs; when the producer starts again (a camera
+ * reconnected: its times start at 0 again) the rungs go on encoding. */
+static GstFlowReturn on_raw_picture(GstAppSink *sink, gpointer ladder)
+{
+	g_autoptr(GstSample) sample = gst_app_sink_pull_sample(sink);
+
+	if (sample)
+		kt_ladder_push_frame(ladder, sample);
+	return GST_FLOW_OK;
+}
+
+static GstElement *producer_start(KtLadder *ladder)
+{
+	static GstAppSinkCallbacks callbacks = {.new_sample = on_raw_picture};
+	GError *error = NULL;
+	GstElement *p = gst_parse_launch(
+	    "videotestsrc is-live=true pattern=ball ! video/x-raw,format=I420,width=640,height=360,"
+	    "framerate=15/1 ! appsink name=sink sync=false",
+	    &error);
+	g_autoptr(GstElement) sink = NULL;
+
+	g_assert_no_error(error);
+	sink = gst_bin_get_by_name(GST_BIN(p), "sink");
+	gst_app_sink_set_callbacks(GST_APP_SINK(sink), &callbacks, ladder, NULL);
+	g_assert_cmpint(gst_element_set_state(p, GST_STATE_PLAYING), !=, GST_STATE_CHANGE_FAILURE);
+	return p;
+}
+
+static void producer_stop(GstElement *p)
+{
+	gst_element_set_state(p, GST_STATE_NULL);
+	gst_object_unref(p);
+}
+
+/* Runs the control loop until every running rung encoded @more pictures past
+ * @from (@seconds at most: FALSE). */
+static gboolean rungs_encode(KtLadder *ladder, const KtLadderStats *from, guint64 more,
+                             guint seconds)
+{
+	gint64 end = g_get_monotonic_time() + seconds * G_USEC_PER_SEC;
+	KtLadderStats st;
+
+	do {
+		gboolean all = TRUE;
+
+		g_main_context_iteration(NULL, FALSE) || (g_usleep(10000), TRUE);
+		kt_ladder_get_stats(ladder, &st);
+		for (guint i = 0; i < st.n_rungs; i++)
+			all = all && (!st.rungs[i].running ||
+			              st.rungs[i].frames >= from->rungs[i].frames + more);
+		if (all)
+			return TRUE;
+	} while (g_get_monotonic_time() < end);
+	return FALSE;
+}
+
+static void test_raw_input(void)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(KtWorkerPool) pool = kt_worker_pool_new(1, &error);
+	KtRoomConfig rc = {.keyframe_interval_ms = 300, .rtx_cache_ms = 1000};
+	KtRoom *room = kt_room_new(kt_worker_pool_get(pool, 0), &rc);
+	guint out = kt_room_add_source(room, KT_MEDIA_VIDEO, NULL, NULL);
+	KtLadderConfig lc = {.raw_input = TRUE};
+	KtLadder *ladder = kt_ladder_new(room, out, &lc, &error);
+	KtLadderStats st, mark = {0};
+	guint8 rtp[64] = {0x80, 96};
+	GstElement *producer;
+
+	g_assert_no_error(error);
+	/* RTP into a raw ladder is refused, not decoded. */
+	kt_ladder_push(ladder, rtp, sizeof(rtp), KT_CODEC_VP8);
+	kt_ladder_push_frame(ladder, NULL);
+	producer = producer_start(ladder);
+	g_assert_true(rungs_encode(ladder, &mark, 60, 10)); /* 4 s of pictures */
+	kt_ladder_get_stats(ladder, &st);
+	g_assert_cmpuint(st.input_width, ==, 640);
+	g_assert_false(st.rungs[0].running); /* 1280x720: larger than the pictures */
+	g_assert_cmpuint(st.rejected, ==, 2);
+	g_test_message("first producer: %" G_GUINT64_FORMAT
+	               " pictures, rung 640x360 %" G_GUINT64_FORMAT " encoded",
+	               st.packets, st.rungs[1].frames);
+	/* The producer starts over, its times at 0 again: its pictures are encoded
+	 * at once, not only once their times pass the first producer's 4 s. */
+	producer_stop(producer);
+	mark = st;
+	producer = producer_start(ladder);
+	g_assert_true(rungs_encode(ladder, &mark, 15, 3));
+	kt_ladder_get_stats(ladder, &st);
+	g_test_message("after a restart: rung 640x360 %" G_GUINT64_FORMAT
+	               " encoded, 320x180 %" G_GUINT64_FORMAT,
+	               st.rungs[1].frames, st.rungs[2].frames);
+	producer_stop(producer);
+	kt_ladder_free(ladder);
+	kt_room_close(room);
+	kt_room_unref(room);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	kt_gst_init();
 	g_test_add_func("/ladder/vp8-720p", test_vp8_720p);
 	g_test_add_func("/ladder/h264-360p", test_h264_360p);
+	g_test_add_func("/ladder/raw-input", test_raw_input);
 	return g_test_run();
 }
