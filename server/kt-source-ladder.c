@@ -152,6 +152,11 @@ gboolean kt_source_ladder_get_stats(KtSourceLadder *sl, KtLadderStats *out)
 	return ok;
 }
 
+GstElement *kt_source_ladder_get_pipeline(KtSourceLadder *sl)
+{
+	return sl->ladder ? kt_ladder_get_pipeline(sl->ladder) : NULL;
+}
+
 void kt_source_ladder_free(KtSourceLadder *sl)
 {
 	if (!sl)

@@ -39,6 +39,9 @@ void kt_source_ladder_push_frame(KtSourceLadder *sl, GstSample *picture);
 guint kt_source_ladder_get_input(KtSourceLadder *sl);
 /* Control loop. The running ladder's counters; FALSE while it is rebuilt. */
 gboolean kt_source_ladder_get_stats(KtSourceLadder *sl, KtLadderStats *out);
+/* Control loop. The running ladder's pipeline (borrowed; NULL while it is
+ * rebuilt), for diagnostics and tests. Do not change its state. */
+GstElement *kt_source_ladder_get_pipeline(KtSourceLadder *sl);
 /* Control loop. Unhooks and frees the ladder. NULL is fine. */
 void kt_source_ladder_free(KtSourceLadder *sl);
 
