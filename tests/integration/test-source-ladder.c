@@ -15,6 +15,7 @@
 #include "kt-rtp-out.h"
 #include "kt-source-ladder.h"
 #include "media-pipeline.h"
+#include "peer-pair.h"
 
 static void on_tap(const guint8 *rtp, gsize len, KtCodec codec, gpointer data)
 {
@@ -24,23 +25,10 @@ static void on_tap(const guint8 *rtp, gsize len, KtCodec codec, gpointer data)
 	g_atomic_int_inc((gint *)data);
 }
 
-static gboolean keep_going(gpointer data)
-{
-	(void)data;
-	return G_SOURCE_CONTINUE;
-}
-
 /* Iterates the control loop until *@counter grew by @by or 10 s passed. */
 static gboolean wait_growth(gint *counter, gint by)
 {
-	gint64 deadline = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
-	gint from = g_atomic_int_get(counter);
-	guint tick = g_timeout_add(20, keep_going, NULL);
-
-	while (g_atomic_int_get(counter) - from < by && g_get_monotonic_time() < deadline)
-		g_main_context_iteration(NULL, TRUE);
-	g_source_remove(tick);
-	return g_atomic_int_get(counter) - from >= by;
+	return wait_count(counter, g_atomic_int_get(counter) + by, 10000);
 }
 
 /* Posts an error on the running ladder's pipeline, as a failing encoder would.
