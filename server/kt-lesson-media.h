@@ -15,6 +15,10 @@
  * mix-minus audio stream in place of the teacher's and the on-stage
  * classroom's audio.
  *
+ * A lesson's RTSP/RTMP sources (feeds_for, kt-media-feed.c) join as
+ * participants without connections, ids "s1", "s2" ..., routed like a
+ * browser of their role, and announced by the `sources` message.
+ *
  * A muted classroom's audio reaches nobody. The teacher's camera and audio are
  * the lesson room's default sources, so WHEP viewers see the same teacher.
  *
