@@ -5,7 +5,7 @@
 JOBS ?= $(shell nproc)
 CTEST_ARGS ?=
 
-.PHONY: all build deps web-deps test-deps run test test-default test-dev dev release bench clean format
+.PHONY: all build deps web-deps test-deps run test test-default test-dev dev release bench clean format fuzz
 
 all: build
 
@@ -29,6 +29,22 @@ test-deps:
 	cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error
 	cd web && npm ci --no-audit --no-fund --loglevel=error
 
+# libFuzzer (clang, ASan + UBSan): each target of tests/fuzz for FUZZ_SECONDS, starting
+# from its committed corpus (copied into build-fuzz/corpus-NAME, which grows); a crash
+# input is written to build-fuzz/ and stops that target. Prints libFuzzer's exec counts.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= rtp sdp signal lessons
+fuzz:
+	./scripts/install-deps.sh --test
+	cmake --preset fuzz >/dev/null
+	cmake --build --preset fuzz -j $(JOBS) --target $(addprefix fuzz-,$(FUZZ_TARGETS))
+	@for t in $(FUZZ_TARGETS); do \
+		mkdir -p build-fuzz/corpus-$$t && cp -n tests/fuzz/corpus/$$t/* build-fuzz/corpus-$$t/; \
+		echo "== fuzz-$$t, $(FUZZ_SECONDS) s"; \
+		(cd build-fuzz && ./tests/fuzz/fuzz-$$t -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 \
+			-print_final_stats=1 corpus-$$t 2>&1 | grep -E '^stat::number_of_executed_units|ERROR|SUMMARY|Test unit written') || exit 1; \
+	done
+
 run: deps build
 	./build/ketang serve
 
@@ -43,7 +59,7 @@ test-default: build
 test-dev:
 	cmake --preset dev >/dev/null
 	cmake --build --preset dev -j $(JOBS)
-	cd build-dev && ctest --output-on-failure -j 2 -L 'unit|integration' $(CTEST_ARGS)
+	cd build-dev && ctest --output-on-failure -j 2 -L 'unit|integration|fuzz' $(CTEST_ARGS)
 
 release:
 	cmake --preset release >/dev/null

@@ -105,7 +105,6 @@ static gboolean link_feed(KtWall *w, GError **error)
 
 gboolean kt_wall_pipeline_start(KtWall *w, GstBusFunc on_message, GError **error)
 {
-	g_autoptr(GstElement) bg = NULL;
 	g_autoptr(GstBus) bus = NULL;
 
 	w->pipeline = parse_pipeline(&w->config, error);

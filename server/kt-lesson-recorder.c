@@ -125,7 +125,6 @@ void kt_lesson_rec_close_row(LessonRec *l, RecRow *row, gint64 duration_ms)
 
 void kt_lesson_rec_fail_row(LessonRec *l, RecRow *row, const char *stream, const GError *error)
 {
-	g_autoptr(GError) local = NULL;
 	json_t *event;
 
 	g_warning("lesson %s: recording of %s stopped: %s", l->id, stream, error->message);
