@@ -99,6 +99,16 @@ typedef struct {
 	gboolean whip_ladder; /* a WHIP publisher without simulcast goes through the ladder; TRUE */
 	char **ingest_ladder; /* 1..4 rungs "WxH@KBPS"; default 1280x720@1200,640x360@500,
 	                       * 320x180@150 (kt_settings_parse_rung) */
+	/* [limits] (docs/security.md) */
+	gint64 max_participants; /* lesson WebSocket participants per lesson; 1..10000, 64 */
+	gint64 ws_max_message;   /* bytes; 4096..65536 (the parser's own cap), default 65536 */
+	gint64 ws_message_rate;  /* messages/s per socket, token bucket; 0 = none; default 10 */
+	gint64 ws_message_burst; /* the bucket's size; default 50 */
+	gint64 ws_idle_timeout;  /* s; 10..3600, default 60 */
+	gint64 http_rate;        /* requests/s per client address; 0 = none; default 50 */
+	gint64 http_burst;       /* default 500 */
+	gint64 dtls_handshakes;  /* media sessions connecting at once, server-wide; default 200 */
+	gint64 consent_timeout;  /* s without authenticated media before sending stops; 5..30, 10 */
 } KtSettings;
 
 /* A new struct holding the built-in defaults; free with kt_settings_free. */

@@ -9,6 +9,8 @@
 
 #include <libwebsockets.h>
 
+#include "kt-rate.h"
+
 G_BEGIN_DECLS
 
 /* The server's own copy of a KtHttpRoute. */
@@ -36,6 +38,7 @@ struct _KtHttpServer {
 	char *web_root; /* realpath of cfg->web_root, or NULL */
 	gsize max_body;
 	GHashTable *requests; /* KtHttpRequest * set: live requests, for free() */
+	KtRateTable *rate;    /* requests per client address; NULL = no limit */
 };
 
 /* Where the response body comes from: a copied buffer or an open file. */
@@ -97,11 +100,6 @@ int kt_http_request_write_some(KtHttpRequest *r);
  * get the headers only. */
 void kt_http_request_respond_fd(KtHttpRequest *r, guint status, const char *content_type,
                                 const char *const *headers, int fd, guint64 length);
-
-/* kt_http_request_respond_error with extra response headers and a plain
- * message. */
-void kt_http_request_respond_error_full(KtHttpRequest *r, guint status, const char *const *headers,
-                                        const char *code, const char *message);
 
 /* --- kt-http-file.c --- */
 

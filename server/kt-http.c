@@ -202,6 +202,27 @@ static void kt_http_reject_early(KtHttpRequest *r, guint status, const char *cod
 	kt_http_request_respond_error_full(r, status, NULL, code, message);
 }
 
+/* [limits] http_rate: a client address over its rate gets 429 at once. */
+static gboolean kt_http_rate_ok(KtHttpServer *s, KtHttpRequest *r)
+{
+	char addr[64], retry_s[16];
+	guint retry = 1;
+
+	if (!s->rate)
+		return TRUE;
+	if (!lws_get_peer_simple(r->wsi, addr, sizeof addr))
+		addr[0] = '\0';
+	if (kt_rate_table_take(s->rate, addr, g_get_monotonic_time(), &retry))
+		return TRUE;
+	g_snprintf(retry_s, sizeof retry_s, "%u", retry);
+	const char *headers[] = {"Retry-After", retry_s, NULL};
+	r->resp.close_after = TRUE;
+	r->dispatched = TRUE;
+	kt_http_request_respond_error_full(r, 429, headers, "rate_limited",
+	                                   "too many requests from this address: retry later");
+	return FALSE;
+}
+
 static int kt_http_on_request(struct lws *wsi, KtHttpSession *sess)
 {
 	KtHttpServer *s = lws_context_user(lws_get_context(wsi));
@@ -220,6 +241,8 @@ static int kt_http_on_request(struct lws *wsi, KtHttpSession *sess)
 		                     problem);
 		return 0;
 	}
+	if (!kt_http_rate_ok(s, r))
+		return 0;
 	r->route = kt_http_find_route(s, r->path);
 	r->body_limit = r->route && r->route->max_body ? r->route->max_body : s->max_body;
 
@@ -458,6 +481,8 @@ static void kt_http_copy_config(KtHttpServer *s, const KtHttpServerConfig *cfg)
 	guint n_extra = 0;
 
 	s->max_body = cfg->max_body ? cfg->max_body : KT_HTTP_DEFAULT_MAX_BODY;
+	if (cfg->rate)
+		s->rate = kt_rate_table_new(cfg->rate, cfg->rate_burst, 0);
 	s->n_routes = cfg->n_routes;
 	s->routes = g_new0(KtHttpRouteEntry, cfg->n_routes);
 	for (guint i = 0; i < cfg->n_routes; i++) {
@@ -583,6 +608,7 @@ void kt_http_server_free(KtHttpServer *s)
 	g_free(s->protocols);
 	g_ptr_array_unref(s->vhosts);
 	g_ptr_array_unref(s->strings);
+	kt_rate_table_free(s->rate);
 	free(s->web_root);
 	g_free(s);
 }

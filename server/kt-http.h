@@ -93,6 +93,11 @@ typedef struct {
 	/* Optional zero-terminated list appended after the HTTP protocol (e.g.
 	 * the WebSocket protocol); borrowed. */
 	const struct lws_protocols *extra_protocols;
+	/* Requests per second per client address (token bucket of rate_burst,
+	 * kt-rate.h); one more gets 429 with Retry-After before its body is
+	 * read, and the connection is closed. 0 = no limit. */
+	guint rate;
+	guint rate_burst;
 } KtHttpServerConfig;
 
 /* Creates the lws context and binds every listen entry. Returns NULL with
@@ -145,6 +150,11 @@ void kt_http_request_respond_json(KtHttpRequest *r, guint status, json_t *body);
 /* Responds {"error": code, "message": printf(fmt, ...)} as application/json. */
 void kt_http_request_respond_error(KtHttpRequest *r, guint status, const char *code,
                                    const char *fmt, ...) G_GNUC_PRINTF(4, 5);
+
+/* kt_http_request_respond_error with extra response headers (NULL-terminated
+ * name, value pairs, e.g. Retry-After) and a plain message. */
+void kt_http_request_respond_error_full(KtHttpRequest *r, guint status, const char *const *headers,
+                                        const char *code, const char *message);
 
 /* Answers with the regular file at @path (GET or HEAD), read from disk in chunks as the
  * client takes them (never loaded whole). HTTP Range (RFC 9110 §14) on one range:

@@ -436,6 +436,8 @@ KtPeerConfig kt_lesson_media_peer_config(KtLessonMedia *m, MediaLesson *l)
 	    .port_min = st->ice_port_min,
 	    .port_max = st->ice_port_max,
 	    .ice_tcp = st->ice_tcp,
+	    .gate = m->config.gate,
+	    .consent_timeout_s = (guint)st->consent_timeout,
 	};
 
 	return cfg;

@@ -78,6 +78,7 @@ typedef KtLessonFeedInfo **(*KtLessonMediaFeedsFunc)(const char *lesson, gpointe
 typedef struct {
 	KtLessons *lessons;
 	KtCert *dtls_cert;
+	KtPeerGate *gate; /* [limits] dtls_handshakes, for publish offers; borrowed */
 	const KtSettings *settings;
 	const char *video_codecs; /* "vp8,h264" */
 	KtLessonMediaSendFunc send;

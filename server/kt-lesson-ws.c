@@ -28,6 +28,8 @@ static void reply_error(KtLessonWs *ws, const char *lesson, const char *particip
 	if (error->domain == KT_LESSON_MEDIA_ERROR &&
 	    (guint)error->code < G_N_ELEMENTS(error_codes))
 		code = error_codes[error->code];
+	else if (g_error_matches(error, KT_PEER_ERROR, KT_PEER_ERROR_BUSY))
+		code = "busy"; /* [limits] dtls_handshakes: retry in a few seconds */
 	kt_signal_send_error(ws->signal, lesson, participant, request_id, code, "%s",
 	                     error->message);
 }

@@ -109,6 +109,9 @@ static gboolean start_peer(MediaLesson *l, Participant *p)
 	/* Ketang offers, so it controls ICE (RFC 8445 §6.1.1); the DTLS role
 	 * comes with the answer (we offer actpass). */
 	cfg.controlling = TRUE;
+	/* Ketang's own offer to a participant it already let in: not gated
+	 * (dtls_handshakes bounds what clients start). */
+	cfg.gate = NULL;
 	p->sub_peer = kt_peer_new(&cfg, &events, p, &error);
 	if (!p->sub_peer)
 		g_warning("lesson %s: no subscribe connection for %s: %s", l->id, p->id,

@@ -111,6 +111,10 @@ void kt_ops_metrics(KtHttpRequest *req, gpointer user_data)
 	append_metric(out, "ketang_publishers", "gauge", "Connected publisher sessions.",
 	              m.publishers);
 	append_metric(out, "ketang_subscribers", "gauge", "Subscriber sessions.", m.subscribers);
+	append_metric(out, "ketang_sessions_connecting", "gauge",
+	              "Media sessions started by clients whose ICE and DTLS are not done yet "
+	              "([limits] dtls_handshakes).",
+	              kt_peer_gate_get_connecting(server->peer_gate));
 	for (guint i = 0; i < G_N_ELEMENTS(counter_rows); i++)
 		append_metric(out, counter_rows[i].name, counter_rows[i].type, counter_rows[i].help,
 		              m.counters[i]);

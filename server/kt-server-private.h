@@ -20,7 +20,8 @@ struct _KtServer {
 	GMainLoop *loop;
 	guint8 *secret;
 	gsize secret_len;
-	KtCert *dtls_cert; /* one DTLS identity per process, fingerprint in every answer */
+	KtPeerGate *peer_gate; /* [limits] dtls_handshakes */
+	KtCert *dtls_cert;     /* one DTLS identity per process, fingerprint in every answer */
 	KtWorkerPool *workers;
 	KtHttpServer *http;
 	KtSignal *signal;      /* the lesson WebSocket /ws; outlives http */

@@ -150,6 +150,8 @@ static gboolean start_http(KtServer *server, GError **error)
 	    .web_root = server->web_root,
 	    .max_body = server->settings->max_body_bytes,
 	    .loop = server->loop,
+	    .rate = (guint)server->settings->http_rate,
+	    .rate_burst = (guint)server->settings->http_burst,
 	};
 
 	g_array_append_vals(all_routes, routes, G_N_ELEMENTS(routes));
@@ -164,12 +166,20 @@ static gboolean start_http(KtServer *server, GError **error)
 		return FALSE;
 	cfg.cert_path = cert_path;
 	cfg.key_path = key_path;
-	server->signal = kt_signal_new(server->secret, server->secret_len);
+	const KtSignalConfig signal_cfg = {
+	    .max_message = (gsize)server->settings->ws_max_message,
+	    .message_rate = (guint)server->settings->ws_message_rate,
+	    .message_burst = (guint)server->settings->ws_message_burst,
+	    .idle_timeout_s = (guint)server->settings->ws_idle_timeout,
+	    .max_participants = (guint)server->settings->max_participants,
+	};
+	server->signal = kt_signal_new(server->secret, server->secret_len, &signal_cfg);
 	cfg.extra_protocols = kt_signal_get_protocols(server->signal);
 	{
 		KtLessonMediaConfig mc = {
 		    .lessons = server->lessons,
 		    .dtls_cert = server->dtls_cert,
+		    .gate = server->peer_gate,
 		    .settings = server->settings,
 		    .video_codecs = server->video_codecs,
 		};
@@ -209,6 +219,7 @@ KtServer *kt_server_new(KtSettings *settings, GMainLoop *loop, GError **error)
 	room_config.max_playout_delay_ms = settings->max_playout_delay_ms;
 	if (!kt_secret_load(settings, &server->secret, &server->secret_len, error))
 		goto fail;
+	server->peer_gate = kt_peer_gate_new((guint)settings->dtls_handshakes);
 	server->dtls_cert = kt_cert_new_ecdsa("ketang-dtls", 30, NULL, error);
 	if (!server->dtls_cert)
 		goto fail;
@@ -264,6 +275,7 @@ void kt_server_free(KtServer *server)
 	kt_worker_pool_free(server->workers);
 	if (server->dtls_cert)
 		kt_cert_unref(server->dtls_cert);
+	kt_peer_gate_unref(server->peer_gate);
 	kt_secret_free(server->secret, server->secret_len);
 	g_free(server->web_root);
 	g_free(server->video_codecs);

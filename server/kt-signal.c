@@ -31,6 +31,7 @@ typedef struct {
 struct _KtSignal {
 	guint8 *secret;
 	gsize secret_len;
+	KtSignalConfig cfg;
 	KtWs *ws;
 	GHashTable *lessons; /* lesson id → KtSignalLesson* (owned) */
 	const KtSignalMediaOps *media_ops;
@@ -99,6 +100,8 @@ static const char *kt_signal_error_to_code(const GError *error)
 	    [KT_SIGNAL_ERROR_ALREADY_JOINED] = "already-joined",
 	    [KT_SIGNAL_ERROR_WRONG_ROLE] = "wrong-role",
 	    [KT_SIGNAL_ERROR_MEDIA_UNAVAILABLE] = "media-unavailable",
+	    [KT_SIGNAL_ERROR_LESSON_FULL] = "lesson-full",
+	    [KT_SIGNAL_ERROR_RATE_LIMITED] = "rate-limited",
 	};
 	static const char *const roster_codes[] = {
 	    [KT_ROSTER_ERROR_NO_SUCH_PARTICIPANT] = "no-such-participant",
@@ -156,6 +159,26 @@ static KtSignalPeer *kt_signal_find_peer(KtSignal *s, const char *lesson, const 
 
 /* -------------------------------------------------------------------- join */
 
+/* max_participants, the teachers not counted: a full room never locks the
+ * teacher out of the lesson. A join is rare; the walk is short. */
+static gboolean kt_signal_lesson_has_seat(KtSignal *s, KtSignalLesson *l, GError **error)
+{
+	GHashTableIter it;
+	gpointer value;
+	guint n = 0;
+
+	if (!s->cfg.max_participants)
+		return TRUE;
+	g_hash_table_iter_init(&it, l->peers);
+	while (g_hash_table_iter_next(&it, NULL, &value))
+		n += ((KtSignalPeer *)value)->role != KT_ROLE_TEACHER;
+	if (n < s->cfg.max_participants)
+		return TRUE;
+	g_set_error(error, KT_SIGNAL_ERROR, KT_SIGNAL_ERROR_LESSON_FULL,
+	            "the lesson already has %u participants (max_participants)", n);
+	return FALSE;
+}
+
 static json_t *kt_signal_joined_new(const KtRoster *r, const KtRosterEntry *self, json_t *id,
                                     const char *title)
 {
@@ -206,6 +229,8 @@ static gboolean kt_signal_on_join(KtSignalCall *call, GError **error)
 		return FALSE;
 	}
 	KtSignalLesson *l = kt_signal_lesson_get(s, claims.lesson);
+	if (claims.role != KT_ROLE_TEACHER && !kt_signal_lesson_has_seat(s, l, error))
+		return FALSE;
 	const KtRosterEntry *e =
 	    kt_roster_add(l->roster, claims.role, call->msg->name, now_ms, error);
 	if (!e)
@@ -508,13 +533,21 @@ static void kt_signal_on_message(KtWsConn *c, const char *data, gsize len, gpoin
 
 static void kt_signal_on_refused(KtWsConn *c, KtWsRefusal why, gpointer user_data)
 {
+	static const struct {
+		const char *code;
+		const char *message;
+	} refusals[] = {
+	    [KT_WS_REFUSED_TOO_LARGE] = {"too-large", "message over %u bytes"},
+	    [KT_WS_REFUSED_BINARY] = {"bad-json", "binary frames are not used: send JSON text"},
+	    [KT_WS_REFUSED_RATE] = {"rate-limited",
+	                            "more than %u messages a second: messages are dropped until "
+	                            "the rate falls (ws_message_rate)"},
+	};
 	KtSignalPeer *peer = kt_ws_conn_get_data(c);
-	json_t *msg = why == KT_WS_REFUSED_TOO_LARGE
-	                  ? kt_signal_msg_new_error(NULL, "too-large", "message over %d bytes",
-	                                            KT_SIGNAL_MSG_MAX_BYTES)
-	                  : kt_signal_msg_new_error(NULL, "bad-json",
-	                                            "binary frames are not used: send JSON text");
-	(void)user_data;
+	KtSignal *s = user_data;
+	guint n = why == KT_WS_REFUSED_RATE ? s->cfg.message_rate : (guint)s->cfg.max_message;
+	json_t *msg = kt_signal_msg_new_error(NULL, refusals[why].code, refusals[why].message, n);
+
 	kt_signal_peer_send(peer, msg);
 	json_decref(msg);
 }
@@ -539,7 +572,7 @@ static void kt_signal_on_closed(KtWsConn *c, gpointer user_data)
 
 /* ------------------------------------------------------------------ public */
 
-KtSignal *kt_signal_new(const guint8 *secret, gsize secret_len)
+KtSignal *kt_signal_new(const guint8 *secret, gsize secret_len, const KtSignalConfig *cfg)
 {
 	static const KtWsCallbacks callbacks = {
 	    .opened = kt_signal_on_opened,
@@ -547,15 +580,26 @@ KtSignal *kt_signal_new(const guint8 *secret, gsize secret_len)
 	    .refused = kt_signal_on_refused,
 	    .closed = kt_signal_on_closed,
 	};
-	const KtWsConfig cfg = {.path = "/ws", .max_message = KT_SIGNAL_MSG_MAX_BYTES};
 	KtSignal *s = g_new0(KtSignal, 1);
+
+	if (cfg)
+		s->cfg = *cfg;
+	if (!s->cfg.max_message || s->cfg.max_message > KT_SIGNAL_MSG_MAX_BYTES)
+		s->cfg.max_message = KT_SIGNAL_MSG_MAX_BYTES;
+	const KtWsConfig ws_cfg = {
+	    .path = "/ws",
+	    .max_message = s->cfg.max_message,
+	    .idle_timeout_s = s->cfg.idle_timeout_s,
+	    .message_rate = s->cfg.message_rate,
+	    .message_burst = s->cfg.message_burst,
+	};
 
 	for (guint i = 0; i < KT_SIGNAL_MSG_N_TYPES; i++)
 		g_assert(kt_signal_handlers[i].handle); /* the table covers every type */
 	s->secret = g_memdup2(secret, secret_len);
 	s->secret_len = secret_len;
 	s->lessons = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, kt_signal_lesson_free);
-	s->ws = kt_ws_new(&cfg, &callbacks, s);
+	s->ws = kt_ws_new(&ws_cfg, &callbacks, s);
 	return s;
 }
 

@@ -45,7 +45,19 @@ typedef enum {
 	KT_SIGNAL_ERROR_ALREADY_JOINED,    /* "already-joined" */
 	KT_SIGNAL_ERROR_WRONG_ROLE,        /* "wrong-role" */
 	KT_SIGNAL_ERROR_MEDIA_UNAVAILABLE, /* "media-unavailable" */
+	KT_SIGNAL_ERROR_LESSON_FULL,       /* "lesson-full": max_participants */
+	KT_SIGNAL_ERROR_RATE_LIMITED,      /* "rate-limited": message_rate */
 } KtSignalError;
+
+/* Limits ([limits] in configs/ketang.ini); zeros take the defaults. */
+typedef struct {
+	gsize max_message;      /* bytes; KT_SIGNAL_MSG_MAX_BYTES when 0, never more */
+	guint message_rate;     /* messages/s per socket (kt-ws.h); 0 = no limit */
+	guint message_burst;    /* message_rate when 0 */
+	guint idle_timeout_s;   /* 60 when 0 */
+	guint max_participants; /* joined sockets per lesson, teachers not counted
+	                         * against it; 0 = no limit */
+} KtSignalConfig;
 
 /* Implemented by the media side; every member may be NULL. All run on the
  * control loop, after the roster changed. Participant ids are the roster's
@@ -86,8 +98,9 @@ typedef struct {
 	             json_t *request_id);
 } KtSignalMediaOps;
 
-/* @secret (≥ 16 bytes) verifies join tokens; copied. Control loop. */
-KtSignal *kt_signal_new(const guint8 *secret, gsize secret_len);
+/* @secret (≥ 16 bytes) verifies join tokens; copied. @cfg may be NULL (no
+ * limits but the message size); copied. Control loop. */
+KtSignal *kt_signal_new(const guint8 *secret, gsize secret_len, const KtSignalConfig *cfg);
 
 /* Frees the rosters and any conns left (the HTTP server must be freed
  * first). NULL allowed. */

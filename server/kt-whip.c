@@ -351,6 +351,8 @@ static KtPeer *start_peer(WhipCtx *ctx, gboolean dtls_active, KtLesson *lesson, 
 	    .port_min = st->ice_port_min,
 	    .port_max = st->ice_port_max,
 	    .ice_tcp = st->ice_tcp,
+	    .gate = server->peer_gate,
+	    .consent_timeout_s = (guint)st->consent_timeout,
 	    .controlling = FALSE,
 	    .dtls_role = dtls_active ? KT_DTLS_ROLE_CLIENT : KT_DTLS_ROLE_SERVER,
 	    .remote_ufrag = m->ice_ufrag,
@@ -450,8 +452,13 @@ static void handle_offer(KtServer *server, KtHttpRequest *req, KtSessionKind kin
 	lesson = kt_lessons_get_or_create(server->lessons, lesson_id, &error);
 	peer = lesson ? start_peer(ctx, dtls_active, lesson, &error) : NULL;
 	session = peer ? kt_lesson_add_session(lesson, kind, peer, &error) : NULL;
-	if (!session) {
+	if (!session && g_error_matches(error, KT_PEER_ERROR, KT_PEER_ERROR_BUSY)) {
+		static const char *const retry[] = {"Retry-After", "2", NULL};
+		kt_http_request_respond_error_full(req, 503, retry, "busy", error->message);
+	} else if (!session) {
 		kt_http_request_respond_error(req, 503, "unavailable", "%s", error->message);
+	}
+	if (!session) {
 		if (peer) {
 			kt_peer_close(peer);
 			kt_peer_unref(peer);

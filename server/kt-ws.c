@@ -4,6 +4,8 @@
 
 #include "kt-ws.h"
 
+#include "kt-rate.h"
+
 #include <libwebsockets.h>
 #include <string.h>
 
@@ -41,6 +43,8 @@ struct _KtWsConn {
 	GQueue out;           /* KtWsOut* */
 	gsize out_bytes;
 	gint64 last_rx_us;
+	KtTokenBucket bucket; /* message_rate */
+	guint refused_in_row; /* messages dropped by the rate limit since one passed */
 	gboolean ping_due;
 	gboolean closing;
 	guint16 close_code;
@@ -69,6 +73,22 @@ static void kt_ws_conn_closed(KtWs *ws, KtWsConn *c)
 
 /* ------------------------------------------------------------------ receive */
 
+/* The rate limit of one whole message; FALSE = drop it. */
+static gboolean kt_ws_rate_ok(KtWsConn *c)
+{
+	KtWs *ws = c->ws;
+
+	if (kt_token_bucket_take(&c->bucket, g_get_monotonic_time())) {
+		c->refused_in_row = 0;
+		return TRUE;
+	}
+	if (c->refused_in_row++ == 0)
+		ws->cb.refused(c, KT_WS_REFUSED_RATE, ws->user_data);
+	else if (c->refused_in_row > c->bucket.burst)
+		kt_ws_conn_close(c, KT_WS_CLOSE_POLICY, "too many messages");
+	return FALSE;
+}
+
 /* Whole messages only: lws hands over a message in pieces (fragments, and
  * parts of a frame larger than its rx buffer). */
 static void kt_ws_on_receive(KtWsConn *c, const void *in, size_t len)
@@ -88,7 +108,7 @@ static void kt_ws_on_receive(KtWsConn *c, const void *in, size_t len)
 	if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi) > 0)
 		return;
 
-	if (c->closing) {
+	if (c->closing || !kt_ws_rate_ok(c)) {
 		/* Nothing more is answered once we close. */
 	} else if (c->rx_dropping) {
 		ws->cb.refused(c, KT_WS_REFUSED_TOO_LARGE, ws->user_data);
@@ -118,9 +138,11 @@ static int kt_ws_write_close(KtWsConn *c)
 static int kt_ws_on_writeable(KtWsConn *c)
 {
 	if (c->ping_due) {
-		guint8 buf[LWS_PRE];
+		/* A payload: lws 4.1 runs no RECEIVE_PONG for an empty pong,
+		 * and a browser's pong echoes the ping's payload. */
+		guint8 buf[LWS_PRE + 2] = {[LWS_PRE] = 'k', [LWS_PRE + 1] = 't'};
 		c->ping_due = FALSE;
-		if (lws_write(c->wsi, buf + LWS_PRE, 0, LWS_WRITE_PING) < 0)
+		if (lws_write(c->wsi, buf + LWS_PRE, 2, LWS_WRITE_PING) < 0)
 			return -1;
 	} else if (c->out.length) {
 		KtWsOut *m = g_queue_pop_head(&c->out);
@@ -193,6 +215,7 @@ static gboolean kt_ws_on_timer(gpointer data)
 {
 	KtWs *ws = data;
 	gint64 now = g_get_monotonic_time();
+	g_autoptr(GPtrArray) dead = g_ptr_array_new();
 	GHashTableIter it;
 	gpointer key;
 
@@ -202,15 +225,25 @@ static gboolean kt_ws_on_timer(gpointer data)
 		if (!c->wsi)
 			continue;
 		gint64 silent_s = (now - c->last_rx_us) / G_USEC_PER_SEC;
-		if (silent_s >= ws->cfg.idle_timeout_s) {
-			/* Not from inside its own callback: lws closes it
-			 * from the event loop (CLOSED follows). */
-			lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+		if (silent_s >= ws->cfg.idle_timeout_s + KT_WS_CLOSE_TIMEOUT_S) {
+			/* Not even the close frame went out (a peer that does
+			 * not read). */
+			g_ptr_array_add(dead, c->wsi);
+		} else if (silent_s >= ws->cfg.idle_timeout_s) {
+			/* Through the writeable callback: lws_set_timeout()
+			 * from outside lws' own callbacks is only acted on at
+			 * its next service (seen 18 s late with lws 4.1's
+			 * GLib loop). */
+			kt_ws_conn_close(c, KT_WS_CLOSE_GOING_AWAY, "idle timeout");
 		} else if (silent_s >= ws->cfg.ping_interval_s && !c->closing) {
 			c->ping_due = TRUE;
 			lws_callback_on_writable(c->wsi);
 		}
 	}
+	/* Not inside any callback of theirs, so a synchronous kill is safe;
+	 * CLOSED runs (and frees the conn) from here, after the walk. */
+	for (guint i = 0; i < dead->len; i++)
+		lws_set_timeout(dead->pdata[i], PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_SYNC);
 	return G_SOURCE_CONTINUE;
 }
 
@@ -236,6 +269,8 @@ static KtWsConn *kt_ws_conn_open(KtWs *ws, struct lws *wsi)
 	c->rx = g_byte_array_new();
 	g_queue_init(&c->out);
 	c->last_rx_us = g_get_monotonic_time();
+	kt_token_bucket_init(&c->bucket, ws->cfg.message_rate, ws->cfg.message_burst,
+	                     c->last_rx_us);
 	g_hash_table_add(ws->conns, c);
 	if (ws->cb.opened)
 		ws->cb.opened(c, ws->user_data);
@@ -292,10 +327,12 @@ KtWs *kt_ws_new(const KtWsConfig *cfg, const KtWsCallbacks *cb, gpointer user_da
 		ws->cfg.max_message = KT_WS_DEFAULT_MAX_MESSAGE;
 	if (!ws->cfg.max_queue)
 		ws->cfg.max_queue = KT_WS_DEFAULT_MAX_QUEUE;
-	if (!ws->cfg.ping_interval_s)
-		ws->cfg.ping_interval_s = KT_WS_DEFAULT_PING_S;
 	if (!ws->cfg.idle_timeout_s)
 		ws->cfg.idle_timeout_s = KT_WS_DEFAULT_IDLE_S;
+	/* A short idle timeout pings sooner, so a live browser is never dropped. */
+	if (!ws->cfg.ping_interval_s)
+		ws->cfg.ping_interval_s =
+		    MAX(1u, MIN(KT_WS_DEFAULT_PING_S, ws->cfg.idle_timeout_s / 2));
 	ws->cb = *cb;
 	ws->user_data = user_data;
 	ws->conns = g_hash_table_new(NULL, NULL);
@@ -355,7 +392,7 @@ void kt_ws_test_receive(KtWsConn *c, const char *data, gsize len)
 	KtWs *ws = c->ws;
 	g_autofree char *copy = g_strndup(data, len);
 
-	if (c->closing)
+	if (c->closing || !kt_ws_rate_ok(c))
 		return;
 	if (len > ws->cfg.max_message)
 		ws->cb.refused(c, KT_WS_REFUSED_TOO_LARGE, ws->user_data);

@@ -7,13 +7,19 @@
  *   bytes; a bigger message is read to its end and dropped, and reported as
  *   KT_WS_REFUSED_TOO_LARGE; a binary message as KT_WS_REFUSED_BINARY. The
  *   socket stays open either way;
+ * - spends one token of the connection's bucket (message_rate per second,
+ *   message_burst at once) per message: a message that finds the bucket empty
+ *   is dropped, the first of a run of such reported as KT_WS_REFUSED_RATE
+ *   (one report, not one per message, so a flood is not answered in kind),
+ *   and a peer that sends another message_burst while refused is closed
+ *   (1008);
  * - queues outgoing messages per connection and writes one per
  *   LWS_CALLBACK_SERVER_WRITEABLE (lws allows one write per writeable
  *   callback); a peer that lets more than max_queue bytes pile up is
  *   disconnected (1008);
  * - pings a connection that was silent for ping_interval seconds (browsers
- *   answer pings themselves, RFC 6455 section 5.5.2) and drops one silent for
- *   idle_timeout seconds;
+ *   answer pings themselves, RFC 6455 section 5.5.2) and closes one silent for
+ *   idle_timeout seconds (1001), dropping it if even that cannot be sent;
  * - closes with a code and reason after the queued messages went out.
  *
  * Ownership: KtWs is created by kt_ws_new and freed by kt_ws_free. It must
@@ -40,12 +46,14 @@ typedef struct _KtWsConn KtWsConn;
 
 /* Close codes (RFC 6455 section 7.4; 4000-4999 are ours, PROTOCOL.md). */
 #define KT_WS_CLOSE_NORMAL 1000
+#define KT_WS_CLOSE_GOING_AWAY 1001
 #define KT_WS_CLOSE_POLICY 1008
 #define KT_WS_CLOSE_JOIN_FAILED 4001
 
 typedef enum {
 	KT_WS_REFUSED_TOO_LARGE, /* over max_message bytes */
 	KT_WS_REFUSED_BINARY,    /* a binary message */
+	KT_WS_REFUSED_RATE,      /* over message_rate: this and later messages dropped */
 } KtWsRefusal;
 
 typedef struct {
@@ -65,8 +73,10 @@ typedef struct {
 	const char *path;      /* "/ws" when NULL */
 	gsize max_message;     /* bytes; 64 KiB when 0 */
 	gsize max_queue;       /* bytes queued per conn; 4 MiB when 0 */
-	guint ping_interval_s; /* 20 when 0 */
+	guint ping_interval_s; /* 20 (at most idle_timeout / 2) when 0 */
 	guint idle_timeout_s;  /* 60 when 0 */
+	guint message_rate;    /* messages per second per conn; 0 = no limit */
+	guint message_burst;   /* messages at once; message_rate when 0 */
 } KtWsConfig;
 
 /* @cb is copied; @cfg may be NULL (defaults) and is copied. */
@@ -101,7 +111,8 @@ guint kt_ws_get_n_conns(KtWs *ws);
 /* --- Tests only: conns without a socket, to drive the layer above. --- */
 
 KtWsConn *kt_ws_test_open(KtWs *ws); /* runs `opened` */
-/* As if a whole text message (or one over max_message) arrived. */
+/* As if a whole text message (or one over max_message) arrived; the rate
+ * limit applies. */
 void kt_ws_test_receive(KtWsConn *c, const char *data, gsize len);
 /* The oldest queued outgoing message (g_free), or NULL. */
 char *kt_ws_test_pop_sent(KtWsConn *c);

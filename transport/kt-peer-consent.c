@@ -1,6 +1,6 @@
 /* Consent freshness (RFC 7675) for a peer whose DTLS is up: Ketang stops
- * sending to an address that has not shown, for 10 s, that it still wants
- * the session.
+ * sending to an address that has not shown, for consent_timeout_s (10 s by
+ * default, [limits] consent_timeout), that it still wants the session.
  *
  * libnice's own consent freshness (NICE_AGENT_OPTION_CONSENT_FRESHNESS, 0.1.21)
  * failed a classroom behind 20 % random loss: it sends one request every 4-6 s
@@ -9,7 +9,7 @@
  * that passes authentication with the session's keys (a browser sends RTCP at
  * least every second or so even when it only receives, so 20 % loss leaves
  * plenty), counted per packet with one increment and judged every 2 s on the
- * worker. It expires after 10 s of silence: sooner than RFC 7675's 30 s (to
+ * worker. It expires after 10 s of silence by default: sooner than RFC 7675's 30 s (to
  * stop sooner is always allowed), as libnice did in practice, because a
  * lesson's pages that lost their network rejoin as new sessions and the old
  * ones must be gone by then (e2e/lesson's network drop). libnice still answers
@@ -19,7 +19,6 @@
 #include "kt-peer-private.h"
 
 #define CONSENT_TICK_MS 2000
-#define CONSENT_TIMEOUT_US (10 * G_USEC_PER_SEC)
 
 static gboolean on_consent_tick(gpointer data)
 {
@@ -31,13 +30,15 @@ static gboolean on_consent_tick(gpointer data)
 		peer->consent_at_us = now;
 		return G_SOURCE_CONTINUE;
 	}
-	if (now - peer->consent_at_us < CONSENT_TIMEOUT_US)
+	if (now - peer->consent_at_us < peer->consent_timeout_us)
 		return G_SOURCE_CONTINUE;
 	/* Stop sending at once (RFC 7675 §5.1): the direct path goes, and a
 	 * failed peer sends nothing. */
 	kt_peer_clear_direct_path(peer);
-	kt_peer_set_state(peer, KT_PEER_STATE_FAILED,
-	                  "consent expired: nothing authenticated from the peer for 10 s");
+	g_autofree char *why = g_strdup_printf(
+	    "consent expired: nothing authenticated from the peer for %" G_GINT64_FORMAT " s",
+	    peer->consent_timeout_us / G_USEC_PER_SEC);
+	kt_peer_set_state(peer, KT_PEER_STATE_FAILED, why);
 	g_clear_pointer(&peer->consent_timer, g_source_unref);
 	return G_SOURCE_REMOVE;
 }

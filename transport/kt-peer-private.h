@@ -30,6 +30,9 @@ struct _KtPeer {
 	char **remote_candidates;
 	KtPeerEvents events;
 	gpointer user_data;
+	KtPeerGate *gate; /* ref'd, or NULL */
+	gint gate_held;   /* atomic: 1 while this peer counts in gate */
+	gint64 consent_timeout_us;
 
 	/* Control loop only. */
 	gboolean closing;

@@ -33,10 +33,19 @@ KtPeer *kt_peer_ref(KtPeer *peer)
 	return peer;
 }
 
+/* Any thread: the peer stops counting as connecting (once). */
+static void kt_peer_leave_gate(KtPeer *peer)
+{
+	if (peer->gate && g_atomic_int_compare_and_exchange(&peer->gate_held, 1, 0))
+		kt_peer_gate_leave(peer->gate);
+}
+
 void kt_peer_unref(KtPeer *peer)
 {
 	if (!peer || !g_atomic_int_dec_and_test(&peer->refcount))
 		return;
+	kt_peer_leave_gate(peer);
+	kt_peer_gate_unref(peer->gate);
 	/* Worker resources are gone by now: the worker held a reference until
 	 * its agent was closed (see close_on_worker). */
 	kt_cert_unref(peer->cert);
@@ -115,6 +124,7 @@ void kt_peer_set_state(KtPeer *peer, KtPeerState state, const char *reason)
 	g_atomic_int_set(&peer->state, state);
 	if (state == KT_PEER_STATE_CONNECTED || state == KT_PEER_STATE_FAILED ||
 	    state == KT_PEER_STATE_CLOSED) {
+		kt_peer_leave_gate(peer);
 		PeerEvent *ev = g_new0(PeerEvent, 1);
 
 		ev->state = state;
@@ -296,9 +306,23 @@ static gboolean close_on_worker(gpointer data);
 KtPeer *kt_peer_new(const KtPeerConfig *config, const KtPeerEvents *events, gpointer user_data,
                     GError **error)
 {
+	if (config->gate && !kt_peer_gate_enter(config->gate)) {
+		g_set_error(error, KT_PEER_ERROR, KT_PEER_ERROR_BUSY,
+		            "%u media sessions are connecting already (dtls_handshakes): retry "
+		            "in a few seconds",
+		            kt_peer_gate_get_max(config->gate));
+		return NULL;
+	}
 	KtPeer *peer = g_new0(KtPeer, 1);
 	SetupCall call = {.peer = peer, .config = *config};
 
+	if (config->gate) {
+		peer->gate = kt_peer_gate_ref(config->gate);
+		peer->gate_held = 1;
+	}
+	peer->consent_timeout_us =
+	    (gint64)CLAMP(config->consent_timeout_s ? config->consent_timeout_s : 10, 1, 30) *
+	    G_USEC_PER_SEC;
 	kt_srtp_init();
 	peer->refcount = 1;
 	peer->direct_fd = -1;
@@ -359,6 +383,7 @@ static void teardown_worker_side(KtPeer *peer)
 	g_clear_pointer(&peer->pending_candidates, g_ptr_array_unref);
 	kt_peer_clear_direct_path(peer);
 	g_atomic_int_set(&peer->state, KT_PEER_STATE_CLOSED);
+	kt_peer_leave_gate(peer);
 	if (peer->agent) {
 		NiceAgent *agent = peer->agent;
 

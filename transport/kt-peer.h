@@ -18,6 +18,7 @@
 
 #include "kt-cert.h"
 #include "kt-dtls.h"
+#include "kt-peer-gate.h"
 #include "kt-worker.h"
 
 G_BEGIN_DECLS
@@ -27,6 +28,7 @@ GQuark kt_peer_error_quark(void);
 typedef enum {
 	KT_PEER_ERROR_ICE,
 	KT_PEER_ERROR_ADDRESS,
+	KT_PEER_ERROR_BUSY, /* the gate is full: retry in a few seconds */
 } KtPeerError;
 
 typedef enum {
@@ -58,6 +60,8 @@ typedef struct {
 	const char *remote_ufrag, *remote_pwd;
 	const char *remote_fingerprint;       /* sha-256, "AB:CD:..." */
 	const char *const *remote_candidates; /* "candidate:..." lines, may be NULL */
+	KtPeerGate *gate;                     /* counts this peer while it connects; NULL = none */
+	guint consent_timeout_s;              /* RFC 7675 consent expiry; 10 when 0 (at most 30) */
 } KtPeerConfig;
 
 /* Control-loop callbacks. */
@@ -78,7 +82,8 @@ typedef struct {
 	void (*connected)(KtPeer *peer, gpointer user_data);
 } KtPeerMediaFuncs;
 
-/* Control loop. Starts gathering on the worker; events follow. */
+/* Control loop. Starts gathering on the worker; events follow. NULL with
+ * KT_PEER_ERROR_BUSY when config->gate has no place left. */
 KtPeer *kt_peer_new(const KtPeerConfig *config, const KtPeerEvents *events, gpointer user_data,
                     GError **error);
 KtPeer *kt_peer_ref(KtPeer *peer);

@@ -22,11 +22,12 @@ const QUIET_MS = 300; // how long "nothing else arrives" is watched
 
 /** A client socket that queues what it receives, for in-order assertions. */
 class Client {
-	constructor(url, name, { protocol = PROTOCOL } = {}) {
+	constructor(url, name, { protocol = PROTOCOL, autoPong = true } = {}) {
 		this.name = name;
 		this.queue = [];
 		this.waiters = [];
-		this.ws = new WebSocket(url, protocol ? [protocol] : [], { rejectUnauthorized: false });
+		this.ws = new WebSocket(url, protocol ? [protocol] : [],
+			{ rejectUnauthorized: false, autoPong });
 		this.closed = new Promise((resolve) => {
 			this.ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() }));
 		});
@@ -399,5 +400,86 @@ describe('the classroom wall switched off', () => {
 			c.ws.terminate();
 			await server.stop();
 		}
+	});
+});
+
+describe('[limits] on the lesson WebSocket', () => {
+	const extraConfig = '[limits]\nmax_participants = 2\nws_message_rate = 5\n' +
+		'ws_message_burst = 10\nws_idle_timeout = 10\n';
+	let server, url;
+
+	before(async () => {
+		server = await startServer({ extraConfig });
+		url = `${server.origin.replace('https:', 'wss:')}/ws`;
+	});
+	after(async () => {
+		await server.stop();
+	});
+
+	async function joinAs(lesson, role, name) {
+		const c = new Client(url, name);
+		await c.open();
+		c.send({ type: 'join', id: 1, token: await server.token(lesson, role), name });
+		const joined = await c.expect('joined', { id: 1 });
+		return Object.assign(c, { joined, id: joined.participant.id });
+	}
+
+	it('refuses one participant over max_participants, never the teacher', async () => {
+		const a = await joinAs('full', 'classroom', 'A');
+		const b = await joinAs('full', 'classroom', 'B');
+		await a.expect('participant_joined');
+		const c = new Client(url, 'C');
+		await c.open();
+		c.send({ type: 'join', id: 1, token: await server.token('full', 'classroom'), name: 'C' });
+		await c.expectError('lesson-full', 1);
+		assert.equal((await c.closed).code, 4001);
+		await a.expectQuiet();
+		// The teacher still gets in.
+		const t = await joinAs('full', 'teacher', 'Ms Li');
+		assert.equal(t.joined.participants.length, 3);
+		for (const x of [a, b, t])
+			x.ws.close();
+	});
+
+	it('drops a flood over ws_message_rate with one error, then closes it (1008)', async () => {
+		const listener = await joinAs('flood', 'teacher', 'Ms Li');
+		const flood = await joinAs('flood', 'classroom', 'Flood');
+		await listener.expect('participant_joined');
+		const started = Date.now();
+		for (let i = 0; i < 40; i++)
+			flood.send({ type: 'chat', text: `spam ${i}` });
+		const closed = await flood.closed;
+		const errors = flood.queue.filter((m) => m.type === 'error');
+		assert.equal(closed.code, 1008, `closed with ${closed.code}`);
+		assert.equal(errors.length, 1, JSON.stringify(errors));
+		assert.equal(errors[0].code, 'rate-limited');
+		// The listener heard the burst (the join took one token), then the flooder leave.
+		const heard = [];
+		for (let m = await listener.next(); m.type !== 'participant_left'; m = await listener.next())
+			heard.push(m);
+		const chats = heard.filter((m) => m.type === 'chat').length;
+		console.log(`40 chats at once (rate 5/s, burst 10): closed 1008 after ` +
+			`${Date.now() - started} ms; the others heard ${chats} chats`);
+		assert.ok(chats >= 9 && chats <= 11, `${chats} chats got through`);
+		// The teacher's socket is untouched.
+		listener.queue.length = 0;
+		listener.send({ type: 'chat', id: 7, text: 'still here' });
+		await listener.expect('chat');
+		listener.ws.close();
+	});
+
+	it('closes a socket that answers no ping after ws_idle_timeout', async () => {
+		const quiet = new Client(url, 'quiet', { autoPong: false });
+		// One that answers pings (as browsers do), opened at the same time, stays.
+		const live = new Client(url, 'live');
+		await Promise.all([quiet.open(), live.open()]);
+		const opened = Date.now();
+		const closed = await quiet.closed;
+		const s = (Date.now() - opened) / 1000;
+		console.log(`a silent socket that answers no ping: closed after ${s.toFixed(1)} s ` +
+			`(ws_idle_timeout = 10), code ${closed.code}; the one answering pings is open`);
+		assert.ok(s >= 9 && s < 16, `closed after ${s} s`);
+		assert.equal(live.ws.readyState, WebSocket.OPEN);
+		live.ws.close();
 	});
 });

@@ -96,6 +96,7 @@ void peer_pair_connect(PeerPair *pair, KtWorker *server_worker, KtWorker *client
 	    .local_addresses = loopback,
 	    .controlling = FALSE,
 	    .dtls_role = KT_DTLS_ROLE_SERVER,
+	    .consent_timeout_s = pair->consent_timeout_s,
 	    .remote_ufrag = "clientufrag",
 	    .remote_pwd = "clientpasswordclientpassword",
 	};

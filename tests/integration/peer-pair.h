@@ -7,8 +7,9 @@
 #include "kt-peer.h"
 
 typedef struct {
-	const char *address; /* host candidate address; NULL = 127.0.0.1 */
-	guint client_port;   /* the client's UDP port (e.g. to shape its downlink); 0 = any */
+	const char *address;     /* host candidate address; NULL = 127.0.0.1 */
+	guint client_port;       /* the client's UDP port (e.g. to shape its downlink); 0 = any */
+	guint consent_timeout_s; /* the server side's ([limits] consent_timeout); 0 = default */
 	KtPeer *client, *server;
 	KtCert *client_cert, *server_cert;
 	gboolean server_ready;

@@ -2,9 +2,10 @@
  * SRTP over loopback). Two pairs connect. One client then sends the server an
  * authenticated RTCP packet every second, as a browser's reports do; the other sends
  * nothing at all (a browser gone without a word). The silent one's server side must fail
- * with consent expired 10 s after its last packet (checked every 2 s: 10-13 s), and the
- * talking one's must still be connected then. libnice's keepalives alone (the silent
- * client's agent still answers them) must not count as consent. */
+ * with consent expired 10 s after its last packet (the default; checked every 2 s: 10-13 s),
+ * or 5 s with [limits] consent_timeout = 5 (5-8 s), and the talking one's must still be
+ * connected then. libnice's keepalives alone (the silent client's agent still answers them)
+ * must not count as consent. */
 #include "kt-worker.h"
 #include "peer-pair.h"
 
@@ -22,12 +23,16 @@ static gboolean talk(gpointer data)
 	return G_SOURCE_CONTINUE;
 }
 
-static void test_silent_peer_loses_consent(void)
+/* @data: the server side's consent timeout in seconds (0 = the default, 10). */
+static void test_silent_peer_loses_consent(gconstpointer data)
 {
+	guint timeout_s = GPOINTER_TO_UINT(data);
+	gint64 expect_us = (timeout_s ? timeout_s : 10) * G_USEC_PER_SEC;
 	g_autoptr(GError) error = NULL;
 	KtWorkerPool *pool = kt_worker_pool_new(2, &error);
 	KtWorker *w, *cw;
-	PeerPair silent = {0}, talking = {0};
+	PeerPair silent = {.consent_timeout_s = timeout_s},
+	         talking = {.consent_timeout_s = timeout_s};
 	Talker t;
 	gint64 start, took;
 	guint timer;
@@ -47,8 +52,8 @@ static void test_silent_peer_loses_consent(void)
 	g_test_message("silent peer: consent expired after %.1f s; talking peer: %s", took / 1e6,
 	               talking.server_state == KT_PEER_STATE_CONNECTED ? "connected" : "not");
 	g_assert_cmpint(silent.server_state, ==, KT_PEER_STATE_FAILED);
-	g_assert_cmpint(took, >=, 10 * G_USEC_PER_SEC - 500000);
-	g_assert_cmpint(took, <=, 13 * G_USEC_PER_SEC);
+	g_assert_cmpint(took, >=, expect_us - 500000);
+	g_assert_cmpint(took, <=, expect_us + 3 * G_USEC_PER_SEC);
 	g_assert_cmpint(talking.server_state, ==, KT_PEER_STATE_CONNECTED);
 	g_source_remove(timer);
 	peer_pair_close(&silent);
@@ -59,6 +64,9 @@ static void test_silent_peer_loses_consent(void)
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
-	g_test_add_func("/peer-consent/silent-peer-loses-consent", test_silent_peer_loses_consent);
+	g_test_add_data_func("/peer-consent/silent-peer-loses-consent", GUINT_TO_POINTER(0),
+	                     test_silent_peer_loses_consent);
+	g_test_add_data_func("/peer-consent/consent-timeout-5s", GUINT_TO_POINTER(5),
+	                     test_silent_peer_loses_consent);
 	return g_test_run();
 }

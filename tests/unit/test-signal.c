@@ -18,10 +18,10 @@ typedef struct {
 	KtWs *ws;
 } Fixture;
 
+/* @data: a KtSignalConfig, or NULL. */
 static void fixture_setup(Fixture *f, gconstpointer data)
 {
-	(void)data;
-	f->s = kt_signal_new(secret, SECRET_LEN);
+	f->s = kt_signal_new(secret, SECRET_LEN, data);
 	f->ws = kt_signal_get_ws(f->s);
 }
 
@@ -587,8 +587,89 @@ static void test_audio(Fixture *f, gconstpointer data)
 	g_string_free(media.log, TRUE);
 }
 
+/* [limits] max_participants: one more is refused and closed; the teacher is
+ * always let in; a seat that frees up can be taken. */
+static void test_lesson_full(Fixture *f, gconstpointer data)
+{
+	(void)data;
+	KtWsConn *a = join(f, KT_ROLE_CLASSROOM, "A", NULL);
+	join(f, KT_ROLE_OBSERVER, NULL, NULL);
+	drain(a);
+
+	KtWsConn *c = kt_ws_test_open(f->ws);
+	g_autofree char *token = mint(LESSON, KT_ROLE_CLASSROOM, 600);
+	g_autofree char *text = g_strdup_printf("{\"type\":\"join\",\"token\":\"%s\"}", token);
+	send_text(c, text);
+	expect_error(c, "lesson-full");
+	g_assert_cmpuint(kt_ws_test_get_close_code(c), ==, KT_WS_CLOSE_JOIN_FAILED);
+	expect_nothing(a); /* nobody heard of it */
+	kt_ws_test_close(c);
+
+	join(f, KT_ROLE_TEACHER, NULL, NULL);
+	drain(a);
+	kt_ws_test_close(a);
+	c = kt_ws_test_open(f->ws);
+	send_text(c, text);
+	expect_type(c, "joined", NULL);
+}
+
+/* [limits] ws_message_rate: a burst passes, the next message gets one
+ * rate-limited error, the ones after it nothing, and another burst's worth
+ * closes the socket (1008). The others only heard the burst. */
+static void test_rate_limited(Fixture *f, gconstpointer data)
+{
+	const KtSignalConfig *cfg = data;
+	KtWsConn *listener = join(f, KT_ROLE_TEACHER, NULL, NULL);
+	KtWsConn *flood = join(f, KT_ROLE_CLASSROOM, NULL, NULL);
+	const char *chat = "{\"type\":\"chat\",\"id\":3,\"text\":\"spam\"}";
+
+	drain(listener);
+	/* The join took one token. */
+	for (guint i = 1; i < cfg->message_burst; i++)
+		send_text(flood, chat);
+	for (guint i = 1; i < cfg->message_burst; i++)
+		expect_type(listener, "chat", NULL);
+	expect_nothing(listener);
+	drain(flood);
+
+	send_text(flood, chat);
+	expect_error(flood, "rate-limited");
+	for (guint i = 1; i < cfg->message_burst; i++)
+		send_text(flood, chat);
+	expect_nothing(flood);
+	g_assert_cmpuint(kt_ws_test_get_close_code(flood), ==, 0);
+	send_text(flood, chat);
+	g_assert_cmpuint(kt_ws_test_get_close_code(flood), ==, KT_WS_CLOSE_POLICY);
+	expect_nothing(listener);
+	/* The listener's own socket is untouched. */
+	send_text(listener, chat);
+	expect_type(listener, "chat", NULL);
+}
+
+/* [limits] ws_max_message below the parser's own cap. */
+static void test_max_message(Fixture *f, gconstpointer data)
+{
+	const KtSignalConfig *cfg = data;
+	KtWsConn *c = join(f, KT_ROLE_TEACHER, NULL, NULL);
+	GString *chat = g_string_new("{\"type\":\"chat\",\"text\":\"");
+
+	while (chat->len < cfg->max_message)
+		g_string_append_c(chat, 'a');
+	g_string_append(chat, "\"}");
+	kt_ws_test_receive(c, chat->str, chat->len);
+	expect_error(c, "too-large");
+	g_string_free(chat, TRUE);
+	send_text(c, "{\"type\":\"chat\",\"text\":\"short\"}");
+	expect_type(c, "chat", NULL);
+}
+
 int main(int argc, char **argv)
 {
+	/* A rate of 1/s: the test sends its messages well within a second. */
+	static const KtSignalConfig full = {.max_participants = 2};
+	static const KtSignalConfig rate = {.message_rate = 1, .message_burst = 5};
+	static const KtSignalConfig small = {.max_message = 4096};
+
 	g_test_init(&argc, &argv, NULL);
 #define ADD(path, fn) g_test_add(path, Fixture, NULL, fixture_setup, fn, fixture_teardown)
 	ADD("/signal/join", test_join);
@@ -599,5 +680,9 @@ int main(int argc, char **argv)
 	ADD("/signal/leave-and-end", test_leave_and_end);
 	ADD("/signal/media", test_media);
 	ADD("/signal/audio", test_audio);
+#define ADD_CFG(path, cfg, fn) g_test_add(path, Fixture, cfg, fixture_setup, fn, fixture_teardown)
+	ADD_CFG("/signal/limits/lesson-full", &full, test_lesson_full);
+	ADD_CFG("/signal/limits/rate", &rate, test_rate_limited);
+	ADD_CFG("/signal/limits/max-message", &small, test_max_message);
 	return g_test_run();
 }
