@@ -5,6 +5,8 @@
 #     another address (127.0.0.2) is not affected; after Retry-After the first is served again;
 #   - dtls_handshakes: with 1, a second offer while the first session still connects gets 503
 #     "busy" + Retry-After, the gauge on /metrics says 1; DELETE of the first frees the place;
+#   - max_lessons, max_subscribers ([lesson]) and max_body_bytes ([server]): one more lesson,
+#     viewer or byte is refused (503 naming the limit, 413), the lesson goes on;
 #   - the server stays healthy throughout and exits cleanly.
 set -eu
 
