@@ -42,7 +42,7 @@ export async function ketangBinary() {
  * Starts `ketang serve` on a free loopback port with a temporary data dir
  * (or @dataDir, e.g. to restart on the same one; @extraConfig is appended to
  * the config file) and waits for its "listening" line. Returns { origin,
- * dataDir, config, token(lesson, role, ttl), stop({ keepData }), kill(), log() }.
+ * pid, dataDir, config, token(lesson, role, ttl), stop({ keepData }), kill(), log() }.
  */
 export async function startServer({ readyTimeoutMs = 20000, dataDir, extraConfig = '' } = {}) {
 	const bin = await ketangBinary();
@@ -119,5 +119,5 @@ export async function startServer({ readyTimeoutMs = 20000, dataDir, extraConfig
 			`ketang exited with ${JSON.stringify(result)} after SIGTERM:\n${output.slice(-4000)}`);
 	}
 
-	return { origin, port, dataDir, config, token, stop, kill, log: () => output };
+	return { origin, port, pid: child.pid, dataDir, config, token, stop, kill, log: () => output };
 }
