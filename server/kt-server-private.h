@@ -4,6 +4,7 @@
 
 #include "kt-api-lessons.h"
 #include "kt-api-recordings.h"
+#include "kt-audit.h"
 #include "kt-cert.h"
 #include "kt-http.h"
 #include "kt-lesson-store.h"
@@ -26,6 +27,7 @@ struct _KtServer {
 	KtSignal *signal;      /* the lesson WebSocket /ws; outlives http */
 	KtLessonWs *lesson_ws; /* its media and attendance */
 	KtLessons *lessons;
+	KtAudit *audit;                  /* admin actions and archive access, <data_dir>/audit.db */
 	KtLessonStore *lesson_store;     /* the catalog, <data_dir>/ketang.db */
 	KtApiLessons *api_lessons;       /* /api/lessons routes */
 	KtRecordings *recordings;        /* the archive catalog, <data_dir>/recordings.db */
