@@ -28,7 +28,7 @@
 #define KT_HTTP_PAGE_CSP                                                                           \
 	"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "    \
 	"media-src 'self' blob:; connect-src 'self'; worker-src 'self' blob:; "                    \
-	"object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+	"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 /* API answers, media and errors are never documents to render. */
 #define KT_HTTP_DATA_CSP "default-src 'none'; frame-ancestors 'none'"
 
