@@ -3,6 +3,7 @@
 
 #include "kt-audit.h"
 
+#include "kt-api.h"
 #include "kt-db.h"
 
 /* migrations[v] takes a database from version v to v + 1. Append only. */
@@ -26,6 +27,7 @@ static const char *const migrations[] = {
 typedef enum {
 	ST_INSERT,
 	ST_LIST,
+	ST_COUNT,
 	ST_COUNT_ALL,
 } KtAuditStatement;
 
@@ -33,7 +35,8 @@ static const char *const statement_sql[ST_COUNT_ALL] = {
     [ST_INSERT] = "INSERT INTO audit (at, role, lesson, address, action, object, result)"
                   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     [ST_LIST] = "SELECT id, at, role, lesson, address, action, object, result FROM audit"
-                " WHERE at >= ?1 ORDER BY id LIMIT ?2",
+                " WHERE at >= ?1 ORDER BY id LIMIT ?2 OFFSET ?3",
+    [ST_COUNT] = "SELECT count(*) FROM audit WHERE at >= ?1",
 };
 
 static const KtDbSchema schema = {
@@ -140,14 +143,31 @@ static gpointer read_entry(sqlite3_stmt *st, gpointer user_data, GError **error)
 	return e;
 }
 
-GPtrArray *kt_audit_list(KtAudit *a, gint64 since, guint limit, GError **error)
+GPtrArray *kt_audit_list(KtAudit *a, gint64 since, guint limit, guint offset, guint *total,
+                         GError **error)
 {
-	sqlite3_stmt *st = kt_db_stmt(a->db, ST_LIST);
+	sqlite3_stmt *st = kt_db_stmt(a->db, ST_COUNT);
+	gint64 n = 0;
 
 	sqlite3_bind_int64(st, 1, since);
+	if (!kt_db_read_int64(a->db, st, &n, "audit count", error))
+		return NULL;
+	if (total)
+		*total = (guint)MIN(n, (gint64)G_MAXUINT);
+	st = kt_db_stmt(a->db, ST_LIST);
+	sqlite3_bind_int64(st, 1, since);
 	sqlite3_bind_int64(st, 2, limit ? (gint64)limit : -1);
+	sqlite3_bind_int64(st, 3, offset);
 	return kt_db_read_all(a->db, st, read_entry, NULL, (GDestroyNotify)kt_audit_entry_free,
 	                      "audit list", error);
+}
+
+json_t *kt_audit_entry_to_json(const KtAuditEntry *e)
+{
+	return json_pack("{s:I, s:o, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?}", "id", (json_int_t)e->id,
+	                 "at", kt_api_time_json(e->at), "role", e->role, "lesson", e->lesson,
+	                 "address", e->address, "action", e->action, "object", e->object, "result",
+	                 e->result);
 }
 
 void kt_audit_entry_free(KtAuditEntry *e)

@@ -18,6 +18,7 @@
 #pragma once
 
 #include <glib.h>
+#include <jansson.h>
 #include <stdbool.h>
 
 #include "kt-http.h"
@@ -57,8 +58,14 @@ void kt_audit_request(KtAudit *a, KtHttpRequest *req, const KtTokenClaims *claim
  * kt_audit_request; returns FALSE then. */
 bool kt_audit_cli(const char *data_dir, const char *action, const char *object, const char *result);
 
-/* Rows with at >= @since, oldest first, at most @limit (0 = all). Elements: KtAuditEntry,
- * freed with the array. */
-GPtrArray *kt_audit_list(KtAudit *a, gint64 since, guint limit, GError **error);
+/* Rows with at >= @since, oldest first, skipping @offset, at most @limit (0 = all); *@total
+ * (may be NULL) = how many rows have at >= @since. Elements: KtAuditEntry, freed with the
+ * array. */
+GPtrArray *kt_audit_list(KtAudit *a, gint64 since, guint limit, guint offset, guint *total,
+                         GError **error);
+
+/* {"id", "at" (ISO 8601 UTC), "role", "lesson", "address", "action", "object", "result"};
+ * NULL if a text is not UTF-8 (a hand-made row). */
+json_t *kt_audit_entry_to_json(const KtAuditEntry *e);
 
 void kt_audit_entry_free(KtAuditEntry *e);

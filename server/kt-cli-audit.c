@@ -7,16 +7,6 @@
 #include "kt-api-lessons.h"
 #include "kt-audit.h"
 
-static json_t *entry_json(const KtAuditEntry *e)
-{
-	g_autoptr(GDateTime) t = g_date_time_new_from_unix_utc(e->at);
-	g_autofree char *at = t ? g_date_time_format(t, "%Y-%m-%dT%H:%M:%SZ") : g_strdup("");
-
-	return json_pack("{s:I, s:s, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?}", "id", (json_int_t)e->id,
-	                 "at", at, "role", e->role, "lesson", e->lesson, "address", e->address,
-	                 "action", e->action, "object", e->object, "result", e->result);
-}
-
 int kt_cli_audit_run(const char *since, const KtSettings *settings)
 {
 	g_autoptr(GError) error = NULL;
@@ -29,13 +19,13 @@ int kt_cli_audit_run(const char *since, const KtSettings *settings)
 		return 2;
 	}
 	audit = kt_audit_open(settings->data_dir, &error);
-	rows = audit ? kt_audit_list(audit, from, 0, &error) : NULL;
+	rows = audit ? kt_audit_list(audit, from, 0, 0, NULL, &error) : NULL;
 	if (!rows) {
 		g_printerr("ketang audit: %s\n", error->message);
 		return 1;
 	}
 	for (guint i = 0; i < rows->len; i++) {
-		json_t *obj = entry_json(rows->pdata[i]);
+		json_t *obj = kt_audit_entry_to_json(rows->pdata[i]);
 		char *text = obj ? json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
 
 		/* Text from the catalog is ours, but a hand-made row may not be UTF-8. */

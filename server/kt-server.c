@@ -175,6 +175,7 @@ static gboolean start_http(KtServer *server, GError **error)
 	g_array_append_vals(all_routes, api_routes, n_api_routes);
 	api_routes = kt_api_recordings_routes(server->api_recordings, &n_api_routes);
 	g_array_append_vals(all_routes, api_routes, n_api_routes);
+	g_array_append_vals(all_routes, kt_api_audit_route(server->api_audit), 1);
 	cfg.routes = (const KtHttpRoute *)all_routes->data;
 	cfg.n_routes = all_routes->len;
 
@@ -242,6 +243,7 @@ KtServer *kt_server_new(KtSettings *settings, GMainLoop *loop, GError **error)
 	server->audit = kt_audit_open(settings->data_dir, error);
 	if (!server->audit || !open_lesson_store(server, error) || !open_recordings(server, error))
 		goto fail;
+	server->api_audit = kt_api_audit_new(server->audit, server->secret, server->secret_len);
 	start_recorder(server);
 	kt_lessons_set_hooks(server->lessons, on_lesson_started, on_lesson_ended, server);
 	if (!start_http(server, error))
@@ -284,6 +286,7 @@ void kt_server_free(KtServer *server)
 	kt_lesson_store_free(server->lesson_store);
 	kt_api_recordings_free(server->api_recordings);
 	kt_recordings_free(server->recordings);
+	kt_api_audit_free(server->api_audit);
 	kt_audit_free(server->audit);
 	kt_worker_pool_free(server->workers);
 	if (server->dtls_cert)

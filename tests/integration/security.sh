@@ -10,7 +10,7 @@
 #     TLS key, an imported recording and its directory readable by the server's user only
 #   - audit log: CLI token mint, lesson create, archive listing, media replay and download,
 #     recording delete, each with who (role, lesson, address), what and when; `ketang audit`
-#     prints them; the log refuses UPDATE and DELETE; no token in the log, the catalog or
+#     and GET /api/audit (admin only) print them; the log refuses UPDATE and DELETE; no token in the log, the catalog or
 #     the server's output
 set -eu
 
@@ -153,6 +153,16 @@ grep '"action":"recording.delete"' "$DIR/audit.jsonl" | grep -q archivist &&
 	fail "--since yesterday was accepted"
 "$KETANG" audit --config "$DIR/ketang.ini" | grep -q '"action":"audit.read"' ||
 	fail "reading the audit log was not logged"
+
+# The same log over HTTP, for admins only; reading it is a row too.
+expect 403 "" GET /api/audit "$ARCHIVIST"
+expect 401 "" GET /api/audit ""
+expect 200 '"action":"recording.delete"' GET "/api/audit?limit=1000" "$ADMIN"
+grep -q "\"object\":\"recording/$REC\"" "$DIR/body" || fail "/api/audit: $(cat "$DIR/body")"
+expect 200 '"entries":[]' GET "/api/audit?since=$((BEFORE + 3600))" "$ADMIN"
+expect 400 "since" GET "/api/audit?since=yesterday" "$ADMIN"
+"$KETANG" audit --config "$DIR/ketang.ini" | grep '"action":"audit.read"' |
+	grep -q "\"role\":\"admin\",\"lesson\":\"\",$ADDR" || fail "GET /api/audit was not logged"
 
 # Append-only, and no token anywhere it could leak.
 sqlite3 "$DIR/data/audit.db" "DELETE FROM audit" 2>/dev/null && fail "the audit log allowed DELETE"

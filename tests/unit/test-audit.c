@@ -46,13 +46,14 @@ static void test_record_and_list(void)
 	KtAudit *a = kt_audit_open(data, &error);
 	GStatBuf st;
 	KtAuditEntry *e;
+	guint total = 0;
 
 	g_assert_no_error(error);
 	record(a, 1000, "admin", "lesson.create", "lesson/maths-3a");
 	record(a, 2000, "archivist", "recording.media", "recording/7");
 	record(a, 0, "admin", "recording.delete", "recording/7"); /* 0 = now */
 
-	rows = kt_audit_list(a, 0, 0, &error);
+	rows = kt_audit_list(a, 0, 0, 0, NULL, &error);
 	g_assert_no_error(error);
 	g_assert_cmpuint(rows->len, ==, 3);
 	e = rows->pdata[0];
@@ -69,12 +70,15 @@ static void test_record_and_list(void)
 	g_clear_pointer(&rows, g_ptr_array_unref);
 
 	/* --since, and a limit */
-	rows = kt_audit_list(a, 1500, 0, &error);
+	rows = kt_audit_list(a, 1500, 0, 0, &total, &error);
 	g_assert_cmpuint(rows->len, ==, 2);
+	g_assert_cmpuint(total, ==, 2);
 	g_assert_cmpstr(((KtAuditEntry *)rows->pdata[0])->action, ==, "recording.media");
 	g_clear_pointer(&rows, g_ptr_array_unref);
-	rows = kt_audit_list(a, 0, 1, &error);
+	rows = kt_audit_list(a, 0, 1, 1, &total, &error);
 	g_assert_cmpuint(rows->len, ==, 1);
+	g_assert_cmpuint(total, ==, 3);
+	g_assert_cmpstr(((KtAuditEntry *)rows->pdata[0])->action, ==, "recording.media");
 	g_clear_pointer(&rows, g_ptr_array_unref);
 
 	/* Only the server's user reads it. */
@@ -93,7 +97,7 @@ static void test_record_and_list(void)
 	kt_audit_free(a);
 	a = kt_audit_open(data, &error);
 	g_assert_no_error(error);
-	rows = kt_audit_list(a, 0, 0, &error);
+	rows = kt_audit_list(a, 0, 0, 0, NULL, &error);
 	g_assert_cmpuint(rows->len, ==, 4);
 	g_assert_cmpstr(((KtAuditEntry *)rows->pdata[3])->action, ==, "b");
 	kt_audit_free(a);
