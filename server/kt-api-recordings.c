@@ -135,6 +135,12 @@ static gboolean authorize(KtApiRecordings *api, KtHttpRequest *req, gboolean adm
 	return kt_auth_check_role(req, claims, admin_only ? admin : readers);
 }
 
+/* "recording/ID": a recording as the audit log names it. */
+static char *audit_object(gint64 id)
+{
+	return g_strdup_printf("recording/%" G_GINT64_FORMAT, id);
+}
+
 /* The error code respond_store_error answers @error with, for the audit log. */
 static const char *store_error_code(GError *error)
 {
@@ -260,7 +266,7 @@ static void handle_get(KtApiRecordings *api, KtHttpRequest *req, const KtRecordi
 {
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GPtrArray) chapters = kt_recordings_chapters(api->store, info->id, &error);
-	g_autofree char *object = g_strdup_printf("recording/%" G_GINT64_FORMAT, info->id);
+	g_autofree char *object = audit_object(info->id);
 	json_t *out;
 
 	kt_audit_request(api->audit, req, claims, "recording.read", object,
@@ -294,7 +300,7 @@ static void handle_media(KtApiRecordings *api, KtHttpRequest *req, const KtRecor
 	                         disposition ? "Content-Disposition" : NULL, disposition, NULL};
 
 	if (kt_http_request_get_method(req) == KT_HTTP_GET && starts_a_read(req)) {
-		g_autofree char *object = g_strdup_printf("recording/%" G_GINT64_FORMAT, info->id);
+		g_autofree char *object = audit_object(info->id);
 
 		kt_audit_request(api->audit, req, claims,
 		                 disposition ? "recording.download" : "recording.media", object,
@@ -308,7 +314,7 @@ static void handle_delete(KtApiRecordings *api, KtHttpRequest *req, gint64 id,
                           const KtTokenClaims *claims)
 {
 	g_autoptr(GError) error = NULL;
-	g_autofree char *object = g_strdup_printf("recording/%" G_GINT64_FORMAT, id);
+	g_autofree char *object = audit_object(id);
 	gboolean ok = kt_recordings_delete(api->store, id, &error);
 
 	kt_audit_request(api->audit, req, claims, "recording.delete", object,
@@ -367,7 +373,7 @@ static void handle_item(KtHttpRequest *req, gpointer user_data)
 	}
 	info = kt_recordings_get(api->store, id, &error);
 	if (!info) {
-		g_autofree char *object = g_strdup_printf("recording/%" G_GINT64_FORMAT, id);
+		g_autofree char *object = audit_object(id);
 
 		kt_audit_request(api->audit, req, &claims,
 		                 media ? "recording.media" : "recording.read", object,
