@@ -2,6 +2,7 @@
 #include "kt-db.h"
 
 #include <errno.h>
+#include <glib/gstdio.h>
 
 #define KT_DB_BUSY_TIMEOUT_MS 5000
 
@@ -230,6 +231,21 @@ static bool ensure_parent_dir(KtDb *db, GError **error)
 	return true;
 }
 
+/* The catalogs hold who attended which lesson: readable by the server's user only, also
+ * when an older build (or another umask) made them 0644. SQLite gives the -wal and -shm
+ * files it creates the main file's mode. */
+static void restrict_mode(const char *path)
+{
+	static const char *const suffixes[] = {"", "-wal", "-shm"};
+
+	for (guint i = 0; i < G_N_ELEMENTS(suffixes); i++) {
+		g_autofree char *p = g_strconcat(path, suffixes[i], NULL);
+
+		if (g_chmod(p, 0600) != 0 && errno != ENOENT)
+			g_message("%s: cannot make it private (0600): %s", p, g_strerror(errno));
+	}
+}
+
 KtDb *kt_db_open(const char *path, const KtDbSchema *schema, GError **error)
 {
 	g_autoptr(KtDb) db = g_new0(KtDb, 1);
@@ -245,6 +261,7 @@ KtDb *kt_db_open(const char *path, const KtDbSchema *schema, GError **error)
 		          db->db ? sqlite3_errmsg(db->db) : "out of memory");
 		return NULL;
 	}
+	restrict_mode(path);
 	sqlite3_extended_result_codes(db->db, 1);
 	sqlite3_busy_timeout(db->db, KT_DB_BUSY_TIMEOUT_MS);
 	/* The first statement also reads the header: a file that is not SQLite fails here

@@ -2,7 +2,8 @@
  * opening a file the way every catalog wants it, versioned migrations, statements prepared
  * once, and SQLite failures turned into GErrors.
  *
- * kt_db_open creates the file's directory (mode 0700) and the file, then sets up the
+ * kt_db_open creates the file's directory (mode 0700) and the file (mode 0600, also set on
+ * an existing file and its -wal/-shm: the server's user alone reads a catalog), then sets up the
  * connection: extended result codes, a 5 s busy timeout, WAL journal with synchronous =
  * NORMAL (a CLI writes while the server reads; durable across process crashes, which is what
  * matters here) and foreign keys. The schema carries a version (table schema_version):

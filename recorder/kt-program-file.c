@@ -219,7 +219,7 @@ gboolean kt_program_file_open(KtProgramRecorder *r, GstElement *appsink, GError 
 	g_autoptr(GstPad) pad = gst_element_get_static_pad(appsink, "sink");
 	GstAppSinkCallbacks callbacks = {.new_sample = on_file_sample};
 
-	r->file.fd = open(r->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	r->file.fd = open(r->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (r->file.fd < 0) {
 		int err = errno;
 

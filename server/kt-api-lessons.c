@@ -21,6 +21,7 @@ struct _KtApiLessons {
 	const guint8 *secret;
 	gsize secret_len;
 	const KtSettings *settings;
+	KtAudit *audit; /* borrowed, may be NULL */
 	KtHttpRoute routes[2];
 };
 
@@ -462,13 +463,22 @@ static char *link_base(KtApiLessons *api, KtHttpRequest *req)
 	return g_strconcat("https://", host, NULL);
 }
 
-static gboolean require_admin(KtApiLessons *api, KtHttpRequest *req)
+static gboolean require_admin(KtApiLessons *api, KtHttpRequest *req, KtTokenClaims *claims)
 {
 	static const KtRole admin[] = {KT_ROLE_ADMIN, KT_ROLE_NONE};
-	KtTokenClaims claims;
 
-	return kt_auth_check_bearer(req, api->secret, api->secret_len, &claims) &&
-	       kt_auth_check_role(req, &claims, admin);
+	return kt_auth_check_bearer(req, api->secret, api->secret_len, claims) &&
+	       kt_auth_check_role(req, claims, admin);
+}
+
+/* The audit code of a store failure, as respond_store_error answers it. */
+static const char *store_error_code(GError *error)
+{
+	if (g_error_matches(error, KT_LESSON_STORE_ERROR, KT_LESSON_STORE_ERROR_NOT_FOUND))
+		return "not-found";
+	if (g_error_matches(error, KT_LESSON_STORE_ERROR, KT_LESSON_STORE_ERROR_INVALID))
+		return "bad-request";
+	return "storage-error";
 }
 
 static void respond_store_error(KtHttpRequest *req, const char *id, GError *error)
@@ -493,15 +503,20 @@ static void handle_create(KtApiLessons *api, KtHttpRequest *req)
 	g_autofree char *base = NULL;
 	g_autofree char *id = NULL;
 	g_autofree char *location = NULL;
+	g_autofree char *object = NULL;
 	gsize len;
 	const guint8 *body = kt_http_request_get_body(req, &len);
 	g_autofree char *text = NULL;
+	KtTokenClaims claims;
 	json_t *out;
 
-	if (!require_admin(api, req))
+	if (!require_admin(api, req, &claims))
 		return;
 	in = kt_api_lessons_parse_create((const char *)body, len, &error);
 	if (!in) {
+		kt_audit_request(api->audit, req, &claims, "lesson.create", "",
+		                 error->code == KT_API_LESSONS_ERROR_BAD_JSON ? "bad-json"
+		                                                              : "bad-request");
 		kt_http_request_respond_error(
 		    req, 400,
 		    error->code == KT_API_LESSONS_ERROR_BAD_JSON ? "bad-json" : "bad-request", "%s",
@@ -514,6 +529,8 @@ static void handle_create(KtApiLessons *api, KtHttpRequest *req)
 	id = kt_lesson_store_create(api->store, in, &error);
 	stored = id ? kt_lesson_store_get(api->store, id, &error) : NULL;
 	if (!stored) {
+		kt_audit_request(api->audit, req, &claims, "lesson.create", "",
+		                 store_error_code(error));
 		respond_store_error(req, "", error);
 		return;
 	}
@@ -524,6 +541,8 @@ static void handle_create(KtApiLessons *api, KtHttpRequest *req)
 		return;
 	}
 	location = g_strconcat(KT_API_LESSONS_PREFIX, id, NULL);
+	object = g_strconcat("lesson/", id, NULL);
+	kt_audit_request(api->audit, req, &claims, "lesson.create", object, NULL);
 	g_message("lesson %s scheduled (%u classrooms)", id, g_strv_length(stored->classrooms));
 	text = json_dumps(out, JSON_COMPACT);
 	json_decref(out);
@@ -540,9 +559,10 @@ static void handle_list(KtApiLessons *api, KtHttpRequest *req)
 	g_autofree char *state = NULL;
 	KtApiPage page;
 	guint total = 0;
+	KtTokenClaims claims;
 	json_t *arr;
 
-	if (!require_admin(api, req))
+	if (!require_admin(api, req, &claims))
 		return;
 	state = kt_http_request_get_query(req, "state");
 	if (state && !g_strv_contains(states, state)) {
@@ -553,6 +573,8 @@ static void handle_list(KtApiLessons *api, KtHttpRequest *req)
 	if (!kt_api_read_page(req, KT_LESSON_LIST_LIMIT_MAX, &page))
 		return;
 	lessons = kt_lesson_store_list(api->store, state, page.limit, page.offset, &total, &error);
+	kt_audit_request(api->audit, req, &claims, "lesson.list", state ? state : "",
+	                 lessons ? NULL : store_error_code(error));
 	if (!lessons) {
 		respond_store_error(req, "", error);
 		return;
@@ -573,22 +595,21 @@ static void handle_collection(KtHttpRequest *req, gpointer user_data)
 }
 
 /* Admin sees every lesson (with fresh join links); a lesson's own endpoints see theirs. */
-static gboolean may_read(KtApiLessons *api, KtHttpRequest *req, const char *id, gboolean *is_admin)
+static gboolean may_read(KtApiLessons *api, KtHttpRequest *req, const char *id,
+                         KtTokenClaims *claims)
 {
 	static const KtRole roles[] = {KT_ROLE_TEACHER, KT_ROLE_CLASSROOM, KT_ROLE_OBSERVER,
 	                               KT_ROLE_NONE};
-	KtTokenClaims claims;
 
-	if (!kt_auth_check_bearer(req, api->secret, api->secret_len, &claims))
+	if (!kt_auth_check_bearer(req, api->secret, api->secret_len, claims))
 		return FALSE;
-	*is_admin = claims.role == KT_ROLE_ADMIN;
-	if (!*is_admin && !kt_role_needs_lesson(claims.role)) {
+	if (claims->role != KT_ROLE_ADMIN && !kt_role_needs_lesson(claims->role)) {
 		kt_http_request_respond_error(req, 403, "wrong-role",
 		                              "role '%s' may not do this here",
-		                              kt_role_to_string(claims.role));
+		                              kt_role_to_string(claims->role));
 		return FALSE;
 	}
-	return *is_admin || kt_auth_check_lesson(req, &claims, id, roles);
+	return claims->role == KT_ROLE_ADMIN || kt_auth_check_lesson(req, claims, id, roles);
 }
 
 static void handle_one(KtHttpRequest *req, gpointer user_data)
@@ -599,19 +620,27 @@ static void handle_one(KtHttpRequest *req, gpointer user_data)
 	g_autoptr(KtLessonInfo) info = NULL;
 	g_autoptr(GPtrArray) rows = NULL;
 	g_autofree char *base = NULL;
-	gboolean is_admin = FALSE;
+	g_autofree char *object = NULL;
+	KtTokenClaims claims;
+	gboolean is_admin;
 	json_t *out;
 
 	if (!kt_token_lesson_id_is_valid(id)) {
 		kt_http_request_respond_error(req, 404, "not-found", "not a lesson path");
 		return;
 	}
-	if (!may_read(api, req, id, &is_admin))
+	if (!may_read(api, req, id, &claims))
 		return;
+	is_admin = claims.role == KT_ROLE_ADMIN;
 	if (is_admin && !(base = link_base(api, req)))
 		return;
 	info = kt_lesson_store_get(api->store, id, &error);
 	rows = info ? kt_lesson_store_attendance(api->store, id, &error) : NULL;
+	if (is_admin) { /* the answer holds fresh join links: tokens minted for the caller */
+		object = g_strconcat("lesson/", id, NULL);
+		kt_audit_request(api->audit, req, &claims, "lesson.read", object,
+		                 rows ? NULL : store_error_code(error));
+	}
 	if (!rows) {
 		respond_store_error(req, id, error);
 		return;
@@ -630,10 +659,11 @@ static void handle_one(KtHttpRequest *req, gpointer user_data)
 /* ---- lifecycle ---- */
 
 KtApiLessons *kt_api_lessons_new(KtLessonStore *store, const guint8 *secret, gsize secret_len,
-                                 const KtSettings *settings)
+                                 const KtSettings *settings, KtAudit *audit)
 {
 	KtApiLessons *api = g_new0(KtApiLessons, 1);
 
+	api->audit = audit;
 	api->store = store;
 	api->secret = secret;
 	api->secret_len = secret_len;

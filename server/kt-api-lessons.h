@@ -20,6 +20,7 @@
 
 #include <jansson.h>
 
+#include "kt-audit.h"
 #include "kt-config.h"
 #include "kt-http.h"
 #include "kt-lesson-store.h"
@@ -42,8 +43,10 @@ typedef enum {
 
 typedef struct _KtApiLessons KtApiLessons;
 
+/* @audit (borrowed, may be NULL) gets a row per create, per list and per admin read (which
+ * mints join links). */
 KtApiLessons *kt_api_lessons_new(KtLessonStore *store, const guint8 *secret, gsize secret_len,
-                                 const KtSettings *settings);
+                                 const KtSettings *settings, KtAudit *audit);
 void kt_api_lessons_free(KtApiLessons *api); /* NULL is allowed */
 
 /* The routes to add to the server's table; *n_out gets their number. */

@@ -17,6 +17,7 @@ struct _KtApiRecordings {
 	const guint8 *secret;
 	gsize secret_len;
 	const KtSettings *settings;
+	KtAudit *audit; /* borrowed, may be NULL */
 	GSource *retention;
 	KtHttpRoute routes[2];
 };
@@ -120,19 +121,32 @@ static char *content_disposition(const KtRecordingInfo *info)
 /* Archivists and admins read; only admins with @admin_only. @allow_query: the media URL,
  * where "?token=" stands in for the header a player cannot send. */
 static gboolean authorize(KtApiRecordings *api, KtHttpRequest *req, gboolean admin_only,
-                          gboolean allow_query)
+                          gboolean allow_query, KtTokenClaims *claims)
 {
 	static const KtRole readers[] = {KT_ROLE_ARCHIVIST, KT_ROLE_ADMIN, KT_ROLE_NONE};
 	static const KtRole admin[] = {KT_ROLE_ADMIN, KT_ROLE_NONE};
 	g_autofree char *auth = kt_http_request_get_header(req, "authorization");
 	g_autofree char *token =
 	    !auth && allow_query ? kt_http_request_get_query(req, "token") : NULL;
-	KtTokenClaims claims;
 
-	if (token ? !kt_auth_check_token(req, api->secret, api->secret_len, token, &claims)
-	          : !kt_auth_check_bearer(req, api->secret, api->secret_len, &claims))
+	if (token ? !kt_auth_check_token(req, api->secret, api->secret_len, token, claims)
+	          : !kt_auth_check_bearer(req, api->secret, api->secret_len, claims))
 		return FALSE;
-	return kt_auth_check_role(req, &claims, admin_only ? admin : readers);
+	return kt_auth_check_role(req, claims, admin_only ? admin : readers);
+}
+
+/* "recording/ID": a recording as the audit log names it. */
+static char *audit_object(gint64 id)
+{
+	return g_strdup_printf("recording/%" G_GINT64_FORMAT, id);
+}
+
+/* The error code respond_store_error answers @error with, for the audit log. */
+static const char *store_error_code(GError *error)
+{
+	return g_error_matches(error, KT_RECORDINGS_ERROR, KT_RECORDINGS_ERROR_NOT_FOUND)
+	           ? "not-found"
+	           : "storage-error";
 }
 
 static void respond_store_error(KtHttpRequest *req, GError *error)
@@ -176,12 +190,28 @@ static void list_query_clear(ListQuery *q)
 		g_free(q->values[i]);
 }
 
+static const char *const filter_names[] = {"lesson", "teacher", "subject", "grade", "kind", "q"};
+
+/* "recordings?lesson=..&q=..": what was searched, for the audit log (escaped as in a URL). */
+static char *list_query_describe(const ListQuery *q)
+{
+	GString *s = g_string_new("recordings");
+	char sep = '?';
+
+	for (guint i = 0; i < G_N_ELEMENTS(filter_names); i++) {
+		if (!q->values[i] || !*q->values[i])
+			continue;
+		g_string_append_printf(s, "%c%s=", sep, filter_names[i]);
+		g_string_append_uri_escaped(s, q->values[i], NULL, TRUE);
+		sep = '&';
+	}
+	return g_string_free(s, FALSE);
+}
+
 static gboolean read_filter(KtHttpRequest *req, ListQuery *q)
 {
-	static const char *const names[] = {"lesson", "teacher", "subject", "grade", "kind", "q"};
-
-	for (guint i = 0; i < G_N_ELEMENTS(names); i++)
-		q->values[i] = kt_http_request_get_query(req, names[i]);
+	for (guint i = 0; i < G_N_ELEMENTS(filter_names); i++)
+		q->values[i] = kt_http_request_get_query(req, filter_names[i]);
 	q->filter = (KtRecordingFilter){.lesson = q->values[0],
 	                                .teacher = q->values[1],
 	                                .subject = q->values[2],
@@ -203,16 +233,21 @@ static void handle_list(KtHttpRequest *req, gpointer user_data)
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GPtrArray) rows = NULL;
 	ListQuery q = {0};
+	g_autofree char *search = NULL;
 	KtApiPage page;
 	guint total = 0;
+	KtTokenClaims claims;
 	json_t *arr;
 
-	if (!authorize(api, req, FALSE, FALSE) || !read_filter(req, &q) ||
+	if (!authorize(api, req, FALSE, FALSE, &claims) || !read_filter(req, &q) ||
 	    !kt_api_read_page(req, KT_RECORDINGS_LIST_LIMIT_MAX, &page)) {
 		list_query_clear(&q);
 		return;
 	}
 	rows = kt_recordings_list(api->store, &q.filter, page.limit, page.offset, &total, &error);
+	search = list_query_describe(&q);
+	kt_audit_request(api->audit, req, &claims, "recording.list", search,
+	                 rows ? NULL : store_error_code(error));
 	list_query_clear(&q);
 	if (!rows) {
 		respond_store_error(req, error);
@@ -226,12 +261,16 @@ static void handle_list(KtHttpRequest *req, gpointer user_data)
 
 /* ---- /api/recordings/{id}[/media] ---- */
 
-static void handle_get(KtApiRecordings *api, KtHttpRequest *req, const KtRecordingInfo *info)
+static void handle_get(KtApiRecordings *api, KtHttpRequest *req, const KtRecordingInfo *info,
+                       const KtTokenClaims *claims)
 {
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GPtrArray) chapters = kt_recordings_chapters(api->store, info->id, &error);
+	g_autofree char *object = audit_object(info->id);
 	json_t *out;
 
+	kt_audit_request(api->audit, req, claims, "recording.read", object,
+	                 chapters ? NULL : store_error_code(error));
 	if (!chapters) {
 		respond_store_error(req, error);
 		return;
@@ -241,31 +280,46 @@ static void handle_get(KtApiRecordings *api, KtHttpRequest *req, const KtRecordi
 	json_decref(out);
 }
 
-static void handle_media(KtApiRecordings *api, KtHttpRequest *req, const KtRecordingInfo *info)
+/* One audit row per playback or download, not per Range request of a player seeking. */
+static gboolean starts_a_read(KtHttpRequest *req)
+{
+	g_autofree char *range = kt_http_request_get_header(req, "range");
+
+	return !range || g_str_has_prefix(range, "bytes=0-");
+}
+
+static void handle_media(KtApiRecordings *api, KtHttpRequest *req, const KtRecordingInfo *info,
+                         const KtTokenClaims *claims)
 {
 	g_autofree char *path = kt_recordings_path(api->store, info);
 	g_autofree char *download = kt_http_request_get_query(req, "download");
 	g_autofree char *disposition =
 	    download && strcmp(download, "1") == 0 ? content_disposition(info) : NULL;
-	const char *headers[] = {"Cache-Control",
-	                         "private, no-cache",
-	                         "X-Content-Type-Options",
-	                         "nosniff",
-	                         "Referrer-Policy",
-	                         "no-referrer",
-	                         disposition ? "Content-Disposition" : NULL,
-	                         disposition,
-	                         NULL};
+	/* nosniff and no-referrer come with every response (kt-http-security.c). */
+	const char *headers[] = {"Cache-Control", "private, no-cache",
+	                         disposition ? "Content-Disposition" : NULL, disposition, NULL};
 
+	if (kt_http_request_get_method(req) == KT_HTTP_GET && starts_a_read(req)) {
+		g_autofree char *object = audit_object(info->id);
+
+		kt_audit_request(api->audit, req, claims,
+		                 disposition ? "recording.download" : "recording.media", object,
+		                 NULL);
+	}
 	/* A recording still being written is served as far as it got: fragmented MP4 plays. */
 	kt_http_request_respond_file(req, path, *info->mime ? info->mime : NULL, headers);
 }
 
-static void handle_delete(KtApiRecordings *api, KtHttpRequest *req, gint64 id)
+static void handle_delete(KtApiRecordings *api, KtHttpRequest *req, gint64 id,
+                          const KtTokenClaims *claims)
 {
 	g_autoptr(GError) error = NULL;
+	g_autofree char *object = audit_object(id);
+	gboolean ok = kt_recordings_delete(api->store, id, &error);
 
-	if (!kt_recordings_delete(api->store, id, &error)) {
+	kt_audit_request(api->audit, req, claims, "recording.delete", object,
+	                 ok ? NULL : store_error_code(error));
+	if (!ok) {
 		respond_store_error(req, error);
 		return;
 	}
@@ -297,6 +351,7 @@ static void handle_item(KtHttpRequest *req, gpointer user_data)
 	g_autoptr(GError) error = NULL;
 	g_autoptr(KtRecordingInfo) info = NULL;
 	gboolean media = FALSE;
+	KtTokenClaims claims;
 	gint64 id = 0;
 
 	if (!parse_item_path(rest, &id, &media)) {
@@ -310,19 +365,25 @@ static void handle_item(KtHttpRequest *req, gpointer user_data)
 		kt_http_request_respond(req, 405, "application/json", allow, body, strlen(body));
 		return;
 	}
-	if (!authorize(api, req, method == KT_HTTP_DELETE, media))
+	if (!authorize(api, req, method == KT_HTTP_DELETE, media, &claims))
 		return;
 	if (method == KT_HTTP_DELETE) {
-		handle_delete(api, req, id);
+		handle_delete(api, req, id, &claims);
 		return;
 	}
 	info = kt_recordings_get(api->store, id, &error);
-	if (!info)
+	if (!info) {
+		g_autofree char *object = audit_object(id);
+
+		kt_audit_request(api->audit, req, &claims,
+		                 media ? "recording.media" : "recording.read", object,
+		                 store_error_code(error));
 		respond_store_error(req, error);
-	else if (media)
-		handle_media(api, req, info);
-	else
-		handle_get(api, req, info);
+	} else if (media) {
+		handle_media(api, req, info, &claims);
+	} else {
+		handle_get(api, req, info, &claims);
+	}
 }
 
 /* ---- retention and lifecycle ---- */
@@ -339,10 +400,11 @@ static gboolean on_retention(gpointer data)
 }
 
 KtApiRecordings *kt_api_recordings_new(KtRecordings *store, const guint8 *secret, gsize secret_len,
-                                       const KtSettings *settings)
+                                       const KtSettings *settings, KtAudit *audit)
 {
 	KtApiRecordings *api = g_new0(KtApiRecordings, 1);
 
+	api->audit = audit;
 	api->store = store;
 	api->secret = secret;
 	api->secret_len = secret_len;

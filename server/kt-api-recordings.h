@@ -24,6 +24,7 @@
 
 #include <jansson.h>
 
+#include "kt-audit.h"
 #include "kt-config.h"
 #include "kt-http.h"
 #include "kt-recordings.h"
@@ -32,8 +33,10 @@
 
 typedef struct _KtApiRecordings KtApiRecordings;
 
+/* @audit (borrowed, may be NULL) gets a row per listing, read, delete and media access (once
+ * per playback: requests without Range or whose Range starts at byte 0). */
 KtApiRecordings *kt_api_recordings_new(KtRecordings *store, const guint8 *secret, gsize secret_len,
-                                       const KtSettings *settings);
+                                       const KtSettings *settings, KtAudit *audit);
 void kt_api_recordings_free(KtApiRecordings *api); /* NULL is allowed */
 
 /* The routes to add to the server's table; *n_out gets their number. */

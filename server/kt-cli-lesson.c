@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "kt-api-lessons.h"
+#include "kt-audit.h"
 #include "kt-lesson-store.h"
 #include "kt-secret.h"
 
@@ -139,6 +140,11 @@ static int store_and_print(const KtLessonInfo *in, const char *base, const KtSet
 	if (!out) {
 		g_printerr("ketang lesson create: %s\n", error->message);
 		return 1;
+	}
+	{
+		g_autofree char *object = g_strconcat("lesson/", id, NULL);
+
+		kt_audit_cli(settings->data_dir, "lesson.create", object, NULL);
 	}
 	print_json(out);
 	json_decref(out);

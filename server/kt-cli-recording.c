@@ -11,6 +11,7 @@
 
 #include "kt-api-lessons.h"
 #include "kt-api-recordings.h"
+#include "kt-audit.h"
 #include "kt-lesson-store.h"
 #include "kt-recordings.h"
 #include "kt-token.h"
@@ -58,6 +59,14 @@ static gboolean copy_file(const char *from, const char *to, GError **error)
 	return TRUE;
 }
 
+/* TRUE if @path is a file that only its owner may read or write. */
+static gboolean is_private(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && (st.st_mode & 077) == 0;
+}
+
 /* The file's path relative to the data dir, bringing it inside first if needed. */
 static char *place_file(const char *file, const char *lesson, const char *data_dir, GError **error)
 {
@@ -85,7 +94,9 @@ static char *place_file(const char *file, const char *lesson, const char *data_d
 		            dir);
 		return NULL;
 	}
-	if (link(real, target) != 0 && !copy_file(real, target, error))
+	/* A hard link shares the file's mode: only a file already private to its owner is
+	 * linked, anything else is copied into a 0600 file (docs/security.md). */
+	if ((!is_private(real) || link(real, target) != 0) && !copy_file(real, target, error))
 		return NULL;
 	return g_build_filename("recordings", "import", name, NULL);
 }
@@ -172,7 +183,8 @@ static void default_times(KtRecordingInfo *in, const struct stat *st)
 		in->started_at = in->ended_at - dur_s;
 }
 
-static int store_row(KtRecordings *store, KtRecordingInfo *in, const KtCliRecordingOptions *o)
+static int store_row(KtRecordings *store, KtRecordingInfo *in, const KtCliRecordingOptions *o,
+                     const char *data_dir)
 {
 	g_autoptr(GError) error = NULL;
 	g_autofree char *path = NULL;
@@ -210,6 +222,11 @@ static int store_row(KtRecordings *store, KtRecordingInfo *in, const KtCliRecord
 		           ? 2
 		           : 1;
 	}
+	{
+		g_autofree char *object = g_strdup_printf("recording/%" G_GINT64_FORMAT, id);
+
+		kt_audit_cli(data_dir, "recording.add", object, NULL);
+	}
 	out = kt_api_recordings_to_json(stored, chapters);
 	text = json_dumps(out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	json_decref(out);
@@ -236,7 +253,7 @@ static int recording_add(const KtCliRecordingOptions *o, const char *lesson,
 		g_printerr(KT_CLI ": %s\n", error->message);
 		return 1;
 	}
-	return store_row(store, in, o);
+	return store_row(store, in, o, settings->data_dir);
 }
 
 int kt_cli_recording_run(const KtCliRecordingOptions *o, const char *lesson,

@@ -37,6 +37,7 @@ struct _KtHttpServer {
 	guint n_routes;
 	char *web_root; /* realpath of cfg->web_root, or NULL */
 	gsize max_body;
+	gboolean hsts;        /* send Strict-Transport-Security (cfg->hsts) */
 	GHashTable *requests; /* KtHttpRequest * set: live requests, for free() */
 	KtRateTable *rate;    /* requests per client address; NULL = no limit */
 };
@@ -100,6 +101,16 @@ int kt_http_request_write_some(KtHttpRequest *r);
  * get the headers only. */
 void kt_http_request_respond_fd(KtHttpRequest *r, guint status, const char *content_type,
                                 const char *const *headers, int fd, guint64 length);
+
+/* --- kt-http-security.c --- */
+
+/* Sets a vhost's TLS versions (1.2, 1.3), cipher suites (ECDHE + AEAD) and options. */
+void kt_http_security_set_tls(struct lws_context_creation_info *vi);
+
+/* Adds the security headers (CSP, X-Frame-Options, X-Content-Type-Options,
+ * Referrer-Policy, and HSTS when the server sends it) that r's queued response does not
+ * set itself. A static file gets the pages' CSP, anything else one that allows nothing. */
+void kt_http_security_add_headers(KtHttpRequest *r);
 
 /* --- kt-http-file.c --- */
 

@@ -216,6 +216,7 @@ static void kt_http_request_queue(KtHttpRequest *r, guint status, const char *co
 		kt_http_request_add_header(resp, "Access-Control-Expose-Headers",
 		                           "Location, Link, ETag");
 	}
+	kt_http_security_add_headers(r);
 	if (resp->close_after)
 		kt_http_request_add_header(resp, "Connection", "close");
 	r->responded = TRUE;

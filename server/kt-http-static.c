@@ -1,6 +1,6 @@
 /* kt-http-static.c — static files from the web root for paths no route
- * claims: path sanitising, clean page URLs, MIME types and the security
- * headers every page carries.
+ * claims: path sanitising, clean page URLs and MIME types. The pages' CSP
+ * and the other security headers are kt-http-security.c's.
  */
 #define G_LOG_DOMAIN "kt-http"
 
@@ -10,13 +10,6 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-/* Pages load only their own scripts, styles and media; WebSocket signalling
- * goes to wss: (any host, for a page served behind a different proxy name). */
-#define KT_HTTP_STATIC_CSP                                                                         \
-	"default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; "                 \
-	"connect-src 'self' wss:; style-src 'self'; script-src 'self'; object-src 'none'; "        \
-	"base-uri 'none'; frame-ancestors 'none'"
 
 static const struct {
 	const char *ext;
@@ -127,15 +120,8 @@ void kt_http_static_serve(KtHttpRequest *r)
 		                                   "static files allow GET, HEAD");
 		return;
 	}
-	const char *headers[] = {"Content-Security-Policy",
-	                         KT_HTTP_STATIC_CSP,
-	                         "X-Content-Type-Options",
-	                         "nosniff",
-	                         "Referrer-Policy",
-	                         "no-referrer",
-	                         "Cache-Control",
-	                         "no-cache",
-	                         NULL};
+	/* The security headers (CSP for pages among them) are added to every response. */
+	const char *headers[] = {"Cache-Control", "no-cache", NULL};
 	kt_http_request_respond_fd(r, 200, kt_http_static_mime_type(file), headers, fd,
 	                           (guint64)st.st_size);
 }

@@ -453,6 +453,7 @@ static gboolean kt_http_add_vhost(KtHttpServer *s, const KtHttpServerConfig *cfg
 	vi.ssl_cert_filepath = cfg->cert_path;
 	vi.ssl_private_key_filepath = cfg->key_path;
 	vi.alpn = "http/1.1";
+	kt_http_security_set_tls(&vi);
 	/* The server makes no client connections; a minimal client context
 	 * of ours stops lws loading the OS CA store for each vhost (and
 	 * leaking it, in 4.1, when another lws context is destroyed). */
@@ -483,6 +484,7 @@ static void kt_http_copy_config(KtHttpServer *s, const KtHttpServerConfig *cfg)
 	s->max_body = cfg->max_body ? cfg->max_body : KT_HTTP_DEFAULT_MAX_BODY;
 	if (cfg->rate)
 		s->rate = kt_rate_table_new(cfg->rate, cfg->rate_burst, 0);
+	s->hsts = cfg->hsts;
 	s->n_routes = cfg->n_routes;
 	s->routes = g_new0(KtHttpRouteEntry, cfg->n_routes);
 	for (guint i = 0; i < cfg->n_routes; i++) {

@@ -23,6 +23,11 @@
  * the limit it is read and dropped so the connection stays usable, beyond
  * that the 413 is sent at once and the connection closed.
  *
+ * Security (kt-http-security.c): TLS 1.2 and 1.3 only, ECDHE key exchange with AEAD
+ * ciphers only; every response carries Content-Security-Policy, X-Frame-Options: DENY,
+ * X-Content-Type-Options: nosniff and Referrer-Policy: no-referrer unless its handler
+ * set them, and Strict-Transport-Security with cfg->hsts.
+ *
  * Logging: only the method and the path without query are ever logged (at
  * debug level), never headers (Authorization) or query strings (tokens).
  * kt_http_server_new routes libwebsockets' own ERR/WARN lines (process-wide)
@@ -87,7 +92,10 @@ typedef struct {
 	const char *key_path;  /* PEM */
 	const char *web_root;  /* static files; NULL = none (everything 404) */
 	gsize max_body;        /* default request body limit; 0 = 1 MiB */
-	GMainLoop *loop;       /* the control loop; borrowed */
+	/* Send Strict-Transport-Security on every response: only for a certificate browsers
+	 * trust (an operator's), never a self-signed one they were asked to accept once. */
+	gboolean hsts;
+	GMainLoop *loop; /* the control loop; borrowed */
 	const KtHttpRoute *routes;
 	guint n_routes;
 	/* Optional zero-terminated list appended after the HTTP protocol (e.g.

@@ -2,8 +2,10 @@
  * loop only. */
 #pragma once
 
+#include "kt-api-audit.h"
 #include "kt-api-lessons.h"
 #include "kt-api-recordings.h"
+#include "kt-audit.h"
 #include "kt-cert.h"
 #include "kt-http.h"
 #include "kt-lesson-store.h"
@@ -27,6 +29,8 @@ struct _KtServer {
 	KtSignal *signal;      /* the lesson WebSocket /ws; outlives http */
 	KtLessonWs *lesson_ws; /* its media and attendance */
 	KtLessons *lessons;
+	KtAudit *audit;                  /* admin actions and archive access, <data_dir>/audit.db */
+	KtApiAudit *api_audit;           /* GET /api/audit */
 	KtLessonStore *lesson_store;     /* the catalog, <data_dir>/ketang.db */
 	KtApiLessons *api_lessons;       /* /api/lessons routes */
 	KtRecordings *recordings;        /* the archive catalog, <data_dir>/recordings.db */

@@ -35,6 +35,22 @@ static gboolean ensure_tls_files(KtSettings *st, char **cert_path, char **key_pa
 	return TRUE;
 }
 
+/* The data dir holds the catalogs, the secret, the TLS key and the recordings: only the
+ * server's user may enter it, also when it was made by hand or by an older build. */
+static gboolean secure_data_dir(const char *dir, GError **error)
+{
+	if (g_mkdir_with_parents(dir, 0700) != 0) {
+		int err = errno;
+
+		g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(err),
+		            "cannot create data dir %s: %s", dir, g_strerror(err));
+		return FALSE;
+	}
+	if (g_chmod(dir, 0700) != 0)
+		g_message("data dir %s: cannot make it private (0700): %s", dir, g_strerror(errno));
+	return TRUE;
+}
+
 static char *resolve_web_root(const KtSettings *st)
 {
 	if (st->web_root && *st->web_root)
@@ -57,8 +73,9 @@ static gboolean open_lesson_store(KtServer *server, GError **error)
 		return FALSE;
 	if (n > 0)
 		g_message("%u lesson(s) interrupted by the last shutdown are scheduled again", n);
-	server->api_lessons = kt_api_lessons_new(server->lesson_store, server->secret,
-	                                         server->secret_len, server->settings);
+	server->api_lessons =
+	    kt_api_lessons_new(server->lesson_store, server->secret, server->secret_len,
+	                       server->settings, server->audit);
 	return TRUE;
 }
 
@@ -75,8 +92,9 @@ static gboolean open_recordings(KtServer *server, GError **error)
 		return FALSE;
 	if (n > 0)
 		g_message("%u recording(s) cut by the last shutdown were repaired", n);
-	server->api_recordings = kt_api_recordings_new(server->recordings, server->secret,
-	                                               server->secret_len, server->settings);
+	server->api_recordings =
+	    kt_api_recordings_new(server->recordings, server->secret, server->secret_len,
+	                          server->settings, server->audit);
 	return TRUE;
 }
 
@@ -159,6 +177,7 @@ static gboolean start_http(KtServer *server, GError **error)
 	g_array_append_vals(all_routes, api_routes, n_api_routes);
 	api_routes = kt_api_recordings_routes(server->api_recordings, &n_api_routes);
 	g_array_append_vals(all_routes, api_routes, n_api_routes);
+	g_array_append_vals(all_routes, kt_api_audit_route(server->api_audit), 1);
 	cfg.routes = (const KtHttpRoute *)all_routes->data;
 	cfg.n_routes = all_routes->len;
 
@@ -166,6 +185,9 @@ static gboolean start_http(KtServer *server, GError **error)
 		return FALSE;
 	cfg.cert_path = cert_path;
 	cfg.key_path = key_path;
+	/* HSTS only for a configured certificate: a browser told to insist on HTTPS with a
+	 * self-signed one would refuse the exception it was asked to make. */
+	cfg.hsts = server->settings->tls_cert && *server->settings->tls_cert;
 	const KtSignalConfig signal_cfg = {
 	    .max_message = (gsize)server->settings->ws_max_message,
 	    .message_rate = (guint)server->settings->ws_message_rate,
@@ -217,7 +239,8 @@ KtServer *kt_server_new(KtSettings *settings, GMainLoop *loop, GError **error)
 	room_config.red_add = settings->audio_red && settings->audio_red_add;
 	room_config.publisher_max_kbps = settings->publisher_max_kbps;
 	room_config.max_playout_delay_ms = settings->max_playout_delay_ms;
-	if (!kt_secret_load(settings, &server->secret, &server->secret_len, error))
+	if (!secure_data_dir(settings->data_dir, error) ||
+	    !kt_secret_load(settings, &server->secret, &server->secret_len, error))
 		goto fail;
 	server->peer_gate = kt_peer_gate_new((guint)settings->dtls_handshakes);
 	server->dtls_cert = kt_cert_new_ecdsa("ketang-dtls", 30, NULL, error);
@@ -228,8 +251,10 @@ KtServer *kt_server_new(KtSettings *settings, GMainLoop *loop, GError **error)
 		goto fail;
 	server->lessons = kt_lessons_new(server->workers, &room_config, settings->max_lessons,
 	                                 settings->max_subscribers);
-	if (!open_lesson_store(server, error) || !open_recordings(server, error))
+	server->audit = kt_audit_open(settings->data_dir, error);
+	if (!server->audit || !open_lesson_store(server, error) || !open_recordings(server, error))
 		goto fail;
+	server->api_audit = kt_api_audit_new(server->audit, server->secret, server->secret_len);
 	start_recorder(server);
 	kt_lessons_set_hooks(server->lessons, on_lesson_started, on_lesson_ended, server);
 	if (!start_http(server, error))
@@ -272,6 +297,8 @@ void kt_server_free(KtServer *server)
 	kt_lesson_store_free(server->lesson_store);
 	kt_api_recordings_free(server->api_recordings);
 	kt_recordings_free(server->recordings);
+	kt_api_audit_free(server->api_audit);
+	kt_audit_free(server->audit);
 	kt_worker_pool_free(server->workers);
 	if (server->dtls_cert)
 		kt_cert_unref(server->dtls_cert);

@@ -5,7 +5,10 @@
 #include <locale.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
+#include "kt-audit.h"
+#include "kt-cli-audit.h"
 #include "kt-cli-lesson.h"
 #include "kt-cli-recording.h"
 #include "kt-config.h"
@@ -20,6 +23,7 @@ typedef struct {
 	char *lesson;
 	char *role;
 	gint64 ttl;
+	char *since;
 	gboolean version;
 	KtCliLessonOptions lesson_cmd;
 	KtCliRecordingOptions recording_cmd;
@@ -82,6 +86,7 @@ static int cmd_token(const CliOptions *o, KtSettings *owned)
 	gsize secret_len = 0;
 	KtRole role = kt_role_from_string(o->role);
 	g_autofree char *token = NULL;
+	g_autofree char *object = NULL;
 	gint64 ttl;
 
 	if (role == KT_ROLE_NONE) {
@@ -102,6 +107,10 @@ static int cmd_token(const CliOptions *o, KtSettings *owned)
 		g_printerr("ketang token: %s\n", error->message);
 		return 2;
 	}
+	/* What was minted, never the token itself. */
+	object = g_strdup_printf("role=%s lesson=%s ttl=%" G_GINT64_FORMAT, o->role,
+	                         o->lesson ? o->lesson : "", ttl);
+	kt_audit_cli(settings->data_dir, "token.mint", object, NULL);
 	printf("%s\n", token);
 	return 0;
 }
@@ -111,6 +120,13 @@ static int cmd_lesson(const CliOptions *o, KtSettings *owned)
 	g_autoptr(KtSettings) settings = owned;
 
 	return kt_cli_lesson_run(&o->lesson_cmd, settings);
+}
+
+static int cmd_audit(const CliOptions *o, KtSettings *owned)
+{
+	g_autoptr(KtSettings) settings = owned;
+
+	return kt_cli_audit_run(o->since, settings);
 }
 
 static int cmd_recording(const CliOptions *o, KtSettings *owned)
@@ -131,6 +147,7 @@ static const Command commands[] = {
     {"token", "print a signed token for a lesson and role", cmd_token},
     {"lesson", "schedule (create) or list lessons", cmd_lesson},
     {"recording", "add (import) a media file to the recordings catalog", cmd_recording},
+    {"audit", "print the audit log of admin actions and archive access", cmd_audit},
 };
 
 /* Loads the settings every command needs (exit status 2 when they are bad), then runs @c. */
@@ -160,6 +177,7 @@ static void print_usage(void)
 	           "ketang lesson list\nketang recording add --lesson ID --file PATH [--kind "
 	           "program|source] "
 	           "[--stream NAME] [--started-at T] [--ended-at T] [--chapter MS:TITLE]...\n"
+	           "ketang audit [--since TIME] [--config FILE] [--data-dir DIR]\n"
 	           "ketang --version\n");
 }
 
@@ -208,6 +226,8 @@ int main(int argc, char **argv)
 	     "duration (recording)", "MS"},
 	    {"chapter", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o.recording_cmd.chapters,
 	     "chapter mark, repeatable (recording)", "MS:TITLE"},
+	    {"since", 0, 0, G_OPTION_ARG_STRING, &o.since, "entries from this time on (audit)",
+	     "TIME"},
 	    {"version", 'V', 0, G_OPTION_ARG_NONE, &o.version, "print the version", NULL},
 	    {NULL},
 	};
@@ -215,6 +235,9 @@ int main(int argc, char **argv)
 	g_autoptr(GError) error = NULL;
 	int rc = 2;
 
+	/* Everything Ketang writes (catalogs, secret, TLS key, recordings, audit log, and the
+	 * directories holding them) is for the server's user only (docs/security.md). */
+	umask(077);
 	setlocale(LC_ALL, "");
 	g_option_context_add_main_entries(ctx, entries, NULL);
 	if (!g_option_context_parse(ctx, &argc, &argv, &error)) {
@@ -244,6 +267,7 @@ out:
 	g_free(o.listen);
 	g_free(o.lesson);
 	g_free(o.role);
+	g_free(o.since);
 	kt_cli_lesson_options_clear(&o.lesson_cmd);
 	kt_cli_recording_options_clear(&o.recording_cmd);
 	return rc;

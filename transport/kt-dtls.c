@@ -620,6 +620,16 @@ bool kt_dtls_get_srtp_keys(KtDtls *d, KtSrtpKeys *out)
 	return true;
 }
 
+const char *kt_dtls_get_version(KtDtls *d)
+{
+	return d->state == KT_DTLS_STATE_CONNECTED ? SSL_get_version(d->ssl) : NULL;
+}
+
+const char *kt_dtls_get_cipher(KtDtls *d)
+{
+	return d->state == KT_DTLS_STATE_CONNECTED ? SSL_get_cipher_name(d->ssl) : NULL;
+}
+
 void kt_dtls_close(KtDtls *d)
 {
 	g_return_if_fail(d != NULL);

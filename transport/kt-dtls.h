@@ -95,6 +95,12 @@ KtDtlsState kt_dtls_get_state(KtDtls *d);
  * state. Wipe @out when done with it. Media worker. */
 bool kt_dtls_get_srtp_keys(KtDtls *d, KtSrtpKeys *out);
 
+/* In CONNECTED: the protocol version ("DTLSv1.2": the only one offered or accepted) and
+ * the cipher suite agreed (OpenSSL's name), static strings; NULL in any other state. For
+ * logs and tests. Media worker. */
+const char *kt_dtls_get_version(KtDtls *d);
+const char *kt_dtls_get_cipher(KtDtls *d);
+
 /* Sends close_notify if a handshake was started (RFC 5246 §7.2.1) and enters CLOSED (state
  * callback invoked). Does nothing in FAILED or CLOSED. Media worker. */
 void kt_dtls_close(KtDtls *d);

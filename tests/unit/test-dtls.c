@@ -456,6 +456,11 @@ static void run_profile(const char *profiles, KtSrtpProfile expected)
 	g_assert_true(kt_dtls_get_srtp_keys(p.client.dtls, &ck));
 	g_assert_true(kt_dtls_get_srtp_keys(p.server.dtls, &sk));
 	check_keys_mirror(&ck, &sk, expected);
+	/* DTLS 1.2 only, and ECDHE with an AEAD cipher between two Ketang ends
+	 * (docs/security.md). */
+	g_assert_cmpstr(kt_dtls_get_version(p.client.dtls), ==, "DTLSv1.2");
+	g_assert_cmpstr(kt_dtls_get_version(p.server.dtls), ==, "DTLSv1.2");
+	g_assert_cmpstr(kt_dtls_get_cipher(p.server.dtls), ==, "ECDHE-ECDSA-AES128-GCM-SHA256");
 
 	c = kt_srtp_new(&ck, &error);
 	g_assert_no_error(error);

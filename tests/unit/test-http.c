@@ -448,6 +448,13 @@ static gpointer client_routes(gpointer data)
 	g_assert_cmpuint(r5->status, ==, 200);
 	g_assert_cmpstr(r5->body->str, ==, "{\"status\":\"ok\"}");
 	g_assert_null(hdr(r5, "access-control-allow-origin"));
+	/* the security headers of every answer; a route's CSP allows nothing */
+	g_assert_cmpstr(hdr(r5, "content-security-policy"), ==,
+	                "default-src 'none'; frame-ancestors 'none'");
+	g_assert_cmpstr(hdr(r5, "x-frame-options"), ==, "DENY");
+	g_assert_cmpstr(hdr(r5, "x-content-type-options"), ==, "nosniff");
+	g_assert_cmpstr(hdr(r5, "referrer-policy"), ==, "no-referrer");
+	g_assert_null(hdr(r5, "strict-transport-security")); /* cfg.hsts is off */
 
 	/* an exact route does not match longer paths: static lookup, 404 */
 	conn_sendf(c, "GET /healthz/x HTTP/1.1\r\nHost: t\r\n\r\n");
@@ -509,6 +516,8 @@ static void assert_static_headers(Resp *r)
 {
 	g_assert_nonnull(strstr(hdr(r, "content-security-policy"), "default-src 'self'"));
 	g_assert_nonnull(strstr(hdr(r, "content-security-policy"), "frame-ancestors 'none'"));
+	g_assert_nonnull(strstr(hdr(r, "content-security-policy"), "script-src 'self'"));
+	g_assert_cmpstr(hdr(r, "x-frame-options"), ==, "DENY");
 	g_assert_cmpstr(hdr(r, "x-content-type-options"), ==, "nosniff");
 	g_assert_cmpstr(hdr(r, "referrer-policy"), ==, "no-referrer");
 	g_assert_cmpstr(hdr(r, "cache-control"), ==, "no-cache");

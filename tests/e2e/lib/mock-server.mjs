@@ -10,10 +10,11 @@ import { fileURLToPath } from 'node:url';
 
 export const WEB_ROOT = fileURLToPath(new URL('../../../web/', import.meta.url));
 
-// Must match the server's header (the lead's contract).
-export const CSP = "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; " +
-	"connect-src 'self' wss:; style-src 'self'; script-src 'self'; object-src 'none'; " +
-	"base-uri 'none'; frame-ancestors 'none'";
+// Must match the pages' header, KT_HTTP_PAGE_CSP in server/kt-http-security.c.
+export const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; " +
+	"img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self'; " +
+	"worker-src 'self' blob:; object-src 'none'; base-uri 'none'; form-action 'self'; " +
+	"frame-ancestors 'none'";
 
 const TYPES = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8',
 	'.css': 'text/css; charset=utf-8' };
