@@ -342,6 +342,18 @@ export class LessonClient extends EventTarget {
 		this.publishChain = chain.then(() => this.negotiatePublish(gen)).catch((err) => {
 			if (gen !== this.generation)
 				return;
+			if (err.code === 'busy') {
+				// Too many sessions connecting on the server ([limits] dtls_handshakes):
+				// it asks for a few seconds; spread the retries out.
+				this.timings.publishBusy = (this.timings.publishBusy || 0) + 1;
+				if (!this.publishRetry) // one retry for however many offers were refused
+					this.publishRetry = setTimeout(() => {
+						this.publishRetry = null;
+						if (gen === this.generation)
+							this.queuePublish();
+					}, 2000 + Math.random() * 2000);
+				return;
+			}
 			console.warn('ketang: publish failed', err);
 			this.dispatchEvent(new CustomEvent('publish', { detail: { ok: false, error: err } }));
 		});
