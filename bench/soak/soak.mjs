@@ -56,6 +56,7 @@ const server = await startServer({
 const browser = await launchBrowser();
 const started = Date.now();
 const samples = [];
+const stalls = [];
 let joins = 0, leaves = 0;
 try {
 	const teacher = await browser.newPage('teacher');
@@ -99,12 +100,12 @@ try {
 			`  classrooms ${s.rooms}  frames steady<-teacher ${s.steadyGetsTeacher}` +
 			`  teacher<-steady ${s.teacherGetsSteady}  joins ${joins} leaves ${leaves}` +
 			`  video pauses ${s.pauses} layer switches ${s.switches}`);
-		if (last) {
-			assert.ok(s.steadyGetsTeacher > last.steadyGetsTeacher,
-				`the steady classroom's teacher picture stopped: ${JSON.stringify([last, s])}`);
-			assert.ok(s.teacherGetsSteady > last.teacherGetsSteady,
-				`the teacher's picture of the steady classroom stopped: ${JSON.stringify([last, s])}`);
-		}
+		// A stop is counted, not thrown: the run goes on so the curve and the leak check
+		// still come out; it fails at the end.
+		if (last && s.steadyGetsTeacher <= last.steadyGetsTeacher)
+			stalls.push(`t=${s.t}: the steady classroom's teacher picture stopped`);
+		if (last && s.teacherGetsSteady <= last.teacherGetsSteady)
+			stalls.push(`t=${s.t}: the teacher's picture of the steady classroom stopped`);
 		last = s;
 	}
 
@@ -152,8 +153,12 @@ for (const s of samples)
 console.log(`\nserver log lines at warning level or worse: ${problems.length}`);
 for (const l of problems.slice(0, 40))
 	console.log(`  ${l}`);
+console.log(`steady pictures that stopped between samples: ${stalls.length}`);
+for (const x of stalls)
+	console.log(`  ${x}`);
 if (stopError)
 	throw stopError;
+assert.deepEqual(stalls, [], 'a steady picture stopped');
 // Stable: the last third's mean within 10 % of the middle third's (warm-up excluded).
 const third = Math.floor(samples.length / 3);
 if (third >= 2) {
