@@ -16,19 +16,13 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
 
-import { ADDR, ROOT, chromiumIn, makeTopology, spawnIn, waitOutput } from '../../bench/qoe/lib/topology.mjs';
-import { FLAGS, loadPlaywright } from '../e2e/lib/browser.mjs';
 import { assertLessonReceives, lessonInbound, openClassroom, openLessonTeacher, participantId,
 	waitForLessonState } from '../e2e/lib/pages.mjs';
+import { startLesson } from './lib-lesson.mjs';
 
 const run = promisify(execFile);
-const PORT = 8443;
-const KETANG = process.env.KETANG_BIN || join(ROOT, 'build/ketang');
 const LESSON = 'fault-link-cut';
 const CUT_MS = 15000;
 const REJOIN_MS = 5000; // A must decode the teacher again this soon after the link returns
@@ -36,45 +30,9 @@ const WINDOW_MS = 2000; // no window this long without a new frame for the other
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+let lesson; // startLesson()
 let topo;
-let dir;
 let ketang;
-const browsers = [];
-
-async function startKetang() {
-	const config = join(dir, 'ketang.ini');
-	await writeFile(config, `[server]\nlisten=0.0.0.0:${PORT}\ndata_dir=${dir}/data\n` +
-		`[media]\nice_addresses=${ADDR.srvPub},${ADDR.srvCls}\nice_tcp=false\n` +
-		// Only the forwarding is under test: no program encoder on 2 shared cores.
-		'[recording]\nenabled=false\n[broadcast]\nhls=false\n');
-	const proc = spawnIn(topo.ns.srv, KETANG, ['serve', '--config', config],
-		{ echo: !!process.env.KETANG_E2E_VERBOSE });
-	await waitOutput(proc, /ketang: listening on/);
-	const token = async (role) => (await run(KETANG, ['token', '--lesson', LESSON, '--role', role,
-		'--ttl', '3600', '--config', config, '--data-dir', `${dir}/data`])).stdout.trim();
-	return { proc, token };
-}
-
-/** One Chromium inside namespace @ns; returns its newPage(name). */
-async function launchIn(ns, label) {
-	const { chromium } = await loadPlaywright();
-	const context = await chromium.launchPersistentContext(await mkdtemp(join(dir, `profile-${label}-`)), {
-		executablePath: await chromiumIn(ns, dir),
-		headless: true,
-		ignoreHTTPSErrors: true,
-		args: [...FLAGS, '--autoplay-policy=no-user-gesture-required'],
-		viewport: { width: 800, height: 600 },
-	});
-	browsers.push(context);
-	return async (name) => {
-		const page = await context.newPage();
-		page.on('console', (m) => {
-			if (process.env.KETANG_E2E_VERBOSE || m.type() === 'error')
-				process.stderr.write(`[${name}] ${m.text()}\n`);
-		});
-		return page;
-	};
-}
 
 /** The series sampled each second: what must not stop while A is cut off. */
 async function sampleOthers(teacher, roomB, ids) {
@@ -107,35 +65,24 @@ function stalls(samples, key) {
 }
 
 before(async () => {
-	dir = await mkdtemp(join(tmpdir(), 'kt-link-cut-'));
-	topo = await makeTopology();
-	ketang = await startKetang();
+	lesson = await startLesson('link-cut', LESSON);
+	({ topo, ketang } = lesson);
 });
 
 after(async () => {
-	for (const b of browsers)
-		await b.close().catch(() => {});
-	if (ketang) {
-		if (process.env.KETANG_E2E_VERBOSE)
-			process.stderr.write(`--- ketang ---\n${ketang.proc.output().slice(-6000)}\n`);
-		ketang.proc.child.kill('SIGTERM');
-		await ketang.proc.exited;
-	}
-	await topo?.destroy().catch(() => {});
-	if (!process.env.KETANG_E2E_KEEP)
-		await rm(dir, { recursive: true, force: true });
+	await lesson?.close();
 });
 
 test('a classroom cut off for 15 s rejoins within 5 s; the others never stop', { timeout: 150000 }, async () => {
-	const pubOrigin = `https://${ADDR.srvPub}:${PORT}`;
-	const newPub = await launchIn(topo.ns.pub, 'pub');
-	const newCls = await launchIn(topo.ns.cls, 'cls');
+	const pubOrigin = lesson.origin('pub');
+	const newPub = await lesson.launchIn(topo.ns.pub, 'pub');
+	const newCls = await lesson.launchIn(topo.ns.cls, 'cls');
 	const teacher = await newPub('teacher');
 	await openLessonTeacher(teacher, pubOrigin, LESSON, await ketang.token('teacher'), { timeout: 30000 });
 	const roomB = await newPub('B');
 	await openClassroom(roomB, pubOrigin, LESSON, await ketang.token('classroom'), 'Room B', { timeout: 30000 });
 	const roomA = await newCls('A');
-	await openClassroom(roomA, `https://${ADDR.srvCls}:${PORT}`, LESSON, await ketang.token('classroom'),
+	await openClassroom(roomA, lesson.origin('cls'), LESSON, await ketang.token('classroom'),
 		'Room A', { timeout: 30000 });
 
 	const ids = { teacher: await roomB.evaluate(() =>
