@@ -6,6 +6,7 @@
 #include "kt-lesson-wall.h"
 #include "kt-peer.h"
 #include "kt-room.h"
+#include "kt-sdp-offer.h"
 #include "kt-sdp.h"
 
 /* What a participant publishes; the table maps names to kinds and to who may
@@ -66,7 +67,11 @@ struct _Participant {
 	char **sub_candidates;
 	gboolean sub_ready;     /* local description known */
 	gboolean offer_pending; /* an offer is out, awaiting the answer */
-	gboolean dirty;         /* the wanted set changed since that offer */
+	/* What that offer said, line by line: the answer is read against it, since routing
+	 * may change the slots (add lines) before the answer comes back. */
+	KtSdpOfferStream *offered;
+	guint n_offered;
+	gboolean dirty; /* the wanted set changed since that offer */
 	gboolean remote_set;
 	guint64 sub_version;
 	guint64 session_id;

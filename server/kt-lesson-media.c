@@ -282,6 +282,27 @@ guint kt_lesson_media_video_priority(const KtSettings *settings, KtRole role, Kt
 	return settings->video_priority[kind];
 }
 
+/* A classroom that rejoined (same name) while the server had not yet seen its previous
+ * connection go (a cut link: that socket and its consent expire seconds later) takes its
+ * kept source over. The previous participant gives it up, so that routing, the mix and
+ * the wall follow the newcomer only, and its late leave does not report the source
+ * stopped while the newcomer publishes it. */
+static void take_kept_source(MediaLesson *l, Participant *taker, KtSourceName n, guint source)
+{
+	GHashTableIter it;
+	gpointer value;
+
+	g_hash_table_iter_init(&it, l->participants);
+	while (g_hash_table_iter_next(&it, NULL, &value)) {
+		Participant *other = value;
+
+		if (other != taker && other->source[n] == source) {
+			other->source[n] = 0;
+			other->active[n] = FALSE;
+		}
+	}
+}
+
 guint kt_lesson_media_ensure_source(MediaLesson *l, Participant *p, KtSourceName n)
 {
 	KtRoom *room = kt_lesson_get_room(l->live);
@@ -308,6 +329,7 @@ guint kt_lesson_media_ensure_source(MediaLesson *l, Participant *p, KtSourceName
 			k->source = kt_room_add_source(room, kind, &k->ssrc, &k->rtx_ssrc);
 			g_hash_table_insert(l->kept, g_steal_pointer(&key), k);
 		}
+		take_kept_source(l, p, n, k->source);
 		p->source[n] = k->source;
 		p->ssrc[n] = k->ssrc;
 		p->rtx_ssrc[n] = k->rtx_ssrc;

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "kt-gst.h"
+#include "kt-media-span.h"
 #include "kt-media-trim.h"
 
 /* What the program shows of each source (DESIGN.md "Streams"): table by who publishes what. */
@@ -526,6 +527,7 @@ gint64 kt_lesson_recorder_probe_duration(const char *path, gpointer user_data)
 	g_autoptr(GstDiscovererInfo) info = NULL;
 	g_autofree char *uri = gst_filename_to_uri(path, NULL);
 	GstClockTime duration;
+	gint64 span_ms;
 
 	/* A crash can leave half a fragment or cluster at the end: cut it first, so the file
 	 * decodes cleanly (a file that is already complete is left as it is). */
@@ -535,6 +537,11 @@ gint64 kt_lesson_recorder_probe_duration(const char *path, gpointer user_data)
 	info = d && uri ? gst_discoverer_discover_uri(d, uri, NULL) : NULL;
 	if (!info || gst_discoverer_info_get_result(info) != GST_DISCOVERER_OK)
 		return -1;
+	/* The headers of a file the crash cut do not know its length (kt-media-span.h):
+	 * the packets do. */
+	span_ms = kt_media_span_ms(path, 60, NULL);
+	if (span_ms > 0)
+		return span_ms;
 	duration = gst_discoverer_info_get_duration(info);
 	return GST_CLOCK_TIME_IS_VALID(duration) && duration > 0 ? (gint64)(duration / GST_MSECOND)
 	                                                         : -1;

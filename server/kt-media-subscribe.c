@@ -50,6 +50,13 @@ static gboolean apply_wanted(Participant *p, GPtrArray *wanted)
 			if (s->active && same_stream(s, w))
 				slot = s;
 		}
+		if (slot && strcmp(slot->from, w->from) != 0) {
+			/* A kept source now published by someone else (a classroom that
+			 * rejoined): same m-line, new label, so the page shows it under
+			 * the participant that sends it. */
+			g_strlcpy(slot->from, w->from, sizeof(slot->from));
+			changed = TRUE;
+		}
 		if (slot)
 			continue;
 		/* Reuse an idle m-line of the same kind that is no longer subscribed. */
@@ -163,6 +170,9 @@ static void send_offer(MediaLesson *l, Participant *p)
 		json_decref(list);
 		return;
 	}
+	g_free(p->offered);
+	p->offered = g_steal_pointer(&streams);
+	p->n_offered = p->slots->len;
 	p->offer_pending = TRUE;
 	p->dirty = FALSE;
 	kt_lesson_media_send(
@@ -229,7 +239,6 @@ static void apply_answer(MediaLesson *l, Participant *p, const KtSdpOfferResult 
 
 bool kt_media_subscribe_answer(MediaLesson *l, Participant *p, const char *sdp, GError **error)
 {
-	g_autofree KtSdpOfferStream *offered = g_new0(KtSdpOfferStream, MAX(p->slots->len, 1));
 	KtSdpOfferResult *r;
 
 	if (!p->offer_pending) {
@@ -237,17 +246,11 @@ bool kt_media_subscribe_answer(MediaLesson *l, Participant *p, const char *sdp, 
 		            "no subscribe_offer is waiting for an answer");
 		return FALSE;
 	}
-	for (guint i = 0; i < p->slots->len; i++) {
-		SubSlot *s = &g_array_index(p->slots, SubSlot, i);
-
-		offered[i].kind =
-		    s->kind == KT_MEDIA_AUDIO ? KT_SDP_MEDIA_AUDIO : KT_SDP_MEDIA_VIDEO;
-		g_strlcpy(offered[i].mid, s->mid, sizeof(offered[i].mid));
-		offered[i].active = s->active;
-		offered[i].rejected = s->rejected;
-		offered[i].red = audio_red(l, s);
-	}
-	r = kt_sdp_offer_read_answer(sdp, strlen(sdp), offered, p->slots->len, error);
+	/* Against the offer as sent: the slots may have grown since (a classroom joined
+	 * while it was out); reading it against them failed every such answer and left
+	 * the connection waiting for an answer forever. Slots the offer did not have are
+	 * left unanswered here and go out in the next offer (p->dirty). */
+	r = kt_sdp_offer_read_answer(sdp, strlen(sdp), p->offered, p->n_offered, error);
 	if (!r)
 		return FALSE;
 	p->offer_pending = FALSE;
@@ -277,5 +280,7 @@ void kt_media_subscribe_close(MediaLesson *l, Participant *p)
 	g_clear_pointer(&p->sub_ufrag, g_free);
 	g_clear_pointer(&p->sub_pwd, g_free);
 	g_clear_pointer(&p->sub_candidates, g_strfreev);
+	g_clear_pointer(&p->offered, g_free);
+	p->n_offered = 0;
 	p->sub_ready = p->offer_pending = p->dirty = p->remote_set = FALSE;
 }

@@ -39,15 +39,16 @@ export async function ketangBinary() {
 }
 
 /**
- * Starts `ketang serve` on a free loopback port with a temporary data dir
- * (or @dataDir, e.g. to restart on the same one; @extraConfig is appended to
- * the config file) and waits for its "listening" line. Returns { origin,
- * pid, dataDir, config, token(lesson, role, ttl), stop({ keepData }), kill(), log() }.
+ * Starts `ketang serve` on a free loopback port (or @port, e.g. to restart where the
+ * pages look for it) with a temporary data dir (or @dataDir, e.g. to restart on the
+ * same one; @extraConfig is appended to the config file) and waits for its
+ * "listening" line. Returns { origin, port, pid, dataDir, config, token(lesson, role, ttl),
+ * stop({ keepData }), kill(), log() }.
  */
-export async function startServer({ readyTimeoutMs = 20000, dataDir, extraConfig = '' } = {}) {
+export async function startServer({ readyTimeoutMs = 20000, dataDir, extraConfig = '', port } = {}) {
 	const bin = await ketangBinary();
 	dataDir = dataDir || await mkdtemp(join(tmpdir(), 'ketang-e2e-'));
-	const port = await freePort();
+	port = port || await freePort();
 	const config = join(dataDir, 'ketang.ini');
 	await writeFile(config, `[server]\nlisten=127.0.0.1:${port}\ndata_dir=${dataDir}\n` +
 		'[media]\nice_addresses=127.0.0.1\n' + extraConfig);
