@@ -183,8 +183,9 @@ int kt_rtp_find_extension(const guint8 *buf, const KtRtpHeader *h, guint8 id, co
 }
 
 /* Where the elements of a one-byte block of @area bytes end: past the last
- * element (padding skipped); @area when an id 15 ends the walk early (nothing
- * may follow it); -1 when an element overruns the block. */
+ * element (padding skipped), or at an id 15, which ends the walk: a receiver
+ * ignores it and everything after it (RFC 8285 §4.2), so a new element goes
+ * there, never behind it; -1 when an element overruns the block. */
 static gssize one_byte_used(const guint8 *body, gsize area)
 {
 	gsize used = 0;
@@ -195,7 +196,7 @@ static gssize one_byte_used(const guint8 *body, gsize area)
 			continue;
 		}
 		if (body[i] >> 4 == 15)
-			return (gssize)area;
+			return (gssize)i;
 		i += 2 + (body[i] & 0x0F);
 		if (i > area)
 			return -1;
@@ -238,6 +239,8 @@ int kt_rtp_add_extension(guint8 *buf, gsize len, gsize cap, guint8 id, const gui
 	kt_rtp_write_be16(buf + 14, (guint16)((area + grow) / 4));
 	buf[16 + used] = (guint8)(id << 4 | (n - 1));
 	memcpy(buf + 17 + used, data, n);
+	/* Padding after it: zeroes already, unless it replaced an id 15 and what followed. */
+	memset(buf + 17 + used + n, 0, area + grow - ((gsize)used + 1 + n));
 	return (int)(len + head + grow);
 }
 
