@@ -182,8 +182,9 @@ int kt_rtp_find_extension(const guint8 *buf, const KtRtpHeader *h, guint8 id, co
 	return -1;
 }
 
-/* Where the elements of a one-byte block of @area bytes end: past the last
- * element (padding skipped), or at an id 15, which ends the walk: a receiver
+/* Where the elements of a one-byte block of @area bytes end, walking it as
+ * find_one_byte does: past the last element (a byte of id 0 is one byte of
+ * padding, whatever its length bits), or at an id 15, which ends the walk: a receiver
  * ignores it and everything after it (RFC 8285 §4.2), so a new element goes
  * there, never behind it; -1 when an element overruns the block. */
 static gssize one_byte_used(const guint8 *body, gsize area)
@@ -191,7 +192,7 @@ static gssize one_byte_used(const guint8 *body, gsize area)
 	gsize used = 0;
 
 	for (gsize i = 0; i < area;) {
-		if (body[i] == 0) {
+		if (body[i] >> 4 == 0) {
 			i++;
 			continue;
 		}
