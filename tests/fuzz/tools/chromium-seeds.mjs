@@ -183,6 +183,8 @@ async function captureLesson(browser) {
 			await sleep(4000);
 			await room.reload();
 			await sleep(4000);
+			await room.close();
+			await teacher.close();
 		});
 	} finally {
 		await server.stop();

@@ -2,7 +2,7 @@
 """Files a chromium-seeds.mjs capture (CAPTURE) as seed inputs of each fuzz target under
 OUT/NAME/, in the input format each target reads (tests/fuzz/README.md):
 
-    file-seeds.py CAPTURE OUT
+    file-seeds.py [--keep N] CAPTURE OUT
 
   sdp, signal     as captured
   rtp             every plaintext RTP and RTCP datagram
@@ -12,11 +12,13 @@ OUT/NAME/, in the input format each target reads (tests/fuzz/README.md):
                   records, the gaps from the capture's arrival order (5 ms, 100 every 8th
                   so the TWCC receiver reports)
   dtls            every DTLS datagram of the server run
-Files are named by content (sha1), as libFuzzer names its own."""
+Files are named by content (sha1), as libFuzzer names its own. With --keep N, at most N
+datagrams of each kind (RTP payload type, RTCP packet types) are filed: the few real ones
+capture-seeds.sh keeps in a corpus before libFuzzer's merge adds what else covers more.
+"""
 import collections
 import hashlib
 import os
-import shutil
 import struct
 import sys
 
@@ -30,17 +32,38 @@ def put(out, target, data):
         f.write(data)
 
 
+KEEP = None
+
+
+def rtcp_types(p):
+    types, o = [], 0
+    while o + 4 <= len(p):
+        types.append((p[o + 1], p[o] & 31))
+        o += (int.from_bytes(p[o + 2:o + 4], "big") + 1) * 4
+    return tuple(types)
+
+
 def datagrams(d, kind):
+    seen = collections.Counter()
     if not os.path.isdir(d):
         return
     for name in sorted(os.listdir(d)):
         if name.endswith("-%s.bin" % kind):
             with open(os.path.join(d, name), "rb") as f:
-                yield f.read()
+                p = f.read()
+            key = p[1] & 0x7F if kind == "rtp" else rtcp_types(p) if kind == "rtcp" else p[:1]
+            seen[key] += 1
+            if KEEP is None or seen[key] <= KEEP:
+                yield p
 
 
 def main():
-    cap, out = sys.argv[1], sys.argv[2]
+    global KEEP
+    args = sys.argv[1:]
+    if args[0] == "--keep":
+        KEEP = int(args[1])
+        args = args[2:]
+    cap, out = args
     for target in ("sdp", "signal"):
         src = os.path.join(cap, target)
         for name in sorted(os.listdir(src)) if os.path.isdir(src) else []:
@@ -57,7 +80,7 @@ def main():
         put(out, "rtp", p)
         put(out, "rtcp", p)
     for packets in by_ssrc.values():
-        for i in range(0, len(packets), 16):
+        for i in range(0, len(packets) if KEEP is None else 16, 16):
             rec = b"".join(struct.pack("!BH", 100 if j % 8 == 7 else 5, len(p)) + p
                            for j, p in enumerate(packets[i:i + 16]))
             put(out, "rtpext", rec)
