@@ -1,8 +1,9 @@
 #!/bin/sh
 # Rebuilds the committed fuzz corpora (tests/fuzz/README.md, "Corpora and seeds"):
 #   1. captures real Chromium traffic (chromium-seeds.mjs, in a private network namespace);
-#   2. starts each target's corpus afresh with a few of those real inputs (file-seeds.py
-#      --keep 3), the hand-made seeds (gen-seeds.py) and its committed crash inputs;
+#   2. starts each target's corpus afresh with some of those real inputs (file-seeds.py
+#      --keep 8: 8 datagrams of each kind, a few hundred in all), the hand-made seeds
+#      (gen-seeds.py) and its committed crash inputs;
 #   3. lets libFuzzer's -merge=1 add, from the old corpus, every captured input and any
 #      directories given (e.g. what `make fuzz` grew), only what reaches a new edge (hit
 #      counts are not features here: -use_counters=0 keeps the corpora a few hundred kB,
@@ -23,7 +24,7 @@ if [ -z "${KT_SEEDS:-}" ]; then
 		node tests/fuzz/tools/chromium-seeds.mjs "$cap"
 fi
 python3 tests/fuzz/tools/file-seeds.py "$cap" "$work/all"
-python3 tests/fuzz/tools/file-seeds.py --keep 3 "$cap" "$work/fresh"
+python3 tests/fuzz/tools/file-seeds.py --keep 8 "$cap" "$work/fresh"
 python3 tests/fuzz/tools/gen-seeds.py "$work/fresh"
 for t in $targets; do
 	fresh=$work/fresh/$t

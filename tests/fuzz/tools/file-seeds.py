@@ -13,7 +13,7 @@ OUT/NAME/, in the input format each target reads (tests/fuzz/README.md):
                   so the TWCC receiver reports)
   dtls            every DTLS datagram of the server run
 Files are named by content (sha1), as libFuzzer names its own. With --keep N, at most N
-datagrams of each kind (RTP payload type, RTCP packet types) are filed: the few real ones
+datagrams of each kind (RTP payload type, RTCP packet types) are filed: the real ones
 capture-seeds.sh keeps in a corpus before libFuzzer's merge adds what else covers more.
 """
 import collections
