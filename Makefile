@@ -32,8 +32,9 @@ test-deps:
 # libFuzzer (clang, ASan + UBSan): each target of tests/fuzz for FUZZ_SECONDS, starting
 # from its committed corpus (copied into build-fuzz/corpus-NAME, which grows); a crash
 # input is written to build-fuzz/ and stops that target. Prints libFuzzer's exec counts.
+# The targets and how to add a crash input: tests/fuzz/README.md.
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS ?= rtp sdp signal lessons
+FUZZ_TARGETS ?= rtp rtpext payload rtcp dtls sdp signal token http lessons recordings
 fuzz:
 	./scripts/install-deps.sh --test
 	cmake --preset fuzz >/dev/null

@@ -2,6 +2,7 @@
 #define G_LOG_DOMAIN "kt-api-recordings"
 
 #include "kt-api-recordings.h"
+#include "kt-api-recordings-private.h"
 
 #include <string.h>
 
@@ -327,8 +328,7 @@ static void handle_delete(KtApiRecordings *api, KtHttpRequest *req, gint64 id,
 	kt_http_request_respond(req, 204, NULL, NULL, NULL, 0);
 }
 
-/* "{id}" or "{id}/media" after the prefix; id is 1..18 digits. */
-static gboolean parse_item_path(const char *rest, gint64 *id, gboolean *media)
+gboolean kt_api_recordings_parse_item_path(const char *rest, gint64 *id, gboolean *media)
 {
 	gsize n = strspn(rest, "0123456789");
 	guint64 v;
@@ -354,7 +354,7 @@ static void handle_item(KtHttpRequest *req, gpointer user_data)
 	KtTokenClaims claims;
 	gint64 id = 0;
 
-	if (!parse_item_path(rest, &id, &media)) {
+	if (!kt_api_recordings_parse_item_path(rest, &id, &media)) {
 		kt_http_request_respond_error(req, 404, "not-found", "not a recording path");
 		return;
 	}

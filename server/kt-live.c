@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "kt-auth.h"
+#include "kt-live-private.h"
 
 #define KT_LIVE_PREFIX "/live/"
 #define KT_LIVE_PLAYLIST "index.m3u8"
@@ -25,8 +26,7 @@
 static const KtRole kt_live_roles[] = {KT_ROLE_TEACHER, KT_ROLE_CLASSROOM, KT_ROLE_OBSERVER,
                                        KT_ROLE_NONE};
 
-/* What a file name in the live directory may be; anything else is 404, never a path. */
-static gboolean is_segment_name(const char *name)
+gboolean kt_live_is_segment_name(const char *name)
 {
 	const char *digits = name + strlen("segment");
 	gsize n = 0;
@@ -137,7 +137,7 @@ void kt_live_handle(KtHttpRequest *req, gpointer user_data)
 	const char *lesson, *name;
 
 	if (g_strv_length(parts) != 2 || !kt_token_lesson_id_is_valid(parts[0]) ||
-	    !(strcmp(parts[1], KT_LIVE_PLAYLIST) == 0 || is_segment_name(parts[1]))) {
+	    !(strcmp(parts[1], KT_LIVE_PLAYLIST) == 0 || kt_live_is_segment_name(parts[1]))) {
 		kt_http_request_respond_error(
 		    req, 404, "not_found", "expected /live/LESSON/index.m3u8 or a segment of it");
 		return;

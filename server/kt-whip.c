@@ -9,6 +9,7 @@
  * and mix, kt-program-webrtc.c), whose Location is
  * /whep/LESSON/program/SESSION. */
 #include "kt-server-private.h"
+#include "kt-whip-private.h"
 
 #include <string.h>
 
@@ -32,12 +33,6 @@ typedef struct {
 } WhipCtx;
 
 /* What a path names: /PREFIX/LESSON[/program][/SESSION]. */
-typedef struct {
-	char *lesson;
-	gboolean program;
-	char *session; /* NULL: none */
-} WhipPath;
-
 #define KT_WHEP_PROGRAM "program"
 
 static const struct {
@@ -89,17 +84,13 @@ static void whip_ctx_free(gpointer data)
 	g_free(ctx);
 }
 
-static void whip_path_clear(WhipPath *p)
+void kt_whip_path_clear(KtWhipPath *p)
 {
 	g_free(p->lesson);
 	g_free(p->session);
 }
 
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(WhipPath, whip_path_clear)
-
-/* Splits "/whip/LESSON[/SESSION]" or "/whep/LESSON[/program][/SESSION]". FALSE when the
- * shape is wrong. Session ids are UUIDs, so "program" is never one. */
-static gboolean split_path(const char *path, KtSessionKind kind, WhipPath *out)
+gboolean kt_whip_split_path(const char *path, KtSessionKind kind, KtWhipPath *out)
 {
 	g_auto(GStrv) parts = g_strsplit(path + strlen(kinds[kind].prefix), "/", 4);
 	guint n = g_strv_length(parts), next = 1;
@@ -512,10 +503,10 @@ static void handle_delete(KtServer *server, KtHttpRequest *req, KtSessionKind ki
 
 static void handle(KtHttpRequest *req, KtServer *server, KtSessionKind kind)
 {
-	g_auto(WhipPath) path = {0};
+	g_auto(KtWhipPath) path = {0};
 	KtHttpMethod method = kt_http_request_get_method(req);
 
-	if (!split_path(kt_http_request_get_path(req), kind, &path)) {
+	if (!kt_whip_split_path(kt_http_request_get_path(req), kind, &path)) {
 		kt_http_request_respond_error(
 		    req, 404, "not-found", "expected %sLESSON or %sLESSON/SESSION%s",
 		    kinds[kind].prefix, kinds[kind].prefix,

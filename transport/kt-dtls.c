@@ -14,6 +14,7 @@
 #include <openssl/ssl.h>
 
 #include "kt-cert-private.h"
+#include "kt-dtls-private.h"
 
 #define KT_DTLS_DEFAULT_PROFILES "SRTP_AEAD_AES_128_GCM:SRTP_AES128_CM_SHA1_80"
 #define KT_DTLS_DEFAULT_TIMEOUT_MS 30000
@@ -550,10 +551,9 @@ static bool plaintext_record_ok(guint8 type, const guint8 *b, gsize len)
 	}
 }
 
-/* True if @p is a sequence of whole DTLS records (RFC 6347 §4.1) and its plaintext records
- * parse. Random bytes that merely start like DTLS are dropped here instead of failing the
+/* Random bytes that merely start like DTLS are dropped here instead of failing the
  * handshake; a forged but well-formed message still can, as in any DTLS stack. */
-static bool datagram_well_formed(const guint8 *p, gsize len)
+bool kt_dtls_datagram_well_formed(const guint8 *p, gsize len)
 {
 	while (len > 0) {
 		guint32 version, epoch;
@@ -587,7 +587,7 @@ void kt_dtls_handle_datagram(KtDtls *d, const guint8 *buf, gsize len)
 	/* RFC 7983 §7 sends first bytes 20..63 here; anything else, or a broken datagram, is
 	 * dropped before OpenSSL sees it. */
 	if (buf == NULL || len == 0 || len > KT_DTLS_MAX_DATAGRAM ||
-	    !datagram_well_formed(buf, len))
+	    !kt_dtls_datagram_well_formed(buf, len))
 		return;
 	if (d->state == KT_DTLS_STATE_NEW && d->role == KT_DTLS_ROLE_SERVER)
 		kt_dtls_start(d);

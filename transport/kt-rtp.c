@@ -182,20 +182,22 @@ int kt_rtp_find_extension(const guint8 *buf, const KtRtpHeader *h, guint8 id, co
 	return -1;
 }
 
-/* Where the elements of a one-byte block of @area bytes end: past the last
- * element (padding skipped); @area when an id 15 ends the walk early (nothing
- * may follow it); -1 when an element overruns the block. */
+/* Where the elements of a one-byte block of @area bytes end, walking it as
+ * find_one_byte does: past the last element (a byte of id 0 is one byte of
+ * padding, whatever its length bits), or at an id 15, which ends the walk: a receiver
+ * ignores it and everything after it (RFC 8285 §4.2), so a new element goes
+ * there, never behind it; -1 when an element overruns the block. */
 static gssize one_byte_used(const guint8 *body, gsize area)
 {
 	gsize used = 0;
 
 	for (gsize i = 0; i < area;) {
-		if (body[i] == 0) {
+		if (body[i] >> 4 == 0) {
 			i++;
 			continue;
 		}
 		if (body[i] >> 4 == 15)
-			return (gssize)area;
+			return (gssize)i;
 		i += 2 + (body[i] & 0x0F);
 		if (i > area)
 			return -1;
@@ -238,6 +240,8 @@ int kt_rtp_add_extension(guint8 *buf, gsize len, gsize cap, guint8 id, const gui
 	kt_rtp_write_be16(buf + 14, (guint16)((area + grow) / 4));
 	buf[16 + used] = (guint8)(id << 4 | (n - 1));
 	memcpy(buf + 17 + used, data, n);
+	/* Padding after it: zeroes already, unless it replaced an id 15 and what followed. */
+	memset(buf + 17 + used + n, 0, area + grow - ((gsize)used + 1 + n));
 	return (int)(len + head + grow);
 }
 

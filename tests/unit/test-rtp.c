@@ -228,6 +228,63 @@ static void test_add_extension(void)
 	g_assert_cmpint(kt_rtp_add_extension(buf, len, len + 8, 3, seq, 2), ==, (int)len + 8);
 }
 
+/* A block whose walk an id 15 ends (RFC 8285 §4.2: the receiver ignores it and all after
+ * it): the new element replaces it instead of going behind it, where no receiver would
+ * see it, and what followed becomes padding. Found by tests/fuzz/fuzz-rtpext.c. */
+static void test_add_extension_after_id15(void)
+{
+	const guint8 delay[3] = {0x01, 0x40, 0x3E}, asend[3] = {0x6F, 0x88, 0x01};
+	guint8 buf[128];
+	gsize len = plain_packet(buf, 10);
+	const guint8 *data;
+	KtRtpHeader h;
+	int n;
+
+	/* abs-send-time (id 2), then an id 15 and junk: two words. */
+	n = kt_rtp_add_extension(buf, len, sizeof(buf), 2, asend, 3);
+	g_assert_cmpint(kt_rtp_parse(buf, (gsize)n, &h), ==, KT_RTP_OK);
+	memmove(buf + 24, buf + 20, (gsize)n - 20);
+	memcpy(buf + 20, (const guint8[]){0xFB, 0xFB, 0x21, 0xAA}, 4);
+	kt_rtp_write_be16(buf + 14, 2);
+	n += 4;
+	g_assert_cmpint(kt_rtp_parse(buf, (gsize)n, &h), ==, KT_RTP_OK);
+	g_assert_cmpint(kt_rtp_find_extension(buf, &h, 2, &data), ==, 3);
+	g_assert_cmpint(kt_rtp_find_extension(buf, &h, 5, &data), ==, -1);
+
+	n = kt_rtp_add_extension(buf, (gsize)n, sizeof(buf), 5, delay, 3);
+	g_assert_cmpint(n, ==, (int)len + 12); /* it fits where the id 15 was */
+	check_element(buf, (gsize)n, 2, asend, 3);
+	check_element(buf, (gsize)n, 5, delay, 3);
+	g_assert_cmpint(kt_rtp_parse(buf, (gsize)n, &h), ==, KT_RTP_OK);
+	g_assert_cmpint(kt_rtp_find_extension(buf, &h, 2, &data), ==, 3); /* the junk is gone */
+}
+
+/* A byte of id 0 is one byte of padding whatever its length bits, for the adder as for
+ * kt_rtp_find_extension: an element added after one is found there. Found by
+ * tests/fuzz/fuzz-rtpext.c. */
+static void test_add_extension_after_id0(void)
+{
+	const guint8 delay[3] = {0x01, 0x40, 0x3E}, asend[3] = {0x6F, 0x88, 0x01};
+	guint8 buf[128];
+	gsize len = plain_packet(buf, 10);
+	const guint8 *data;
+	KtRtpHeader h;
+	int n;
+
+	/* abs-send-time (id 2), then a padding byte with length bits set, then zeroes. */
+	n = kt_rtp_add_extension(buf, len, sizeof(buf), 2, asend, 3);
+	memmove(buf + 24, buf + 20, (gsize)n - 20);
+	memcpy(buf + 20, (const guint8[]){0x05, 0x00, 0x00, 0x00}, 4);
+	kt_rtp_write_be16(buf + 14, 2);
+	n += 4;
+	n = kt_rtp_add_extension(buf, (gsize)n, sizeof(buf), 5, delay, 3);
+	g_assert_cmpint(n, ==, (int)len + 12);
+	check_element(buf, (gsize)n, 2, asend, 3);
+	check_element(buf, (gsize)n, 5, delay, 3);
+	g_assert_cmpint(kt_rtp_parse(buf, (gsize)n, &h), ==, KT_RTP_OK);
+	g_assert_cmpint(kt_rtp_find_extension(buf, &h, 2, &data), ==, 3);
+}
+
 /* What it refuses, leaving the packet as it was: ids outside 1..14, sizes
  * outside 1..16, CSRCs, another version, a two-byte or unknown profile, a
  * block that overruns the packet or whose element overruns the block. */
@@ -536,6 +593,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/rtp/parse/bad", test_parse_bad);
 	g_test_add_func("/rtp/extension/two-byte", test_extension_two_byte);
 	g_test_add_func("/rtp/extension/add", test_add_extension);
+	g_test_add_func("/rtp/extension/add-after-id15", test_add_extension_after_id15);
+	g_test_add_func("/rtp/extension/add-after-id0", test_add_extension_after_id0);
 	g_test_add_func("/rtp/extension/add-bad", test_add_extension_bad);
 	g_test_add_func("/rtp/write-rewrite", test_write_and_rewrite);
 	g_test_add_func("/rtp/keyframe/vp8", test_vp8_keyframe);
