@@ -132,9 +132,12 @@ try {
 		if (c)
 			await c.close();
 	assert.deepEqual(browser.problems, [], 'page errors');
-} finally {
+} catch (e) {
 	await browser.close();
+	await server.kill(); // nothing more to learn from it
+	throw e;
 }
+await browser.close();
 
 // SIGTERM: a clean exit, LeakSanitizer's verdict included (it makes the status non-zero).
 let stopError = null;
