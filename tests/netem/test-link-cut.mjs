@@ -162,7 +162,12 @@ test('a classroom cut off for 15 s rejoins within 5 s; the others never stop', {
 	for (const k of keys)
 		assert.deepEqual(stalls(samples, k), [], `${k} stalled for ${WINDOW_MS} ms`);
 	// And A is fully back: the teacher decodes its camera again.
-	ids.A2 = await participantId(teacher, 'Room A');
+	// Its new id: the old one ('Room A' too) stays in the roster until the server notices
+	// the old socket is gone, so wait for the other one.
+	for (const until = Date.now() + 15000; !ids.A2 && Date.now() < until; await sleep(200))
+		ids.A2 = await teacher.evaluate((old) => Object.values(window.ketang.participants)
+			.find((p) => p.name === 'Room A' && p.id !== old)?.id, ids.A);
+	assert.ok(ids.A2, 'the teacher never listed the rejoined Room A');
 	try {
 		await assertLessonReceives(teacher, ids.A2, 'camera', { timeout: 15000 });
 	} catch (err) {

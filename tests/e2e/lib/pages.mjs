@@ -1,6 +1,23 @@
 // Drives the Ketang web pages (web/publish.html, web/watch.html, and the lesson pages) in a test
 // browser and reads their WebRTC statistics.
 
+/**
+ * page.goto, tried again when Chromium reports net::ERR_NETWORK_CHANGED: a test that
+ * has just shaped or moved its namespace's link (tests/netem) can make Chromium see a
+ * network change during the navigation itself; the page is fine to load a moment later.
+ */
+export async function gotoPage(page, url, options = {}) {
+	for (let attempt = 1; ; attempt++) {
+		try {
+			return await page.goto(url, options);
+		} catch (err) {
+			if (attempt >= 3 || !/ERR_NETWORK_CHANGED/.test(err.message))
+				throw err;
+			await new Promise((resolve) => setTimeout(resolve, 500));
+		}
+	}
+}
+
 /** Join-link fragment, as the server's admin would hand it out. */
 export function joinFragment(lesson, token) {
 	return `#${new URLSearchParams({ lesson, token })}`;
@@ -13,7 +30,7 @@ export function joinFragment(lesson, token) {
  */
 export async function startPublisher(page, origin, lesson, token,
 	{ size = '320x240', timeout = 20000, simulcast = true } = {}) {
-	await page.goto(`${origin}/publish${simulcast ? '' : '?simulcast=0'}${joinFragment(lesson, token)}`);
+	await gotoPage(page, `${origin}/publish${simulcast ? '' : '?simulcast=0'}${joinFragment(lesson, token)}`);
 	await page.waitForFunction(() => window.ketang && !document.getElementById('start').disabled);
 	await page.evaluate((value) => {
 		const select = document.getElementById('quality');
@@ -28,7 +45,7 @@ export async function startPublisher(page, origin, lesson, token,
  * (playwright's default 30 s when not given).
  */
 export async function openWatcher(page, origin, lesson, token, { timeout } = {}) {
-	await page.goto(`${origin}/watch${joinFragment(lesson, token)}`, timeout ? { timeout } : {});
+	await gotoPage(page, `${origin}/watch${joinFragment(lesson, token)}`, timeout ? { timeout } : {});
 }
 
 /** Waits for window.ketang.state; on timeout says what the page showed instead. */
@@ -117,7 +134,7 @@ export function makeOffer(page, direction) {
  */
 export async function openLessonTeacher(page, origin, lesson, token,
 	{ size = '320x240', coursewareSize = '320x240', timeout = 15000 } = {}) {
-	await page.goto(`${origin}/teacher?fake-courseware&video=${size}&courseware-video=${coursewareSize}` +
+	await gotoPage(page, `${origin}/teacher?fake-courseware&video=${size}&courseware-video=${coursewareSize}` +
 		joinFragment(lesson, token));
 	await page.waitForFunction(() => window.ketang && !document.getElementById('start').disabled);
 	await page.click('#start');
@@ -153,7 +170,7 @@ export function cameraLayers(page) {
 /** Opens a classroom's join link (small camera); the page joins by itself. */
 export async function openClassroom(page, origin, lesson, token, room, { size = '320x240', timeout = 15000 } = {}) {
 	const fragment = new URLSearchParams({ lesson, token, room });
-	await page.goto(`${origin}/classroom?video=${size}#${fragment}`);
+	await gotoPage(page, `${origin}/classroom?video=${size}#${fragment}`);
 	await waitForLessonState(page, 'joined', timeout);
 }
 
