@@ -78,6 +78,9 @@ static void split(Subscriber *sub, gint64 now)
 		 * next layer with a margin: probe as far as that. */
 		if (a[n].n_layers > 1)
 			demand += (guint64)(KT_LAYER_UP_MARGIN * a[n].layer_bps[a[n].n_layers - 1]);
+		else if (a[n].n_layers > 0 && ss->pause.on)
+			/* A paused one resumes only with a margin: probe that far. */
+			demand += (guint64)(KT_ROOM_RESUME_MARGIN * a[n].layer_bps[0]);
 		else if (a[n].n_layers > 0)
 			demand += a[n].layer_bps[0];
 		of[n++] = ss;

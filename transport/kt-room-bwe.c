@@ -168,20 +168,32 @@ void kt_room_bwe_free(Subscriber *sub)
 /* Probes go on the RTX stream (RFC 4588) of a video line the subscriber
  * receives, numbered: without RTX there is no stream to put them on without
  * disturbing the media's sequence numbers, and such a subscriber's estimate
- * grows by AIMD alone. A muted source's line is left alone. */
+ * grows by AIMD alone. A muted source's line is left alone.
+ *
+ * A line whose video flows is preferred (its recent packets are resent as
+ * probes), but one that waits for its first keyframe or is paused for want of
+ * bandwidth will do (padding on its RTX stream, whose SSRC the offer
+ * announced): its video comes back only once the estimate carries it, and
+ * with audio alone the estimate cannot grow past 1.5 x what audio sends
+ * (kt-bwe-delay.c), so without probes it would stay paused for good. */
 static SubStream *probe_stream(const Subscriber *sub)
 {
+	SubStream *idle = NULL;
+
 	for (guint i = 0; i < sub->streams->len; i++) {
 		SubStream *ss = g_ptr_array_index(sub->streams, i);
 		const Source *s = ss->source;
 
+		if (s->kind != KT_MEDIA_VIDEO || !ss->twcc_ext_id || s->muted ||
+		    !ss->pt_for[s->codec] || !ss->rtx_pt_for[s->codec])
+			continue;
 		/* A simulcast stream counts as started while it gets a layer. */
-		if (s->kind == KT_MEDIA_VIDEO && (ss->started || ss->sim.layer) &&
-		    ss->twcc_ext_id && !s->muted && ss->pt_for[s->codec] &&
-		    ss->rtx_pt_for[s->codec])
+		if (ss->started || ss->sim.layer)
 			return ss;
+		if (!idle)
+			idle = ss;
 	}
-	return NULL;
+	return idle;
 }
 
 static SubStream *stream_by_ssrc(const Subscriber *sub, guint32 ssrc)

@@ -15,11 +15,10 @@
 
 #define COUNT(room, field, n) __atomic_fetch_add(&(room)->counters.field, (n), __ATOMIC_RELAXED)
 
-/* A paused stream resumes only when its share covers it with this margin, and
- * not before it has been paused this long: the keyframe that resumes it costs
- * more than its average, and a stream that pauses and resumes every few
- * seconds is worse to watch than one that stays paused a little longer. */
-#define RESUME_MARGIN 1.15
+/* A paused stream resumes only when its share covers it with a margin
+ * (KT_ROOM_RESUME_MARGIN), and not before it has been paused this long: the keyframe that resumes
+ * it costs more than its average, and a stream that pauses and resumes every few seconds is worse
+ * to watch than one that stays paused a little longer. */
 #define RESUME_AFTER_US (3 * G_USEC_PER_SEC)
 
 gboolean kt_room_pause_applies(const SubStream *ss)
@@ -56,7 +55,7 @@ void kt_room_pause_update(KtRoom *room, SubStream *ss, guint32 share_bps, guint3
 		return;
 	}
 	ss->fill_bps = 0;
-	if ((gdouble)share_bps < RESUME_MARGIN * (gdouble)need_bps)
+	if ((gdouble)share_bps < KT_ROOM_RESUME_MARGIN * (gdouble)need_bps)
 		return;
 	if (now - p->since_us >= RESUME_AFTER_US)
 		resume(room, ss, now);

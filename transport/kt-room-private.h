@@ -406,6 +406,9 @@ void kt_room_resend_fix(SubStream *ss, guint8 *pkt, gsize len, guint16 seq, gboo
 void kt_room_resend_missed(KtRoom *room, SubStream *ss, guint16 seq, gint64 now_us);
 
 /* kt-room-pause.c, worker: pausing a single-layer video stream for one subscriber. */
+/* A paused stream resumes once its share carries what its source sends this many times
+ * (the resuming keyframe costs more than the average); its subscriber probes that far. */
+#define KT_ROOM_RESUME_MARGIN 1.15
 /* Whether @ss is a stream kt_room_pause_update acts on (video without simulcast). */
 gboolean kt_room_pause_applies(const SubStream *ss);
 /* Every alloc tick: @share_bps is @ss's share of its subscriber's estimate (0 = pause

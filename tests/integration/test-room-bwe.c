@@ -13,6 +13,8 @@
  *   settles below the shaped rate without collapsing.
  * - A subscriber without TWCC gets its packets unnumbered, no probes, no
  *   estimate; its feedback is ignored.
+ * - Starved (shaped to 150 kbit/s) its video pauses; freed, it probes its way
+ *   back up and the video resumes.
  * The estimate over time and the probe counts are printed. */
 #include <net/if.h>
 #include <string.h>
@@ -32,6 +34,7 @@
 #define PACE_MS 5
 #define MEDIA_BPS 1500000
 #define SHAPED_KBIT 600
+#define STARVED_KBIT 150
 #define START_BPS 300000 /* the estimator's default start */
 
 /* ---- the publisher (client worker) ---- */
@@ -96,6 +99,7 @@ typedef struct {
 	/* Read by the test's thread. */
 	gint packets, numbered, unnumbered, gaps, disorder;
 	gint probes, padding_probes, bytes;
+	gint video; /* media packets of the video stream (not its RTX) */
 } Sub;
 
 static void on_sub_rtp(KtPeer *peer, guint8 *buf, gsize len, gpointer data)
@@ -110,6 +114,8 @@ static void on_sub_rtp(KtPeer *peer, guint8 *buf, gsize len, gpointer data)
 		return;
 	g_atomic_int_inc(&s->packets);
 	g_atomic_int_add(&s->bytes, (gint)len);
+	if (h.payload_type == 96)
+		g_atomic_int_inc(&s->video);
 	if (h.ssrc == s->rtx_ssrc) { /* no NACK is ever sent: every RTX packet is a probe */
 		g_atomic_int_inc(&s->probes);
 		if (h.payload_len == 0)
@@ -504,6 +510,57 @@ static void test_estimate(void)
 	g_free(f);
 }
 
+static guint64 video_pauses(Fixture *f)
+{
+	KtRoomCounters c;
+
+	kt_room_get_counters(f->room, &c);
+	return c.video_pauses;
+}
+
+/* Starved, then let go: the subscriber's downlink shaped to STARVED_KBIT, far below the
+ * 1.5 Mbit/s video, so its video pauses (audio goes on); the shaping removed, the
+ * estimate must climb back by probing, for audio alone cannot lift it past 1.5 x its own
+ * rate, and the video resume. A classroom whose link was cut and came back is in this
+ * state (netem/link-cut). */
+static void test_resume_after_starved(void)
+{
+	Fixture *f = g_new0(Fixture, 1);
+	gint64 freed;
+	gint video_at;
+
+	if (!private_namespace()) {
+		g_test_skip("no private namespace: cannot shape the subscriber's downlink");
+		g_free(f);
+		return;
+	}
+	fixture_setup(f, TRUE);
+	g_assert_true(wait_count(&f->sub.video, 100, 5000));
+	g_assert_true(shape_subscriber(STARVED_KBIT));
+	for (guint n = 0; n < 150 && video_pauses(f) == 0; n++)
+		run_for(100);
+	g_test_message("starved: estimate %u kbit/s, %" G_GUINT64_FORMAT " video pause(s)",
+	               query_estimate(f) / 1000, video_pauses(f));
+	g_assert_cmpuint(video_pauses(f), >=, 1);
+	run_for(2000); /* paused for a while: only audio (and probes) reach it */
+	unshape();
+	freed = g_get_monotonic_time();
+	video_at = g_atomic_int_get(&f->sub.video);
+	for (guint s = 1; s <= 20 && g_atomic_int_get(&f->sub.video) < video_at + 200; s++) {
+		run_for(1000);
+		g_test_message("freed  t=%2us estimate %5u kbit/s, video packets +%d, probes sent "
+		               "%" G_GUINT64_FORMAT,
+		               s, query_estimate(f) / 1000,
+		               g_atomic_int_get(&f->sub.video) - video_at, probes_sent(f));
+	}
+	g_test_message("starved: %d video packets within %.1f s after the link was freed",
+	               g_atomic_int_get(&f->sub.video) - video_at,
+	               (g_get_monotonic_time() - freed) / 1e6);
+	g_assert_cmpint(g_atomic_int_get(&f->sub.video), >=, video_at + 200);
+	fixture_teardown(f);
+	g_free(f);
+}
+
 /* Without TWCC: packets as they were, no probes, no estimate, and feedback
  * the subscriber sends anyway is ignored. */
 static void test_without_twcc(void)
@@ -531,5 +588,6 @@ int main(int argc, char **argv)
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/room-bwe/estimate", test_estimate);
 	g_test_add_func("/room-bwe/without-twcc", test_without_twcc);
+	g_test_add_func("/room-bwe/resume-after-starved", test_resume_after_starved);
 	return g_test_run();
 }

@@ -47,6 +47,15 @@ async function sampleOthers(teacher, roomB, ids) {
 	};
 }
 
+/** The teacher's outbound video: what it encoded and the keyframe requests it got. */
+function teacherSends(teacher) {
+	return teacher.evaluate(async () => [...(await window.ketang.publishPc.getStats()).values()]
+		.filter((r) => r.type === 'outbound-rtp' && r.kind === 'video')
+		.map(({ mid, rid, ssrc, framesEncoded, keyFramesEncoded, pliCount, firCount, active,
+			qualityLimitationReason }) => ({ mid, rid, ssrc, framesEncoded, keyFramesEncoded, pliCount,
+			firCount, active, qualityLimitationReason }))).catch((e) => String(e));
+}
+
 /**
  * The gaps of one series: every window of WINDOW_MS (from one sample to the first one at
  * least WINDOW_MS later) in which the counter did not rise.
@@ -111,6 +120,7 @@ test('a classroom cut off for 15 s rejoins within 5 s; the others never stop', {
 	let upAt = 0;
 	let lostAfterMs = null;
 	let rejoinMs = null;
+	let rejoinSeen = null;
 	try {
 		await sleep(4000);
 		const cutAt = Date.now();
@@ -137,6 +147,21 @@ test('a classroom cut off for 15 s rejoins within 5 s; the others never stop', {
 			console.log(`A joined again ${Math.round(t.joined - upAt)} ms after the link returned`);
 		} catch {
 			rejoinMs = null;
+			// What A was doing, for the failure message below.
+			rejoinSeen = await roomA.evaluate(async () => ({ state: window.ketang.state, me: window.ketang.me?.id,
+				timings: window.ketang.timings, streams: window.ketang.streams.map((x) => [x.participant, x.source, x.mid]),
+				publish: window.ketang.publishPc?.connectionState,
+				subscribe: window.ketang.subscribePc?.connectionState,
+				inbound: [...(await window.ketang.subscribePc?.getStats() ?? new Map()).values()]
+					.filter((r) => r.type === 'inbound-rtp')
+					.map(({ mid, kind, ssrc, packetsReceived, packetsLost, framesReceived, framesDecoded,
+						keyFramesDecoded, pliCount, firCount, nackCount, framesDropped }) => ({ mid, kind, ssrc,
+						packetsReceived, packetsLost, framesReceived, framesDecoded, keyFramesDecoded, pliCount,
+						firCount, nackCount, framesDropped })),
+				answer: window.ketang.subscribePc?.localDescription?.sdp,
+				offer: window.ketang.subscribePc?.remoteDescription?.sdp,
+				metrics: (await (await fetch('/metrics')).text()).split('\n')
+					.filter((l) => /^ketang_/.test(l)).join('; ') })).catch((e) => String(e));
 		}
 		await sleep(4000);
 	} finally {
@@ -157,7 +182,8 @@ test('a classroom cut off for 15 s rejoins within 5 s; the others never stop', {
 			samples.slice(1).map((s, i) => s.v[k] - samples[i].v[k]).join(' '));
 	}
 	assert.ok(rejoinMs !== null && rejoinMs < REJOIN_MS,
-		`A decoded the teacher ${rejoinMs} ms after the link returned (limit ${REJOIN_MS} ms)`);
+		`A decoded the teacher ${rejoinMs} ms after the link returned (limit ${REJOIN_MS} ms)` +
+		(rejoinSeen ? `\nA: ${JSON.stringify(rejoinSeen)}\nteacher sends: ${JSON.stringify(await teacherSends(teacher))}\n${ketang.proc.output().slice(-6000)}` : ''));
 	assert.ok(samples.length >= (CUT_MS + 8000) / 1000, `only ${samples.length} samples`);
 	for (const k of keys)
 		assert.deepEqual(stalls(samples, k), [], `${k} stalled for ${WINDOW_MS} ms`);
