@@ -1,5 +1,8 @@
-/* libsrtp2 sessions for one peer: an outbound and an inbound srtp_t (RFC 3711, RFC 7714). */
+/* libsrtp2 sessions for one peer: an outbound and an inbound srtp_t (RFC 3711, RFC 7714);
+ * outgoing RTP goes through kt-srtp-send.c instead (OpenSSL EVP, no allocation). */
 #include "kt-srtp.h"
+
+#include "kt-srtp-send.h"
 
 #include <openssl/crypto.h>
 #include <srtp2/srtp.h>
@@ -12,8 +15,9 @@
 #define RTCP_HEADER_LEN 8
 
 struct _KtSrtp {
-	srtp_t tx;
+	srtp_t tx; /* SRTCP out */
 	srtp_t rx;
+	KtSrtpSend *rtp_tx;
 };
 
 G_DEFINE_QUARK(kt - srtp - error - quark, kt_srtp_error)
@@ -102,7 +106,10 @@ KtSrtp *kt_srtp_new(const KtSrtpKeys *keys, GError **error)
 	if (!check_keys(keys, error))
 		return NULL;
 	s = g_new0(KtSrtp, 1);
-	s->tx = create_session(keys, keys->local_key, keys->local_salt, ssrc_any_outbound, error);
+	s->rtp_tx = kt_srtp_send_new(keys, error);
+	if (s->rtp_tx != NULL)
+		s->tx = create_session(keys, keys->local_key, keys->local_salt, ssrc_any_outbound,
+		                       error);
 	if (s->tx != NULL)
 		s->rx = create_session(keys, keys->remote_key, keys->remote_salt, ssrc_any_inbound,
 		                       error);
@@ -121,6 +128,7 @@ void kt_srtp_free(KtSrtp *s)
 		srtp_dealloc(s->tx);
 	if (s->rx != NULL)
 		srtp_dealloc(s->rx);
+	kt_srtp_send_free(s->rtp_tx);
 	g_free(s);
 }
 
@@ -157,13 +165,9 @@ static bool room_ok(gsize len, gsize cap)
 
 int kt_srtp_protect_rtp(KtSrtp *s, guint8 *buf, gsize len, gsize cap)
 {
-	int n = (int)len;
-	srtp_err_status_t st;
-
 	if (s == NULL || buf == NULL || !len_ok(len, RTP_HEADER_LEN) || !room_ok(len, cap))
 		return KT_SRTP_ERR_PARAM;
-	st = srtp_protect(s->tx, buf, &n);
-	return map_status(st, n);
+	return kt_srtp_send_rtp(s->rtp_tx, buf, len, cap);
 }
 
 int kt_srtp_unprotect_rtp(KtSrtp *s, guint8 *buf, gsize len)

@@ -1,0 +1,281 @@
+/* SRTP protection of outgoing RTP on OpenSSL EVP (see kt-srtp-send.h). */
+#include "kt-srtp-send.h"
+
+/* The HMAC of AES128_CM_SHA1_80 runs on SHA1 states computed once per key: the
+ * EVP_MAC interface re-keys per call and OpenSSL 3.0's EVP_MD_CTX_copy_ex
+ * allocates, both too slow for every forwarded packet. */
+#define OPENSSL_SUPPRESS_DEPRECATED
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/sha.h>
+#include <string.h>
+
+#define KEY_LEN 16
+#define CM_SALT_LEN 14
+#define GCM_SALT_LEN 12
+#define AUTH_KEY_LEN 20 /* HMAC-SHA1 key of AES128_CM_SHA1_80 */
+#define CM_TAG_LEN 10   /* its tag: 80 bits */
+#define GCM_TAG_LEN 16
+#define RTP_HEADER_LEN 12
+#define MAX_PACKET 65535
+/* RFC 3711 §4.3.1 labels of the keys we derive. */
+#define LABEL_RTP_ENCRYPTION 0x00
+#define LABEL_RTP_AUTH 0x01
+#define LABEL_RTP_SALT 0x02
+/* SSRCs whose rollover counters are kept: a subscriber gets at most a few hundred (64
+ * lines, each with media and RTX); a power of two for the probe mask. */
+#define SSRC_BITS 10
+#define SSRC_SLOTS (1u << SSRC_BITS)
+
+typedef struct {
+	guint32 ssrc;
+	guint32 roc;
+	guint16 last_seq; /* the highest sequence number sent (s_l of RFC 3711 §3.3.1) */
+	gboolean used;    /* the slot holds @ssrc */
+	gboolean started; /* a packet of it was protected: last_seq means something */
+} SsrcState;
+
+struct _KtSrtpSend {
+	KtSrtpProfile profile;
+	EVP_CIPHER_CTX *cipher; /* AES-128-GCM or AES-128-CTR, keyed with the session key */
+	guint8 salt[CM_SALT_LEN];
+	SHA_CTX hmac_inner, hmac_outer; /* AES-CM: SHA1 after (key ^ ipad) and (key ^ opad) */
+	SsrcState ssrcs[SSRC_SLOTS];
+	guint n_ssrcs;
+};
+
+/* RFC 3711 §4.3.1 with a key derivation rate of 0: the AES-CM keystream of the master key
+ * for IV = (master salt XOR label at octet 7) || 0x0000, @len bytes of it. */
+static gboolean derive(const guint8 *master_key, const guint8 *master_salt, guint salt_len,
+                       guint8 label, guint8 *out, gsize len)
+{
+	guint8 iv[16] = {0}, zero[32] = {0};
+	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+	int n = 0;
+	gboolean ok;
+
+	/* A GCM master salt (96 bits) is the top of the 112-bit one, the rest zero. */
+	memcpy(iv, master_salt, salt_len);
+	iv[7] ^= label;
+	ok = ctx && len <= sizeof zero &&
+	     EVP_EncryptInit_ex(ctx, EVP_aes_128_ctr(), NULL, master_key, iv) == 1 &&
+	     EVP_EncryptUpdate(ctx, out, &n, zero, (int)len) == 1 && n == (int)len;
+	EVP_CIPHER_CTX_free(ctx);
+	OPENSSL_cleanse(iv, sizeof iv);
+	return ok;
+}
+
+static void hmac_keys(KtSrtpSend *s, const guint8 *auth_key)
+{
+	guint8 pad[64];
+
+	memset(pad, 0x36, sizeof pad);
+	for (guint i = 0; i < AUTH_KEY_LEN; i++)
+		pad[i] ^= auth_key[i];
+	SHA1_Init(&s->hmac_inner);
+	SHA1_Update(&s->hmac_inner, pad, sizeof pad);
+	memset(pad, 0x5c, sizeof pad);
+	for (guint i = 0; i < AUTH_KEY_LEN; i++)
+		pad[i] ^= auth_key[i];
+	SHA1_Init(&s->hmac_outer);
+	SHA1_Update(&s->hmac_outer, pad, sizeof pad);
+	OPENSSL_cleanse(pad, sizeof pad);
+}
+
+KtSrtpSend *kt_srtp_send_new(const KtSrtpKeys *keys, GError **error)
+{
+	gboolean gcm;
+	guint salt_len;
+	guint8 key[KEY_LEN], auth[AUTH_KEY_LEN];
+	KtSrtpSend *s;
+	gboolean ok;
+
+	g_return_val_if_fail(keys != NULL, NULL);
+	gcm = keys->profile == KT_SRTP_PROFILE_AEAD_AES_128_GCM;
+	salt_len = gcm ? GCM_SALT_LEN : CM_SALT_LEN;
+	if ((!gcm && keys->profile != KT_SRTP_PROFILE_AES128_CM_SHA1_80) ||
+	    keys->key_len != KEY_LEN || keys->salt_len != salt_len) {
+		g_set_error(
+		    error, KT_SRTP_ERROR, KT_SRTP_ERROR_INVALID,
+		    "SRTP profile 0x%04x with a %u-byte key and a %u-byte salt is not supported",
+		    keys->profile, keys->key_len, keys->salt_len);
+		return NULL;
+	}
+	s = g_new0(KtSrtpSend, 1);
+	s->profile = keys->profile;
+	s->cipher = EVP_CIPHER_CTX_new();
+	ok = s->cipher &&
+	     derive(keys->local_key, keys->local_salt, salt_len, LABEL_RTP_ENCRYPTION, key,
+	            KEY_LEN) &&
+	     derive(keys->local_key, keys->local_salt, salt_len, LABEL_RTP_SALT, s->salt,
+	            salt_len) &&
+	     (gcm || derive(keys->local_key, keys->local_salt, salt_len, LABEL_RTP_AUTH, auth,
+	                    AUTH_KEY_LEN)) &&
+	     EVP_EncryptInit_ex(s->cipher, gcm ? EVP_aes_128_gcm() : EVP_aes_128_ctr(), NULL, key,
+	                        NULL) == 1;
+	if (ok && gcm)
+		ok = EVP_CIPHER_CTX_ctrl(s->cipher, EVP_CTRL_GCM_SET_IVLEN, 12, NULL) == 1;
+	if (ok && !gcm)
+		hmac_keys(s, auth);
+	OPENSSL_cleanse(key, sizeof key);
+	OPENSSL_cleanse(auth, sizeof auth);
+	if (!ok) {
+		g_set_error(error, KT_SRTP_ERROR, KT_SRTP_ERROR_FAILED,
+		            "OpenSSL could not set up the SRTP sending keys");
+		kt_srtp_send_free(s);
+		return NULL;
+	}
+	return s;
+}
+
+void kt_srtp_send_free(KtSrtpSend *s)
+{
+	if (s == NULL)
+		return;
+	EVP_CIPHER_CTX_free(s->cipher);
+	OPENSSL_cleanse(s, sizeof *s);
+	g_free(s);
+}
+
+/* @ssrc's slot, taken if it has none (open addressing, filled to 3/4 at most); NULL when
+ * the table is full. */
+static SsrcState *ssrc_state(KtSrtpSend *s, guint32 ssrc)
+{
+	guint i = (ssrc * 2654435761u) >> (32 - SSRC_BITS); /* Fibonacci hashing: the top bits */
+
+	for (guint probes = 0; probes < SSRC_SLOTS; probes++, i = (i + 1) & (SSRC_SLOTS - 1)) {
+		SsrcState *st = &s->ssrcs[i];
+
+		if (st->used && st->ssrc == ssrc)
+			return st;
+		if (!st->used) {
+			if (s->n_ssrcs >= SSRC_SLOTS * 3 / 4)
+				return NULL;
+			st->used = TRUE;
+			st->ssrc = ssrc;
+			st->roc = 0;
+			st->last_seq = 0;
+			st->started = FALSE;
+			s->n_ssrcs++;
+			return st;
+		}
+	}
+	return NULL;
+}
+
+/* The rollover counter for @seq (RFC 3711 §3.3.1 and Appendix A, as a receiver guesses
+ * it), the state moved on when @seq is the newest. */
+static guint32 estimate_roc(SsrcState *st, guint16 seq)
+{
+	guint32 v = st->roc;
+
+	if (!st->started) {
+		st->started = TRUE;
+		st->last_seq = seq;
+		return v;
+	}
+	if (st->last_seq < 32768) {
+		if ((gint)seq - (gint)st->last_seq > 32768)
+			v = st->roc - 1;
+	} else if ((gint)st->last_seq - 32768 > (gint)seq) {
+		v = st->roc + 1;
+	}
+	if (v == st->roc + 1) {
+		st->roc = v;
+		st->last_seq = seq;
+	} else if (v == st->roc && seq > st->last_seq) {
+		st->last_seq = seq;
+	}
+	return v;
+}
+
+static int protect_gcm(KtSrtpSend *s, guint8 *buf, gsize hlen, gsize len, guint32 roc, guint16 seq)
+{
+	guint8 iv[12];
+	int n = 0;
+
+	/* RFC 7714 §8.1: 00 00 || SSRC || ROC || SEQ, XOR the session salt. */
+	iv[0] = iv[1] = 0;
+	memcpy(iv + 2, buf + 8, 4);
+	iv[6] = roc >> 24;
+	iv[7] = roc >> 16;
+	iv[8] = roc >> 8;
+	iv[9] = roc;
+	iv[10] = seq >> 8;
+	iv[11] = seq;
+	for (guint i = 0; i < sizeof iv; i++)
+		iv[i] ^= s->salt[i];
+	if (EVP_EncryptInit_ex(s->cipher, NULL, NULL, NULL, iv) != 1 ||
+	    EVP_EncryptUpdate(s->cipher, NULL, &n, buf, (int)hlen) != 1 ||
+	    (len > hlen &&
+	     EVP_EncryptUpdate(s->cipher, buf + hlen, &n, buf + hlen, (int)(len - hlen)) != 1) ||
+	    EVP_EncryptFinal_ex(s->cipher, buf + len, &n) != 1 ||
+	    EVP_CIPHER_CTX_ctrl(s->cipher, EVP_CTRL_GCM_GET_TAG, GCM_TAG_LEN, buf + len) != 1)
+		return KT_SRTP_ERR_OTHER;
+	return (int)len + GCM_TAG_LEN;
+}
+
+static int protect_cm(KtSrtpSend *s, guint8 *buf, gsize hlen, gsize len, guint32 roc, guint16 seq)
+{
+	guint8 iv[16] = {0}, r[4], inner[SHA_DIGEST_LENGTH], tag[SHA_DIGEST_LENGTH];
+	SHA_CTX sha;
+	int n = 0;
+
+	/* RFC 3711 §4.1.1: (salt * 2^16) XOR (SSRC * 2^64) XOR (index * 2^16). */
+	memcpy(iv, s->salt, CM_SALT_LEN);
+	for (guint i = 0; i < 4; i++)
+		iv[4 + i] ^= buf[8 + i];
+	iv[8] ^= roc >> 24;
+	iv[9] ^= roc >> 16;
+	iv[10] ^= roc >> 8;
+	iv[11] ^= roc;
+	iv[12] ^= seq >> 8;
+	iv[13] ^= seq;
+	if (EVP_EncryptInit_ex(s->cipher, NULL, NULL, NULL, iv) != 1 ||
+	    (len > hlen &&
+	     EVP_EncryptUpdate(s->cipher, buf + hlen, &n, buf + hlen, (int)(len - hlen)) != 1))
+		return KT_SRTP_ERR_OTHER;
+	/* §4.2: HMAC-SHA1 over the packet and the ROC, 80 bits of it appended. */
+	r[0] = roc >> 24;
+	r[1] = roc >> 16;
+	r[2] = roc >> 8;
+	r[3] = roc;
+	sha = s->hmac_inner;
+	SHA1_Update(&sha, buf, len);
+	SHA1_Update(&sha, r, sizeof r);
+	SHA1_Final(inner, &sha);
+	sha = s->hmac_outer;
+	SHA1_Update(&sha, inner, sizeof inner);
+	SHA1_Final(tag, &sha);
+	memcpy(buf + len, tag, CM_TAG_LEN);
+	return (int)len + CM_TAG_LEN;
+}
+
+int kt_srtp_send_rtp(KtSrtpSend *s, guint8 *buf, gsize len, gsize cap)
+{
+	gsize hlen;
+	SsrcState *st;
+	guint32 ssrc, roc;
+	guint16 seq;
+
+	if (s == NULL || buf == NULL || len < RTP_HEADER_LEN || len > MAX_PACKET || cap < len ||
+	    cap - len < KT_SRTP_MAX_TRAILER || (buf[0] >> 6) != 2)
+		return KT_SRTP_ERR_PARAM;
+	/* The header as libsrtp counts it: fixed part, CSRCs, extension block. */
+	hlen = RTP_HEADER_LEN + 4u * (buf[0] & 0x0f);
+	if ((buf[0] & 0x10) && hlen + 4 <= len)
+		hlen += 4 + 4u * (((guint)buf[hlen + 2] << 8) | buf[hlen + 3]);
+	else if (buf[0] & 0x10)
+		return KT_SRTP_ERR_PARAM;
+	if (hlen > len)
+		return KT_SRTP_ERR_PARAM;
+	ssrc = (guint32)buf[8] << 24 | (guint32)buf[9] << 16 | (guint32)buf[10] << 8 | buf[11];
+	seq = (guint16)(buf[2] << 8 | buf[3]);
+	st = ssrc_state(s, ssrc);
+	if (st == NULL)
+		return KT_SRTP_ERR_OTHER;
+	roc = estimate_roc(st, seq);
+	if (s->profile == KT_SRTP_PROFILE_AEAD_AES_128_GCM)
+		return protect_gcm(s, buf, hlen, len, roc, seq);
+	return protect_cm(s, buf, hlen, len, roc, seq);
+}
