@@ -478,6 +478,8 @@ static const char *store_error_code(GError *error)
 		return "not-found";
 	if (g_error_matches(error, KT_LESSON_STORE_ERROR, KT_LESSON_STORE_ERROR_INVALID))
 		return "bad-request";
+	if (g_error_matches(error, KT_LESSON_STORE_ERROR, KT_LESSON_STORE_ERROR_STATE))
+		return "wrong-state";
 	return "storage-error";
 }
 
@@ -485,6 +487,10 @@ static void respond_store_error(KtHttpRequest *req, const char *id, GError *erro
 {
 	if (g_error_matches(error, KT_LESSON_STORE_ERROR, KT_LESSON_STORE_ERROR_NOT_FOUND)) {
 		kt_http_request_respond_error(req, 404, "not-found", "no lesson \"%s\"", id);
+		return;
+	}
+	if (g_error_matches(error, KT_LESSON_STORE_ERROR, KT_LESSON_STORE_ERROR_STATE)) {
+		kt_http_request_respond_error(req, 409, "wrong-state", "%s", error->message);
 		return;
 	}
 	if (g_error_matches(error, KT_LESSON_STORE_ERROR, KT_LESSON_STORE_ERROR_INVALID)) {
@@ -612,6 +618,28 @@ static gboolean may_read(KtApiLessons *api, KtHttpRequest *req, const char *id,
 	return claims->role == KT_ROLE_ADMIN || kt_auth_check_lesson(req, claims, id, roles);
 }
 
+/* DELETE /api/lessons/{id} (admin): the lesson's row, classrooms, sources and attendance.
+ * Join links already handed out stay valid tokens until they expire; a teacher link then
+ * starts an ad-hoc lesson of that id, as any teacher token of an unknown id does. */
+static void handle_delete(KtApiLessons *api, KtHttpRequest *req, const char *id)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree char *object = g_strconcat("lesson/", id, NULL);
+	KtTokenClaims claims;
+
+	if (!require_admin(api, req, &claims))
+		return;
+	if (!kt_lesson_store_delete(api->store, id, &error)) {
+		kt_audit_request(api->audit, req, &claims, "lesson.delete", object,
+		                 store_error_code(error));
+		respond_store_error(req, id, error);
+		return;
+	}
+	kt_audit_request(api->audit, req, &claims, "lesson.delete", object, NULL);
+	g_message("lesson %s deleted from the catalog", id);
+	kt_http_request_respond(req, 204, NULL, NULL, NULL, 0);
+}
+
 static void handle_one(KtHttpRequest *req, gpointer user_data)
 {
 	KtApiLessons *api = user_data;
@@ -627,6 +655,10 @@ static void handle_one(KtHttpRequest *req, gpointer user_data)
 
 	if (!kt_token_lesson_id_is_valid(id)) {
 		kt_http_request_respond_error(req, 404, "not-found", "not a lesson path");
+		return;
+	}
+	if (kt_http_request_get_method(req) == KT_HTTP_DELETE) {
+		handle_delete(api, req, id);
 		return;
 	}
 	if (!may_read(api, req, id, &claims))
@@ -670,8 +702,8 @@ KtApiLessons *kt_api_lessons_new(KtLessonStore *store, const guint8 *secret, gsi
 	api->settings = settings;
 	api->routes[0] = (KtHttpRoute){
 	    "/api/lessons", TRUE, KT_HTTP_GET | KT_HTTP_POST, FALSE, 0, handle_collection, api};
-	api->routes[1] =
-	    (KtHttpRoute){KT_API_LESSONS_PREFIX, FALSE, KT_HTTP_GET, FALSE, 0, handle_one, api};
+	api->routes[1] = (KtHttpRoute){
+	    KT_API_LESSONS_PREFIX, FALSE, KT_HTTP_GET | KT_HTTP_DELETE, FALSE, 0, handle_one, api};
 	return api;
 }
 

@@ -1,4 +1,4 @@
-/* `ketang lesson create|list`. */
+/* `ketang lesson create|list|delete`. */
 #include "kt-cli-lesson.h"
 
 #include <stdio.h>
@@ -195,12 +195,42 @@ static int lesson_list(const KtCliLessonOptions *o, const KtSettings *settings)
 	return 0;
 }
 
+/* `ketang lesson delete --lesson ID`: the lesson's row, classrooms, sources and attendance
+ * (its recordings stay: `ketang recording` and the archive API). Audited. */
+static int lesson_delete(const KtCliLessonOptions *o, const KtSettings *settings)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(KtLessonStore) store = NULL;
+	g_autofree char *object = NULL;
+
+	if (!o->id) {
+		g_printerr("ketang lesson delete: --lesson ID is required\n");
+		return 2;
+	}
+	store = open_store(settings);
+	if (!store)
+		return 1;
+	object = g_strconcat("lesson/", o->id, NULL);
+	if (!kt_lesson_store_delete(store, o->id, &error)) {
+		g_printerr("ketang lesson delete: %s\n", error->message);
+		kt_audit_cli(settings->data_dir, "lesson.delete", object, "failed");
+		return error->code == KT_LESSON_STORE_ERROR_IO ||
+		               error->code == KT_LESSON_STORE_ERROR_CORRUPT
+		           ? 1
+		           : 2;
+	}
+	kt_audit_cli(settings->data_dir, "lesson.delete", object, NULL);
+	printf("deleted lesson %s\n", o->id);
+	return 0;
+}
+
 static const struct {
 	const char *name;
 	int (*run)(const KtCliLessonOptions *o, const KtSettings *settings);
 } actions[] = {
     {"create", lesson_create},
     {"list", lesson_list},
+    {"delete", lesson_delete},
 };
 
 int kt_cli_lesson_run(const KtCliLessonOptions *o, const KtSettings *settings)
@@ -210,7 +240,8 @@ int kt_cli_lesson_run(const KtCliLessonOptions *o, const KtSettings *settings)
 			return actions[i].run(o, settings);
 	g_printerr("usage: ketang lesson create --title T --starts-at 2026-11-24T08:00+08:00 "
 	           "[--subject S] [--grade G] [--teacher NAME] [--classroom ROOM]... [--url "
-	           "https://HOST:PORT]\n       ketang lesson list\n");
+	           "https://HOST:PORT]\n       ketang lesson list\n       ketang lesson delete "
+	           "--lesson ID\n");
 	return 2;
 }
 

@@ -12,7 +12,8 @@
 #include "kt-config.h"
 
 typedef struct {
-	const char *action; /* "create" or "list"; borrowed */
+	const char *action; /* "create", "list" or "delete"; borrowed */
+	const char *id;     /* --lesson: the lesson "delete" removes; borrowed */
 	char *title;
 	char *subject;
 	char *grade;

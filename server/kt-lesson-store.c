@@ -63,6 +63,7 @@ typedef enum {
 	ST_ATTENDANCE_JOIN,
 	ST_ATTENDANCE_LEAVE,
 	ST_ATTENDANCE_LIST,
+	ST_DELETE,
 	ST_COUNT_ALL,
 } KtStatement;
 
@@ -84,6 +85,8 @@ static const char *const statement_sql[ST_COUNT_ALL] = {
                      " ELSE started_at END,"
                      " ended_at = CASE WHEN ?2 = 'ended' THEN ?3 ELSE ended_at END WHERE id = ?1",
     [ST_RESET_LIVE] = "UPDATE lessons SET state = 'scheduled' WHERE state = 'live'",
+    /* Classrooms, feeds and attendance go with it (ON DELETE CASCADE, foreign_keys on). */
+    [ST_DELETE] = "DELETE FROM lessons WHERE id = ?1 AND state <> 'live'",
     [ST_CLOSE_ATTENDANCE] = "UPDATE attendance SET left_at = ?1 WHERE left_at IS NULL",
     [ST_ATTENDANCE_JOIN] = "INSERT INTO attendance (lesson_id, participant, role, name, joined_at)"
                            " VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -452,6 +455,28 @@ bool kt_lesson_store_set_state(KtLessonStore *s, const char *id, const char *sta
 	kt_db_bind_text(st, 2, state);
 	sqlite3_bind_int64(st, 3, at);
 	return kt_db_run(s->db, st, "set lesson state", error);
+}
+
+bool kt_lesson_store_delete(KtLessonStore *s, const char *id, GError **error)
+{
+	g_autoptr(KtLessonInfo) cur = NULL;
+	sqlite3_stmt *st = stmt(s, ST_DELETE);
+
+	if (!id || !kt_token_lesson_id_is_valid(id)) {
+		g_set_error(error, KT_LESSON_STORE_ERROR, KT_LESSON_STORE_ERROR_INVALID,
+		            "bad lesson id");
+		return false;
+	}
+	cur = kt_lesson_store_get(s, id, error);
+	if (!cur)
+		return false;
+	if (strcmp(cur->state, "live") == 0) {
+		g_set_error(error, KT_LESSON_STORE_ERROR, KT_LESSON_STORE_ERROR_STATE,
+		            "lesson \"%s\" is live: end it first", id);
+		return false;
+	}
+	kt_db_bind_text(st, 1, id);
+	return kt_db_run(s->db, st, "delete lesson", error);
 }
 
 bool kt_lesson_store_mark_interrupted(KtLessonStore *s, gint64 now, guint *n_out, GError **error)

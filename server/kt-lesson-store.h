@@ -127,6 +127,11 @@ GPtrArray *kt_lesson_store_list(KtLessonStore *s, const char *state_or_null, gui
 bool kt_lesson_store_set_state(KtLessonStore *s, const char *id, const char *state, gint64 at,
                                GError **error);
 
+/* Deletes @id with its classrooms, sources and attendance (children's data: docs/security.md).
+ * A live lesson is refused (_STATE: end it first); an unknown id gives _NOT_FOUND. Its
+ * recordings are the archive's (kt-recordings.h) and stay. */
+bool kt_lesson_store_delete(KtLessonStore *s, const char *id, GError **error);
+
 /* Start-up repair: lessons left "live" by a crash or kill have nobody connected any more.
  * They go back to "scheduled" (keeping started_at), so the same join links start them
  * again, and their open attendance rows are closed at @now. Returns the number of lessons

@@ -207,6 +207,44 @@ static json_t *kt_signal_joined_new(const KtRoster *r, const KtRosterEntry *self
 	return msg;
 }
 
+static void kt_signal_peer_leave(KtSignal *s, KtSignalPeer *peer);
+
+/* A classroom that joins under the name of one already in the lesson takes its place, as
+ * LiveKit does with a duplicate identity. It is almost always the same classroom back: its
+ * page rejoined after a cut link while the server had not yet seen the old socket die (that
+ * takes up to [limits] ws_idle_timeout), and the teacher would meanwhile see the room twice,
+ * once frozen. A second tab on the same join link is told `replaced` and closed (4002), and
+ * its page does not come back by itself, so two tabs never take turns. */
+static void kt_signal_replace_namesake(KtSignal *s, KtSignalLesson *l, KtRole role,
+                                       const char *name)
+{
+	GHashTableIter it;
+	gpointer value;
+	KtSignalPeer *old = NULL;
+
+	if (role != KT_ROLE_CLASSROOM || name == NULL)
+		return;
+	g_hash_table_iter_init(&it, l->peers);
+	while (!old && g_hash_table_iter_next(&it, NULL, &value)) {
+		KtSignalPeer *p = value;
+		const KtRosterEntry *e = kt_roster_get(l->roster, p->id);
+
+		if (p->role == KT_ROLE_CLASSROOM && e && g_strcmp0(e->name, name) == 0)
+			old = p;
+	}
+	if (!old)
+		return;
+	json_t *msg = kt_signal_msg_new_error(NULL, "replaced",
+	                                      "'%s' joined again from another connection", name);
+	kt_signal_peer_send(old, msg);
+	json_decref(msg);
+	g_debug("lesson %s: %s replaced by a new join as '%s'", kt_roster_get_lesson(l->roster),
+	        old->id, name);
+	kt_signal_peer_leave(s, old);
+	old->lesson = NULL; /* left: its socket's close is not a second leave */
+	kt_ws_conn_close(old->conn, KT_WS_CLOSE_REPLACED, "replaced");
+}
+
 static gboolean kt_signal_on_join(KtSignalCall *call, GError **error)
 {
 	KtSignal *s = call->s;
@@ -229,6 +267,8 @@ static gboolean kt_signal_on_join(KtSignalCall *call, GError **error)
 		return FALSE;
 	}
 	KtSignalLesson *l = kt_signal_lesson_get(s, claims.lesson);
+	if (!kt_roster_is_ended(l->roster))
+		kt_signal_replace_namesake(s, l, claims.role, call->msg->name);
 	if (claims.role != KT_ROLE_TEACHER && !kt_signal_lesson_has_seat(s, l, error))
 		return FALSE;
 	const KtRosterEntry *e =

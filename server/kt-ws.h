@@ -49,6 +49,7 @@ typedef struct _KtWsConn KtWsConn;
 #define KT_WS_CLOSE_GOING_AWAY 1001
 #define KT_WS_CLOSE_POLICY 1008
 #define KT_WS_CLOSE_JOIN_FAILED 4001
+#define KT_WS_CLOSE_REPLACED 4002 /* the same classroom joined again from another socket */
 
 typedef enum {
 	KT_WS_REFUSED_TOO_LARGE, /* over max_message bytes */

@@ -118,8 +118,10 @@ static int cmd_token(const CliOptions *o, KtSettings *owned)
 static int cmd_lesson(const CliOptions *o, KtSettings *owned)
 {
 	g_autoptr(KtSettings) settings = owned;
+	KtCliLessonOptions lo = o->lesson_cmd; /* borrowed fields only: no clear */
 
-	return kt_cli_lesson_run(&o->lesson_cmd, settings);
+	lo.id = o->lesson;
+	return kt_cli_lesson_run(&lo, settings);
 }
 
 static int cmd_audit(const CliOptions *o, KtSettings *owned)
@@ -145,7 +147,7 @@ typedef struct {
 static const Command commands[] = {
     {"serve", "run the server", cmd_serve},
     {"token", "print a signed token for a lesson and role", cmd_token},
-    {"lesson", "schedule (create) or list lessons", cmd_lesson},
+    {"lesson", "schedule (create), list or delete lessons", cmd_lesson},
     {"recording", "add (import) a media file to the recordings catalog", cmd_recording},
     {"audit", "print the audit log of admin actions and archive access", cmd_audit},
 };
@@ -250,7 +252,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if (argc == 3 && strcmp(argv[1], "lesson") == 0)
-		o.lesson_cmd.action = argv[--argc]; /* "lesson create|list": the one subcommand */
+		o.lesson_cmd.action = argv[--argc]; /* "lesson create|list|delete" */
 	else if (argc == 3 && strcmp(argv[1], "recording") == 0)
 		o.recording_cmd.action = argv[--argc]; /* "recording add" */
 	for (guint i = 0; argc >= 2 && i < G_N_ELEMENTS(commands); i++)

@@ -3,7 +3,8 @@
 // observer join one lesson; joins and leaves, hands, stage, mute and chat are
 // broadcast; refused messages (wrong role, bad JSON, unknown type, oversized,
 // before join, a bad `view`) answer an error, change nothing and leave the socket usable;
-// end_lesson closes everyone.
+// a classroom joining again under its name replaces its old socket; end_lesson closes
+// everyone.
 //
 // Run inside tests/netns-run.sh (loopback only); needs KETANG_BIN and
 // tests/e2e/node_modules (`make test` runs `npm ci`).
@@ -284,6 +285,25 @@ describe('lesson WebSocket signaling', () => {
 		await second.expectError('wrong-state');
 		assert.equal((await second.closed).code, 4001);
 		await teacher.expectQuiet();
+	});
+
+	it('a classroom joining again under its name replaces its old socket (replaced, 4002)', async () => {
+		const again = await join('roomA-again', tokens.classroom, { name: 'Room A 双峰二小' });
+		await roomA.expectError('replaced');
+		assert.equal((await roomA.closed).code, 4002);
+		for (const c of [teacher, roomB, observer]) {
+			await c.expect('participant_left', { participant: roomA.id });
+			assert.equal((await c.expect('participant_joined')).participant.id, again.id);
+		}
+		const names = again.joined.participants.map((p) => p.name);
+		assert.equal(names.filter((n) => n === 'Room A 双峰二小').length, 1, JSON.stringify(names));
+		assert.ok(!again.joined.participants.some((p) => p.id === roomA.id), 'the old id is still listed');
+		await teacher.expectQuiet();
+		// Its hand went with the old id: raised again, for the tests below.
+		again.send({ type: 'raise_hand', id: 'h2' });
+		for (const c of [again, teacher, roomB, observer])
+			await c.expect('hand_raised', { participant: again.id });
+		roomA = again;
 	});
 
 	it('only upgrades /ws with the ketang.v1 subprotocol', async () => {

@@ -5,6 +5,7 @@
 #   - GET /api/lessons (state filter, paging), GET /api/lessons/{id} per role and lesson
 #   - `ketang lesson create` while the server runs writes the same catalog
 #   - lessons survive a restart; [server] public_url is the base of join links
+#   - DELETE /api/lessons/{id} and `ketang lesson delete` (admin; audited)
 set -eu
 
 KETANG=${1:?usage: lessons-api.sh KETANG_BIN SOURCE_DIR}
@@ -159,5 +160,34 @@ grep -qF '"classrooms":["Room A","双峰二小 三(2)班"]' "$DIR/body" || fail 
 expect 200 '"title":"Fractions' GET "/api/lessons/$ID" "$TEACHER"
 expect 200 '"record":false' GET "/api/lessons/$ID2" "$ADMIN"
 post 201 '"url":"https://class.example.cn/ketang/classroom#' "$ADMIN" "$GOOD"
+
+# 8. Delete (admin): the lesson with its classrooms and attendance; audited. Bad requests
+#    change nothing.
+expect 401 '"unauthorized"' DELETE "/api/lessons/$ID2" ""
+expect 403 '"wrong-role"' DELETE "/api/lessons/$ID" "$TEACHER"
+expect 403 '"wrong-role"' DELETE "/api/lessons/$ID2" "$ARCHIVIST"
+expect 404 '"not-found"' DELETE /api/lessons/nosuchlesson "$ADMIN"
+expect 404 '"not-found"' DELETE '/api/lessons/bad%21id' "$ADMIN"
+expect 200 '"total":4' GET /api/lessons "$ADMIN"
+expect 204 '' DELETE "/api/lessons/$ID2" "$ADMIN"
+expect 404 '"not-found"' GET "/api/lessons/$ID2" "$ADMIN"
+expect 404 '"not-found"' DELETE "/api/lessons/$ID2" "$ADMIN"
+expect 200 '"total":3' GET /api/lessons "$ADMIN"
+expect 200 '"title":"Fractions' GET "/api/lessons/$ID" "$ADMIN"
+expect 200 "\"action\":\"lesson.delete\",\"object\":\"lesson/$ID2\"" GET /api/audit "$ADMIN"
+# The CLI: --lesson required, an unknown id refused (exit 2), then the lesson goes.
+if "$KETANG" lesson delete --config "$DIR/ketang.ini" 2>"$DIR/cli.err"; then
+	fail "CLI deleted without --lesson"
+fi
+grep -q -- '--lesson ID is required' "$DIR/cli.err" || fail "CLI delete usage: $(cat "$DIR/cli.err")"
+set +e
+"$KETANG" lesson delete --config "$DIR/ketang.ini" --lesson nosuchlesson 2>"$DIR/cli.err"
+rc=$?
+set -e
+[ "$rc" = 2 ] || fail "CLI delete of an unknown lesson: exit $rc"
+"$KETANG" lesson delete --config "$DIR/ketang.ini" --lesson "$ID3" >"$DIR/cli.out" 2>"$DIR/cli.err" ||
+	fail "lesson delete: $(cat "$DIR/cli.err")"
+grep -qF "deleted lesson $ID3" "$DIR/cli.out" || fail "CLI delete output: $(cat "$DIR/cli.out")"
+expect 404 '"not-found"' GET "/api/lessons/$ID3" "$ADMIN"
 stop_server
 echo "lessons-api: ok"

@@ -187,13 +187,16 @@ test('a classroom cut off for 15 s rejoins within 5 s; the others never stop', {
 	assert.ok(samples.length >= (CUT_MS + 8000) / 1000, `only ${samples.length} samples`);
 	for (const k of keys)
 		assert.deepEqual(stalls(samples, k), [], `${k} stalled for ${WINDOW_MS} ms`);
-	// And A is fully back: the teacher decodes its camera again.
-	// Its new id: the old one ('Room A' too) stays in the roster until the server notices
-	// the old socket is gone, so wait for the other one.
+	// And A is fully back: the teacher decodes its camera again, under its new id. Its
+	// join replaced the old 'Room A' (whose socket the server had not yet seen die), so the
+	// teacher lists one Room A, not a frozen ghost beside it.
 	for (const until = Date.now() + 15000; !ids.A2 && Date.now() < until; await sleep(200))
 		ids.A2 = await teacher.evaluate((old) => Object.values(window.ketang.participants)
 			.find((p) => p.name === 'Room A' && p.id !== old)?.id, ids.A);
 	assert.ok(ids.A2, 'the teacher never listed the rejoined Room A');
+	const roomAs = await teacher.evaluate(() => Object.values(window.ketang.participants)
+		.filter((p) => p.name === 'Room A').map((p) => p.id));
+	assert.deepEqual(roomAs, [ids.A2], 'the teacher lists the old Room A beside the new one');
 	try {
 		await assertLessonReceives(teacher, ids.A2, 'camera', { timeout: 15000 });
 	} catch (err) {

@@ -252,6 +252,58 @@ static void test_attendance(Fixture *f, gconstpointer data)
 	g_assert_cmpuint(rows->len, ==, 0);
 }
 
+/* Delete: a live lesson is refused and kept whole; an ended one goes with its classrooms
+ * and attendance; the other lesson is untouched; unknown and bad ids are errors. */
+static void test_delete(Fixture *f, gconstpointer data)
+{
+	const char *const rooms[] = {"Room A", "Room B", NULL};
+	g_autofree char *id = create(f->store, "D", 1795000000, rooms);
+	g_autofree char *keep = create(f->store, "K", 1795000100, rooms);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GPtrArray) rows = NULL;
+	g_autoptr(KtLessonInfo) kept = NULL;
+
+	g_assert_true(kt_lesson_store_set_state(f->store, id, "live", 10, &error));
+	g_assert_true(
+	    kt_lesson_store_attendance_join(f->store, id, "p1", "classroom", "Room A", 11, &error));
+	g_assert_true(kt_lesson_store_attendance_join(f->store, keep, "p1", "classroom", "Room A",
+	                                              11, &error));
+	g_assert_false(kt_lesson_store_delete(f->store, id, &error));
+	g_assert_error(error, KT_LESSON_STORE_ERROR, KT_LESSON_STORE_ERROR_STATE);
+	g_clear_error(&error);
+	rows = kt_lesson_store_attendance(f->store, id, &error);
+	g_assert_cmpuint(rows->len, ==, 1);
+	g_clear_pointer(&rows, g_ptr_array_unref);
+
+	g_assert_true(kt_lesson_store_set_state(f->store, id, "ended", 20, &error));
+	g_assert_true(kt_lesson_store_delete(f->store, id, &error));
+	g_assert_no_error(error);
+	g_assert_null(kt_lesson_store_get(f->store, id, &error));
+	g_assert_error(error, KT_LESSON_STORE_ERROR, KT_LESSON_STORE_ERROR_NOT_FOUND);
+	g_clear_error(&error);
+	rows = kt_lesson_store_attendance(f->store, id, &error);
+	g_assert_no_error(error);
+	g_assert_cmpuint(rows->len, ==, 0); /* cascaded */
+	g_clear_pointer(&rows, g_ptr_array_unref);
+
+	kept = kt_lesson_store_get(f->store, keep, &error);
+	g_assert_no_error(error);
+	g_assert_cmpuint(g_strv_length(kept->classrooms), ==, 2);
+	rows = kt_lesson_store_attendance(f->store, keep, &error);
+	g_assert_cmpuint(rows->len, ==, 1);
+
+	g_assert_false(kt_lesson_store_delete(f->store, id, &error));
+	g_assert_error(error, KT_LESSON_STORE_ERROR, KT_LESSON_STORE_ERROR_NOT_FOUND);
+	g_clear_error(&error);
+	g_assert_false(kt_lesson_store_delete(f->store, "bad id!", &error));
+	g_assert_error(error, KT_LESSON_STORE_ERROR, KT_LESSON_STORE_ERROR_INVALID);
+	g_clear_error(&error);
+	g_assert_false(kt_lesson_store_delete(f->store, NULL, &error));
+	g_assert_error(error, KT_LESSON_STORE_ERROR, KT_LESSON_STORE_ERROR_INVALID);
+	/* A scheduled lesson (never live) may go too. */
+	g_assert_true(kt_lesson_store_delete(f->store, keep, NULL));
+}
+
 /* Close, reopen: everything is still there; a crash-left "live" lesson is reset. */
 static void test_persistence(Fixture *f, gconstpointer data)
 {
@@ -468,6 +520,7 @@ int main(int argc, char **argv)
 	ADD("/lesson-store/states", test_states);
 	ADD("/lesson-store/adhoc", test_adhoc);
 	ADD("/lesson-store/attendance", test_attendance);
+	ADD("/lesson-store/delete", test_delete);
 	ADD("/lesson-store/persistence", test_persistence);
 	ADD("/lesson-store/two-connections", test_two_connections);
 	g_test_add_func("/lesson-store/corrupt-file", test_corrupt_file);

@@ -429,6 +429,51 @@ static void test_leave_and_end(Fixture *f, gconstpointer data)
 	g_assert_cmpuint(kt_roster_size(kt_signal_get_roster(f->s, LESSON)), ==, 0);
 }
 
+/* A classroom joining under the name of one in the lesson replaces it: the old socket is
+ * told `replaced` and closed with 4002, the others hear it leave (and leave the stage)
+ * before the newcomer joins, and the old socket's close is not a second leave. Other
+ * names, and classrooms without a name, are untouched. */
+static void test_replaced(Fixture *f, gconstpointer data)
+{
+	g_autofree char *tid = NULL, *a1 = NULL, *a2 = NULL, *bid = NULL;
+	(void)data;
+	KtWsConn *t = join(f, KT_ROLE_TEACHER, NULL, &tid);
+	KtWsConn *a = join(f, KT_ROLE_CLASSROOM, "Room A", &a1);
+	KtWsConn *b = join(f, KT_ROLE_CLASSROOM, "Room B", &bid);
+	KtWsConn *anon = join(f, KT_ROLE_CLASSROOM, NULL, NULL);
+	g_autofree char *stage = g_strdup_printf("{\"type\":\"stage\",\"participant\":\"%s\"}", a1);
+	send_text(t, stage);
+	drain(t), drain(a), drain(b), drain(anon);
+
+	KtWsConn *again = join(f, KT_ROLE_CLASSROOM, "Room A", &a2);
+	g_assert_cmpstr(a1, !=, a2);
+	expect_error(a, "replaced");
+	g_assert_cmpuint(kt_ws_test_get_close_code(a), ==, KT_WS_CLOSE_REPLACED);
+	for (guint i = 0; i < 2; i++) {
+		KtWsConn *other = i == 0 ? t : b;
+
+		expect_type(other, "unstaged", a1);
+		expect_type(other, "participant_left", a1);
+		expect_type(other, "participant_joined", NULL);
+		expect_nothing(other);
+	}
+	g_assert_cmpuint(kt_roster_size(kt_signal_get_roster(f->s, LESSON)), ==, 4);
+	g_assert_null(kt_roster_get(kt_signal_get_roster(f->s, LESSON), a1));
+	g_assert_nonnull(kt_roster_get(kt_signal_get_roster(f->s, LESSON), a2));
+
+	/* The old socket going away now is nobody's leave. */
+	kt_ws_test_close(a);
+	expect_nothing(t);
+	expect_nothing(b);
+	/* A second nameless classroom is a new participant, not a replacement. */
+	join(f, KT_ROLE_CLASSROOM, NULL, NULL);
+	expect_type(t, "participant_joined", NULL);
+	expect_nothing(t);
+	g_assert_cmpuint(kt_ws_test_get_close_code(anon), ==, 0);
+	g_assert_cmpuint(kt_roster_size(kt_signal_get_roster(f->s, LESSON)), ==, 5);
+	(void)again;
+}
+
 /* --- media ops --- */
 
 typedef struct {
@@ -678,6 +723,7 @@ int main(int argc, char **argv)
 	ADD("/signal/wrong-role", test_wrong_role);
 	ADD("/signal/floor-and-chat", test_floor_and_chat);
 	ADD("/signal/leave-and-end", test_leave_and_end);
+	ADD("/signal/replaced", test_replaced);
 	ADD("/signal/media", test_media);
 	ADD("/signal/audio", test_audio);
 #define ADD_CFG(path, cfg, fn) g_test_add(path, Fixture, cfg, fixture_setup, fn, fixture_teardown)

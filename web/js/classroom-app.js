@@ -41,7 +41,7 @@ function onState({ detail }) {
 	if (detail.state === 'failed') {
 		const err = client.error || {};
 		window.ketang.error = detail.reason;
-		setStatus('failed', '无法进入课堂 Cannot join');
+		setStatus('failed', err.code === 'replaced' ? '已在别处打开 Opened elsewhere' : '无法进入课堂 Cannot join');
 		setBanner('banner-reconnecting', null);
 		setBanner('notice', `${errorText(err.code, err.message)}`);
 		return;

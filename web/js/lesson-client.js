@@ -21,6 +21,7 @@ const OPEN_TIMEOUT_MS = 3000; // a socket that does not open in this time is ret
 const JOIN_TIMEOUT_MS = 5000;
 const REQUEST_TIMEOUT_MS = 10000;
 const ICE_GRACE_MS = 3000; // ICE often recovers from 'disconnected' by itself first
+const CLOSE_REPLACED = 4002; // signaling/PROTOCOL.md, "Closing"
 
 // Join errors that retrying cannot fix. 'wrong-state' (a second teacher) is
 // final on the first join only: after a drop the server may not yet have
@@ -194,7 +195,13 @@ export class LessonClient extends EventTarget {
 		};
 		ws.onclose = (event) => {
 			clearTimeout(openTimer);
-			if (gen === this.generation)
+			if (gen !== this.generation)
+				return;
+			// The same classroom joined from another window or device: that one is the
+			// classroom now, and coming back by ourselves would only push it out again.
+			if (event.code === CLOSE_REPLACED)
+				this.fail(new LessonError('replaced', event.reason));
+			else
 				this.lost(`连接已断开 connection closed (${event.code})`);
 		};
 	}

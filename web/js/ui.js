@@ -107,6 +107,7 @@ export function errorText(code, message) {
 		'wrong-role': '此链接无权执行该操作 This link may not do that',
 		'wrong-state': '现在不能执行该操作 That is not possible right now',
 		'lesson-ended': '本节课已结束 The lesson has ended',
+		replaced: '此教室已在另一个窗口或设备上打开 This classroom was opened in another window or device',
 		'no-such-participant': '该教室已离开 That classroom has left',
 		'not-joined': '尚未加入课堂 Not in the lesson yet',
 		timeout: '服务器无应答 No answer from the server',
