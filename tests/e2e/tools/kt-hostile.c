@@ -261,7 +261,7 @@ int main(int argc, char **argv)
 	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
 	struct sockaddr_in to = {.sin_family = AF_INET};
 	uint8_t buf[1500];
-	double start, next;
+	double start, next, wait;
 	int udp, port, opened = 0;
 
 	if (parse(argc, argv, &o) < 0) {
@@ -324,8 +324,11 @@ int main(int argc, char **argv)
 			counts.stun_answers++;
 		tend_held(&o, ctx, held, o.hold);
 		next += 0.001;
-		if (next > now_s())
-			usleep((useconds_t)((next - now_s()) * 1e6));
+		/* One reading of the clock: with two, the second could pass @next, and a negative
+		 * wait cast to useconds_t slept for an hour (netem/hostile: 'did not end'). */
+		wait = next - now_s();
+		if (wait > 0)
+			usleep((useconds_t)(wait * 1e6));
 	}
 	{
 		int left = 0;
