@@ -23,6 +23,15 @@
  *   x264enc. The room coalesces requests (keyframe_interval_ms), so the
  *   extra IDRs in the file and HLS are few; they cost bits, never
  *   correctness (hlssink2 still cuts at its own segment length).
+ * - The encoder's answer, a downstream GstForceKeyUnit ahead of the IDR, is
+ *   kept from rtph264pay. On it (all-headers) the payloader (1.22) sends
+ *   SPS and PPS as a packet of their own with the marker bit set, which a
+ *   browser takes for a whole frame without a slice: the decoder fails
+ *   (FFmpeg: invalid data), the browser sends a PLI, and the next IDR
+ *   brings the next such packet. Seen in Chromium as a keyframe three times
+ *   a second, a dropped frame before each, and the stream's rate inflated
+ *   until the viewer's video paused. config-interval=-1 already puts SPS and
+ *   PPS in front of every IDR, inside its access unit.
  * - Audio: AAC is not a WebRTC codec, so the raw mix is encoded once more,
  *   to Opus (about 1% of a core) with in-band FEC: the receiver rebuilds a
  *   lost packet from the next one's low-rate copy (RFC 6716 section 2.1.7).
@@ -37,6 +46,8 @@
  *   request for the new viewer brings the picture.
  */
 #include "kt-program-private.h"
+
+#include <gst/video/video.h>
 
 /* Opus stereo at this rate is transparent for speech and music. */
 #define KT_PROGRAM_OPUS_KBPS 64
@@ -69,6 +80,15 @@ static GstPadProbeReturn on_gate(GstPad *pad, GstPadProbeInfo *info, gpointer da
 	KtProgramRecorder *r = data;
 
 	return g_atomic_int_get(&r->webrtc_active) ? GST_PAD_PROBE_OK : GST_PAD_PROBE_DROP;
+}
+
+/* Streaming thread: the encoder's downstream force-key-unit events stop
+ * before the payloader (see the top of this file). */
+static GstPadProbeReturn on_payloader_event(GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+	return gst_video_event_is_force_key_unit(GST_PAD_PROBE_INFO_EVENT(info))
+	           ? GST_PAD_PROBE_DROP
+	           : GST_PAD_PROBE_OK;
 }
 
 static void add_gate(KtProgramRecorder *r, const char *name)
@@ -116,6 +136,12 @@ gboolean kt_program_webrtc_link(KtProgramRecorder *r, GError **error)
 		GstElement *sink = kt_rtp_out_get_sink(out);
 
 		add_gate(r, kt_program_feeds[kind].head);
+		if (kind == KT_MEDIA_VIDEO) {
+			g_autoptr(GstPad) in = gst_element_get_static_pad(pay, "sink");
+
+			gst_pad_add_probe(in, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM,
+			                  on_payloader_event, NULL, NULL);
+		}
 		g_mutex_lock(&r->lock);
 		r->rtp_out[kind] = out;
 		g_mutex_unlock(&r->lock);

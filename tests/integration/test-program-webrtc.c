@@ -4,7 +4,10 @@
  * watches; taps on them then see H.264 keyframes and a steady stream of
  * Opus, and a keyframe request for the video source (what a new WHEP viewer
  * or a PLI makes) reaches x264enc: a keyframe follows at once although the
- * program's own interval is 10 s. */
+ * program's own interval is 10 s. Every packet that ends a frame (the
+ * marker bit) ends one with a slice in it: a browser takes a marked packet of
+ * SPS and PPS alone for a frame, fails to decode it and asks for a keyframe,
+ * whose answer brought the next such packet (kt-program-webrtc.c). */
 #include "kt-gst.h"
 #include "kt-program-recorder.h"
 #include "kt-room.h"
@@ -17,9 +20,31 @@
 typedef struct {
 	KtCodec want;
 	gint packets, wrong_codec, keyframes; /* atomics: the worker writes */
-	guint32 last_key_ts;                  /* worker only */
+	gint sliceless_frames; /* atomic: marked packets ending a frame with no slice */
+	guint32 last_key_ts;   /* worker only */
+	gboolean slice_seen;   /* worker only: in the frame being received */
 	gint gone;
 } Tap;
+
+/* Whether an H.264 RTP payload (RFC 6184: single NAL unit, STAP-A or FU-A)
+ * carries a slice, IDR (5) or not (1). */
+static gboolean h264_has_slice(const guint8 *p, gsize len)
+{
+	guint type;
+
+	if (len < 1)
+		return FALSE;
+	type = p[0] & 0x1f;
+	if (type == 28)
+		type = len >= 2 ? p[1] & 0x1f : 0;
+	if (type == 24) {
+		for (gsize i = 1; i + 2 < len; i += 2 + ((gsize)p[i] << 8 | p[i + 1]))
+			if ((p[i + 2] & 0x1f) == 1 || (p[i + 2] & 0x1f) == 5)
+				return TRUE;
+		return FALSE;
+	}
+	return type == 1 || type == 5;
+}
 
 /* Worker: counts packets and distinct keyframes (by RTP timestamp: SPS, PPS and the
  * IDR's fragments are several packets of one frame). */
@@ -33,8 +58,15 @@ static void on_tap(const guint8 *rtp, gsize len, KtCodec codec, gpointer data)
 		return;
 	}
 	g_atomic_int_inc(&t->packets);
-	if (t->want != KT_CODEC_H264 || kt_rtp_parse(rtp, len, &h) != KT_RTP_OK ||
-	    !kt_rtp_h264_is_keyframe(rtp + h.payload_offset, h.payload_len))
+	if (t->want != KT_CODEC_H264 || kt_rtp_parse(rtp, len, &h) != KT_RTP_OK)
+		return;
+	t->slice_seen |= h264_has_slice(rtp + h.payload_offset, h.payload_len);
+	if (h.marker) {
+		if (!t->slice_seen)
+			g_atomic_int_inc(&t->sliceless_frames);
+		t->slice_seen = FALSE;
+	}
+	if (!kt_rtp_h264_is_keyframe(rtp + h.payload_offset, h.payload_len))
 		return;
 	if (g_atomic_int_get(&t->keyframes) == 0 || h.timestamp != t->last_key_ts) {
 		t->last_key_ts = h.timestamp;
@@ -124,6 +156,7 @@ static void test_program_webrtc(void)
 	               g_atomic_int_get(&vt.packets), g_atomic_int_get(&vt.keyframes),
 	               g_atomic_int_get(&at.packets), st.rtp_keyframe_requests);
 	g_assert_cmpint(g_atomic_int_get(&vt.wrong_codec), ==, 0);
+	g_assert_cmpint(g_atomic_int_get(&vt.sliceless_frames), ==, 0);
 	g_assert_cmpint(g_atomic_int_get(&at.wrong_codec), ==, 0);
 
 	/* The last viewer left: the packets stop (what was queued drains first). */

@@ -137,6 +137,13 @@ veth)
 	for ns in "$1" "$4"; do
 		if ! ip netns list | awk '{ print $1 }' | grep -qx "$ns"; then
 			ip netns add "$ns"
+			# IPv4 only: an IPv6 link-local address finishes its duplicate
+			# detection about a second after the link comes up, and Chromium
+			# takes that address change for a network change and fails the
+			# loads in flight (net::ERR_NETWORK_CHANGED: netem/hostile's
+			# teacher page never loaded, once in CI).
+			in_ns "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
+				net.ipv6.conf.default.disable_ipv6=1
 			in_ns "$ns" ip link set lo up
 		fi
 	done

@@ -87,6 +87,9 @@ export function inboundStats(page) {
 			out[s.kind] = {
 				packetsReceived: s.packetsReceived,
 				framesDecoded: s.framesDecoded,
+				framesDropped: s.framesDropped,
+				keyFramesDecoded: s.keyFramesDecoded,
+				pliCount: s.pliCount,
 				frameWidth: s.frameWidth,
 				frameHeight: s.frameHeight,
 				totalSamplesReceived: s.totalSamplesReceived,
