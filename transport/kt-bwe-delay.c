@@ -366,8 +366,10 @@ static void decrease(KtBweDelay *d, gdouble acked_bps, gdouble sent_bps, gint64 
 	 * the estimate to the audio's rate and keep the video paused for seconds. */
 	if (!collapsed)
 		target = MAX(target, MAX_DECREASE * d->bps);
-	if (target < d->bps)
+	if (target < d->bps) {
 		d->bps = MAX(target, d->min_bps);
+		d->ever_decreased = TRUE;
+	}
 	d->state = KT_BWE_RATE_HOLD;
 	d->changed_us = now_us;
 }

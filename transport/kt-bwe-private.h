@@ -65,6 +65,7 @@ typedef struct {
 	gdouble bps, min_bps, max_bps;
 	KtBweRateState state;
 	gboolean decreased_this_overuse; /* since usage last left KT_BWE_OVERUSING */
+	gboolean ever_decreased;         /* over-use has lowered the estimate at least once */
 	gint64 changed_us;               /* -1: never */
 	/* Link capacity: the acknowledged bitrate at over-use, averaged, with its
 	 * normalised variance (libwebrtc's LinkCapacityEstimator). Present, it

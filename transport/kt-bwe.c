@@ -56,8 +56,9 @@ typedef struct {
 struct _KtBwe {
 	gdouble min_bps, max_bps;
 	gdouble target_bps;
-	gdouble loss_bps; /* the loss-based rate, never above the delay-based one */
-	gint64 rtt_us;    /* smoothed; -1 until measured */
+	gdouble loss_bps;             /* the loss-based rate, never above the delay-based one */
+	gint64 rtt_us;                /* smoothed; -1 until measured */
+	gboolean loss_ever_decreased; /* loss beyond the link's own has lowered loss_bps */
 
 	/* Packet with sequence s in slot s % KT_BWE_HISTORY. */
 	Sent sent[KT_BWE_HISTORY];
@@ -314,6 +315,7 @@ static void loss_update(KtBwe *bwe, const Tally *t, gint64 now_us)
 		    now_us - bwe->loss_decreased_us >= LOSS_DECREASE_US + rtt(bwe)) {
 			bwe->loss_bps *= 1 - 0.5 * bwe->excess_loss;
 			bwe->loss_decreased_us = now_us;
+			bwe->loss_ever_decreased = TRUE;
 		}
 	} else if (bwe->excess_loss < LOSS_LOW) {
 		bwe->loss_bps *= LOSS_GROWTH;
@@ -412,6 +414,11 @@ gboolean kt_bwe_probe_wanted(KtBwe *bwe, gint64 now_us, guint32 *probe_bps)
 guint32 kt_bwe_target_bps(const KtBwe *bwe)
 {
 	return (guint32)bwe->target_bps;
+}
+
+gboolean kt_bwe_is_bounded(const KtBwe *bwe)
+{
+	return bwe->delay.ever_decreased || bwe->loss_ever_decreased;
 }
 
 guint32 kt_bwe_acked_bps(const KtBwe *bwe)

@@ -100,6 +100,12 @@ gboolean kt_bwe_probe_wanted(KtBwe *bwe, gint64 now_us, guint32 *probe_bps);
 
 /* The bitrate to send at, in [min, max]. */
 guint32 kt_bwe_target_bps(const KtBwe *bwe);
+/* Whether the path has ever pushed the estimate down: an over-use, or loss
+ * beyond what the link always has. Until then the estimate is only what has
+ * been shown to fit so far, still climbing from its start (300 kbit/s, a
+ * probe that fell short, 8 % a second), not a sign that more does not fit;
+ * a stream is not paused for being short of it (kt-room-alloc.c). */
+gboolean kt_bwe_is_bounded(const KtBwe *bwe);
 /* Why: the rate at which the receiver got our packets over the last 500 ms
  * (0 until known), the fraction of packets lost in the last loss interval
  * (at least 20 packets), and the over-use detector's state. */

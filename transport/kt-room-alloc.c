@@ -45,7 +45,17 @@ static guint32 hold_budget(const KtAllocStream *a)
 }
 
 /* @ss's share: what kt_alloc_split gave it, or, while it has not fitted for
- * less than PAUSE_AFTER_US, its lowest layer (hold_budget). */
+ * less than PAUSE_AFTER_US, its lowest layer (hold_budget).
+ *
+ * The time short starts only once the subscriber's path has bounded its
+ * estimate (kt_room_sub_estimate_bounded). A new subscriber's estimate starts
+ * at 300 kbit/s and climbs by probes and 8 % a second; a 1.5 Mbit/s stream
+ * without simulcast (the lesson program, a classroom camera) is short of it
+ * from the first tick, and a probe that a busy receiver's clock made look
+ * slow holds the climb for 3 s. Paused after 2 s, such a stream went dark on
+ * loopback (e2e/program-whep under load). Meanwhile it is sent whole, which
+ * tests the path: a link that cannot carry it over-uses or loses within a
+ * second, and from then on the 2 s count. */
 static guint32 share(SubStream *ss, const KtAllocStream *a, guint32 left, gint64 now)
 {
 	if (a->layer >= 0) {
@@ -54,6 +64,8 @@ static guint32 share(SubStream *ss, const KtAllocStream *a, guint32 left, gint64
 		 * margins decide whether it goes up for it. */
 		return a->budget_bps + left;
 	}
+	if (!ss->short_since_us && !kt_room_sub_estimate_bounded(ss->sub) && a->n_layers > 0)
+		return hold_budget(a);
 	if (!ss->short_since_us)
 		ss->short_since_us = now;
 	if (now - ss->short_since_us < PAUSE_AFTER_US && a->n_layers > 0)

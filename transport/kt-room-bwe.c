@@ -496,6 +496,11 @@ guint32 kt_room_sub_get_estimate(const Subscriber *sub)
 	return sub->bwe ? kt_bwe_target_bps(sub->bwe->bwe) : 0;
 }
 
+gboolean kt_room_sub_estimate_bounded(const Subscriber *sub)
+{
+	return sub->estimate_pinned || !sub->bwe || kt_bwe_is_bounded(sub->bwe->bwe);
+}
+
 gdouble kt_room_sub_get_loss(const Subscriber *sub)
 {
 	return sub->bwe ? kt_bwe_loss_fraction(sub->bwe->bwe) : -1;

@@ -379,6 +379,9 @@ void kt_room_sub_set_demand(Subscriber *sub, guint32 bps);
 /* The current estimate of what may be sent to @sub, bit/s; 0 = none (it did
  * not negotiate TWCC). */
 guint32 kt_room_sub_get_estimate(const Subscriber *sub);
+/* Whether @sub's estimate is one its path has bounded (kt_bwe_is_bounded), or
+ * one set from outside; TRUE without transport-cc (no estimate to grow). */
+gboolean kt_room_sub_estimate_bounded(const Subscriber *sub);
 /* The loss fraction (0..1) of @sub's latest transport-wide feedback; -1 = none. */
 gdouble kt_room_sub_get_loss(const Subscriber *sub);
 /* kt-room-playout.c, worker: the playout delay asked of lossy subscribers

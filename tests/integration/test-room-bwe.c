@@ -15,6 +15,8 @@
  *   estimate; its feedback is ignored.
  * - Starved (shaped to 150 kbit/s) its video pauses; freed, it probes its way
  *   back up and the video resumes.
+ * - Clean path but no RTX, so no probes: the estimate climbs 8 % a second from
+ *   its start, far below the video, and the video is not paused for that.
  * The estimate over time and the probe counts are printed. */
 #include <net/if.h>
 #include <string.h>
@@ -164,6 +166,7 @@ typedef struct {
 	/* The server's estimate before any media flowed: asked before the client starts,
 	 * since the first feedback moves it (asked after, a loaded machine raced it). */
 	guint32 first_estimate;
+	gboolean no_rtx; /* set before fixture_setup: the subscriber's video without RTX */
 } Fixture;
 
 static guint32 query_estimate(Fixture *f);
@@ -217,7 +220,7 @@ static void fixture_setup(Fixture *f, gboolean twcc)
 	    {.kind = KT_MEDIA_VIDEO,
 	     .codec = KT_CODEC_VP8,
 	     .pt = 96,
-	     .rtx_pt = 97,
+	     .rtx_pt = f->no_rtx ? 0 : 97,
 	     .clock_rate = 90000,
 	     .nack = TRUE,
 	     .pli = TRUE,
@@ -561,6 +564,36 @@ static void test_resume_after_starved(void)
 	g_free(f);
 }
 
+/* Clean path, no RTX so no probes: the estimate can climb only 8 % a second
+ * from its 300 kbit/s start, far below the 1.5 Mbit/s single-layer video.
+ * Nothing on the path says the video does not fit (no over-use, no loss), so
+ * it is not paused but sent whole while the estimate climbs. It used to be
+ * paused 2 s after the subscriber came, which the lesson program's WHEP
+ * viewer saw on a busy machine (a probe that looked slow held the climb). */
+static void test_unbounded_not_paused(void)
+{
+	Fixture *f = g_new0(Fixture, 1);
+	gint video_at, got;
+
+	f->no_rtx = TRUE;
+	fixture_setup(f, TRUE);
+	g_assert_true(wait_count(&f->sub.video, 100, 5000));
+	video_at = g_atomic_int_get(&f->sub.video);
+	run_for(5000);
+	got = g_atomic_int_get(&f->sub.video) - video_at;
+	g_test_message("unbounded: estimate %u kbit/s after 5 s, %" G_GUINT64_FORMAT
+	               " video pause(s), %d video packets in 5 s, probes sent %" G_GUINT64_FORMAT,
+	               query_estimate(f) / 1000, video_pauses(f), got, probes_sent(f));
+	/* The estimate really was short of the video all along. */
+	g_assert_cmpuint(query_estimate(f), <, MEDIA_BPS);
+	g_assert_cmpuint(probes_sent(f), ==, 0);
+	g_assert_cmpuint(video_pauses(f), ==, 0);
+	/* 1.5 Mbit/s of 1000-byte packets is 187 a second. */
+	g_assert_cmpint(got, >, 5 * MEDIA_BPS / 8 / VIDEO_PACKET * 8 / 10);
+	fixture_teardown(f);
+	g_free(f);
+}
+
 /* Without TWCC: packets as they were, no probes, no estimate, and feedback
  * the subscriber sends anyway is ignored. */
 static void test_without_twcc(void)
@@ -589,5 +622,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/room-bwe/estimate", test_estimate);
 	g_test_add_func("/room-bwe/without-twcc", test_without_twcc);
 	g_test_add_func("/room-bwe/resume-after-starved", test_resume_after_starved);
+	g_test_add_func("/room-bwe/unbounded-not-paused", test_unbounded_not_paused);
 	return g_test_run();
 }

@@ -319,6 +319,8 @@ static void test_congested(void)
 	g_test_message("congested: below 600 kbit/s %.2f s after the drop", below_us / 1e6);
 	g_assert_cmpint(below_us, >=, 0);
 	g_assert_true(s->saw_overuse);
+	/* The path has now said where it stands: streams may be paused for it. */
+	g_assert_true(kt_bwe_is_bounded(s->bwe));
 	sim_run_logged(s, "congested", 7 * SEC);
 	g_test_message("congested: mean target over the last 5 s %.0f kbit/s, max queue %.0f ms, "
 	               "%u probes",
@@ -425,8 +427,11 @@ static void test_lossy(void)
 	sim_free(s);
 
 	s = sim_new(4, &cfg, 50e6, 0);
+	g_assert_false(kt_bwe_is_bounded(s->bwe));
 	s->loss = 0.01;
 	sim_run_logged(s, "loss 1%", 10 * SEC);
+	/* Loss the link always has, and no queue: nothing bounded the estimate. */
+	g_assert_false(kt_bwe_is_bounded(s->bwe));
 	g_assert_cmpuint(s->min_target, >=, 1000000);
 	g_assert_cmpuint(kt_bwe_target_bps(s->bwe), >, 1500000);
 	g_test_message("loss 1%%: mean loss fraction %.3f", s->loss_sum / s->loss_samples);
