@@ -476,7 +476,16 @@ bool kt_lesson_store_delete(KtLessonStore *s, const char *id, GError **error)
 		return false;
 	}
 	kt_db_bind_text(st, 1, id);
-	return kt_db_run(s->db, st, "delete lesson", error);
+	if (!kt_db_run(s->db, st, "delete lesson", error))
+		return false;
+	/* The DELETE spares a live lesson: one that went live since the check
+	 * above (the server, while `ketang lesson delete` ran) is still there. */
+	if (kt_db_changes(s->db) == 0) {
+		g_set_error(error, KT_LESSON_STORE_ERROR, KT_LESSON_STORE_ERROR_STATE,
+		            "lesson \"%s\" went live: end it first", id);
+		return false;
+	}
+	return true;
 }
 
 bool kt_lesson_store_mark_interrupted(KtLessonStore *s, gint64 now, guint *n_out, GError **error)

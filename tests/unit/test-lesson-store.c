@@ -300,6 +300,29 @@ static void test_delete(Fixture *f, gconstpointer data)
 	g_clear_error(&error);
 	g_assert_false(kt_lesson_store_delete(f->store, NULL, &error));
 	g_assert_error(error, KT_LESSON_STORE_ERROR, KT_LESSON_STORE_ERROR_INVALID);
+	g_clear_error(&error);
+	/* Live by the time the DELETE ran (the server, while the CLI deleted): the
+	 * statement spares it, and that is an error, not a success. A trigger on
+	 * another connection stands in for the race: it makes the DELETE skip the row. */
+	{
+		sqlite3 *db = NULL;
+
+		g_assert_cmpint(sqlite3_open(f->path, &db), ==, SQLITE_OK);
+		g_assert_cmpint(sqlite3_exec(db,
+		                             "CREATE TRIGGER spare BEFORE DELETE ON lessons"
+		                             " BEGIN SELECT RAISE(IGNORE); END",
+		                             NULL, NULL, NULL),
+		                ==, SQLITE_OK);
+		g_assert_false(kt_lesson_store_delete(f->store, keep, &error));
+		g_assert_error(error, KT_LESSON_STORE_ERROR, KT_LESSON_STORE_ERROR_STATE);
+		g_clear_error(&error);
+		g_clear_pointer(&kept, kt_lesson_info_free);
+		kept = kt_lesson_store_get(f->store, keep, &error);
+		g_assert_no_error(error);
+		g_assert_cmpint(sqlite3_exec(db, "DROP TRIGGER spare", NULL, NULL, NULL), ==,
+		                SQLITE_OK);
+		sqlite3_close(db);
+	}
 	/* A scheduled lesson (never live) may go too. */
 	g_assert_true(kt_lesson_store_delete(f->store, keep, NULL));
 }
