@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Hand-made seed inputs for what a Chromium capture (chromium-seeds.mjs) does not hold:
 PLI and FIR (a Chromium receiver sent none on 5 % loss), two-byte-form header extensions,
-padding, and the text inputs of the token, http and recordings targets. Formats as
+padding, the text inputs of the token, http and recordings targets, and the stream
+scripts of seqstate (records: op, sequence step, time step, size, timestamp step). Formats as
 Chromium sends them (RFC 4585 §6.3.1 PLI, RFC 5104 §4.3.1 FIR, RFC 8285 §4.3).
 
     gen-seeds.py OUT       (writes OUT/NAME/<sha1>)"""
@@ -77,6 +78,20 @@ def main():
     put(out, "dtls", bytes([22, 0xfe, 0xff, 0, 0]) + b"\0" * 6 + struct.pack("!H", len(hs)) + hs)
     put(out, "dtls", bytes([21, 0xfe, 0xfd, 0, 0]) + b"\0\0\0\0\0\1" + struct.pack("!H", 2) + b"\2\x28")
     put(out, "dtls", bytes([20, 0xfe, 0xfd, 0, 0]) + b"\0\0\0\0\0\2" + struct.pack("!H", 1) + b"\1")
+
+    def rec(op, step, ms, size, ts):
+        return struct.pack("!BHBBB", op, step & 0xFFFF, ms, size, ts)
+    # A steady 30 packets/s stream with a report a second.
+    put(out, "seqstate", b"".join(rec(0, 1, 33, 180, 10) + (rec(4, 0, 0, 0, 0) if i % 30 == 29 else b"")
+                                  for i in range(90)))
+    # Losses (gaps of 1, 5 and 200), NACKs due, the lost ones late, subscribers' NACKs.
+    put(out, "seqstate", rec(0, 1, 20, 100, 10) + rec(0, 2, 20, 100, 10) + rec(0, 6, 20, 100, 10)
+        + rec(1, 0, 30, 128, 0) + rec(0, 0xFFFB, 5, 100, 0) + rec(2, 3, 0, 0, 0)
+        + rec(0, 201, 20, 250, 10) + rec(1, 0, 30, 16, 0) + rec(1, 0, 30, 16, 0) + rec(4, 0, 0, 0, 0))
+    # The wrap, a restart after a jump (two packets confirm it), an SR, old packets after 2 s.
+    put(out, "seqstate", rec(0, 0xFFF0, 10, 50, 1) + b"".join(rec(0, 1, 10, 50, 1) for _ in range(20))
+        + rec(0, 0x8000, 10, 50, 1) + rec(0, 1, 10, 50, 1) + rec(3, 0x1234, 0, 7, 9)
+        + rec(4, 0, 251, 0, 0) + rec(2, 5, 0, 0, 0) + rec(2, 0x8000, 0, 0, 0))
 
 
 if __name__ == "__main__":
