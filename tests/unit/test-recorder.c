@@ -12,6 +12,7 @@
 #include <gst/app/gstappsink.h>
 
 #include "kt-gst.h"
+#include "kt-media-trim.h"
 #include "kt-source-recorder.h"
 #include "media-pipeline.h"
 #include "media-probe.h"
@@ -534,8 +535,17 @@ static int crash_child(const char *dir)
 
 static void check_killed_file(const char *path, const char *codec, double pushed)
 {
+	g_autoptr(GError) error = NULL;
+	guint64 cut = 0;
 	MediaProbe p;
 
+	/* First what the server's restart does with a killed run's files. A kill
+	 * inside a write() can leave the file's last block cut short: the kernel
+	 * gives up a write between pages when SIGKILL arrives, and ffmpeg then
+	 * reports "File ended prematurely" (seen under ASan, opus.webm, once). */
+	g_assert_true(kt_media_trim_incomplete(path, &cut, &error));
+	g_assert_no_error(error);
+	g_test_message("%s: %" G_GUINT64_FORMAT " bytes cut by the repair", path, cut);
 	media_probe(path, &p);
 	g_assert_cmpstr(p.codec, ==, codec);
 	/* Everything up to 2 s before the kill is there. */
@@ -543,8 +553,8 @@ static void check_killed_file(const char *path, const char *codec, double pushed
 	media_probe_assert_decodes(path);
 }
 
-/* kill -9 while recording: every file plays up to at most 2 s before the
- * kill. */
+/* kill -9 while recording: every file, repaired as a restart repairs it,
+ * plays up to at most 2 s before the kill. */
 static void test_crash_safety(void)
 {
 	g_autofree char *dir = g_dir_make_tmp("kt-rec-XXXXXX", NULL);
