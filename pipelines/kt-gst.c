@@ -1,5 +1,5 @@
-/* Shared GStreamer plumbing: init once, the lesson clock, parsing and starting
- * a watched pipeline. */
+/* Shared GStreamer plumbing: init once, the lesson clock, parsing, starting
+ * a watched pipeline and stopping one whatever state it is stuck in. */
 #include "kt-gst.h"
 
 void kt_gst_init(void)
@@ -30,6 +30,29 @@ void kt_gst_use_lesson_clock(GstPipeline *pipeline, gint64 epoch_us)
 	gst_element_set_start_time(GST_ELEMENT(pipeline), GST_CLOCK_TIME_NONE);
 	gst_element_set_base_time(GST_ELEMENT(pipeline), (GstClockTime)epoch_us * GST_USECOND);
 	gst_object_unref(clock);
+}
+
+static void stop_locked(const GValue *item, gpointer data)
+{
+	GstElement *element = g_value_get_object(item);
+
+	/* Locked: the outer bin's last state change below leaves it alone. */
+	gst_element_set_locked_state(element, TRUE);
+	gst_element_set_state(element, GST_STATE_NULL);
+}
+
+void kt_gst_stop(GstElement *element)
+{
+	GstIterator *it;
+
+	if (gst_element_set_state(element, GST_STATE_NULL) != GST_STATE_CHANGE_FAILURE ||
+	    !GST_IS_BIN(element))
+		return;
+	it = gst_bin_iterate_recurse(GST_BIN(element));
+	while (gst_iterator_foreach(it, stop_locked, NULL) == GST_ITERATOR_RESYNC)
+		gst_iterator_resync(it);
+	gst_iterator_free(it);
+	gst_element_set_state(element, GST_STATE_NULL);
 }
 
 GstMessage *kt_gst_wait_eos(GstBus *bus, gint64 timeout_us)

@@ -39,6 +39,13 @@ GstElement *kt_gst_parse_launch(const char *desc, GQuark domain, gint code, cons
 GSource *kt_gst_start_watched(GstPipeline *pipeline, gint64 epoch_us, GMainContext *context,
                               GstBusFunc on_message, gpointer data);
 
+/* Stops @element (state NULL: every streaming thread inside joined) so the
+ * caller may drop it. A bin whose own state change fails (splitmuxsink after
+ * it could not open a file: its unlocked sink refuses to go back up to
+ * READY, and the bin stops halfway, sources still running) has every element
+ * inside locked and stopped one by one instead. Control loop. */
+void kt_gst_stop(GstElement *element);
+
 /* The first ERROR or EOS message on @bus within @timeout_us, or NULL.
  * Returns a message the caller unrefs. Control loop. */
 GstMessage *kt_gst_wait_eos(GstBus *bus, gint64 timeout_us);

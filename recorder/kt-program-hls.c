@@ -99,7 +99,7 @@ static void stop_output(KtProgramRecorder *r)
 		g_clear_pointer(&h->bus_watch, g_source_unref);
 	}
 	if (out) {
-		gst_element_set_state(out, GST_STATE_NULL);
+		kt_gst_stop(out); /* a failed hlssink2 does not stop by itself */
 		gst_object_unref(out);
 	}
 }
@@ -210,7 +210,7 @@ static void start_output(KtProgramRecorder *r)
 	                      NULL);
 	g_source_attach(h->bus_watch, r->control);
 	if (gst_element_set_state(out, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
-		gst_element_set_state(out, GST_STATE_NULL);
+		kt_gst_stop(out);
 		gst_object_unref(out);
 		output_failed(r, "the output did not start");
 		return;
@@ -227,7 +227,9 @@ static void start_output(KtProgramRecorder *r)
 		g_autoptr(GstPad) pad =
 		    gst_element_get_static_pad(h->tap, kt_program_hls_inputs[0]);
 
-		gst_pad_send_event(pad, gst_video_event_new_upstream_force_key_unit(
+		/* Pushed from the tap's sink pad: it travels upstream through the
+		 * tee to the encoder (sent *to* a sink pad it would go nowhere). */
+		gst_pad_push_event(pad, gst_video_event_new_upstream_force_key_unit(
 		                            GST_CLOCK_TIME_NONE, TRUE, h->rebuilds));
 	}
 }
