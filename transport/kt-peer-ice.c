@@ -69,6 +69,7 @@ void kt_peer_clear_direct_path(KtPeer *peer)
 {
 	peer->direct_fd = -1;
 	g_clear_object(&peer->direct_socket);
+	kt_peer_rx_sync_later(peer);
 }
 
 /* Only a plain UDP pair qualifies: TCP needs RFC 4571 framing and a relay
@@ -93,6 +94,7 @@ static void update_direct_path(KtPeer *peer)
 	                            : sizeof(struct sockaddr_in);
 	peer->direct_socket = socket;
 	peer->direct_fd = g_socket_get_fd(socket);
+	kt_peer_rx_sync_later(peer);
 }
 
 static void on_selected_pair(NiceAgent *agent, guint stream_id, guint component_id,

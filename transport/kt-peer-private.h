@@ -53,6 +53,13 @@ struct _KtPeer {
 	int direct_fd;
 	struct sockaddr_storage direct_addr;
 	socklen_t direct_addr_len;
+	/* The direct path's socket as read through the worker's epoll set
+	 * (kt-peer-rx.c): the watch, its fd, STUN left unread in a row, and the
+	 * idle that switches reading between libnice and the watch. */
+	KtWorkerWatch *rx_watch;
+	int rx_fd;
+	guint rx_stuck;
+	GSource *rx_sync;
 	KtPeerMediaFuncs media;
 	gpointer media_data;
 	gboolean media_set;
@@ -88,6 +95,15 @@ void kt_peer_dtls_state_changed(KtDtlsState state, const GError *error, gpointer
 void kt_peer_flush_dtls_backlog(KtPeer *peer);
 void kt_peer_on_recv(NiceAgent *agent, guint stream_id, guint component_id, guint len, gchar *buf,
                      gpointer user_data);
+/* One datagram from the peer's selected remote: DTLS, SRTP or SRTCP (@buf may
+ * be peer->rx itself, then it is decrypted in place). */
+void kt_peer_handle_datagram(KtPeer *peer, const guint8 *buf, gsize len);
+
+/* kt-peer-rx.c: read the direct path's socket through the worker's epoll
+ * set once it is set, through libnice otherwise; the switch runs from an
+ * idle (call after any change of the direct path). _stop at teardown. */
+void kt_peer_rx_sync_later(KtPeer *peer);
+void kt_peer_rx_stop(KtPeer *peer);
 
 /* kt-peer-ice.c */
 gboolean kt_peer_setup_on_worker(gpointer data); /* SetupCall* */

@@ -210,15 +210,19 @@ void kt_peer_dtls_state_changed(KtDtlsState state, const GError *error, gpointer
 void kt_peer_on_recv(NiceAgent *agent, guint stream_id, guint component_id, guint len, gchar *buf,
                      gpointer user_data)
 {
-	KtPeer *peer = user_data;
+	kt_peer_handle_datagram(user_data, (const guint8 *)buf, len);
+}
+
+void kt_peer_handle_datagram(KtPeer *peer, const guint8 *buf, gsize len)
+{
 	int n;
 
 	if (len == 0 || len > KT_PEER_RX_CAP)
 		return;
-	switch (kt_rtp_demux((const guint8 *)buf, len)) {
+	switch (kt_rtp_demux(buf, len)) {
 	case KT_PACKET_DTLS:
 		if (peer->dtls) {
-			kt_dtls_handle_datagram(peer->dtls, (const guint8 *)buf, len);
+			kt_dtls_handle_datagram(peer->dtls, buf, len);
 		} else {
 			/* The browser answered and started DTLS before its answer
 			 * reached us over the WebSocket: keep its first flight. */
@@ -232,7 +236,8 @@ void kt_peer_on_recv(NiceAgent *agent, guint stream_id, guint component_id, guin
 	case KT_PACKET_RTP:
 		if (!peer->srtp || !peer->media_set)
 			return;
-		memcpy(peer->rx, buf, len);
+		if (buf != peer->rx)
+			memcpy(peer->rx, buf, len);
 		n = kt_srtp_unprotect_rtp(peer->srtp, peer->rx, len);
 		peer->auth_rx += n > 0;
 		if (n > 0 && peer->media.rtp)
@@ -241,7 +246,8 @@ void kt_peer_on_recv(NiceAgent *agent, guint stream_id, guint component_id, guin
 	case KT_PACKET_RTCP:
 		if (!peer->srtp || !peer->media_set)
 			return;
-		memcpy(peer->rx, buf, len);
+		if (buf != peer->rx)
+			memcpy(peer->rx, buf, len);
 		n = kt_srtp_unprotect_rtcp(peer->srtp, peer->rx, len);
 		peer->auth_rx += n > 0;
 		if (n > 0 && peer->media.rtcp)
@@ -326,6 +332,7 @@ KtPeer *kt_peer_new(const KtPeerConfig *config, const KtPeerEvents *events, gpoi
 	kt_srtp_init();
 	peer->refcount = 1;
 	peer->direct_fd = -1;
+	peer->rx_fd = -1;
 	peer->id = g_atomic_int_add(&next_peer_id, 1);
 	peer->worker = config->worker;
 	peer->control = g_main_context_ref_thread_default();
@@ -387,6 +394,7 @@ static void teardown_worker_side(KtPeer *peer)
 	if (peer->agent) {
 		NiceAgent *agent = peer->agent;
 
+		kt_peer_rx_stop(peer);
 		nice_agent_attach_recv(agent, peer->stream_id, 1, NULL, NULL, NULL);
 		g_signal_handlers_disconnect_by_data(agent, peer);
 		peer->agent = NULL;

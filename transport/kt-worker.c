@@ -1,13 +1,136 @@
-/* Media worker threads: one GMainContext + GMainLoop per thread. */
+/* Media worker threads: one GMainContext + GMainLoop per thread, and one
+ * epoll set per thread for the sockets of connected peers (kt_worker_watch). */
 #include "kt-worker.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include <gio/gio.h>
+
+/* Ready sockets taken per epoll_wait(); more wait for the next iteration. */
+#define KT_WORKER_EVENTS 64
 
 struct _KtWorker {
 	guint index;
 	GMainContext *context;
+	GMainContext *stun_context; /* see kt_worker_get_stun_context() */
 	GMainLoop *loop;
 	GThread *thread;
 	guint pinned; /* lessons on this worker; control loop only */
+	/* Worker thread only, after creation. */
+	int epfd;
+	GSource *watches;     /* the epoll set's GSource */
+	gboolean reporting;   /* inside the watches' dispatch */
+	GPtrArray *unwatched; /* freed once the dispatch ends */
+	gint n_watches;       /* atomic: read from any thread */
 };
+
+struct _KtWorkerWatch {
+	KtWorker *worker;
+	int fd;
+	KtWorkerReadableFunc func;
+	gpointer data;
+	gboolean gone;
+};
+
+typedef struct {
+	GSource source;
+	KtWorker *worker;
+} WatchSource;
+
+/* GLib calls this only when the epoll fd polled readable. */
+static gboolean watches_dispatch(GSource *source, GSourceFunc callback, gpointer user_data)
+{
+	KtWorker *w = ((WatchSource *)source)->worker;
+	struct epoll_event ev[KT_WORKER_EVENTS];
+	int n = epoll_wait(w->epfd, ev, KT_WORKER_EVENTS, 0);
+
+	w->reporting = TRUE;
+	for (int i = 0; i < n; i++) {
+		KtWorkerWatch *watch = ev[i].data.ptr;
+
+		if (!watch->gone)
+			watch->func(watch->data);
+	}
+	w->reporting = FALSE;
+	/* An event of this batch may point at a watch unwatched meanwhile: it is
+	 * freed only now. */
+	g_ptr_array_set_size(w->unwatched, 0);
+	return G_SOURCE_CONTINUE;
+}
+
+static GSourceFuncs watches_funcs = {.dispatch = watches_dispatch};
+
+static gboolean watches_init(KtWorker *w, GError **error)
+{
+	w->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (w->epfd < 0) {
+		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errno),
+		            "media worker %u: epoll: %s", w->index, g_strerror(errno));
+		return FALSE;
+	}
+	w->unwatched = g_ptr_array_new_with_free_func(g_free);
+	w->stun_context = g_main_context_new();
+	w->watches = g_source_new(&watches_funcs, sizeof(WatchSource));
+	((WatchSource *)w->watches)->worker = w;
+	g_source_add_unix_fd(w->watches, w->epfd, G_IO_IN);
+	g_source_attach(w->watches, w->context);
+	return TRUE;
+}
+
+/* After the thread is joined. */
+static void watches_clear(KtWorker *w)
+{
+	if (w->watches) {
+		g_source_destroy(w->watches);
+		g_clear_pointer(&w->watches, g_source_unref);
+	}
+	g_clear_pointer(&w->unwatched, g_ptr_array_unref);
+	g_clear_pointer(&w->stun_context, g_main_context_unref);
+	if (w->epfd >= 0)
+		close(w->epfd);
+	w->epfd = -1;
+}
+
+KtWorkerWatch *kt_worker_watch(KtWorker *worker, int fd, KtWorkerReadableFunc func, gpointer data,
+                               GError **error)
+{
+	KtWorkerWatch *watch = g_new0(KtWorkerWatch, 1);
+	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = watch};
+
+	if (epoll_ctl(worker->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errno),
+		            "media worker %u: cannot watch socket %d: %s", worker->index, fd,
+		            g_strerror(errno));
+		g_free(watch);
+		return NULL;
+	}
+	watch->worker = worker;
+	watch->fd = fd;
+	watch->func = func;
+	watch->data = data;
+	g_atomic_int_inc(&worker->n_watches);
+	return watch;
+}
+
+void kt_worker_unwatch(KtWorkerWatch *watch)
+{
+	KtWorker *w;
+
+	if (!watch)
+		return;
+	w = watch->worker;
+	/* The fd may be closed already (then epoll dropped it by itself). */
+	epoll_ctl(w->epfd, EPOLL_CTL_DEL, watch->fd, NULL);
+	watch->gone = TRUE;
+	g_atomic_int_add(&w->n_watches, -1);
+	if (w->reporting)
+		g_ptr_array_add(w->unwatched, watch);
+	else
+		g_free(watch);
+}
 
 struct _KtWorkerPool {
 	KtWorker *workers;
@@ -40,12 +163,15 @@ KtWorkerPool *kt_worker_pool_new(guint n_workers, GError **error)
 		char name[16];
 
 		w->index = i;
+		w->epfd = -1;
 		w->context = g_main_context_new();
 		w->loop = g_main_loop_new(w->context, FALSE);
 		g_snprintf(name, sizeof(name), "kt-media-%u", i);
-		w->thread = g_thread_try_new(name, worker_main, w, error);
+		w->thread =
+		    watches_init(w, error) ? g_thread_try_new(name, worker_main, w, error) : NULL;
 		if (!w->thread) {
 			pool->n = i;
+			watches_clear(w);
 			g_main_loop_unref(w->loop);
 			g_main_context_unref(w->context);
 			kt_worker_pool_free(pool);
@@ -70,6 +196,7 @@ void kt_worker_pool_free(KtWorkerPool *pool)
 
 		g_main_context_invoke(w->context, quit_loop, w->loop);
 		g_thread_join(w->thread);
+		watches_clear(w);
 		g_main_loop_unref(w->loop);
 		g_main_context_unref(w->context);
 	}
@@ -157,4 +284,14 @@ void kt_worker_invoke_sync(KtWorker *worker, GSourceFunc func, gpointer data)
 	g_mutex_unlock(&call.lock);
 	g_mutex_clear(&call.lock);
 	g_cond_clear(&call.cond);
+}
+
+guint kt_worker_get_watch_count(KtWorker *worker)
+{
+	return (guint)g_atomic_int_get(&worker->n_watches);
+}
+
+GMainContext *kt_worker_get_stun_context(KtWorker *worker)
+{
+	return worker->stun_context;
 }

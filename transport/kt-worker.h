@@ -39,6 +39,35 @@ void kt_worker_invoke(KtWorker *worker, GSourceFunc func, gpointer data, GDestro
 /* Runs @func on the worker and waits for it to finish. Never from a worker. */
 void kt_worker_invoke_sync(KtWorker *worker, GSourceFunc func, gpointer data);
 
+/* Sockets the worker reads through one epoll set, which is one GSource on its
+ * context however many sockets it holds. Why: GLib polls the fds of every
+ * GSource on every wake-up, so with a GSource per peer socket each wake-up
+ * of a worker (one subscriber's RTCP) cost every socket of the worker, and
+ * a worker's wake-ups grow with its subscribers too: the cost grew with
+ * their square. Through epoll a wake-up costs the sockets that are ready.
+ *
+ * Level-triggered: a callback that leaves data unread is called again on the
+ * next iteration (so one busy socket cannot starve the others). */
+typedef struct _KtWorkerWatch KtWorkerWatch;
+typedef void (*KtWorkerReadableFunc)(gpointer data);
+
+/* Calls @func(@data) on @worker's thread whenever @fd is readable, until
+ * kt_worker_unwatch(). @fd stays the caller's. NULL with @error when epoll
+ * refuses the fd. Worker thread. */
+KtWorkerWatch *kt_worker_watch(KtWorker *worker, int fd, KtWorkerReadableFunc func, gpointer data,
+                               GError **error);
+/* Stops and frees @watch; no callback of it runs afterwards, even one already
+ * reported ready in the same wake-up (so any callback may unwatch any watch).
+ * Worker thread. */
+void kt_worker_unwatch(KtWorkerWatch *watch);
+/* A second context of @worker's that nothing iterates by itself: sockets
+ * read through the epoll set keep libnice's sources there, and an iteration
+ * on the worker's thread (when a STUN message waits) has libnice read them.
+ * Any thread; iterate it on the worker only. */
+GMainContext *kt_worker_get_stun_context(KtWorker *worker);
+/* Sockets watched on @worker now. Any thread. */
+guint kt_worker_get_watch_count(KtWorker *worker);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(KtWorkerPool, kt_worker_pool_free)
 
 G_END_DECLS
