@@ -323,6 +323,8 @@ int main(int argc, char **argv)
 	printf("  packets received by subs  %d\n", g_atomic_int_get(&received));
 	printf("  worker CPU                %.3f s of %.1f s (%.1f%% of a core)\n", cpu, wall,
 	       100 * cpu / wall);
+	printf("  sockets read through epoll  worker 0: %u, worker 1: %u\n",
+	       kt_worker_get_watch_count(w0), kt_worker_get_watch_count(w1));
 	printf("  idle worker CPU, all connected, no media  %.1f%% of a core (%.1f us/s per "
 	       "subscriber)\n",
 	       100 * idle_cpu_per_s, idle_cpu_per_s * 1e6 / n_subs);
