@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "kt-room-private.h"
+#include "kt-rtcp.h"
 #include "kt-rtp.h"
 #include "peer-pair.h"
 
@@ -131,6 +132,53 @@ static gboolean on_feed_tick(gpointer data)
 	return G_SOURCE_CONTINUE;
 }
 
+/* Once a second every peer end reports, as browsers and the room do (the
+ * clients on worker 1, the server's ends on worker 0, counted in its CPU).
+ * Without it a silent end loses consent after 10 s (kt-peer-consent.c) while
+ * 200 pairs connect, stops sending, and the run measured nothing, or (before
+ * consent stopped the send path) peers that had failed. */
+typedef struct {
+	PeerPair *pairs; /* [0] the publisher, then the subscribers */
+	gint n;          /* atomic: pairs connected so far */
+	gboolean server; /* the server's ends, else the clients */
+	GSource *timer;
+} Reports;
+
+static gboolean on_report_tick(gpointer data)
+{
+	Reports *r = data;
+	guint8 rr[64];
+	KtRtcpReportBlock block = {.ssrc = VIDEO_SSRC};
+
+	for (gint i = 0; i < g_atomic_int_get(&r->n); i++) {
+		int n = kt_rtcp_build_rr(rr, sizeof(rr), 0x5000 + (guint32)i, &block, 1);
+		KtPeer *peer = r->server ? r->pairs[i].server : r->pairs[i].client;
+
+		if (n > 0)
+			kt_peer_send_rtcp(peer, rr, (gsize)n, sizeof(rr));
+	}
+	return G_SOURCE_CONTINUE;
+}
+
+static gboolean start_reports(gpointer data)
+{
+	Reports *r = data;
+
+	r->timer = g_timeout_source_new(1000);
+	g_source_set_callback(r->timer, on_report_tick, r, NULL);
+	g_source_attach(r->timer, g_main_context_get_thread_default());
+	return G_SOURCE_REMOVE;
+}
+
+static gboolean stop_reports(gpointer data)
+{
+	Reports *r = data;
+
+	g_source_destroy(r->timer);
+	g_clear_pointer(&r->timer, g_source_unref);
+	return G_SOURCE_REMOVE;
+}
+
 static gboolean start_feed(gpointer data)
 {
 	Feed *f = data;
@@ -170,6 +218,16 @@ static void count_rtp(KtPeer *peer, guint8 *buf, gsize len, gpointer user_data)
 static gboolean install_counter(gpointer data)
 {
 	static const KtPeerMediaFuncs funcs = {count_rtp, NULL, NULL};
+
+	kt_peer_set_media_funcs(data, &funcs, NULL);
+	return G_SOURCE_REMOVE;
+}
+
+/* The publisher's client end takes what the server sends (RTCP): it counts
+ * as consent (kt-peer-consent.c counts only a peer with media functions). */
+static gboolean install_listener(gpointer data)
+{
+	static const KtPeerMediaFuncs funcs = {NULL, NULL, NULL};
 
 	kt_peer_set_media_funcs(data, &funcs, NULL);
 	return G_SOURCE_REMOVE;
@@ -247,8 +305,9 @@ int main(int argc, char **argv)
 	KtWorker *w0 = kt_worker_pool_get(pool, 0), *w1 = kt_worker_pool_get(pool, 1);
 	KtRoomConfig rc = {.keyframe_interval_ms = 300, .rtx_cache_ms = 1000};
 	KtRoom *room = kt_room_new(w0, &rc);
-	PeerPair pub = {0};
-	PeerPair *subs = g_new0(PeerPair, n_subs);
+	PeerPair *pairs = g_new0(PeerPair, n_subs + 1);
+	PeerPair *subs = pairs + 1, *pubp = pairs;
+	Reports reports = {.pairs = pairs}, server_reports = {.pairs = pairs, .server = TRUE};
 	KtRoomTrack pub_tracks[2] = {
 	    {.kind = KT_MEDIA_VIDEO,
 	     .codec = KT_CODEC_VP8,
@@ -279,15 +338,22 @@ int main(int argc, char **argv)
 	double cpu, per_packet_us, wall, idle_cpu_per_s = 0, marginal_us;
 	guint64 sends;
 
-	peer_pair_connect(&pub, w0, w1);
-	kt_room_add_publisher(room, pub.server, pub_tracks, 2);
+	peer_pair_connect(pubp, w0, w1);
+	kt_room_add_publisher(room, pubp->server, pub_tracks, 2);
+	kt_worker_invoke_sync(w1, install_listener, pubp->client);
+	g_atomic_int_set(&reports.n, 1);
+	g_atomic_int_set(&server_reports.n, 1);
+	kt_worker_invoke_sync(w1, start_reports, &reports);
+	kt_worker_invoke_sync(w0, start_reports, &server_reports);
 	for (guint i = 0; i < n_subs; i++) {
 		peer_pair_connect(&subs[i], w0, w1);
 		kt_worker_invoke_sync(w1, install_counter, subs[i].client);
 		kt_room_add_subscriber(room, subs[i].server, sub_tracks, 2);
+		g_atomic_int_set(&reports.n, (gint)i + 2);
+		g_atomic_int_set(&server_reports.n, (gint)i + 2);
 	}
 	/* A sync call behind the attach calls: they have run when it returns. */
-	kt_worker_invoke_sync(w0, clear_media, pub.client);
+	kt_worker_invoke_sync(w0, clear_media, pubp->client);
 	kt_room_get_counters(room, &before);
 	/* The room's idle cost with every subscriber connected (ICE consent
 	 * checks, timers, the worker's poll over all sockets): per subscriber
@@ -301,7 +367,7 @@ int main(int argc, char **argv)
 		kt_worker_invoke_sync(w0, measure_end, &idle);
 		idle_cpu_per_s = (idle.cpu_end - idle.cpu_start) / 2.0;
 	}
-	feed.publisher = pub.client;
+	feed.publisher = pubp->client;
 	feed.end_us = g_get_monotonic_time() + (gint64)seconds * G_USEC_PER_SEC;
 	kt_worker_invoke_sync(w0, measure_begin, &feed);
 	kt_worker_invoke_sync(w1, start_feed, &feed);
@@ -340,13 +406,16 @@ int main(int argc, char **argv)
 	       " (%.4f per packet)\n",
 	       allocations, sends ? (double)allocations / sends : 0);
 
+	kt_worker_invoke_sync(w1, stop_reports, &reports);
+	kt_worker_invoke_sync(w0, stop_reports, &server_reports);
 	kt_room_close(room);
 	kt_room_unref(room);
 	for (guint i = 0; i < n_subs; i++) {
 		kt_worker_invoke_sync(w1, clear_media, subs[i].client);
 		peer_pair_close(&subs[i]);
 	}
-	peer_pair_close(&pub);
-	g_free(subs);
+	kt_worker_invoke_sync(w1, clear_media, pubp->client);
+	peer_pair_close(pubp);
+	g_free(pairs);
 	return 0;
 }

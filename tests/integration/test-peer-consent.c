@@ -6,6 +6,9 @@
  * or 5 s with [limits] consent_timeout = 5 (5-8 s), and the talking one's must still be
  * connected then. libnice's keepalives alone (the silent client's agent still answers them)
  * must not count as consent. */
+#include <string.h>
+
+#include "kt-rtp.h"
 #include "kt-worker.h"
 #include "peer-pair.h"
 
@@ -21,6 +24,31 @@ static gboolean talk(gpointer data)
 	/* Any SRTCP that authenticates will do; a NACK is the one the helper builds. */
 	peer_send_nack(t->worker, t->pair->client, 0x1234, 1);
 	return G_SOURCE_CONTINUE;
+}
+
+typedef struct {
+	KtPeer *peer;
+	int rc;
+} SendCall;
+
+static gboolean send_rtp(gpointer data)
+{
+	SendCall *c = data;
+	guint8 pkt[256];
+
+	kt_rtp_write_header(pkt, sizeof(pkt), 96, TRUE, 1, 1, 0x1234);
+	memset(pkt + 12, 0x5a, 100);
+	c->rc = kt_peer_send_rtp(c->peer, pkt, 112, sizeof(pkt));
+	return G_SOURCE_REMOVE;
+}
+
+/* What kt_peer_send_rtp() returns for @peer, sent on @worker. */
+static int try_send(KtWorker *worker, KtPeer *peer)
+{
+	SendCall c = {peer, 0};
+
+	kt_worker_invoke_sync(worker, send_rtp, &c);
+	return c.rc;
 }
 
 /* @data: the server side's consent timeout in seconds (0 = the default, 10). */
@@ -55,6 +83,11 @@ static void test_silent_peer_loses_consent(gconstpointer data)
 	g_assert_cmpint(took, >=, expect_us - 500000);
 	g_assert_cmpint(took, <=, expect_us + 3 * G_USEC_PER_SEC);
 	g_assert_cmpint(talking.server_state, ==, KT_PEER_STATE_CONNECTED);
+	/* RFC 7675 §5.1: not another packet to the silent one (the room may still
+	 * forward to it until the control loop closes it); the talking one still
+	 * gets media. */
+	g_assert_cmpint(try_send(w, silent.server), <, 0);
+	g_assert_cmpint(try_send(w, talking.server), >, 0);
 	g_source_remove(timer);
 	peer_pair_close(&silent);
 	peer_pair_close(&talking);
