@@ -267,8 +267,6 @@ static int send_datagram(KtPeer *peer, const guint8 *buf, int len)
 		/* A full socket buffer drops this packet, as the network would. */
 		return n >= 0 ? (int)n : (errno == EAGAIN ? 0 : -1);
 	}
-	if (peer->consent_lost)
-		return -1; /* RFC 7675 §5.1: not another packet */
 	return nice_agent_send(peer->agent, peer->stream_id, 1, len, (const gchar *)buf);
 }
 

@@ -459,14 +459,21 @@ static void choose_for(KtRoom *room, const Ladder *l, SubStream *ss, gint64 now)
 		return;
 	o->select.current = rank_of(l, o->target ? o->target : o->layer);
 	r = kt_layer_select_update(&o->select, l->ranked, l->n, &in, now);
-	/* Not started yet: the first layer aimed at is kept while a new estimate
-	 * climbs (probes can double it within a few hundred ms). Chasing each
-	 * step up before the first frame traded the keyframe already asked for
-	 * for a later, bigger one of a higher layer; started, the subscriber
-	 * goes up at that layer's keyframe as usual (e2e/simulcast started at
-	 * the top layer in 2 of 5 loaded runs). */
-	if (!o->layer && o->target && r > rank_of(l, o->target))
-		r = rank_of(l, o->target);
+	/* Not started yet: a subscriber starts at the lowest active layer, and
+	 * keeps aiming at it while a new estimate climbs (probes can double it
+	 * within a few hundred ms); started, it goes up at the next keyframe of
+	 * a higher layer as usual. Its first frame is the smallest keyframe,
+	 * asked for once. Choosing by the estimate before the first frame
+	 * chased each step up (a keyframe of q, then of h, then of f) and
+	 * started viewers late and at the top layer (e2e/simulcast, 2 of 5
+	 * loaded runs). */
+	if (!o->layer && r > 0) {
+		int lowest = 0;
+
+		while (lowest < r && !l->ranked[lowest].active)
+			lowest++;
+		r = lowest;
+	}
 	/* Waiting to go up: what the higher layer would add, sent as padding
 	 * meanwhile (kt-room-bwe.c), so the wait tests the link at that rate. */
 	ss->fill_bps = 0;
