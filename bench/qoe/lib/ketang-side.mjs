@@ -43,9 +43,11 @@ export async function startKetang(topo, { size }) {
 		async watch(page) {
 			// The page itself comes over the shaped link: at 20 % loss TCP's
 			// retransmission timer doubles on each loss, and loading it once took
-			// over playwright's 30 s (netem/weak-links). Only the media is measured.
+			// over playwright's 30 s, and once over 120 s (netem/weak-links): a
+			// load that stalls is started again, as a user would reload. Only the
+			// media is measured.
 			await openWatcher(page, `https://${ADDR.srvCls}:${PORT}`, lesson, classroom,
-				{ timeout: 120000 });
+				{ timeout: 50000, reloads: 2 });
 			await page.waitForFunction(() => window.ketang && window.ketang.pc &&
 				window.ketang.pc.connectionState === 'connected', null, { timeout: 60000 })
 				.catch(() => waitForState(page, 'live', 1));

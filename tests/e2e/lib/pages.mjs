@@ -5,12 +5,22 @@
  * page.goto, tried again when Chromium reports net::ERR_NETWORK_CHANGED: a test that
  * has just shaped or moved its namespace's link (tests/netem) can make Chromium see a
  * network change during the navigation itself; the page is fine to load a moment later.
+ *
+ * @options.reloads: over a lossy link (tests/netem), how many times a load that timed out
+ * is started again, as a user would press reload. At 20 % loss in both directions a TCP
+ * connect fails 36 % of the time and the kernel waits 1, 2, 4 … s before each retry, so
+ * one of the page's connections now and then waits more than a minute (netem/weak-links
+ * once passed 120 s); a new navigation opens new connections.
  */
-export async function gotoPage(page, url, options = {}) {
-	for (let attempt = 1; ; attempt++) {
+export async function gotoPage(page, url, { reloads = 0, ...options } = {}) {
+	for (let attempt = 1, timeouts = 0; ; attempt++) {
 		try {
 			return await page.goto(url, options);
 		} catch (err) {
+			if (err.name === 'TimeoutError' && timeouts++ < reloads) {
+				console.error(`gotoPage: ${url} did not load in ${options.timeout} ms; again`);
+				continue;
+			}
 			if (attempt >= 3 || !/ERR_NETWORK_CHANGED/.test(err.message))
 				throw err;
 			await new Promise((resolve) => setTimeout(resolve, 500));
@@ -42,10 +52,11 @@ export async function startPublisher(page, origin, lesson, token,
 
 /**
  * Opens /watch with the join link; the page connects by itself. @timeout: for the page's load
- * (playwright's default 30 s when not given).
+ * (playwright's default 30 s when not given); @reloads: see gotoPage.
  */
-export async function openWatcher(page, origin, lesson, token, { timeout } = {}) {
-	await gotoPage(page, `${origin}/watch${joinFragment(lesson, token)}`, timeout ? { timeout } : {});
+export async function openWatcher(page, origin, lesson, token, { timeout, reloads = 0 } = {}) {
+	await gotoPage(page, `${origin}/watch${joinFragment(lesson, token)}`,
+		timeout ? { timeout, reloads } : { reloads });
 }
 
 /** Waits for window.ketang.state; on timeout says what the page showed instead. */
