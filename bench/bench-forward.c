@@ -27,6 +27,7 @@
 #include "kt-room-private.h"
 #include "kt-rtcp.h"
 #include "kt-rtp.h"
+#include "kt-send-batch.h"
 #include "peer-pair.h"
 
 /* ---- allocation counter (ELF interposition over glibc's malloc) ---- */
@@ -256,7 +257,23 @@ static gpointer drain(gpointer data)
 	return NULL;
 }
 
-static double sendto_floor_us(guint n)
+typedef struct {
+	KtWorker *worker;
+	gboolean batched;
+	guint64 sent, dropped;
+} SendStats;
+
+static gboolean read_send_stats(gpointer data)
+{
+	SendStats *s = data;
+
+	s->batched = kt_worker_get_send_stats(s->worker, &s->sent, &s->dropped);
+	return G_SOURCE_REMOVE;
+}
+
+/* @batch NULL: one sendto() per packet; else each round's packets through
+ * @batch, one io_uring submission for all subscribers, as the worker sends. */
+static double sendto_floor_us(guint n, KtSendBatch *batch)
 {
 	GPtrArray *socks = g_ptr_array_new();
 	struct sockaddr_in *addrs = g_new0(struct sockaddr_in, n);
@@ -280,9 +297,18 @@ static double sendto_floor_us(guint n)
 	t = g_thread_new("drain", drain, socks);
 	c0 = thread_cpu_seconds();
 	for (guint r = 0; r < rounds; r++) {
-		for (guint i = 0; i < n; i++)
-			sendto(tx, pkt, r % 2 ? sizeof(pkt) : AUDIO_PKT + 28, MSG_DONTWAIT,
-			       (struct sockaddr *)&addrs[i], sizeof(addrs[i]));
+		for (guint i = 0; i < n; i++) {
+			gsize len = r % 2 ? sizeof(pkt) : AUDIO_PKT + 28;
+
+			if (batch)
+				kt_send_batch_add(batch, tx, (struct sockaddr *)&addrs[i],
+				                  sizeof(addrs[i]), pkt, len);
+			else
+				sendto(tx, pkt, len, MSG_DONTWAIT, (struct sockaddr *)&addrs[i],
+				       sizeof(addrs[i]));
+		}
+		if (batch)
+			kt_send_batch_flush(batch);
 		g_usleep(2000); /* about the publisher's packet rate */
 	}
 	c1 = thread_cpu_seconds();
@@ -336,8 +362,13 @@ int main(int argc, char **argv)
 	Feed feed = {.room = room, .video_pps = 600000.0 / 8 / (VIDEO_PKT + 12), .audio_pps = 50};
 	KtRoomCounters before, after;
 	double cpu, per_packet_us, wall, idle_cpu_per_s = 0, marginal_us;
+	SendStats send_stats = {.worker = w0};
+	KtSendBatch *floor_batch;
 	guint64 sends;
 
+	/* Their reports are this bench's own (Reports, both ends). */
+	for (guint i = 0; i <= n_subs; i++)
+		pairs[i].silent = TRUE;
 	peer_pair_connect(pubp, w0, w1);
 	kt_room_add_publisher(room, pubp->server, pub_tracks, 2);
 	kt_worker_invoke_sync(w1, install_listener, pubp->client);
@@ -397,9 +428,21 @@ int main(int argc, char **argv)
 	printf("  cost per forwarded packet per subscriber  %.3f us (all worker CPU / packets)\n",
 	       per_packet_us);
 	printf("    of which forwarding (minus idle cost)   %.3f us\n", marginal_us);
+	kt_worker_invoke_sync(w0, read_send_stats, &send_stats);
+	if (send_stats.batched)
+		printf("  worker 0 sent through io_uring batches   %" G_GUINT64_FORMAT
+		       " datagrams, %" G_GUINT64_FORMAT " dropped\n",
+		       send_stats.sent, send_stats.dropped);
+	else
+		printf("  worker 0 sent each datagram by itself (sendto)\n");
 	printf(
 	    "    plain sendto() of the same packets      %.3f us (kernel floor on this machine)\n",
-	    sendto_floor_us(n_subs));
+	    sendto_floor_us(n_subs, NULL));
+	floor_batch = kt_send_batch_new(256, NULL);
+	if (floor_batch)
+		printf("    the same through io_uring, one batch    %.3f us (the batched floor)\n",
+		       sendto_floor_us(n_subs, floor_batch));
+	g_clear_pointer(&floor_batch, kt_send_batch_free);
 	printf("  subscriber streams per core (this stream)  %.0f\n",
 	       per_packet_us > 0 ? 1e6 / (per_packet_us * (feed.video_pps + feed.audio_pps)) : 0);
 	printf("  allocations on the packet path            %" G_GUINT64_FORMAT

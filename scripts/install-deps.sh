@@ -4,6 +4,7 @@
 # gstreamer1.0-x (textoverlay) and fonts-wqy-microhei (Chinese glyphs) are run-time
 # needs: the classroom wall (pipelines/kt-wall) labels each tile with its school's name.
 # libgstrtspserver-1.0-dev: test-ingest serves a camera over RTSP (built with everything).
+# liburing-dev: the media workers send through io_uring (transport/kt-send-batch.h).
 set -eu
 
 BUILD_PKGS="build-essential cmake pkg-config libglib2.0-dev \
@@ -11,7 +12,7 @@ BUILD_PKGS="build-essential cmake pkg-config libglib2.0-dev \
  gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad \
  gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-nice gstreamer1.0-tools \
  libnice-dev libsrtp2-dev libwebsockets-dev libwebsockets-evlib-glib libopus-dev libssl-dev \
- libjansson-dev libsqlite3-dev openssl libgstrtspserver-1.0-dev \
+ libjansson-dev libsqlite3-dev openssl libgstrtspserver-1.0-dev liburing-dev \
  gstreamer1.0-x fonts-wqy-microhei"
 TEST_PKGS="chromium nodejs npm iproute2 nftables iptables libnetfilter-queue-dev ffmpeg libclang-rt-14-dev clang curl nginx-core libnginx-mod-rtmp"
 

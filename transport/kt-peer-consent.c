@@ -32,10 +32,11 @@ static gboolean on_consent_tick(gpointer data)
 	}
 	if (now - peer->consent_at_us < peer->consent_timeout_us)
 		return G_SOURCE_CONTINUE;
-	/* Stop sending at once (RFC 7675 §5.1): the direct path goes. Known gap:
-	 * send_datagram() then falls back to libnice's path, so the room still
-	 * reaches the peer until the control loop has closed it; several
-	 * integration tests' silent client ends rely on that (see bench/README). */
+	/* Stop sending at once (RFC 7675 §5.1): the direct path goes, and
+	 * nothing goes through libnice's path instead (kt-peer.c send_datagram):
+	 * the room may still forward to the peer until the control loop has
+	 * closed it. */
+	peer->consent_lost = TRUE;
 	kt_peer_clear_direct_path(peer);
 	g_autofree char *why = g_strdup_printf(
 	    "consent expired: nothing authenticated from the peer for %" G_GINT64_FORMAT " s",

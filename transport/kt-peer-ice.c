@@ -67,6 +67,10 @@ static void on_gathering_done(NiceAgent *agent, guint stream_id, gpointer user_d
 
 void kt_peer_clear_direct_path(KtPeer *peer)
 {
+	/* Datagrams queued for the socket go before our reference to it does: a
+	 * closed fd's number may come back as another peer's socket. */
+	if (peer->direct_fd >= 0)
+		kt_worker_flush_sends(peer->worker);
 	peer->direct_fd = -1;
 	g_clear_object(&peer->direct_socket);
 	kt_peer_rx_sync_later(peer);

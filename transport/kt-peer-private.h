@@ -67,6 +67,7 @@ struct _KtPeer {
 	 * seen by the timer, and when they last moved. */
 	guint64 auth_rx, auth_rx_seen;
 	gint64 consent_at_us;
+	gboolean consent_lost; /* expired: nothing is sent any more */
 	GSource *consent_timer;
 	guint8 rx[KT_PEER_RX_CAP];
 };

@@ -234,23 +234,26 @@ void kt_peer_handle_datagram(KtPeer *peer, const guint8 *buf, gsize len)
 		}
 		break;
 	case KT_PACKET_RTP:
-		if (!peer->srtp || !peer->media_set)
+		/* Unprotected even with no media callbacks yet (a session not in
+		 * its room yet, a test's sending end): authenticated packets are
+		 * what keeps consent fresh (kt-peer-consent.c). */
+		if (!peer->srtp)
 			return;
 		if (buf != peer->rx)
 			memcpy(peer->rx, buf, len);
 		n = kt_srtp_unprotect_rtp(peer->srtp, peer->rx, len);
 		peer->auth_rx += n > 0;
-		if (n > 0 && peer->media.rtp)
+		if (n > 0 && peer->media_set && peer->media.rtp)
 			peer->media.rtp(peer, peer->rx, n, peer->media_data);
 		break;
 	case KT_PACKET_RTCP:
-		if (!peer->srtp || !peer->media_set)
+		if (!peer->srtp)
 			return;
 		if (buf != peer->rx)
 			memcpy(peer->rx, buf, len);
 		n = kt_srtp_unprotect_rtcp(peer->srtp, peer->rx, len);
 		peer->auth_rx += n > 0;
-		if (n > 0 && peer->media.rtcp)
+		if (n > 0 && peer->media_set && peer->media.rtcp)
 			peer->media.rtcp(peer, peer->rx, n, peer->media_data);
 		break;
 	default:
@@ -260,13 +263,12 @@ void kt_peer_handle_datagram(KtPeer *peer, const guint8 *buf, gsize len)
 
 static int send_datagram(KtPeer *peer, const guint8 *buf, int len)
 {
-	if (peer->direct_fd >= 0) {
-		ssize_t n = sendto(peer->direct_fd, buf, len, MSG_DONTWAIT,
-		                   (struct sockaddr *)&peer->direct_addr, peer->direct_addr_len);
-
-		/* A full socket buffer drops this packet, as the network would. */
-		return n >= 0 ? (int)n : (errno == EAGAIN ? 0 : -1);
-	}
+	if (peer->direct_fd >= 0)
+		return kt_worker_send(peer->worker, peer->direct_fd,
+		                      (struct sockaddr *)&peer->direct_addr, peer->direct_addr_len,
+		                      buf, len);
+	if (peer->consent_lost)
+		return -1; /* RFC 7675 §5.1: not another packet */
 	return nice_agent_send(peer->agent, peer->stream_id, 1, len, (const gchar *)buf);
 }
 

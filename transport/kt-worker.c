@@ -1,16 +1,23 @@
-/* Media worker threads: one GMainContext + GMainLoop per thread, and one
- * epoll set per thread for the sockets of connected peers (kt_worker_watch). */
+/* Media worker threads: one GMainContext + GMainLoop per thread, one epoll
+ * set per thread for the sockets of connected peers (kt_worker_watch), and
+ * one batch of outgoing datagrams (kt_worker_send). */
 #include "kt-worker.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <unistd.h>
+
+#include "kt-send-batch.h"
 
 #include <gio/gio.h>
 
 /* Ready sockets taken per epoll_wait(); more wait for the next iteration. */
 #define KT_WORKER_EVENTS 64
+/* Datagrams per io_uring submission: one forwarded packet to this many
+ * subscribers is one system call. */
+#define KT_WORKER_SEND_SLOTS 256
 
 struct _KtWorker {
 	guint index;
@@ -25,6 +32,8 @@ struct _KtWorker {
 	gboolean reporting;   /* inside the watches' dispatch */
 	GPtrArray *unwatched; /* freed once the dispatch ends */
 	gint n_watches;       /* atomic: read from any thread */
+	KtSendBatch *sends;   /* NULL: each datagram is sent at once */
+	GSource *flusher;     /* flushes @sends before the context waits */
 };
 
 struct _KtWorkerWatch {
@@ -63,6 +72,43 @@ static gboolean watches_dispatch(GSource *source, GSourceFunc callback, gpointer
 
 static GSourceFuncs watches_funcs = {.dispatch = watches_dispatch};
 
+/* Called at the start of every iteration, before the context polls: what the
+ * previous dispatches queued goes out now. Its priority is the highest, as
+ * GLib prepares sources in priority order and skips lower ones once a higher
+ * one is ready. Never ready itself. */
+static gboolean flusher_prepare(GSource *source, gint *timeout)
+{
+	KtWorker *w = ((WatchSource *)source)->worker;
+
+	*timeout = -1;
+	kt_send_batch_flush(w->sends);
+	return FALSE;
+}
+
+static GSourceFuncs flusher_funcs = {.prepare = flusher_prepare};
+
+/* io_uring unless the platform refuses it or KT_SEND_BATCH=0 (for A/B runs,
+ * bench/README.md); either way the worker runs. */
+static void sends_init(KtWorker *w)
+{
+	g_autoptr(GError) error = NULL;
+	const char *env = g_getenv("KT_SEND_BATCH");
+
+	if (env && strcmp(env, "0") == 0)
+		return;
+	w->sends = kt_send_batch_new(KT_WORKER_SEND_SLOTS, &error);
+	if (!w->sends) {
+		if (w->index == 0)
+			g_message("media workers send each datagram by itself (%s)",
+			          error->message);
+		return;
+	}
+	w->flusher = g_source_new(&flusher_funcs, sizeof(WatchSource));
+	((WatchSource *)w->flusher)->worker = w;
+	g_source_set_priority(w->flusher, G_PRIORITY_HIGH - 1000);
+	g_source_attach(w->flusher, w->context);
+}
+
 static gboolean watches_init(KtWorker *w, GError **error)
 {
 	w->epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -77,12 +123,18 @@ static gboolean watches_init(KtWorker *w, GError **error)
 	((WatchSource *)w->watches)->worker = w;
 	g_source_add_unix_fd(w->watches, w->epfd, G_IO_IN);
 	g_source_attach(w->watches, w->context);
+	sends_init(w);
 	return TRUE;
 }
 
 /* After the thread is joined. */
 static void watches_clear(KtWorker *w)
 {
+	if (w->flusher) {
+		g_source_destroy(w->flusher);
+		g_clear_pointer(&w->flusher, g_source_unref);
+	}
+	g_clear_pointer(&w->sends, kt_send_batch_free);
 	if (w->watches) {
 		g_source_destroy(w->watches);
 		g_clear_pointer(&w->watches, g_source_unref);
@@ -146,6 +198,7 @@ static gpointer worker_main(gpointer data)
 	/* Let pending teardown sources (agent closes, frees) run once more. */
 	while (g_main_context_iteration(w->context, FALSE))
 		;
+	kt_worker_flush_sends(w);
 	g_main_context_pop_thread_default(w->context);
 	return NULL;
 }
@@ -294,4 +347,31 @@ guint kt_worker_get_watch_count(KtWorker *worker)
 GMainContext *kt_worker_get_stun_context(KtWorker *worker)
 {
 	return worker->stun_context;
+}
+
+int kt_worker_send(KtWorker *worker, int fd, const struct sockaddr *addr, socklen_t addr_len,
+                   const guint8 *buf, gsize len)
+{
+	ssize_t n;
+
+	if (worker->sends && len <= KT_SEND_BATCH_MTU)
+		return kt_send_batch_add(worker->sends, fd, addr, addr_len, buf, len);
+	n = sendto(fd, buf, len, MSG_DONTWAIT, addr, addr_len);
+	/* A full socket buffer drops this packet, as the network would. */
+	return n >= 0 ? (int)n : (errno == EAGAIN ? 0 : -1);
+}
+
+void kt_worker_flush_sends(KtWorker *worker)
+{
+	if (worker->sends)
+		kt_send_batch_flush(worker->sends);
+}
+
+gboolean kt_worker_get_send_stats(KtWorker *worker, guint64 *sent, guint64 *dropped)
+{
+	if (!worker->sends)
+		return FALSE;
+	*sent = kt_send_batch_get_sent(worker->sends);
+	*dropped = kt_send_batch_get_dropped(worker->sends);
+	return TRUE;
 }

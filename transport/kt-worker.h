@@ -12,6 +12,7 @@
 
 #include <glib.h>
 #include <stdbool.h>
+#include <sys/socket.h>
 
 G_BEGIN_DECLS
 
@@ -67,6 +68,22 @@ void kt_worker_unwatch(KtWorkerWatch *watch);
 GMainContext *kt_worker_get_stun_context(KtWorker *worker);
 /* Sockets watched on @worker now. Any thread. */
 guint kt_worker_get_watch_count(KtWorker *worker);
+
+/* Sends @len bytes of @buf on @fd to @addr, in a batch with the worker's
+ * other datagrams (kt-send-batch.h: io_uring, one system call for many
+ * sockets); they go out before the worker next waits, or sooner when the
+ * batch fills. Where io_uring is unavailable, or KT_SEND_BATCH=0, it is one
+ * sendto() now. Returns @len (queued or sent), 0 for a full socket buffer
+ * (dropped, as the network would), -1 on an error. @fd must stay open until
+ * kt_worker_flush_sends(). Worker thread. */
+int kt_worker_send(KtWorker *worker, int fd, const struct sockaddr *addr, socklen_t addr_len,
+                   const guint8 *buf, gsize len);
+/* Sends everything queued now; call it before closing a socket that may have
+ * datagrams queued. Worker thread. */
+void kt_worker_flush_sends(KtWorker *worker);
+/* Datagrams the batch sent and dropped so far; FALSE when the worker sends
+ * each by itself. Worker thread (or once it has stopped). */
+gboolean kt_worker_get_send_stats(KtWorker *worker, guint64 *sent, guint64 *dropped);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(KtWorkerPool, kt_worker_pool_free)
 

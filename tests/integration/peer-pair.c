@@ -85,6 +85,29 @@ gboolean wait_value(gint *value, gint want, guint timeout_ms)
 	return wait_int(value, want, TRUE, timeout_ms);
 }
 
+/* On the client's worker. */
+static gboolean report_tick(gpointer data)
+{
+	PeerPair *pair = data;
+	guint8 rr[64];
+	int n = kt_rtcp_build_rr(rr, sizeof(rr), 0x5c5c5c5c, NULL, 0);
+
+	if (n > 0)
+		kt_peer_send_rtcp(pair->client, rr, (gsize)n, sizeof(rr));
+	return G_SOURCE_CONTINUE;
+}
+
+static gboolean stop_reports(gpointer data)
+{
+	PeerPair *pair = data;
+
+	if (pair->reports) {
+		g_source_destroy(pair->reports);
+		g_clear_pointer(&pair->reports, g_source_unref);
+	}
+	return G_SOURCE_REMOVE;
+}
+
 void peer_pair_connect(PeerPair *pair, KtWorker *server_worker, KtWorker *client_worker)
 {
 	const char *loopback[] = {pair->address ? pair->address : "127.0.0.1", NULL};
@@ -143,10 +166,18 @@ void peer_pair_connect(PeerPair *pair, KtWorker *server_worker, KtWorker *client
 	}
 	g_source_remove(tick);
 	g_assert_true(connected);
+	pair->client_worker = client_worker;
+	if (!pair->silent) {
+		pair->reports = g_timeout_source_new(1000);
+		g_source_set_callback(pair->reports, report_tick, pair, NULL);
+		g_source_attach(pair->reports, kt_worker_get_context(client_worker));
+	}
 }
 
 void peer_pair_close(PeerPair *pair)
 {
+	/* Synchronously: no report may go out on a closed peer. */
+	kt_worker_invoke_sync(pair->client_worker, stop_reports, pair);
 	kt_peer_close(pair->client);
 	kt_peer_close(pair->server);
 	kt_peer_unref(pair->client);

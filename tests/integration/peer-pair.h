@@ -10,6 +10,13 @@ typedef struct {
 	const char *address;     /* host candidate address; NULL = 127.0.0.1 */
 	guint client_port;       /* the client's UDP port (e.g. to shape its downlink); 0 = any */
 	guint consent_timeout_s; /* the server side's ([limits] consent_timeout); 0 = default */
+	/* The client end sends nothing by itself. Otherwise it sends an empty RTCP receiver
+	 * report once a second, as a browser does, which keeps its consent fresh on the server
+	 * side (kt-peer-consent.c: a peer silent for consent_timeout_s is failed and sent
+	 * nothing more). */
+	gboolean silent;
+	KtWorker *client_worker;
+	GSource *reports; /* the client's report timer, on client_worker */
 	KtPeer *client, *server;
 	KtCert *client_cert, *server_cert;
 	gboolean server_ready;
