@@ -1,27 +1,22 @@
 /* SRTP protection of outgoing RTP on OpenSSL EVP (see kt-srtp-send.h). */
 #include "kt-srtp-send.h"
 
-/* The HMAC of AES128_CM_SHA1_80 runs on SHA1 states computed once per key: the
- * EVP_MAC interface re-keys per call and OpenSSL 3.0's EVP_MD_CTX_copy_ex
- * allocates, both too slow for every forwarded packet. */
-#define OPENSSL_SUPPRESS_DEPRECATED
+/* The HMAC of AES128_CM_SHA1_80 runs on SHA1 states computed once per key
+ * (kt-srtp-kdf.h). */
+#include "kt-srtp-kdf.h"
+
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/sha.h>
 #include <string.h>
 
 #define KEY_LEN 16
 #define CM_SALT_LEN 14
 #define GCM_SALT_LEN 12
-#define AUTH_KEY_LEN 20 /* HMAC-SHA1 key of AES128_CM_SHA1_80 */
-#define CM_TAG_LEN 10   /* its tag: 80 bits */
+#define AUTH_KEY_LEN KT_SRTP_AUTH_KEY_LEN
+#define CM_TAG_LEN KT_SRTP_CM_TAG_LEN
 #define GCM_TAG_LEN 16
 #define RTP_HEADER_LEN 12
 #define MAX_PACKET 65535
-/* RFC 3711 §4.3.1 labels of the keys we derive. */
-#define LABEL_RTP_ENCRYPTION 0x00
-#define LABEL_RTP_AUTH 0x01
-#define LABEL_RTP_SALT 0x02
 /* SSRCs whose rollover counters are kept: a subscriber gets at most a few hundred (64
  * lines, each with media and RTX); a power of two for the probe mask. */
 #define SSRC_BITS 10
@@ -39,48 +34,10 @@ struct _KtSrtpSend {
 	KtSrtpProfile profile;
 	EVP_CIPHER_CTX *cipher; /* AES-128-GCM or AES-128-CTR, keyed with the session key */
 	guint8 salt[CM_SALT_LEN];
-	SHA_CTX hmac_inner, hmac_outer; /* AES-CM: SHA1 after (key ^ ipad) and (key ^ opad) */
+	KtSrtpHmac hmac; /* AES-CM */
 	SsrcState ssrcs[SSRC_SLOTS];
 	guint n_ssrcs;
 };
-
-/* RFC 3711 §4.3.1 with a key derivation rate of 0: the AES-CM keystream of the master key
- * for IV = (master salt XOR label at octet 7) || 0x0000, @len bytes of it. */
-static gboolean derive(const guint8 *master_key, const guint8 *master_salt, guint salt_len,
-                       guint8 label, guint8 *out, gsize len)
-{
-	guint8 iv[16] = {0}, zero[32] = {0};
-	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
-	int n = 0;
-	gboolean ok;
-
-	/* A GCM master salt (96 bits) is the top of the 112-bit one, the rest zero. */
-	memcpy(iv, master_salt, salt_len);
-	iv[7] ^= label;
-	ok = ctx && len <= sizeof zero &&
-	     EVP_EncryptInit_ex(ctx, EVP_aes_128_ctr(), NULL, master_key, iv) == 1 &&
-	     EVP_EncryptUpdate(ctx, out, &n, zero, (int)len) == 1 && n == (int)len;
-	EVP_CIPHER_CTX_free(ctx);
-	OPENSSL_cleanse(iv, sizeof iv);
-	return ok;
-}
-
-static void hmac_keys(KtSrtpSend *s, const guint8 *auth_key)
-{
-	guint8 pad[64];
-
-	memset(pad, 0x36, sizeof pad);
-	for (guint i = 0; i < AUTH_KEY_LEN; i++)
-		pad[i] ^= auth_key[i];
-	SHA1_Init(&s->hmac_inner);
-	SHA1_Update(&s->hmac_inner, pad, sizeof pad);
-	memset(pad, 0x5c, sizeof pad);
-	for (guint i = 0; i < AUTH_KEY_LEN; i++)
-		pad[i] ^= auth_key[i];
-	SHA1_Init(&s->hmac_outer);
-	SHA1_Update(&s->hmac_outer, pad, sizeof pad);
-	OPENSSL_cleanse(pad, sizeof pad);
-}
 
 KtSrtpSend *kt_srtp_send_new(const KtSrtpKeys *keys, GError **error)
 {
@@ -93,30 +50,24 @@ KtSrtpSend *kt_srtp_send_new(const KtSrtpKeys *keys, GError **error)
 	g_return_val_if_fail(keys != NULL, NULL);
 	gcm = keys->profile == KT_SRTP_PROFILE_AEAD_AES_128_GCM;
 	salt_len = gcm ? GCM_SALT_LEN : CM_SALT_LEN;
-	if ((!gcm && keys->profile != KT_SRTP_PROFILE_AES128_CM_SHA1_80) ||
-	    keys->key_len != KEY_LEN || keys->salt_len != salt_len) {
-		g_set_error(
-		    error, KT_SRTP_ERROR, KT_SRTP_ERROR_INVALID,
-		    "SRTP profile 0x%04x with a %u-byte key and a %u-byte salt is not supported",
-		    keys->profile, keys->key_len, keys->salt_len);
+	if (!kt_srtp_keys_supported(keys, "SRTP", error))
 		return NULL;
-	}
 	s = g_new0(KtSrtpSend, 1);
 	s->profile = keys->profile;
 	s->cipher = EVP_CIPHER_CTX_new();
 	ok = s->cipher &&
-	     derive(keys->local_key, keys->local_salt, salt_len, LABEL_RTP_ENCRYPTION, key,
-	            KEY_LEN) &&
-	     derive(keys->local_key, keys->local_salt, salt_len, LABEL_RTP_SALT, s->salt,
-	            salt_len) &&
-	     (gcm || derive(keys->local_key, keys->local_salt, salt_len, LABEL_RTP_AUTH, auth,
-	                    AUTH_KEY_LEN)) &&
+	     kt_srtp_derive(keys->local_key, keys->local_salt, salt_len,
+	                    KT_SRTP_LABEL_RTP_ENCRYPTION, key, KEY_LEN) &&
+	     kt_srtp_derive(keys->local_key, keys->local_salt, salt_len, KT_SRTP_LABEL_RTP_SALT,
+	                    s->salt, salt_len) &&
+	     (gcm || kt_srtp_derive(keys->local_key, keys->local_salt, salt_len,
+	                            KT_SRTP_LABEL_RTP_AUTH, auth, AUTH_KEY_LEN)) &&
 	     EVP_EncryptInit_ex(s->cipher, gcm ? EVP_aes_128_gcm() : EVP_aes_128_ctr(), NULL, key,
 	                        NULL) == 1;
 	if (ok && gcm)
 		ok = EVP_CIPHER_CTX_ctrl(s->cipher, EVP_CTRL_GCM_SET_IVLEN, 12, NULL) == 1;
 	if (ok && !gcm)
-		hmac_keys(s, auth);
+		kt_srtp_hmac_init(&s->hmac, auth);
 	OPENSSL_cleanse(key, sizeof key);
 	OPENSSL_cleanse(auth, sizeof auth);
 	if (!ok) {
@@ -217,8 +168,7 @@ static int protect_gcm(KtSrtpSend *s, guint8 *buf, gsize hlen, gsize len, guint3
 
 static int protect_cm(KtSrtpSend *s, guint8 *buf, gsize hlen, gsize len, guint32 roc, guint16 seq)
 {
-	guint8 iv[16] = {0}, r[4], inner[SHA_DIGEST_LENGTH], tag[SHA_DIGEST_LENGTH];
-	SHA_CTX sha;
+	guint8 iv[16] = {0}, r[4], tag[SHA_DIGEST_LENGTH];
 	int n = 0;
 
 	/* RFC 3711 §4.1.1: (salt * 2^16) XOR (SSRC * 2^64) XOR (index * 2^16). */
@@ -240,13 +190,7 @@ static int protect_cm(KtSrtpSend *s, guint8 *buf, gsize hlen, gsize len, guint32
 	r[1] = roc >> 16;
 	r[2] = roc >> 8;
 	r[3] = roc;
-	sha = s->hmac_inner;
-	SHA1_Update(&sha, buf, len);
-	SHA1_Update(&sha, r, sizeof r);
-	SHA1_Final(inner, &sha);
-	sha = s->hmac_outer;
-	SHA1_Update(&sha, inner, sizeof inner);
-	SHA1_Final(tag, &sha);
+	kt_srtp_hmac(&s->hmac, buf, len, r, sizeof r, tag);
 	memcpy(buf + len, tag, CM_TAG_LEN);
 	return (int)len + CM_TAG_LEN;
 }

@@ -1,7 +1,9 @@
-/* libsrtp2 sessions for one peer: an outbound and an inbound srtp_t (RFC 3711, RFC 7714);
- * outgoing RTP goes through kt-srtp-send.c instead (OpenSSL EVP, no allocation). */
+/* One peer's SRTP (RFC 3711, RFC 7714): incoming RTP through a libsrtp2 inbound session;
+ * outgoing RTP through kt-srtp-send.c and RTCP both ways through kt-srtcp.c (OpenSSL EVP,
+ * no allocation per packet; libsrtp2 as Debian builds it allocates in NSS on every call). */
 #include "kt-srtp.h"
 
+#include "kt-srtcp.h"
 #include "kt-srtp-send.h"
 
 #include <openssl/crypto.h>
@@ -15,9 +17,9 @@
 #define RTCP_HEADER_LEN 8
 
 struct _KtSrtp {
-	srtp_t tx; /* SRTCP out */
-	srtp_t rx;
+	srtp_t rx; /* RTP in */
 	KtSrtpSend *rtp_tx;
+	KtSrtcp *rtcp;
 };
 
 G_DEFINE_QUARK(kt - srtp - error - quark, kt_srtp_error)
@@ -108,9 +110,8 @@ KtSrtp *kt_srtp_new(const KtSrtpKeys *keys, GError **error)
 	s = g_new0(KtSrtp, 1);
 	s->rtp_tx = kt_srtp_send_new(keys, error);
 	if (s->rtp_tx != NULL)
-		s->tx = create_session(keys, keys->local_key, keys->local_salt, ssrc_any_outbound,
-		                       error);
-	if (s->tx != NULL)
+		s->rtcp = kt_srtcp_new(keys, error);
+	if (s->rtcp != NULL)
 		s->rx = create_session(keys, keys->remote_key, keys->remote_salt, ssrc_any_inbound,
 		                       error);
 	if (s->rx == NULL) {
@@ -124,11 +125,10 @@ void kt_srtp_free(KtSrtp *s)
 {
 	if (s == NULL)
 		return;
-	if (s->tx != NULL)
-		srtp_dealloc(s->tx);
 	if (s->rx != NULL)
 		srtp_dealloc(s->rx);
 	kt_srtp_send_free(s->rtp_tx);
+	kt_srtcp_free(s->rtcp);
 	g_free(s);
 }
 
@@ -183,22 +183,14 @@ int kt_srtp_unprotect_rtp(KtSrtp *s, guint8 *buf, gsize len)
 
 int kt_srtp_protect_rtcp(KtSrtp *s, guint8 *buf, gsize len, gsize cap)
 {
-	int n = (int)len;
-	srtp_err_status_t st;
-
 	if (s == NULL || buf == NULL || !len_ok(len, RTCP_HEADER_LEN) || !room_ok(len, cap))
 		return KT_SRTP_ERR_PARAM;
-	st = srtp_protect_rtcp(s->tx, buf, &n);
-	return map_status(st, n);
+	return kt_srtcp_protect(s->rtcp, buf, len, cap);
 }
 
 int kt_srtp_unprotect_rtcp(KtSrtp *s, guint8 *buf, gsize len)
 {
-	int n = (int)len;
-	srtp_err_status_t st;
-
 	if (s == NULL || buf == NULL || !len_ok(len, RTCP_HEADER_LEN))
 		return KT_SRTP_ERR_PARAM;
-	st = srtp_unprotect_rtcp(s->rx, buf, &n);
-	return map_status(st, n);
+	return kt_srtcp_unprotect(s->rtcp, buf, len);
 }

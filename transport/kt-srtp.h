@@ -1,7 +1,7 @@
 /* SRTP/SRTCP protection of one peer's media (RFC 3711; AES-GCM per RFC 7714), keyed from the
- * DTLS-SRTP exporter (RFC 5764 §4.2, see kt-dtls.h). A thin wrapper over libsrtp2, except
- * that outgoing RTP is protected on OpenSSL EVP contexts (kt-srtp-send.h: libsrtp2 as Debian
- * builds it allocates in NSS on every packet).
+ * DTLS-SRTP exporter (RFC 5764 §4.2, see kt-dtls.h). Incoming RTP goes through libsrtp2;
+ * outgoing RTP (kt-srtp-send.h) and RTCP both ways (kt-srtcp.h) through OpenSSL EVP
+ * contexts, as libsrtp2 as Debian builds it allocates in NSS on every packet.
  *
  * Ownership: kt_srtp_new() returns a KtSrtp the caller frees with kt_srtp_free(). Packet
  * buffers stay the caller's; protect/unprotect work in place.
@@ -61,10 +61,10 @@ typedef struct _KtSrtp KtSrtp;
 KtSrtp *kt_srtp_new(const KtSrtpKeys *keys, GError **error);
 void kt_srtp_free(KtSrtp *s);
 
-/* Packet path (media worker; no allocation except libsrtp's per-SSRC context the first time
- * an SSRC is seen inbound or in SRTCP out, and what NSS allocates inside libsrtp on those
- * rarer paths; nothing logged). Protect works in place on @len bytes of @buf whose
- * capacity is @cap (at least @len + KT_SRTP_MAX_TRAILER) and returns the new length;
+/* Packet path (media worker; nothing logged; no allocation except in incoming RTP:
+ * libsrtp's per-SSRC context the first time an SSRC is seen, and what NSS allocates inside
+ * libsrtp on every call, one packet per N forwarded). Protect works in place on @len bytes of @buf
+ * whose capacity is @cap (at least @len + KT_SRTP_MAX_TRAILER) and returns the new length;
  * unprotect works in place and returns the plaintext length. Both return a negative
  * KtSrtpStatus on failure. Buffers should be 4-byte aligned: libsrtp reads headers by 32-bit
  * words. */

@@ -6,50 +6,12 @@
 #include <srtp2/srtp.h>
 #include <string.h>
 
+#include "srtp-keys.h"
+
 #include "kt-srtp-send.h"
 #include "kt-srtp.h"
 
 #define MAX_PKT 1500
-
-static void random_keys(KtSrtpKeys *k, KtSrtpProfile profile)
-{
-	memset(k, 0, sizeof *k);
-	k->profile = profile;
-	k->key_len = 16;
-	k->salt_len = profile == KT_SRTP_PROFILE_AEAD_AES_128_GCM ? 12 : 14;
-	for (guint i = 0; i < 16; i++) {
-		k->local_key[i] = (guint8)g_random_int();
-		k->remote_key[i] = (guint8)g_random_int();
-	}
-	for (guint i = 0; i < k->salt_len; i++) {
-		k->local_salt[i] = (guint8)g_random_int();
-		k->remote_salt[i] = (guint8)g_random_int();
-	}
-}
-
-/* libsrtp's sender for the local side of @k, as kt-srtp.c set it up before kt-srtp-send. */
-static srtp_t libsrtp_sender(const KtSrtpKeys *k)
-{
-	guint8 master[30];
-	srtp_policy_t policy = {0};
-	srtp_t session = NULL;
-
-	if (k->profile == KT_SRTP_PROFILE_AEAD_AES_128_GCM) {
-		srtp_crypto_policy_set_aes_gcm_128_16_auth(&policy.rtp);
-		srtp_crypto_policy_set_aes_gcm_128_16_auth(&policy.rtcp);
-	} else {
-		srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80(&policy.rtp);
-		srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80(&policy.rtcp);
-	}
-	memcpy(master, k->local_key, 16);
-	memcpy(master + 16, k->local_salt, k->salt_len);
-	policy.ssrc.type = ssrc_any_outbound;
-	policy.key = master;
-	policy.window_size = 1024;
-	policy.allow_repeat_tx = 1;
-	g_assert_cmpint(srtp_create(&session, &policy), ==, srtp_err_status_ok);
-	return session;
-}
 
 /* The receiving side of @k: its local and remote halves swapped. */
 static KtSrtp *receiver_for(const KtSrtpKeys *k)
@@ -118,10 +80,10 @@ static void check_profile(KtSrtpProfile profile)
 	guint16 seq[3] = {65500, 7, 40000};
 	guint compared = 0;
 
-	random_keys(&k, profile);
+	test_srtp_random_keys(&k, profile);
 	ours = kt_srtp_send_new(&k, &error);
 	g_assert_no_error(error);
-	theirs = libsrtp_sender(&k);
+	theirs = test_libsrtp_session(&k, k.local_key, k.local_salt, ssrc_any_outbound, FALSE);
 	rx = receiver_for(&k);
 	for (guint i = 0; i < 66000 + 300; i++) {
 		guint which = i % 3 == 0 ? 0 : (i % 3);
@@ -174,7 +136,7 @@ static void test_bad_input(void)
 	guint8 *p = (guint8 *)words;
 	gsize len;
 
-	random_keys(&k, KT_SRTP_PROFILE_AEAD_AES_128_GCM);
+	test_srtp_random_keys(&k, KT_SRTP_PROFILE_AEAD_AES_128_GCM);
 	s = kt_srtp_send_new(&k, &error);
 	g_assert_no_error(error);
 	len = make_packet(p, 1, 1, 1, 100);
@@ -218,7 +180,7 @@ static void test_ssrc_table_full(void)
 	int last = 0;
 	gsize len;
 
-	random_keys(&k, KT_SRTP_PROFILE_AES128_CM_SHA1_80);
+	test_srtp_random_keys(&k, KT_SRTP_PROFILE_AES128_CM_SHA1_80);
 	s = kt_srtp_send_new(&k, NULL);
 	g_assert_nonnull(s);
 	for (guint32 ssrc = 1; ssrc <= 2000; ssrc++) {

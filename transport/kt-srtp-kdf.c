@@ -1,0 +1,71 @@
+/* SRTP session key derivation and keyed HMAC-SHA1 states (see kt-srtp-kdf.h). */
+#include "kt-srtp-kdf.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <string.h>
+
+gboolean kt_srtp_keys_supported(const KtSrtpKeys *keys, const char *what, GError **error)
+{
+	gboolean gcm = keys->profile == KT_SRTP_PROFILE_AEAD_AES_128_GCM;
+
+	if ((gcm || keys->profile == KT_SRTP_PROFILE_AES128_CM_SHA1_80) && keys->key_len == 16 &&
+	    keys->salt_len == (gcm ? 12u : 14u))
+		return TRUE;
+	g_set_error(error, KT_SRTP_ERROR, KT_SRTP_ERROR_INVALID,
+	            "%s profile 0x%04x with a %u-byte key and a %u-byte salt is not supported",
+	            what, keys->profile, keys->key_len, keys->salt_len);
+	return FALSE;
+}
+
+gboolean kt_srtp_derive(const guint8 *master_key, const guint8 *master_salt, guint salt_len,
+                        guint8 label, guint8 *out, gsize len)
+{
+	guint8 iv[16] = {0}, zero[32] = {0};
+	EVP_CIPHER_CTX *ctx;
+	int n = 0;
+	gboolean ok;
+
+	if (len > sizeof zero || salt_len > 14)
+		return FALSE;
+	ctx = EVP_CIPHER_CTX_new();
+	memcpy(iv, master_salt, salt_len);
+	iv[7] ^= label;
+	ok = ctx && EVP_EncryptInit_ex(ctx, EVP_aes_128_ctr(), NULL, master_key, iv) == 1 &&
+	     EVP_EncryptUpdate(ctx, out, &n, zero, (int)len) == 1 && n == (int)len;
+	EVP_CIPHER_CTX_free(ctx);
+	OPENSSL_cleanse(iv, sizeof iv);
+	return ok;
+}
+
+void kt_srtp_hmac_init(KtSrtpHmac *h, const guint8 *auth_key)
+{
+	guint8 pad[64];
+
+	memset(pad, 0x36, sizeof pad);
+	for (guint i = 0; i < KT_SRTP_AUTH_KEY_LEN; i++)
+		pad[i] ^= auth_key[i];
+	SHA1_Init(&h->inner);
+	SHA1_Update(&h->inner, pad, sizeof pad);
+	memset(pad, 0x5c, sizeof pad);
+	for (guint i = 0; i < KT_SRTP_AUTH_KEY_LEN; i++)
+		pad[i] ^= auth_key[i];
+	SHA1_Init(&h->outer);
+	SHA1_Update(&h->outer, pad, sizeof pad);
+	OPENSSL_cleanse(pad, sizeof pad);
+}
+
+void kt_srtp_hmac(const KtSrtpHmac *h, const guint8 *a, gsize a_len, const guint8 *b, gsize b_len,
+                  guint8 out[SHA_DIGEST_LENGTH])
+{
+	guint8 inner[SHA_DIGEST_LENGTH];
+	SHA_CTX sha = h->inner;
+
+	SHA1_Update(&sha, a, a_len);
+	if (b_len)
+		SHA1_Update(&sha, b, b_len);
+	SHA1_Final(inner, &sha);
+	sha = h->outer;
+	SHA1_Update(&sha, inner, sizeof inner);
+	SHA1_Final(out, &sha);
+}

@@ -1,0 +1,49 @@
+/* What the OpenSSL SRTP paths (kt-srtp-send.c for RTP out, kt-srtcp.c for RTCP both ways)
+ * share: the session keys derived from a master key (RFC 3711 §4.3.1, key derivation rate
+ * 0) and HMAC-SHA1 states keyed once.
+ *
+ * Why precomputed SHA1 states: the EVP_MAC interface re-keys per call and OpenSSL 3.0's
+ * EVP_MD_CTX_copy_ex allocates, both too slow for every packet.
+ * Threads: any; no state of its own. */
+#pragma once
+
+#define OPENSSL_SUPPRESS_DEPRECATED
+#include <glib.h>
+#include <openssl/sha.h>
+
+#include "kt-srtp.h"
+
+/* RFC 3711 §4.3.1 labels. */
+#define KT_SRTP_LABEL_RTP_ENCRYPTION 0x00
+#define KT_SRTP_LABEL_RTP_AUTH 0x01
+#define KT_SRTP_LABEL_RTP_SALT 0x02
+#define KT_SRTP_LABEL_RTCP_ENCRYPTION 0x03
+#define KT_SRTP_LABEL_RTCP_AUTH 0x04
+#define KT_SRTP_LABEL_RTCP_SALT 0x05
+
+/* HMAC-SHA1 key of AES128_CM_SHA1_80, and its tag (80 bits). */
+#define KT_SRTP_AUTH_KEY_LEN 20
+#define KT_SRTP_CM_TAG_LEN 10
+
+/* Whether the OpenSSL paths take @keys (AES128_CM_SHA1_80 with a 14-byte salt or
+ * AEAD_AES_128_GCM with a 12-byte one, 16-byte keys); FALSE with @error (KT_SRTP_ERROR_INVALID
+ * naming @what) otherwise. */
+gboolean kt_srtp_keys_supported(const KtSrtpKeys *keys, const char *what, GError **error);
+
+/* @len (at most 32) bytes of the session key with @label: the AES-CM keystream of
+ * @master_key for IV = (@master_salt XOR label at octet 7) || 0x0000. A GCM master salt (12
+ * bytes) is the top of the 14-byte one, the rest zero. FALSE when OpenSSL fails. */
+gboolean kt_srtp_derive(const guint8 *master_key, const guint8 *master_salt, guint salt_len,
+                        guint8 label, guint8 *out, gsize len);
+
+/* HMAC-SHA1 states after (key ^ ipad) and (key ^ opad) for @auth_key
+ * (KT_SRTP_AUTH_KEY_LEN bytes). */
+typedef struct {
+	SHA_CTX inner, outer;
+} KtSrtpHmac;
+
+void kt_srtp_hmac_init(KtSrtpHmac *h, const guint8 *auth_key);
+/* HMAC over @a (@a_len bytes) then @b (@b_len bytes, may be 0); the 20-byte digest into
+ * @out. */
+void kt_srtp_hmac(const KtSrtpHmac *h, const guint8 *a, gsize a_len, const guint8 *b, gsize b_len,
+                  guint8 out[SHA_DIGEST_LENGTH]);
