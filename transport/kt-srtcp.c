@@ -226,6 +226,8 @@ static gboolean replay_ok(const SsrcState *st, guint32 index)
 
 static void replay_add(SsrcState *st, guint32 index)
 {
+	guint32 age;
+
 	if (!st->started || index > st->index) {
 		guint32 shift = st->started ? index - st->index : WINDOW;
 
@@ -241,13 +243,12 @@ static void replay_add(SsrcState *st, guint32 index)
 		st->index = index;
 		st->started = TRUE;
 	}
-	{
-		guint32 age = st->index - index;
-
-		st->seen[age / 64] |= G_GUINT64_CONSTANT(1) << (age % 64);
-	}
+	age = st->index - index;
+	st->seen[age / 64] |= G_GUINT64_CONSTANT(1) << (age % 64);
 }
 
+/* @esrtcp: the E + index word ending the packet; decryption stops before the tag, so it
+ * is read in place. */
 static int unprotect_gcm(Direction *d, guint8 *buf, gsize len, guint32 esrtcp_word,
                          const guint8 *esrtcp)
 {
@@ -313,14 +314,10 @@ int kt_srtcp_unprotect(KtSrtcp *s, guint8 *buf, gsize len)
 	st = ssrc_state(&s->rx, read_be32(buf + 4), FALSE);
 	if (st && !replay_ok(st, word & MAX_INDEX))
 		return KT_SRTP_ERR_REPLAY;
-	if (s->gcm) {
-		guint8 copy[INDEX_LEN];
-
-		memcpy(copy, esrtcp, INDEX_LEN);
-		n = unprotect_gcm(&s->rx, buf, len, word, copy);
-	} else {
+	if (s->gcm)
+		n = unprotect_gcm(&s->rx, buf, len, word, esrtcp);
+	else
 		n = unprotect_cm(&s->rx, buf, len, word);
-	}
 	if (n < 0)
 		return n;
 	if (!st)
