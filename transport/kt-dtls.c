@@ -43,7 +43,7 @@ struct _KtDtls {
 	gint64 deadline; /* monotonic time the handshake must finish by */
 	SSL *ssl;
 	BIO *rbio;            /* owned by ssl */
-	GSource *timer;       /* retransmission + handshake deadline, armed by ready time */
+	GSource *timer;       /* retransmission + handshake deadline; NULL while unarmed */
 	GError *verify_error; /* why the certificate check failed, for the FAILED report */
 	KtSrtpKeys keys;
 };
@@ -93,11 +93,13 @@ static BIO_METHOD *sink_method(void)
 
 /* --- state and errors --- */
 
+static void set_timer(KtDtls *d, gint64 ready_us);
+
 static void set_state(KtDtls *d, KtDtlsState state, const GError *error)
 {
 	d->state = state;
 	if (state == KT_DTLS_STATE_FAILED || state == KT_DTLS_STATE_CLOSED)
-		g_source_set_ready_time(d->timer, -1);
+		set_timer(d, -1);
 	if (d->state_changed != NULL)
 		d->state_changed(state, error, d->user_data);
 }
@@ -293,6 +295,29 @@ static gboolean timer_dispatch(GSource *source, GSourceFunc callback, gpointer u
 
 static GSourceFuncs timer_funcs = {.dispatch = timer_dispatch};
 
+static gboolean timer_fired(gpointer user_data);
+
+/* The timer exists only while armed (@ready_us >= 0): an established
+ * session has no source on the worker's context, which GLib would walk on
+ * every wake-up of the worker. */
+static void set_timer(KtDtls *d, gint64 ready_us)
+{
+	if (ready_us < 0) {
+		if (d->timer) {
+			g_source_destroy(d->timer);
+			g_clear_pointer(&d->timer, g_source_unref);
+		}
+		return;
+	}
+	if (!d->timer) {
+		d->timer = g_source_new(&timer_funcs, sizeof(GSource));
+		g_source_set_name(d->timer, "kt-dtls timer");
+		g_source_set_callback(d->timer, timer_fired, d, NULL);
+		g_source_attach(d->timer, d->context);
+	}
+	g_source_set_ready_time(d->timer, ready_us);
+}
+
 /* Arms the timer for the earlier of OpenSSL's retransmission time (RFC 6347 §4.2.4) and the
  * handshake deadline; disarms it when neither applies. */
 static void rearm(KtDtls *d)
@@ -302,14 +327,14 @@ static void rearm(KtDtls *d)
 	struct timeval tv;
 
 	if (d->state != KT_DTLS_STATE_CONNECTING && d->state != KT_DTLS_STATE_CONNECTED) {
-		g_source_set_ready_time(d->timer, -1);
+		set_timer(d, -1);
 		return;
 	}
 	if (DTLSv1_get_timeout(d->ssl, &tv) == 1)
 		next = now + (gint64)tv.tv_sec * G_USEC_PER_SEC + tv.tv_usec;
 	if (d->state == KT_DTLS_STATE_CONNECTING)
 		next = next < 0 ? d->deadline : MIN(next, d->deadline);
-	g_source_set_ready_time(d->timer, next);
+	set_timer(d, next);
 }
 
 static gboolean timer_fired(gpointer user_data)
@@ -356,10 +381,6 @@ KtDtls *kt_dtls_new(const KtDtlsConfig *cfg, GError **error)
 	d->timeout_us = (gint64)(cfg->handshake_timeout_ms != 0 ? cfg->handshake_timeout_ms
 	                                                        : KT_DTLS_DEFAULT_TIMEOUT_MS) *
 	                1000;
-	d->timer = g_source_new(&timer_funcs, sizeof(GSource));
-	g_source_set_name(d->timer, "kt-dtls timer");
-	g_source_set_callback(d->timer, timer_fired, d, NULL);
-	g_source_attach(d->timer, d->context);
 	ERR_clear_error();
 	d->ssl = ssl_new(d, profiles);
 	if (d->ssl == NULL) {
@@ -380,8 +401,7 @@ void kt_dtls_free(KtDtls *d)
 {
 	if (d == NULL)
 		return;
-	g_source_destroy(d->timer);
-	g_source_unref(d->timer);
+	set_timer(d, -1);
 	SSL_free(d->ssl);
 	kt_cert_unref(d->cert);
 	g_main_context_unref(d->context);

@@ -84,6 +84,10 @@ static void update_direct_path(KtPeer *peer)
 	GSocket *socket;
 
 	kt_peer_clear_direct_path(peer);
+	/* Consent expired (kt-peer-consent.c): a pair selected since does not bring sends back
+	 * (RFC 7675 §5.1); the control loop closes the session. */
+	if (peer->consent_lost)
+		return;
 	if (!nice_agent_get_selected_pair(peer->agent, peer->stream_id, 1, &local, &remote) ||
 	    local->transport != NICE_CANDIDATE_TRANSPORT_UDP ||
 	    local->type == NICE_CANDIDATE_TYPE_RELAYED)
@@ -189,10 +193,13 @@ gboolean kt_peer_setup_on_worker(gpointer data)
 	const KtPeerConfig *cfg = &call->config;
 	NiceAgent *agent;
 
-	/* Consent freshness is Ketang's own (kt-peer-consent.c): libnice's gave
-	 * up on a lossy link when two of its requests were lost. */
-	agent = nice_agent_new_full(kt_worker_get_context(cfg->worker), NICE_COMPATIBILITY_RFC5245,
-	                            NICE_AGENT_OPTION_NONE);
+	/* The agent's own timers go to the worker's ICE context, walked only
+	 * when one is due (kt-worker.h); its sockets are read on the worker's
+	 * context (below) until the peer's epoll watch takes them. Consent
+	 * freshness is Ketang's own (kt-peer-consent.c): libnice's gave up on a
+	 * lossy link when two of its requests were lost. */
+	agent = nice_agent_new_full(kt_worker_get_ice_context(cfg->worker),
+	                            NICE_COMPATIBILITY_RFC5245, NICE_AGENT_OPTION_NONE);
 	/* No UPnP: it would talk to routers on its own. */
 	g_object_set(agent, "controlling-mode", cfg->controlling, "upnp", FALSE, "ice-tcp",
 	             cfg->ice_tcp, NULL);

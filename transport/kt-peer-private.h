@@ -68,7 +68,7 @@ struct _KtPeer {
 	guint64 auth_rx, auth_rx_seen;
 	gint64 consent_at_us;
 	gboolean consent_lost; /* expired: nothing is sent any more */
-	GSource *consent_timer;
+	KtWorkerTick *consent_tick;
 	guint8 rx[KT_PEER_RX_CAP];
 };
 

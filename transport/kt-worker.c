@@ -1,6 +1,8 @@
 /* Media worker threads: one GMainContext + GMainLoop per thread, one epoll
- * set per thread for the sockets of connected peers (kt_worker_watch), and
- * one batch of outgoing datagrams (kt_worker_send). */
+ * set per thread for the sockets of connected peers (kt_worker_watch), one
+ * batch of outgoing datagrams (kt_worker_send), the ICE context pumped from
+ * one source (kt_worker_get_ice_context) and one timer for every peer's
+ * housekeeping (kt_worker_tick_add). */
 #include "kt-worker.h"
 
 #include <errno.h>
@@ -8,6 +10,7 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include "kt-context-pump.h"
 #include "kt-send-batch.h"
 
 #include <gio/gio.h>
@@ -33,6 +36,18 @@ struct _KtWorker {
 	gint n_watches;       /* atomic: read from any thread */
 	KtSendBatch *sends;   /* NULL: each datagram is sent at once */
 	GSource *flusher;     /* flushes @sends before the context waits */
+	KtContextPump *ice;   /* libnice agents' context */
+	GSource *tick_timer;  /* runs @ticks */
+	GPtrArray *ticks;     /* KtWorkerTick, unordered */
+	gboolean ticking;     /* inside on_tick */
+	guint ticks_gone;     /* removed during on_tick, freed at its end */
+};
+
+struct _KtWorkerTick {
+	KtWorkerTickFunc func;
+	gpointer data;
+	KtWorker *worker;
+	gboolean gone;
 };
 
 struct _KtWorkerWatch {
@@ -108,7 +123,59 @@ static void sends_init(KtWorker *w)
 	g_source_attach(w->flusher, w->context);
 }
 
-static gboolean watches_init(KtWorker *w, GError **error)
+static gboolean on_tick(gpointer data)
+{
+	KtWorker *w = data;
+	guint n = w->ticks->len; /* ticks added meanwhile wait for the next one */
+
+	w->ticking = TRUE;
+	for (guint i = 0; i < n; i++) {
+		KtWorkerTick *t = g_ptr_array_index(w->ticks, i);
+
+		if (!t->gone)
+			t->func(t->data);
+	}
+	w->ticking = FALSE;
+	for (guint i = 0; w->ticks_gone > 0 && i < w->ticks->len;) {
+		KtWorkerTick *t = g_ptr_array_index(w->ticks, i);
+
+		if (t->gone) {
+			g_ptr_array_remove_index_fast(w->ticks, i); /* frees it */
+			w->ticks_gone--;
+		} else {
+			i++;
+		}
+	}
+	return G_SOURCE_CONTINUE;
+}
+
+KtWorkerTick *kt_worker_tick_add(KtWorker *worker, KtWorkerTickFunc func, gpointer data)
+{
+	KtWorkerTick *t = g_new0(KtWorkerTick, 1);
+
+	t->func = func;
+	t->data = data;
+	t->worker = worker;
+	g_ptr_array_add(worker->ticks, t);
+	return t;
+}
+
+void kt_worker_tick_remove(KtWorkerTick *tick)
+{
+	KtWorker *w;
+
+	if (!tick)
+		return;
+	w = tick->worker;
+	if (w->ticking) {
+		tick->gone = TRUE;
+		w->ticks_gone++;
+		return;
+	}
+	g_ptr_array_remove_fast(w->ticks, tick); /* frees it */
+}
+
+static gboolean sources_init(KtWorker *w, GError **error)
 {
 	w->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (w->epfd < 0) {
@@ -123,12 +190,23 @@ static gboolean watches_init(KtWorker *w, GError **error)
 	g_source_add_unix_fd(w->watches, w->epfd, G_IO_IN);
 	g_source_attach(w->watches, w->context);
 	sends_init(w);
+	w->ice = kt_context_pump_new(w->context);
+	w->ticks = g_ptr_array_new_with_free_func(g_free);
+	w->tick_timer = g_timeout_source_new(KT_WORKER_TICK_MS);
+	g_source_set_callback(w->tick_timer, on_tick, w, NULL);
+	g_source_attach(w->tick_timer, w->context);
 	return TRUE;
 }
 
 /* After the thread is joined. */
-static void watches_clear(KtWorker *w)
+static void sources_clear(KtWorker *w)
 {
+	if (w->tick_timer) {
+		g_source_destroy(w->tick_timer);
+		g_clear_pointer(&w->tick_timer, g_source_unref);
+	}
+	g_clear_pointer(&w->ticks, g_ptr_array_unref);
+	g_clear_pointer(&w->ice, kt_context_pump_free);
 	if (w->flusher) {
 		g_source_destroy(w->flusher);
 		g_clear_pointer(&w->flusher, g_source_unref);
@@ -220,10 +298,10 @@ KtWorkerPool *kt_worker_pool_new(guint n_workers, GError **error)
 		w->loop = g_main_loop_new(w->context, FALSE);
 		g_snprintf(name, sizeof(name), "kt-media-%u", i);
 		w->thread =
-		    watches_init(w, error) ? g_thread_try_new(name, worker_main, w, error) : NULL;
+		    sources_init(w, error) ? g_thread_try_new(name, worker_main, w, error) : NULL;
 		if (!w->thread) {
 			pool->n = i;
-			watches_clear(w);
+			sources_clear(w);
 			g_main_loop_unref(w->loop);
 			g_main_context_unref(w->context);
 			kt_worker_pool_free(pool);
@@ -248,7 +326,7 @@ void kt_worker_pool_free(KtWorkerPool *pool)
 
 		g_main_context_invoke(w->context, quit_loop, w->loop);
 		g_thread_join(w->thread);
-		watches_clear(w);
+		sources_clear(w);
 		g_main_loop_unref(w->loop);
 		g_main_context_unref(w->context);
 	}
@@ -341,6 +419,16 @@ void kt_worker_invoke_sync(KtWorker *worker, GSourceFunc func, gpointer data)
 guint kt_worker_get_watch_count(KtWorker *worker)
 {
 	return (guint)g_atomic_int_get(&worker->n_watches);
+}
+
+GMainContext *kt_worker_get_ice_context(KtWorker *worker)
+{
+	return kt_context_pump_get_inner(worker->ice);
+}
+
+guint64 kt_worker_get_ice_runs(KtWorker *worker)
+{
+	return kt_context_pump_get_runs(worker->ice);
 }
 
 GMainContext *kt_worker_get_stun_context(KtWorker *worker)

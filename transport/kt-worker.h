@@ -66,6 +66,15 @@ void kt_worker_unwatch(KtWorkerWatch *watch);
  * on the worker's thread (when a STUN message waits) has libnice read them.
  * Any thread; iterate it on the worker only. */
 GMainContext *kt_worker_get_stun_context(KtWorker *worker);
+/* The context @worker's libnice agents are created on: a context of their
+ * own, run from one source of the worker's context (kt-context-pump.h), so
+ * their timers (two per agent) are walked when one is due rather than on
+ * every wake-up of the worker. Borrowed. Any thread; its sources run on the
+ * worker. */
+GMainContext *kt_worker_get_ice_context(KtWorker *worker);
+/* Times @worker ran its ICE context (each a walk over its agents' timers).
+ * Worker thread. */
+guint64 kt_worker_get_ice_runs(KtWorker *worker);
 /* Sockets watched on @worker now. Any thread. */
 guint kt_worker_get_watch_count(KtWorker *worker);
 
@@ -84,6 +93,21 @@ void kt_worker_flush_sends(KtWorker *worker);
 /* Datagrams the batch sent and dropped so far; FALSE when the worker sends
  * each by itself. Worker thread (or once it has stopped). */
 gboolean kt_worker_get_send_stats(KtWorker *worker, guint64 *sent, guint64 *dropped);
+
+/* Callbacks run on the worker every KT_WORKER_TICK_MS, all from one timer.
+ * Why: per-peer housekeeping (consent freshness) as a timer per peer would
+ * be one more GSource per peer on the worker's context, which GLib walks on
+ * every wake-up. Order among callbacks is unspecified. */
+#define KT_WORKER_TICK_MS 1000
+typedef struct _KtWorkerTick KtWorkerTick;
+typedef void (*KtWorkerTickFunc)(gpointer data);
+
+/* Calls @func(@data) every tick until kt_worker_tick_remove(). Worker thread. */
+KtWorkerTick *kt_worker_tick_add(KtWorker *worker, KtWorkerTickFunc func, gpointer data);
+/* Stops and frees @tick; it is not called afterwards, even in a tick under
+ * way (so a callback may remove any tick, its own too). NULL is ignored.
+ * Worker thread. */
+void kt_worker_tick_remove(KtWorkerTick *tick);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(KtWorkerPool, kt_worker_pool_free)
 

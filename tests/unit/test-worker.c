@@ -1,7 +1,7 @@
 /* The media worker's epoll set (kt_worker_watch): callbacks on the worker's
  * thread, level-triggered, and an unwatch from inside a callback stops a
- * watch already reported ready in the same wake-up. Real worker threads,
- * real sockets. */
+ * watch already reported ready in the same wake-up. Its batched sends, and
+ * its tick (kt_worker_tick_add). Real worker threads, real sockets. */
 #include <netinet/in.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -242,6 +242,106 @@ static void test_send(void)
 	close(call.tx);
 }
 
+/* ---- the worker's tick (kt_worker_tick_add) ---- */
+
+typedef struct {
+	KtWorker *worker;
+	KtWorkerTick *a, *b, *c;
+	guint calls_a, calls_b, calls_c, b_when_removed;
+	gboolean wrong_thread;
+	GThread *thread;
+	GMutex lock;
+	GCond cond;
+} TickFixture;
+
+static void tick_check_thread(TickFixture *t)
+{
+	if (g_thread_self() != t->thread)
+		t->wrong_thread = TRUE;
+}
+
+/* A removes B on its first call (B may have run before it in the same
+ * tick, or be due after it: either way B never runs again), and itself on
+ * its second. */
+static void on_tick_a(gpointer data)
+{
+	TickFixture *t = data;
+
+	tick_check_thread(t);
+	if (++t->calls_a == 1) {
+		kt_worker_tick_remove(g_steal_pointer(&t->b));
+		t->b_when_removed = t->calls_b;
+	} else {
+		kt_worker_tick_remove(g_steal_pointer(&t->a));
+	}
+}
+
+static void on_tick_b(gpointer data)
+{
+	TickFixture *t = data;
+
+	tick_check_thread(t);
+	t->calls_b++;
+}
+
+static void on_tick_c(gpointer data)
+{
+	TickFixture *t = data;
+
+	tick_check_thread(t);
+	g_mutex_lock(&t->lock);
+	t->calls_c++;
+	g_cond_signal(&t->cond);
+	g_mutex_unlock(&t->lock);
+}
+
+static gboolean add_ticks(gpointer data)
+{
+	TickFixture *t = data;
+
+	t->thread = g_thread_self();
+	t->a = kt_worker_tick_add(t->worker, on_tick_a, t);
+	t->b = kt_worker_tick_add(t->worker, on_tick_b, t);
+	t->c = kt_worker_tick_add(t->worker, on_tick_c, t);
+	return G_SOURCE_REMOVE;
+}
+
+static gboolean remove_c(gpointer data)
+{
+	TickFixture *t = data;
+
+	kt_worker_tick_remove(g_steal_pointer(&t->c));
+	kt_worker_tick_remove(NULL);
+	return G_SOURCE_REMOVE;
+}
+
+/* Every tick's callback runs on the worker once per tick; a callback may
+ * remove another tick or its own. Three ticks of about a second each. */
+static void test_tick(void)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(KtWorkerPool) pool = kt_worker_pool_new(1, &error);
+	TickFixture t = {.worker = kt_worker_pool_get(pool, 0)};
+	gint64 deadline = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
+
+	g_assert_no_error(error);
+	g_mutex_init(&t.lock);
+	g_cond_init(&t.cond);
+	kt_worker_invoke_sync(t.worker, add_ticks, &t);
+	g_mutex_lock(&t.lock);
+	while (t.calls_c < 3)
+		g_assert_true(g_cond_wait_until(&t.cond, &t.lock, deadline));
+	g_mutex_unlock(&t.lock);
+	kt_worker_invoke_sync(t.worker, remove_c, &t);
+	g_assert_false(t.wrong_thread);
+	g_assert_cmpuint(t.calls_a, ==, 2);
+	g_assert_null(t.a);
+	g_assert_cmpuint(t.calls_b, ==, t.b_when_removed);
+	g_assert_cmpuint(t.calls_b, <=, 1);
+	g_mutex_clear(&t.lock);
+	g_cond_clear(&t.cond);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -249,5 +349,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/worker/unwatch-in-batch", test_unwatch_in_batch);
 	g_test_add_func("/worker/bad-fd", test_bad_fd);
 	g_test_add_func("/worker/send", test_send);
+	g_test_add_func("/worker/tick", test_tick);
 	return g_test_run();
 }
