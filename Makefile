@@ -34,7 +34,7 @@ test-deps:
 # input is written to build-fuzz/ and stops that target. Prints libFuzzer's exec counts.
 # The targets and how to add a crash input: tests/fuzz/README.md.
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS ?= rtp rtpext payload rtcp dtls sdp signal token http lessons recordings seqstate
+FUZZ_TARGETS ?= rtp rtpext payload rtcp srtp dtls sdp signal token http lessons recordings seqstate
 fuzz:
 	./scripts/install-deps.sh --test
 	cmake --preset fuzz >/dev/null

@@ -76,6 +76,8 @@ typedef struct {
 	guint64 video_sent, audio_sent;
 	guint16 vseq, aseq;
 	double cpu_start, cpu_end;
+	KtWorker *worker;           /* the measured one */
+	guint64 ice_start, ice_end; /* its ICE context's runs (kt_worker_get_ice_runs) */
 	guint64 sends_before;
 	GSource *timer;
 	gint done;
@@ -197,6 +199,7 @@ static gboolean measure_begin(gpointer data)
 	Feed *f = data;
 
 	f->cpu_start = thread_cpu_seconds();
+	f->ice_start = kt_worker_get_ice_runs(f->worker);
 	allocations = 0;
 	counting = TRUE;
 	return G_SOURCE_REMOVE;
@@ -208,6 +211,7 @@ static gboolean measure_end(gpointer data)
 
 	counting = FALSE;
 	f->cpu_end = thread_cpu_seconds();
+	f->ice_end = kt_worker_get_ice_runs(f->worker);
 	return G_SOURCE_REMOVE;
 }
 
@@ -359,7 +363,10 @@ int main(int argc, char **argv)
 	    {.kind = KT_MEDIA_AUDIO, .codec = KT_CODEC_OPUS, .pt = 111, .clock_rate = 48000},
 	};
 	/* 600 kbit/s of VP8 in ~1.1 kB packets, Opus at 20 ms. */
-	Feed feed = {.room = room, .video_pps = 600000.0 / 8 / (VIDEO_PKT + 12), .audio_pps = 50};
+	Feed feed = {.room = room,
+	             .worker = w0,
+	             .video_pps = 600000.0 / 8 / (VIDEO_PKT + 12),
+	             .audio_pps = 50};
 	KtRoomCounters before, after;
 	double cpu, per_packet_us, wall, idle_cpu_per_s = 0, marginal_us;
 	SendStats send_stats = {.worker = w0};
@@ -390,7 +397,7 @@ int main(int argc, char **argv)
 	 * checks, timers, the worker's poll over all sockets): per subscriber
 	 * and per second, not per packet. */
 	{
-		Feed idle = {0};
+		Feed idle = {.worker = w0};
 		gint never = 0;
 
 		kt_worker_invoke_sync(w0, measure_begin, &idle);
@@ -428,6 +435,9 @@ int main(int argc, char **argv)
 	printf("  cost per forwarded packet per subscriber  %.3f us (all worker CPU / packets)\n",
 	       per_packet_us);
 	printf("    of which forwarding (minus idle cost)   %.3f us\n", marginal_us);
+	printf("  worker 0's ICE context ran %" G_GUINT64_FORMAT " times (libnice's timers walked "
+	       "only then)\n",
+	       feed.ice_end - feed.ice_start);
 	kt_worker_invoke_sync(w0, read_send_stats, &send_stats);
 	if (send_stats.batched)
 		printf("  worker 0 sent through io_uring batches   %" G_GUINT64_FORMAT

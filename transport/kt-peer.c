@@ -1,4 +1,4 @@
-/* A peer: ICE (libnice) + DTLS (OpenSSL) + SRTP (libsrtp2) on one worker. */
+/* A peer: ICE (libnice) + DTLS (OpenSSL) + SRTP (OpenSSL EVP, kt-srtp.h) on one worker. */
 #include "kt-peer-private.h"
 
 #include <errno.h>
@@ -331,7 +331,6 @@ KtPeer *kt_peer_new(const KtPeerConfig *config, const KtPeerEvents *events, gpoi
 	peer->consent_timeout_us =
 	    (gint64)CLAMP(config->consent_timeout_s ? config->consent_timeout_s : 10, 1, 30) *
 	    G_USEC_PER_SEC;
-	kt_srtp_init();
 	peer->refcount = 1;
 	peer->direct_fd = -1;
 	peer->rx_fd = -1;

@@ -1,5 +1,5 @@
 /* A peer: one WebRTC transport = ICE (libnice, full ICE) + DTLS (OpenSSL) +
- * SRTP (libsrtp2), with BUNDLE and rtcp-mux, so exactly one ICE component.
+ * SRTP (OpenSSL EVP, kt-srtp.h), with BUNDLE and rtcp-mux, so exactly one ICE component.
  *
  * Threads: a peer lives on one media worker (its libnice agent, sockets and
  * DTLS timer run on that worker's GMainContext). kt_peer_new(), kt_peer_close()

@@ -2,14 +2,13 @@
 #include "kt-srtcp.h"
 
 #include "kt-srtp-kdf.h"
+#include "kt-srtp-replay.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <string.h>
 
-#define KEY_LEN 16
 #define CM_SALT_LEN 14
-#define GCM_SALT_LEN 12
 #define GCM_TAG_LEN 16
 #define HEADER_LEN 8 /* the first RTCP header: V/P/RC, PT, length, sender SSRC */
 #define INDEX_LEN 4  /* E flag || 31-bit SRTCP index */
@@ -20,20 +19,18 @@
 #define SSRC_BITS 8
 #define SSRC_SLOTS (1u << SSRC_BITS)
 /* Replay window (RFC 3711 §3.3.2 asks for at least 64): two 64-bit words, as libsrtp's. */
-#define WINDOW 128
+#define WINDOW_WORDS 2
 
 typedef struct {
 	guint32 ssrc;
 	gboolean used;
-	guint32 index;    /* out: the last index sent; in: the highest index accepted */
-	gboolean started; /* in: an index was accepted */
-	guint64 seen[2];  /* in: bit k of seen[k / 64] = index - k was accepted */
+	guint32 index;       /* out: the last index sent */
+	KtSrtpReplay replay; /* in */
+	guint64 seen[WINDOW_WORDS];
 } SsrcState;
 
 typedef struct {
-	EVP_CIPHER_CTX *cipher; /* AES-128-GCM (encrypt or decrypt) or AES-128-CTR */
-	guint8 salt[CM_SALT_LEN];
-	KtSrtpHmac hmac; /* AES-CM */
+	KtSrtpSession keys; /* AES-128-GCM (encrypting or decrypting) or AES-128-CTR */
 	SsrcState ssrcs[SSRC_SLOTS];
 	guint n_ssrcs;
 } Direction;
@@ -43,49 +40,19 @@ struct _KtSrtcp {
 	Direction tx, rx;
 };
 
-static gboolean direction_init(Direction *d, gboolean gcm, gboolean decrypt, const guint8 *key,
-                               const guint8 *salt, guint salt_len)
-{
-	guint8 session_key[KEY_LEN], auth[KT_SRTP_AUTH_KEY_LEN];
-	const EVP_CIPHER *cipher = gcm ? EVP_aes_128_gcm() : EVP_aes_128_ctr();
-	gboolean ok;
-
-	d->cipher = EVP_CIPHER_CTX_new();
-	ok = d->cipher &&
-	     kt_srtp_derive(key, salt, salt_len, KT_SRTP_LABEL_RTCP_ENCRYPTION, session_key,
-	                    KEY_LEN) &&
-	     kt_srtp_derive(key, salt, salt_len, KT_SRTP_LABEL_RTCP_SALT, d->salt, salt_len) &&
-	     (gcm || kt_srtp_derive(key, salt, salt_len, KT_SRTP_LABEL_RTCP_AUTH, auth,
-	                            KT_SRTP_AUTH_KEY_LEN));
-	/* AES-CTR decrypts by encrypting; GCM checks its tag only on the decrypt side. */
-	if (ok)
-		ok = (gcm && decrypt)
-		         ? EVP_DecryptInit_ex(d->cipher, cipher, NULL, session_key, NULL) == 1
-		         : EVP_EncryptInit_ex(d->cipher, cipher, NULL, session_key, NULL) == 1;
-	if (ok && gcm)
-		ok = EVP_CIPHER_CTX_ctrl(d->cipher, EVP_CTRL_GCM_SET_IVLEN, 12, NULL) == 1;
-	if (ok && !gcm)
-		kt_srtp_hmac_init(&d->hmac, auth);
-	OPENSSL_cleanse(session_key, sizeof session_key);
-	OPENSSL_cleanse(auth, sizeof auth);
-	return ok;
-}
-
 KtSrtcp *kt_srtcp_new(const KtSrtpKeys *keys, GError **error)
 {
 	gboolean gcm;
-	guint salt_len;
 	KtSrtcp *s;
 
 	g_return_val_if_fail(keys != NULL, NULL);
 	gcm = keys->profile == KT_SRTP_PROFILE_AEAD_AES_128_GCM;
-	salt_len = gcm ? GCM_SALT_LEN : CM_SALT_LEN;
 	if (!kt_srtp_keys_supported(keys, "SRTCP", error))
 		return NULL;
 	s = g_new0(KtSrtcp, 1);
 	s->gcm = gcm;
-	if (!direction_init(&s->tx, gcm, FALSE, keys->local_key, keys->local_salt, salt_len) ||
-	    !direction_init(&s->rx, gcm, TRUE, keys->remote_key, keys->remote_salt, salt_len)) {
+	if (!kt_srtp_session_init(&s->tx.keys, keys, FALSE, TRUE, FALSE) ||
+	    !kt_srtp_session_init(&s->rx.keys, keys, TRUE, TRUE, TRUE)) {
 		g_set_error(error, KT_SRTP_ERROR, KT_SRTP_ERROR_FAILED,
 		            "OpenSSL could not set up the SRTCP keys");
 		kt_srtcp_free(s);
@@ -98,8 +65,8 @@ void kt_srtcp_free(KtSrtcp *s)
 {
 	if (s == NULL)
 		return;
-	EVP_CIPHER_CTX_free(s->tx.cipher);
-	EVP_CIPHER_CTX_free(s->rx.cipher);
+	kt_srtp_session_clear(&s->tx.keys);
+	kt_srtp_session_clear(&s->rx.keys);
 	OPENSSL_cleanse(s, sizeof *s);
 	g_free(s);
 }
@@ -145,7 +112,7 @@ static void write_be32(guint8 *p, guint32 v)
 static void cm_iv(const Direction *d, const guint8 *buf, guint32 index, guint8 iv[16])
 {
 	memset(iv, 0, 16);
-	memcpy(iv, d->salt, CM_SALT_LEN);
+	memcpy(iv, d->keys.salt, CM_SALT_LEN);
 	for (guint i = 0; i < 4; i++)
 		iv[4 + i] ^= buf[4 + i];
 	iv[10] ^= index >> 24;
@@ -162,7 +129,7 @@ static void gcm_iv(const Direction *d, const guint8 *buf, guint32 index, guint8 
 	iv[6] = iv[7] = 0;
 	write_be32(iv + 8, index);
 	for (guint i = 0; i < 12; i++)
-		iv[i] ^= d->salt[i];
+		iv[i] ^= d->keys.salt[i];
 }
 
 int kt_srtcp_protect(KtSrtcp *s, guint8 *buf, gsize len, gsize cap)
@@ -185,66 +152,29 @@ int kt_srtcp_protect(KtSrtcp *s, guint8 *buf, gsize len, gsize cap)
 		/* §9.1: header || ciphertext || tag || E + index; the header and the
 		 * E + index word are the additional authenticated data. */
 		gcm_iv(d, buf, st->index, iv);
-		if (EVP_EncryptInit_ex(d->cipher, NULL, NULL, NULL, iv) != 1 ||
-		    EVP_EncryptUpdate(d->cipher, NULL, &n, buf, HEADER_LEN) != 1 ||
-		    EVP_EncryptUpdate(d->cipher, NULL, &n, esrtcp, INDEX_LEN) != 1 ||
+		if (EVP_EncryptInit_ex(d->keys.cipher, NULL, NULL, NULL, iv) != 1 ||
+		    EVP_EncryptUpdate(d->keys.cipher, NULL, &n, buf, HEADER_LEN) != 1 ||
+		    EVP_EncryptUpdate(d->keys.cipher, NULL, &n, esrtcp, INDEX_LEN) != 1 ||
 		    (len > HEADER_LEN &&
-		     EVP_EncryptUpdate(d->cipher, buf + HEADER_LEN, &n, buf + HEADER_LEN,
+		     EVP_EncryptUpdate(d->keys.cipher, buf + HEADER_LEN, &n, buf + HEADER_LEN,
 		                       (int)(len - HEADER_LEN)) != 1) ||
-		    EVP_EncryptFinal_ex(d->cipher, buf + len, &n) != 1 ||
-		    EVP_CIPHER_CTX_ctrl(d->cipher, EVP_CTRL_GCM_GET_TAG, GCM_TAG_LEN, buf + len) !=
-		        1)
+		    EVP_EncryptFinal_ex(d->keys.cipher, buf + len, &n) != 1 ||
+		    EVP_CIPHER_CTX_ctrl(d->keys.cipher, EVP_CTRL_GCM_GET_TAG, GCM_TAG_LEN,
+		                        buf + len) != 1)
 			return KT_SRTP_ERR_OTHER;
 		memcpy(buf + len + GCM_TAG_LEN, esrtcp, INDEX_LEN);
 		return (int)(len + GCM_TAG_LEN + INDEX_LEN);
 	}
 	/* §3.4: header || ciphertext || E + index || tag over all of that. */
 	cm_iv(d, buf, st->index, iv);
-	if (EVP_EncryptInit_ex(d->cipher, NULL, NULL, NULL, iv) != 1 ||
-	    (len > HEADER_LEN && EVP_EncryptUpdate(d->cipher, buf + HEADER_LEN, &n,
+	if (EVP_EncryptInit_ex(d->keys.cipher, NULL, NULL, NULL, iv) != 1 ||
+	    (len > HEADER_LEN && EVP_EncryptUpdate(d->keys.cipher, buf + HEADER_LEN, &n,
 	                                           buf + HEADER_LEN, (int)(len - HEADER_LEN)) != 1))
 		return KT_SRTP_ERR_OTHER;
 	memcpy(buf + len, esrtcp, INDEX_LEN);
-	kt_srtp_hmac(&d->hmac, buf, len + INDEX_LEN, NULL, 0, tag);
+	kt_srtp_hmac(&d->keys.hmac, buf, len + INDEX_LEN, NULL, 0, tag);
 	memcpy(buf + len + INDEX_LEN, tag, KT_SRTP_CM_TAG_LEN);
 	return (int)(len + INDEX_LEN + KT_SRTP_CM_TAG_LEN);
-}
-
-/* Whether @index may be accepted for @st: newer than the newest, or inside the window and
- * not seen. */
-static gboolean replay_ok(const SsrcState *st, guint32 index)
-{
-	guint32 age;
-
-	if (!st->started || index > st->index)
-		return TRUE;
-	age = st->index - index;
-	if (age >= WINDOW)
-		return FALSE;
-	return !(st->seen[age / 64] >> (age % 64) & 1);
-}
-
-static void replay_add(SsrcState *st, guint32 index)
-{
-	guint32 age;
-
-	if (!st->started || index > st->index) {
-		guint32 shift = st->started ? index - st->index : WINDOW;
-
-		if (shift >= WINDOW) {
-			st->seen[0] = st->seen[1] = 0;
-		} else if (shift >= 64) {
-			st->seen[1] = st->seen[0] << (shift - 64);
-			st->seen[0] = 0;
-		} else if (shift > 0) {
-			st->seen[1] = st->seen[1] << shift | st->seen[0] >> (64 - shift);
-			st->seen[0] <<= shift;
-		}
-		st->index = index;
-		st->started = TRUE;
-	}
-	age = st->index - index;
-	st->seen[age / 64] |= G_GUINT64_CONSTANT(1) << (age % 64);
 }
 
 /* @esrtcp: the E + index word ending the packet; decryption stops before the tag, so it
@@ -261,14 +191,15 @@ static int unprotect_gcm(Direction *d, guint8 *buf, gsize len, guint32 esrtcp_wo
 	gcm_iv(d, buf, index, iv);
 	memcpy(tag, buf + body, GCM_TAG_LEN);
 	/* §9.3: unencrypted, the whole packet is additional data. */
-	if (EVP_DecryptInit_ex(d->cipher, NULL, NULL, NULL, iv) != 1 ||
-	    EVP_DecryptUpdate(d->cipher, NULL, &n, buf, encrypted ? HEADER_LEN : (int)body) != 1 ||
-	    EVP_DecryptUpdate(d->cipher, NULL, &n, esrtcp, INDEX_LEN) != 1 ||
+	if (EVP_DecryptInit_ex(d->keys.cipher, NULL, NULL, NULL, iv) != 1 ||
+	    EVP_DecryptUpdate(d->keys.cipher, NULL, &n, buf, encrypted ? HEADER_LEN : (int)body) !=
+	        1 ||
+	    EVP_DecryptUpdate(d->keys.cipher, NULL, &n, esrtcp, INDEX_LEN) != 1 ||
 	    (encrypted && body > HEADER_LEN &&
-	     EVP_DecryptUpdate(d->cipher, buf + HEADER_LEN, &n, buf + HEADER_LEN,
+	     EVP_DecryptUpdate(d->keys.cipher, buf + HEADER_LEN, &n, buf + HEADER_LEN,
 	                       (int)(body - HEADER_LEN)) != 1) ||
-	    EVP_CIPHER_CTX_ctrl(d->cipher, EVP_CTRL_GCM_SET_TAG, GCM_TAG_LEN, tag) != 1 ||
-	    EVP_DecryptFinal_ex(d->cipher, buf + body, &n) != 1)
+	    EVP_CIPHER_CTX_ctrl(d->keys.cipher, EVP_CTRL_GCM_SET_TAG, GCM_TAG_LEN, tag) != 1 ||
+	    EVP_DecryptFinal_ex(d->keys.cipher, buf + body, &n) != 1)
 		return KT_SRTP_ERR_AUTH;
 	return (int)body;
 }
@@ -280,13 +211,13 @@ static int unprotect_cm(Direction *d, guint8 *buf, gsize len, guint32 esrtcp_wor
 	guint8 iv[16], tag[SHA_DIGEST_LENGTH];
 	int n = 0;
 
-	kt_srtp_hmac(&d->hmac, buf, body + INDEX_LEN, NULL, 0, tag);
+	kt_srtp_hmac(&d->keys.hmac, buf, body + INDEX_LEN, NULL, 0, tag);
 	if (CRYPTO_memcmp(tag, buf + body + INDEX_LEN, KT_SRTP_CM_TAG_LEN) != 0)
 		return KT_SRTP_ERR_AUTH;
 	if ((esrtcp_word & E_FLAG) && body > HEADER_LEN) {
 		cm_iv(d, buf, index, iv);
-		if (EVP_EncryptInit_ex(d->cipher, NULL, NULL, NULL, iv) != 1 ||
-		    EVP_EncryptUpdate(d->cipher, buf + HEADER_LEN, &n, buf + HEADER_LEN,
+		if (EVP_EncryptInit_ex(d->keys.cipher, NULL, NULL, NULL, iv) != 1 ||
+		    EVP_EncryptUpdate(d->keys.cipher, buf + HEADER_LEN, &n, buf + HEADER_LEN,
 		                      (int)(body - HEADER_LEN)) != 1)
 			return KT_SRTP_ERR_OTHER;
 	}
@@ -312,7 +243,7 @@ int kt_srtcp_unprotect(KtSrtcp *s, guint8 *buf, gsize len)
 	/* A slot is taken only for a packet that authenticates: forged SSRCs must not
 	 * fill the table. */
 	st = ssrc_state(&s->rx, read_be32(buf + 4), FALSE);
-	if (st && !replay_ok(st, word & MAX_INDEX))
+	if (st && !kt_srtp_replay_check(&st->replay, st->seen, WINDOW_WORDS, word & MAX_INDEX))
 		return KT_SRTP_ERR_REPLAY;
 	if (s->gcm)
 		n = unprotect_gcm(&s->rx, buf, len, word, esrtcp);
@@ -324,6 +255,6 @@ int kt_srtcp_unprotect(KtSrtcp *s, guint8 *buf, gsize len)
 		st = ssrc_state(&s->rx, read_be32(buf + 4), TRUE);
 	if (!st)
 		return KT_SRTP_ERR_OTHER;
-	replay_add(st, word & MAX_INDEX);
+	kt_srtp_replay_add(&st->replay, st->seen, WINDOW_WORDS, word & MAX_INDEX);
 	return n;
 }

@@ -69,3 +69,46 @@ void kt_srtp_hmac(const KtSrtpHmac *h, const guint8 *a, gsize a_len, const guint
 	SHA1_Update(&sha, inner, sizeof inner);
 	SHA1_Final(out, &sha);
 }
+
+gboolean kt_srtp_session_init(KtSrtpSession *s, const KtSrtpKeys *keys, gboolean remote,
+                              gboolean rtcp, gboolean decrypt)
+{
+	gboolean gcm = keys->profile == KT_SRTP_PROFILE_AEAD_AES_128_GCM;
+	const guint8 *master = remote ? keys->remote_key : keys->local_key;
+	const guint8 *master_salt = remote ? keys->remote_salt : keys->local_salt;
+	guint8 key[16], auth[KT_SRTP_AUTH_KEY_LEN];
+	gboolean ok;
+
+	memset(s, 0, sizeof *s);
+	s->cipher = EVP_CIPHER_CTX_new();
+	ok = s->cipher &&
+	     kt_srtp_derive(master, master_salt, keys->salt_len,
+	                    rtcp ? KT_SRTP_LABEL_RTCP_ENCRYPTION : KT_SRTP_LABEL_RTP_ENCRYPTION,
+	                    key, sizeof key) &&
+	     kt_srtp_derive(master, master_salt, keys->salt_len,
+	                    rtcp ? KT_SRTP_LABEL_RTCP_SALT : KT_SRTP_LABEL_RTP_SALT, s->salt,
+	                    keys->salt_len) &&
+	     (gcm || kt_srtp_derive(master, master_salt, keys->salt_len,
+	                            rtcp ? KT_SRTP_LABEL_RTCP_AUTH : KT_SRTP_LABEL_RTP_AUTH, auth,
+	                            sizeof auth));
+	/* GCM checks its tag only on the decrypting side. */
+	if (ok)
+		ok =
+		    gcm && decrypt
+		        ? EVP_DecryptInit_ex(s->cipher, EVP_aes_128_gcm(), NULL, key, NULL) == 1
+		        : EVP_EncryptInit_ex(s->cipher, gcm ? EVP_aes_128_gcm() : EVP_aes_128_ctr(),
+		                             NULL, key, NULL) == 1;
+	if (ok && gcm)
+		ok = EVP_CIPHER_CTX_ctrl(s->cipher, EVP_CTRL_GCM_SET_IVLEN, 12, NULL) == 1;
+	if (ok && !gcm)
+		kt_srtp_hmac_init(&s->hmac, auth);
+	OPENSSL_cleanse(key, sizeof key);
+	OPENSSL_cleanse(auth, sizeof auth);
+	return ok;
+}
+
+void kt_srtp_session_clear(KtSrtpSession *s)
+{
+	EVP_CIPHER_CTX_free(s->cipher);
+	OPENSSL_cleanse(s, sizeof *s);
+}

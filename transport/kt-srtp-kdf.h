@@ -1,6 +1,7 @@
-/* What the OpenSSL SRTP paths (kt-srtp-send.c for RTP out, kt-srtcp.c for RTCP both ways)
- * share: the session keys derived from a master key (RFC 3711 §4.3.1, key derivation rate
- * 0) and HMAC-SHA1 states keyed once.
+/* What the OpenSSL SRTP paths (kt-srtp-send.c for RTP out, kt-srtp-recv.c for RTP in,
+ * kt-srtcp.c for RTCP both ways) share: the session keys derived from a master key
+ * (RFC 3711 §4.3.1, key derivation rate 0), set up once per direction as an EVP context,
+ * a session salt and HMAC-SHA1 states.
  *
  * Why precomputed SHA1 states: the EVP_MAC interface re-keys per call and OpenSSL 3.0's
  * EVP_MD_CTX_copy_ex allocates, both too slow for every packet.
@@ -9,6 +10,7 @@
 
 #define OPENSSL_SUPPRESS_DEPRECATED
 #include <glib.h>
+#include <openssl/evp.h>
 #include <openssl/sha.h>
 
 #include "kt-srtp.h"
@@ -47,3 +49,21 @@ void kt_srtp_hmac_init(KtSrtpHmac *h, const guint8 *auth_key);
  * @out. */
 void kt_srtp_hmac(const KtSrtpHmac *h, const guint8 *a, gsize a_len, const guint8 *b, gsize b_len,
                   guint8 out[SHA_DIGEST_LENGTH]);
+
+/* One direction's session (RTP or RTCP, in or out), set up once: the cipher keyed with the
+ * session key (AES-128-GCM with 12-byte IVs, decrypting for @decrypt; else AES-128-CTR,
+ * which decrypts by encrypting), the session salt (12 or 14 bytes used), and for AES-CM
+ * the HMAC states of the session's authentication key. */
+typedef struct {
+	EVP_CIPHER_CTX *cipher;
+	guint8 salt[14];
+	KtSrtpHmac hmac;
+} KtSrtpSession;
+
+/* From @keys' remote half when @remote, else its local half; @rtcp picks the SRTCP labels.
+ * @keys must be supported (kt_srtp_keys_supported). FALSE when OpenSSL fails; clear @s
+ * either way. */
+gboolean kt_srtp_session_init(KtSrtpSession *s, const KtSrtpKeys *keys, gboolean remote,
+                              gboolean rtcp, gboolean decrypt);
+/* Frees the cipher and wipes @s. */
+void kt_srtp_session_clear(KtSrtpSession *s);

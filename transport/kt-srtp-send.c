@@ -9,10 +9,7 @@
 #include <openssl/evp.h>
 #include <string.h>
 
-#define KEY_LEN 16
 #define CM_SALT_LEN 14
-#define GCM_SALT_LEN 12
-#define AUTH_KEY_LEN KT_SRTP_AUTH_KEY_LEN
 #define CM_TAG_LEN KT_SRTP_CM_TAG_LEN
 #define GCM_TAG_LEN 16
 #define RTP_HEADER_LEN 12
@@ -32,45 +29,21 @@ typedef struct {
 
 struct _KtSrtpSend {
 	KtSrtpProfile profile;
-	EVP_CIPHER_CTX *cipher; /* AES-128-GCM or AES-128-CTR, keyed with the session key */
-	guint8 salt[CM_SALT_LEN];
-	KtSrtpHmac hmac; /* AES-CM */
+	KtSrtpSession keys;
 	SsrcState ssrcs[SSRC_SLOTS];
 	guint n_ssrcs;
 };
 
 KtSrtpSend *kt_srtp_send_new(const KtSrtpKeys *keys, GError **error)
 {
-	gboolean gcm;
-	guint salt_len;
-	guint8 key[KEY_LEN], auth[AUTH_KEY_LEN];
 	KtSrtpSend *s;
-	gboolean ok;
 
 	g_return_val_if_fail(keys != NULL, NULL);
-	gcm = keys->profile == KT_SRTP_PROFILE_AEAD_AES_128_GCM;
-	salt_len = gcm ? GCM_SALT_LEN : CM_SALT_LEN;
 	if (!kt_srtp_keys_supported(keys, "SRTP", error))
 		return NULL;
 	s = g_new0(KtSrtpSend, 1);
 	s->profile = keys->profile;
-	s->cipher = EVP_CIPHER_CTX_new();
-	ok = s->cipher &&
-	     kt_srtp_derive(keys->local_key, keys->local_salt, salt_len,
-	                    KT_SRTP_LABEL_RTP_ENCRYPTION, key, KEY_LEN) &&
-	     kt_srtp_derive(keys->local_key, keys->local_salt, salt_len, KT_SRTP_LABEL_RTP_SALT,
-	                    s->salt, salt_len) &&
-	     (gcm || kt_srtp_derive(keys->local_key, keys->local_salt, salt_len,
-	                            KT_SRTP_LABEL_RTP_AUTH, auth, AUTH_KEY_LEN)) &&
-	     EVP_EncryptInit_ex(s->cipher, gcm ? EVP_aes_128_gcm() : EVP_aes_128_ctr(), NULL, key,
-	                        NULL) == 1;
-	if (ok && gcm)
-		ok = EVP_CIPHER_CTX_ctrl(s->cipher, EVP_CTRL_GCM_SET_IVLEN, 12, NULL) == 1;
-	if (ok && !gcm)
-		kt_srtp_hmac_init(&s->hmac, auth);
-	OPENSSL_cleanse(key, sizeof key);
-	OPENSSL_cleanse(auth, sizeof auth);
-	if (!ok) {
+	if (!kt_srtp_session_init(&s->keys, keys, FALSE, FALSE, FALSE)) {
 		g_set_error(error, KT_SRTP_ERROR, KT_SRTP_ERROR_FAILED,
 		            "OpenSSL could not set up the SRTP sending keys");
 		kt_srtp_send_free(s);
@@ -83,7 +56,7 @@ void kt_srtp_send_free(KtSrtpSend *s)
 {
 	if (s == NULL)
 		return;
-	EVP_CIPHER_CTX_free(s->cipher);
+	kt_srtp_session_clear(&s->keys);
 	OPENSSL_cleanse(s, sizeof *s);
 	g_free(s);
 }
@@ -155,13 +128,13 @@ static int protect_gcm(KtSrtpSend *s, guint8 *buf, gsize hlen, gsize len, guint3
 	iv[10] = seq >> 8;
 	iv[11] = seq;
 	for (guint i = 0; i < sizeof iv; i++)
-		iv[i] ^= s->salt[i];
-	if (EVP_EncryptInit_ex(s->cipher, NULL, NULL, NULL, iv) != 1 ||
-	    EVP_EncryptUpdate(s->cipher, NULL, &n, buf, (int)hlen) != 1 ||
-	    (len > hlen &&
-	     EVP_EncryptUpdate(s->cipher, buf + hlen, &n, buf + hlen, (int)(len - hlen)) != 1) ||
-	    EVP_EncryptFinal_ex(s->cipher, buf + len, &n) != 1 ||
-	    EVP_CIPHER_CTX_ctrl(s->cipher, EVP_CTRL_GCM_GET_TAG, GCM_TAG_LEN, buf + len) != 1)
+		iv[i] ^= s->keys.salt[i];
+	if (EVP_EncryptInit_ex(s->keys.cipher, NULL, NULL, NULL, iv) != 1 ||
+	    EVP_EncryptUpdate(s->keys.cipher, NULL, &n, buf, (int)hlen) != 1 ||
+	    (len > hlen && EVP_EncryptUpdate(s->keys.cipher, buf + hlen, &n, buf + hlen,
+	                                     (int)(len - hlen)) != 1) ||
+	    EVP_EncryptFinal_ex(s->keys.cipher, buf + len, &n) != 1 ||
+	    EVP_CIPHER_CTX_ctrl(s->keys.cipher, EVP_CTRL_GCM_GET_TAG, GCM_TAG_LEN, buf + len) != 1)
 		return KT_SRTP_ERR_OTHER;
 	return (int)len + GCM_TAG_LEN;
 }
@@ -172,7 +145,7 @@ static int protect_cm(KtSrtpSend *s, guint8 *buf, gsize hlen, gsize len, guint32
 	int n = 0;
 
 	/* RFC 3711 §4.1.1: (salt * 2^16) XOR (SSRC * 2^64) XOR (index * 2^16). */
-	memcpy(iv, s->salt, CM_SALT_LEN);
+	memcpy(iv, s->keys.salt, CM_SALT_LEN);
 	for (guint i = 0; i < 4; i++)
 		iv[4 + i] ^= buf[8 + i];
 	iv[8] ^= roc >> 24;
@@ -181,16 +154,16 @@ static int protect_cm(KtSrtpSend *s, guint8 *buf, gsize hlen, gsize len, guint32
 	iv[11] ^= roc;
 	iv[12] ^= seq >> 8;
 	iv[13] ^= seq;
-	if (EVP_EncryptInit_ex(s->cipher, NULL, NULL, NULL, iv) != 1 ||
+	if (EVP_EncryptInit_ex(s->keys.cipher, NULL, NULL, NULL, iv) != 1 ||
 	    (len > hlen &&
-	     EVP_EncryptUpdate(s->cipher, buf + hlen, &n, buf + hlen, (int)(len - hlen)) != 1))
+	     EVP_EncryptUpdate(s->keys.cipher, buf + hlen, &n, buf + hlen, (int)(len - hlen)) != 1))
 		return KT_SRTP_ERR_OTHER;
 	/* §4.2: HMAC-SHA1 over the packet and the ROC, 80 bits of it appended. */
 	r[0] = roc >> 24;
 	r[1] = roc >> 16;
 	r[2] = roc >> 8;
 	r[3] = roc;
-	kt_srtp_hmac(&s->hmac, buf, len, r, sizeof r, tag);
+	kt_srtp_hmac(&s->keys.hmac, buf, len, r, sizeof r, tag);
 	memcpy(buf + len, tag, CM_TAG_LEN);
 	return (int)len + CM_TAG_LEN;
 }

@@ -6,8 +6,7 @@
  * packet only sets an IV. The output is the same bytes libsrtp writes for the same keys
  * (tests/unit/test-srtp-send.c checks it, and the receivers decrypt with libsrtp).
  *
- * Only RTP protection lives here: SRTCP (a few packets a second) and everything inbound stay
- * with libsrtp (kt-srtp.c).
+ * Only outgoing RTP lives here: incoming RTP is kt-srtp-recv.c's, RTCP kt-srtcp.c's.
  *
  * Ownership: kt_srtp_send_new() allocates everything (the EVP contexts and a table of 1024
  * SSRCs' rollover counters); the caller frees it with kt_srtp_send_free(). Buffers stay the

@@ -1,12 +1,14 @@
-/* SRTP/SRTCP protection of one peer's media (RFC 3711; AES-GCM per RFC 7714), keyed from the
- * DTLS-SRTP exporter (RFC 5764 §4.2, see kt-dtls.h). Incoming RTP goes through libsrtp2;
- * outgoing RTP (kt-srtp-send.h) and RTCP both ways (kt-srtcp.h) through OpenSSL EVP
- * contexts, as libsrtp2 as Debian builds it allocates in NSS on every packet.
+/* SRTP/SRTCP protection of one peer's media (RFC 3711, AES-GCM per RFC 7714), keyed from the
+ * DTLS-SRTP exporter (RFC 5764 §4.2, see kt-dtls.h): RTP out (kt-srtp-send.h), RTP in
+ * (kt-srtp-recv.h) and RTCP both ways (kt-srtcp.h) on OpenSSL EVP contexts keyed once.
+ * Why not libsrtp2: as Debian builds it, it runs its ciphers through NSS, which sets up a
+ * cipher context and allocates on every packet. The unit tests check every path byte for
+ * byte against libsrtp2, which stays the reference.
  *
  * Ownership: kt_srtp_new() returns a KtSrtp the caller frees with kt_srtp_free(). Packet
  * buffers stay the caller's; protect/unprotect work in place.
- * Threads: kt_srtp_init() from any thread. A KtSrtp belongs to the media worker that owns the
- * peer: create, use and free it there only (libsrtp sessions are not thread-safe). */
+ * Threads: a KtSrtp belongs to the media worker that owns the peer: create, use and free it
+ * there only. */
 #pragma once
 
 #include <glib.h>
@@ -39,7 +41,7 @@ GQuark kt_srtp_error_quark(void);
 
 typedef enum {
 	KT_SRTP_ERROR_INVALID, /* unknown profile or key/salt length that does not match it */
-	KT_SRTP_ERROR_FAILED   /* libsrtp refused the keys or could not allocate */
+	KT_SRTP_ERROR_FAILED   /* OpenSSL refused the keys */
 } KtSrtpError;
 
 /* Negative results of the packet functions. */
@@ -47,11 +49,8 @@ typedef enum {
 	KT_SRTP_ERR_PARAM = -1,  /* too short, too long, or not enough room for the trailer */
 	KT_SRTP_ERR_AUTH = -2,   /* authentication tag did not verify: tampered or wrong key */
 	KT_SRTP_ERR_REPLAY = -3, /* already seen, or older than the replay window */
-	KT_SRTP_ERR_OTHER = -4,  /* any other libsrtp failure */
+	KT_SRTP_ERR_OTHER = -4,  /* an SSRC table is full, or OpenSSL failed */
 } KtSrtpStatus;
-
-/* Initialises libsrtp once per process. Any thread; kt_srtp_new() calls it too. */
-void kt_srtp_init(void);
 
 typedef struct _KtSrtp KtSrtp;
 
@@ -61,13 +60,10 @@ typedef struct _KtSrtp KtSrtp;
 KtSrtp *kt_srtp_new(const KtSrtpKeys *keys, GError **error);
 void kt_srtp_free(KtSrtp *s);
 
-/* Packet path (media worker; nothing logged; no allocation except in incoming RTP:
- * libsrtp's per-SSRC context the first time an SSRC is seen, and what NSS allocates inside
- * libsrtp on every call, one packet per N forwarded). Protect works in place on @len bytes of @buf
- * whose capacity is @cap (at least @len + KT_SRTP_MAX_TRAILER) and returns the new length;
- * unprotect works in place and returns the plaintext length. Both return a negative
- * KtSrtpStatus on failure. Buffers should be 4-byte aligned: libsrtp reads headers by 32-bit
- * words. */
+/* Packet path (media worker; nothing logged, nothing allocated). Protect works in place on
+ * @len bytes of @buf whose capacity is @cap (at least @len + KT_SRTP_MAX_TRAILER) and
+ * returns the new length; unprotect works in place and returns the plaintext length. Both
+ * return a negative KtSrtpStatus on failure. */
 int kt_srtp_protect_rtp(KtSrtp *s, guint8 *buf, gsize len, gsize cap);
 int kt_srtp_unprotect_rtp(KtSrtp *s, guint8 *buf, gsize len);
 int kt_srtp_protect_rtcp(KtSrtp *s, guint8 *buf, gsize len, gsize cap);

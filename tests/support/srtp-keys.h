@@ -1,5 +1,6 @@
-/* SRTP master keys for the SRTP unit tests (test-srtp-send, test-srtcp): random ones of a
- * profile, the other side's view of them, and a libsrtp2 session for them. Header-only. */
+/* For the SRTP unit tests (test-srtp-send, test-srtp-recv, test-srtcp): random master keys
+ * of a profile, the other side's view of them, a libsrtp2 session for them, and RTP packets
+ * of several shapes. Header-only. */
 #pragma once
 
 #include <srtp2/srtp.h>
@@ -62,4 +63,42 @@ static inline srtp_t test_libsrtp_session(const KtSrtpKeys *k, const guint8 *key
 	policy.allow_repeat_tx = direction == ssrc_any_outbound; /* the SFU resends on NACK */
 	g_assert_cmpint(srtp_create(&session, &policy), ==, srtp_err_status_ok);
 	return session;
+}
+
+/* An RTP packet of @payload bytes into @buf (4-byte aligned): @shape picks CSRCs, a
+ * one-byte-header extension and padding. Returns its length. */
+static inline gsize test_srtp_rtp_packet(guint8 *buf, guint32 ssrc, guint16 seq, guint shape,
+                                         gsize payload)
+{
+	gsize n = 12;
+	guint cc = shape % 3 == 1 ? 2 : 0;
+	gboolean ext = shape % 2 == 1, pad = shape % 5 == 4;
+
+	buf[0] = (guint8)(0x80 | (ext ? 0x10 : 0) | (pad ? 0x20 : 0) | cc);
+	buf[1] = (guint8)(96 | (shape % 7 == 0 ? 0x80 : 0));
+	buf[2] = seq >> 8;
+	buf[3] = (guint8)seq;
+	for (guint i = 0; i < 4; i++)
+		buf[4 + i] = (guint8)(seq * 3000u >> (24 - 8 * i));
+	buf[8] = ssrc >> 24;
+	buf[9] = ssrc >> 16;
+	buf[10] = ssrc >> 8;
+	buf[11] = (guint8)ssrc;
+	for (guint i = 0; i < cc * 4; i++)
+		buf[n++] = (guint8)(0xC0 + i);
+	if (ext) {
+		const guint8 block[12] = {0xBE, 0xDE, 0x00, 0x02, 0x10, 0xAB,
+		                          0x31, 0x01, 0x02, 0,    0,    0};
+
+		memcpy(buf + n, block, sizeof block);
+		n += sizeof block;
+	}
+	for (gsize i = 0; i < payload; i++)
+		buf[n++] = (guint8)(i * 7 + seq);
+	if (pad) {
+		buf[n++] = 0;
+		buf[n++] = 0;
+		buf[n++] = 3;
+	}
+	return n;
 }

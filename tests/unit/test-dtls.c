@@ -781,7 +781,6 @@ static void test_srtp_packets(void)
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
-	kt_srtp_init();
 	g_test_add_func("/cert/generate", test_cert_generate);
 	g_test_add_func("/cert/invalid", test_cert_invalid);
 	g_test_add_func("/cert/pem", test_cert_pem);

@@ -29,43 +29,6 @@ static KtSrtp *receiver_for(const KtSrtpKeys *k)
 	return s;
 }
 
-/* An RTP packet of @payload bytes into @buf (4-byte aligned): @shape picks CSRCs, a
- * one-byte-header extension and padding. Returns its length. */
-static gsize make_packet(guint8 *buf, guint32 ssrc, guint16 seq, guint shape, gsize payload)
-{
-	gsize n = 12;
-	guint cc = shape % 3 == 1 ? 2 : 0;
-	gboolean ext = shape % 2 == 1, pad = shape % 5 == 4;
-
-	buf[0] = (guint8)(0x80 | (ext ? 0x10 : 0) | (pad ? 0x20 : 0) | cc);
-	buf[1] = (guint8)(96 | (shape % 7 == 0 ? 0x80 : 0));
-	buf[2] = seq >> 8;
-	buf[3] = (guint8)seq;
-	for (guint i = 0; i < 4; i++)
-		buf[4 + i] = (guint8)(seq * 3000u >> (24 - 8 * i));
-	buf[8] = ssrc >> 24;
-	buf[9] = ssrc >> 16;
-	buf[10] = ssrc >> 8;
-	buf[11] = (guint8)ssrc;
-	for (guint i = 0; i < cc * 4; i++)
-		buf[n++] = (guint8)(0xC0 + i);
-	if (ext) {
-		const guint8 block[12] = {0xBE, 0xDE, 0x00, 0x02, 0x10, 0xAB,
-		                          0x31, 0x01, 0x02, 0,    0,    0};
-
-		memcpy(buf + n, block, sizeof block);
-		n += sizeof block;
-	}
-	for (gsize i = 0; i < payload; i++)
-		buf[n++] = (guint8)(i * 7 + seq);
-	if (pad) {
-		buf[n++] = 0;
-		buf[n++] = 0;
-		buf[n++] = 3;
-	}
-	return n;
-}
-
 static void check_profile(KtSrtpProfile profile)
 {
 	KtSrtpKeys k;
@@ -94,7 +57,7 @@ static void check_profile(KtSrtpProfile profile)
 		/* Every 50th packet a retransmission of one sent 20 packets ago. */
 		if (i % 50 == 49 && i > 100)
 			sq = (guint16)(seq[which] - 21);
-		len = make_packet(a, ssrcs[which], sq, i, payload);
+		len = test_srtp_rtp_packet(a, ssrcs[which], sq, i, payload);
 		memcpy(b, a, len);
 		n_ours = kt_srtp_send_rtp(ours, a, len, sizeof words_a);
 		n_theirs = (int)len;
@@ -139,7 +102,7 @@ static void test_bad_input(void)
 	test_srtp_random_keys(&k, KT_SRTP_PROFILE_AEAD_AES_128_GCM);
 	s = kt_srtp_send_new(&k, &error);
 	g_assert_no_error(error);
-	len = make_packet(p, 1, 1, 1, 100);
+	len = test_srtp_rtp_packet(p, 1, 1, 1, 100);
 	g_assert_cmpint(kt_srtp_send_rtp(s, p, 11, sizeof words), ==, KT_SRTP_ERR_PARAM);
 	g_assert_cmpint(kt_srtp_send_rtp(s, p, len, len + 4), ==, KT_SRTP_ERR_PARAM);
 	g_assert_cmpint(kt_srtp_send_rtp(s, NULL, len, sizeof words), ==, KT_SRTP_ERR_PARAM);
@@ -147,15 +110,15 @@ static void test_bad_input(void)
 	p[0] = 0x40; /* version 1 */
 	g_assert_cmpint(kt_srtp_send_rtp(s, p, len, sizeof words), ==, KT_SRTP_ERR_PARAM);
 	/* An extension block whose length runs past the packet. */
-	len = make_packet(p, 1, 2, 1, 0);
+	len = test_srtp_rtp_packet(p, 1, 2, 1, 0);
 	p[12 + 8 + 2] = 0x40;
 	g_assert_cmpint(kt_srtp_send_rtp(s, p, len, sizeof words), ==, KT_SRTP_ERR_PARAM);
 	/* The extension bit with no room for the block's head. */
-	make_packet(p, 1, 3, 0, 0);
+	test_srtp_rtp_packet(p, 1, 3, 0, 0);
 	p[0] |= 0x10;
 	g_assert_cmpint(kt_srtp_send_rtp(s, p, 12, sizeof words), ==, KT_SRTP_ERR_PARAM);
 	/* Still works after all that. */
-	len = make_packet(p, 1, 4, 2, 50);
+	len = test_srtp_rtp_packet(p, 1, 4, 2, 50);
 	g_assert_cmpint(kt_srtp_send_rtp(s, p, len, sizeof words), ==, (int)len + 16);
 	kt_srtp_send_free(s);
 	kt_srtp_send_free(NULL);
@@ -184,7 +147,7 @@ static void test_ssrc_table_full(void)
 	s = kt_srtp_send_new(&k, NULL);
 	g_assert_nonnull(s);
 	for (guint32 ssrc = 1; ssrc <= 2000; ssrc++) {
-		len = make_packet(p, ssrc, 1, 0, 20);
+		len = test_srtp_rtp_packet(p, ssrc, 1, 0, 20);
 		last = kt_srtp_send_rtp(s, p, len, sizeof words);
 		if (last > 0)
 			ok++;
@@ -194,7 +157,7 @@ static void test_ssrc_table_full(void)
 	g_test_message("%u SSRCs kept before the table was full", ok);
 	g_assert_cmpuint(ok, >=, 512);
 	g_assert_cmpint(last, ==, KT_SRTP_ERR_OTHER);
-	len = make_packet(p, 1, 2, 0, 20);
+	len = test_srtp_rtp_packet(p, 1, 2, 0, 20);
 	g_assert_cmpint(kt_srtp_send_rtp(s, p, len, sizeof words), ==, (int)len + 10);
 	kt_srtp_send_free(s);
 }
@@ -202,7 +165,7 @@ static void test_ssrc_table_full(void)
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
-	kt_srtp_init();
+	srtp_init(); /* the libsrtp2 reference */
 	g_test_add_func("/srtp-send/gcm-matches-libsrtp", test_gcm_matches_libsrtp);
 	g_test_add_func("/srtp-send/cm-matches-libsrtp", test_cm_matches_libsrtp);
 	g_test_add_func("/srtp-send/bad-input", test_bad_input);

@@ -16,7 +16,7 @@
 # part of the capture) and tests/e2e/node_modules. KT_SEEDS=DIR reuses a capture.
 set -eu
 
-targets="rtp rtpext payload rtcp dtls sdp signal token http lessons recordings seqstate"
+targets="rtp rtpext payload rtcp srtp dtls sdp signal token http lessons recordings seqstate"
 work=$(mktemp -d /tmp/kt-seeds-XXXXXX)
 cap=${KT_SEEDS:-$work/capture}
 if [ -z "${KT_SEEDS:-}" ]; then

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Hand-made seed inputs for what a Chromium capture (chromium-seeds.mjs) does not hold:
-PLI and FIR (a Chromium receiver sent none on 5 % loss), two-byte-form header extensions,
+the clear RTP and RTCP packets of srtp, PLI and FIR (a Chromium receiver sent none on 5 % loss), two-byte-form header extensions,
 padding, the text inputs of the token, http and recordings targets, and the stream
 scripts of seqstate (records: op, sequence step, time step, size, timestamp step). Formats as
 Chromium sends them (RFC 4585 §6.3.1 PLI, RFC 5104 §4.3.1 FIR, RFC 8285 §4.3).
@@ -42,6 +42,8 @@ def main():
     for p in (pli, fir, rr + pli, rr + fir, rr + pli + fir):
         put(out, "rtcp", p)
         put(out, "rtp", p)
+        for mode in (2, 3):  # srtp: RTCP, AES-CM then AES-GCM
+            put(out, "srtp", bytes([mode]) + p)
     # One-byte form with abs-send-time (2), TWCC (3), mid (4), rid (10); two-byte form.
     one = bytes([0x22, 1, 2, 3, 0x31, 0, 9, 0x40, ord("0"), 0xA0, ord("h")])
     two = bytes([3, 2, 0, 9, 4, 1, ord("1"), 200, 0])
@@ -49,6 +51,8 @@ def main():
         for p in (rtp(96, seq, one), rtp(96, seq, two, 0x1000), rtp(96, seq, one, pad=4)):
             put(out, "rtp", p)
             put(out, "payload", bytes([111]) + p)
+            for mode in (0, 1):  # srtp: RTP, AES-CM then AES-GCM
+                put(out, "srtp", bytes([mode]) + p)
     put(out, "rtpext", b"".join(struct.pack("!BH", 5 if s % 8 else 100, len(p)) + p
                                  for s in range(16) for p in [rtp(96, s, one)]))
     tokens = ["v1.maths-3a.classroom.1795549599.wy5YsQKc6bRzZ1Jx2iN0Yb2I5uC0bC6Ktq2sA3l8YbQ",
