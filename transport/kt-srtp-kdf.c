@@ -112,3 +112,35 @@ void kt_srtp_session_clear(KtSrtpSession *s)
 	EVP_CIPHER_CTX_free(s->cipher);
 	OPENSSL_cleanse(s, sizeof *s);
 }
+
+void kt_srtp_rtp_iv_gcm(const KtSrtpSession *s, const guint8 *rtp, guint32 roc, guint16 seq,
+                        guint8 iv[12])
+{
+	/* 00 00 || SSRC || ROC || SEQ, XOR the session salt. */
+	iv[0] = iv[1] = 0;
+	memcpy(iv + 2, rtp + 8, 4);
+	iv[6] = roc >> 24;
+	iv[7] = roc >> 16;
+	iv[8] = roc >> 8;
+	iv[9] = roc;
+	iv[10] = seq >> 8;
+	iv[11] = seq;
+	for (guint i = 0; i < 12; i++)
+		iv[i] ^= s->salt[i];
+}
+
+void kt_srtp_rtp_iv_cm(const KtSrtpSession *s, const guint8 *rtp, guint32 roc, guint16 seq,
+                       guint8 iv[16])
+{
+	/* (salt * 2^16) XOR (SSRC * 2^64) XOR (index * 2^16). */
+	memcpy(iv, s->salt, 14);
+	iv[14] = iv[15] = 0;
+	for (guint i = 0; i < 4; i++)
+		iv[4 + i] ^= rtp[8 + i];
+	iv[8] ^= roc >> 24;
+	iv[9] ^= roc >> 16;
+	iv[10] ^= roc >> 8;
+	iv[11] ^= roc;
+	iv[12] ^= seq >> 8;
+	iv[13] ^= seq;
+}

@@ -1,7 +1,7 @@
 /* What the OpenSSL SRTP paths (kt-srtp-send.c for RTP out, kt-srtp-recv.c for RTP in,
  * kt-srtcp.c for RTCP both ways) share: the session keys derived from a master key
  * (RFC 3711 §4.3.1, key derivation rate 0), set up once per direction as an EVP context,
- * a session salt and HMAC-SHA1 states.
+ * a session salt and HMAC-SHA1 states, and the RTP IVs both RTP sides build from them.
  *
  * Why precomputed SHA1 states: the EVP_MAC interface re-keys per call and OpenSSL 3.0's
  * EVP_MD_CTX_copy_ex allocates, both too slow for every packet.
@@ -67,3 +67,11 @@ gboolean kt_srtp_session_init(KtSrtpSession *s, const KtSrtpKeys *keys, gboolean
                               gboolean rtcp, gboolean decrypt);
 /* Frees the cipher and wipes @s. */
 void kt_srtp_session_clear(KtSrtpSession *s);
+
+/* The IV of the RTP packet whose header starts at @rtp (its SSRC is read from it), with
+ * rollover counter @roc and sequence number @seq: AEAD_AES_128_GCM's 12 bytes (RFC 7714
+ * §8.1) or AES-CM's 16 (RFC 3711 §4.1.1). The same on both sides. */
+void kt_srtp_rtp_iv_gcm(const KtSrtpSession *s, const guint8 *rtp, guint32 roc, guint16 seq,
+                        guint8 iv[12]);
+void kt_srtp_rtp_iv_cm(const KtSrtpSession *s, const guint8 *rtp, guint32 roc, guint16 seq,
+                       guint8 iv[16]);

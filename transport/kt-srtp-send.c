@@ -9,7 +9,6 @@
 #include <openssl/evp.h>
 #include <string.h>
 
-#define CM_SALT_LEN 14
 #define CM_TAG_LEN KT_SRTP_CM_TAG_LEN
 #define GCM_TAG_LEN 16
 #define RTP_HEADER_LEN 12
@@ -118,17 +117,7 @@ static int protect_gcm(KtSrtpSend *s, guint8 *buf, gsize hlen, gsize len, guint3
 	guint8 iv[12];
 	int n = 0;
 
-	/* RFC 7714 §8.1: 00 00 || SSRC || ROC || SEQ, XOR the session salt. */
-	iv[0] = iv[1] = 0;
-	memcpy(iv + 2, buf + 8, 4);
-	iv[6] = roc >> 24;
-	iv[7] = roc >> 16;
-	iv[8] = roc >> 8;
-	iv[9] = roc;
-	iv[10] = seq >> 8;
-	iv[11] = seq;
-	for (guint i = 0; i < sizeof iv; i++)
-		iv[i] ^= s->keys.salt[i];
+	kt_srtp_rtp_iv_gcm(&s->keys, buf, roc, seq, iv);
 	if (EVP_EncryptInit_ex(s->keys.cipher, NULL, NULL, NULL, iv) != 1 ||
 	    EVP_EncryptUpdate(s->keys.cipher, NULL, &n, buf, (int)hlen) != 1 ||
 	    (len > hlen && EVP_EncryptUpdate(s->keys.cipher, buf + hlen, &n, buf + hlen,
@@ -141,19 +130,10 @@ static int protect_gcm(KtSrtpSend *s, guint8 *buf, gsize hlen, gsize len, guint3
 
 static int protect_cm(KtSrtpSend *s, guint8 *buf, gsize hlen, gsize len, guint32 roc, guint16 seq)
 {
-	guint8 iv[16] = {0}, r[4], tag[SHA_DIGEST_LENGTH];
+	guint8 iv[16], r[4], tag[SHA_DIGEST_LENGTH];
 	int n = 0;
 
-	/* RFC 3711 §4.1.1: (salt * 2^16) XOR (SSRC * 2^64) XOR (index * 2^16). */
-	memcpy(iv, s->keys.salt, CM_SALT_LEN);
-	for (guint i = 0; i < 4; i++)
-		iv[4 + i] ^= buf[8 + i];
-	iv[8] ^= roc >> 24;
-	iv[9] ^= roc >> 16;
-	iv[10] ^= roc >> 8;
-	iv[11] ^= roc;
-	iv[12] ^= seq >> 8;
-	iv[13] ^= seq;
+	kt_srtp_rtp_iv_cm(&s->keys, buf, roc, seq, iv);
 	if (EVP_EncryptInit_ex(s->keys.cipher, NULL, NULL, NULL, iv) != 1 ||
 	    (len > hlen &&
 	     EVP_EncryptUpdate(s->keys.cipher, buf + hlen, &n, buf + hlen, (int)(len - hlen)) != 1))
