@@ -193,13 +193,14 @@ gboolean kt_peer_setup_on_worker(gpointer data)
 	const KtPeerConfig *cfg = &call->config;
 	NiceAgent *agent;
 
-	/* The agent's own timers go to the worker's ICE context, walked only
-	 * when one is due (kt-worker.h); its sockets are read on the worker's
-	 * context (below) until the peer's epoll watch takes them. Consent
-	 * freshness is Ketang's own (kt-peer-consent.c): libnice's gave up on a
-	 * lossy link when two of its requests were lost. */
-	agent = nice_agent_new_full(kt_worker_get_ice_context(cfg->worker),
-	                            NICE_COMPATIBILITY_RFC5245, NICE_AGENT_OPTION_NONE);
+	/* The agent's own timers go to one of the worker's ICE contexts,
+	 * walked only when one of its timers is due (kt-worker.h); its sockets
+	 * are read on the worker's context (below) until the peer's epoll watch
+	 * takes them. Consent freshness is Ketang's own (kt-peer-consent.c):
+	 * libnice's gave up on a lossy link when two of its requests were lost. */
+	peer->ice_context = kt_worker_take_ice_context(cfg->worker);
+	agent = nice_agent_new_full(peer->ice_context, NICE_COMPATIBILITY_RFC5245,
+	                            NICE_AGENT_OPTION_NONE);
 	/* No UPnP: it would talk to routers on its own. */
 	g_object_set(agent, "controlling-mode", cfg->controlling, "upnp", FALSE, "ice-tcp",
 	             cfg->ice_tcp, NULL);

@@ -39,6 +39,7 @@ struct _KtPeer {
 
 	/* Worker only. */
 	NiceAgent *agent;
+	GMainContext *ice_context; /* the agent's (kt_worker_take_ice_context), borrowed */
 	guint stream_id;
 	KtDtls *dtls;
 	KtSrtp *srtp;

@@ -400,6 +400,10 @@ static void teardown_worker_side(KtPeer *peer)
 		g_signal_handlers_disconnect_by_data(agent, peer);
 		peer->agent = NULL;
 		nice_agent_close_async(agent, agent_closed, peer);
+		/* Its room goes to the next agent; what it still has there
+		 * (the close above) runs on. */
+		kt_worker_return_ice_context(peer->worker, peer->ice_context);
+		peer->ice_context = NULL;
 	} else {
 		kt_peer_unref(peer);
 	}

@@ -1,7 +1,7 @@
 /* Media worker threads: one GMainContext + GMainLoop per thread, one epoll
  * set per thread for the sockets of connected peers (kt_worker_watch), one
- * batch of outgoing datagrams (kt_worker_send), the ICE context pumped from
- * one source (kt_worker_get_ice_context) and one timer for every peer's
+ * batch of outgoing datagrams (kt_worker_send), the ICE contexts pumped from
+ * one source (kt_worker_take_ice_context) and one timer for every peer's
  * housekeeping (kt_worker_tick_add). */
 #include "kt-worker.h"
 
@@ -188,9 +188,17 @@ static gboolean sources_init(KtWorker *w, GError **error)
 	w->watches = g_source_new(&watches_funcs, sizeof(WatchSource));
 	((WatchSource *)w->watches)->worker = w;
 	g_source_add_unix_fd(w->watches, w->epfd, G_IO_IN);
+	/* GLib blocks a source without this while it is dispatched: it takes
+	 * the source's fds out of the context's poll set and puts them back
+	 * after, and each one put back writes the context's wake-up eventfd,
+	 * so the next poll returns at once for nothing. For the epoll set
+	 * that was two system calls and an idle round of the loop for every
+	 * datagram received. Nothing iterates a worker's context from inside
+	 * one of its callbacks, so the dispatch never recurses. */
+	g_source_set_can_recurse(w->watches, TRUE);
 	g_source_attach(w->watches, w->context);
 	sends_init(w);
-	w->ice = kt_context_pump_new(w->context);
+	w->ice = kt_context_pump_new(w->context, KT_WORKER_AGENTS_PER_ICE_CONTEXT);
 	w->ticks = g_ptr_array_new_with_free_func(g_free);
 	w->tick_timer = g_timeout_source_new(KT_WORKER_TICK_MS);
 	g_source_set_callback(w->tick_timer, on_tick, w, NULL);
@@ -421,9 +429,19 @@ guint kt_worker_get_watch_count(KtWorker *worker)
 	return (guint)g_atomic_int_get(&worker->n_watches);
 }
 
-GMainContext *kt_worker_get_ice_context(KtWorker *worker)
+GMainContext *kt_worker_take_ice_context(KtWorker *worker)
 {
-	return kt_context_pump_get_inner(worker->ice);
+	return kt_context_pump_take_inner(worker->ice);
+}
+
+void kt_worker_return_ice_context(KtWorker *worker, GMainContext *context)
+{
+	kt_context_pump_return_inner(worker->ice, context);
+}
+
+guint kt_worker_get_ice_contexts(KtWorker *worker)
+{
+	return kt_context_pump_get_n_inner(worker->ice);
 }
 
 guint64 kt_worker_get_ice_runs(KtWorker *worker)

@@ -66,15 +66,21 @@ void kt_worker_unwatch(KtWorkerWatch *watch);
  * on the worker's thread (when a STUN message waits) has libnice read them.
  * Any thread; iterate it on the worker only. */
 GMainContext *kt_worker_get_stun_context(KtWorker *worker);
-/* The context @worker's libnice agents are created on: a context of their
- * own, run from one source of the worker's context (kt-context-pump.h), so
- * their timers (two per agent) are walked when one is due rather than on
- * every wake-up of the worker. Borrowed. Any thread; its sources run on the
- * worker. */
-GMainContext *kt_worker_get_ice_context(KtWorker *worker);
-/* Times @worker ran its ICE context (each a walk over its agents' timers).
- * Worker thread. */
+/* 16: a walk of a few dozen sources when one timer fires, and 13 contexts
+ * for 200 agents, whose deadlines the pump compares on each of its runs. */
+#define KT_WORKER_AGENTS_PER_ICE_CONTEXT 16
+/* A context for one more of @worker's libnice agents to be created on:
+ * one of several of its own, each for at most KT_WORKER_AGENTS_PER_ICE_CONTEXT
+ * agents, run from one source of the worker's context (kt-context-pump.h).
+ * So their timers (two per agent) are walked only when one is due, and then
+ * only that context's few dozen. Borrowed; give it back with
+ * kt_worker_return_ice_context() when the agent goes. Worker thread. */
+GMainContext *kt_worker_take_ice_context(KtWorker *worker);
+void kt_worker_return_ice_context(KtWorker *worker, GMainContext *context);
+/* Times @worker ran one of its ICE contexts (each a walk over its agents'
+ * timers), and how many ICE contexts it has made. Worker thread. */
 guint64 kt_worker_get_ice_runs(KtWorker *worker);
+guint kt_worker_get_ice_contexts(KtWorker *worker);
 /* Sockets watched on @worker now. Any thread. */
 guint kt_worker_get_watch_count(KtWorker *worker);
 

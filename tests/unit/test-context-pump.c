@@ -1,7 +1,8 @@
-/* kt-context-pump: sources on the inner context run when only the outer one
+/* kt-context-pump: sources on an inner context run when only the outer one
  * is iterated (timeouts, idles added from inside a dispatch or from another
- * thread, a moved ready time, an fd), and the inner context is not walked
- * on every outer iteration, which is the point of it. Real GLib contexts. */
+ * thread, a moved ready time, an fd), an inner context is not walked on
+ * every outer iteration, which is the point of it, and with several inner
+ * contexts only the one that is due is walked. Real GLib contexts. */
 #include <glib-unix.h>
 #include <unistd.h>
 
@@ -18,8 +19,8 @@ typedef struct {
 static void fixture_init(Fixture *f)
 {
 	f->outer = g_main_context_new();
-	f->pump = kt_context_pump_new(f->outer);
-	f->inner = kt_context_pump_get_inner(f->pump);
+	f->pump = kt_context_pump_new(f->outer, 0);
+	f->inner = kt_context_pump_take_inner(f->pump);
 	f->fired = 0;
 	f->fired_on = NULL;
 }
@@ -259,6 +260,83 @@ static void test_free_stops(void)
 	g_main_context_unref(outer);
 }
 
+/* Users fill an inner context up to per_inner, then get a new one; a
+ * returned place is taken again before a new context is made. */
+static void test_take_return(void)
+{
+	GMainContext *outer = g_main_context_new();
+	KtContextPump *pump = kt_context_pump_new(outer, 2);
+	GMainContext *a = kt_context_pump_take_inner(pump);
+	GMainContext *b = kt_context_pump_take_inner(pump);
+	GMainContext *c = kt_context_pump_take_inner(pump);
+	GMainContext *d;
+
+	g_assert_true(a == b);
+	g_assert_true(c != a);
+	g_assert_true(c != outer);
+	g_assert_cmpuint(kt_context_pump_get_n_inner(pump), ==, 2);
+	kt_context_pump_return_inner(pump, a);
+	g_assert_true(kt_context_pump_take_inner(pump) == a);
+	g_assert_true(kt_context_pump_take_inner(pump) == c);
+	d = kt_context_pump_take_inner(pump);
+	g_assert_true(d != a && d != c);
+	g_assert_cmpuint(kt_context_pump_get_n_inner(pump), ==, 3);
+	/* One it never gave out: said, and nothing changes. */
+	g_test_expect_message(NULL, G_LOG_LEVEL_CRITICAL, "*assertion*failed*");
+	kt_context_pump_return_inner(pump, outer);
+	g_test_assert_expected_messages();
+	g_assert_true(kt_context_pump_take_inner(pump) == d);
+	g_assert_cmpuint(kt_context_pump_get_n_inner(pump), ==, 3);
+	/* Full again: a fourth. */
+	g_assert_true(kt_context_pump_take_inner(pump) != d);
+	g_assert_cmpuint(kt_context_pump_get_n_inner(pump), ==, 4);
+	kt_context_pump_free(pump);
+	g_main_context_unref(outer);
+}
+
+/* With one user per inner context: a timer due on one of them runs that
+ * context alone, and each context's timers fire at their own time, on the
+ * outer context's thread. */
+static void test_only_due_runs(void)
+{
+	Fixture f;
+	GMainContext *inner[4];
+	guint64 runs;
+
+	f.outer = g_main_context_new();
+	f.pump = kt_context_pump_new(f.outer, 1);
+	f.fired = 0;
+	f.fired_on = NULL;
+	for (guint i = 0; i < G_N_ELEMENTS(inner); i++)
+		inner[i] = kt_context_pump_take_inner(f.pump);
+	g_assert_cmpuint(kt_context_pump_get_n_inner(f.pump), ==, 4);
+	for (guint i = 1; i < G_N_ELEMENTS(inner); i++)
+		for (guint j = 0; j < 50; j++) {
+			f.inner = inner[i];
+			attach(g_timeout_source_new_seconds(60), &f, on_fired);
+		}
+	/* The first runs learn every context's fds and deadline. */
+	while (g_main_context_iteration(f.outer, FALSE))
+		;
+	runs = kt_context_pump_get_runs(f.pump);
+	f.inner = inner[0];
+	attach(g_timeout_source_new(20), &f, on_fired);
+	run_until(&f, 1);
+	/* Context 0 only: once for the attach's wake-up, once when due (or
+	 * both at once). */
+	g_assert_cmpuint(kt_context_pump_get_runs(f.pump) - runs, >=, 1);
+	g_assert_cmpuint(kt_context_pump_get_runs(f.pump) - runs, <=, 2);
+	/* And the others' own timers still come, each at its time. */
+	f.inner = inner[3];
+	attach(g_timeout_source_new(30), &f, on_fired);
+	f.inner = inner[2];
+	attach(g_timeout_source_new(10), &f, on_fired);
+	run_until(&f, 3);
+	g_assert_true(f.fired_on == g_thread_self());
+	kt_context_pump_free(f.pump);
+	g_main_context_unref(f.outer);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -269,5 +347,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/context-pump/fd", test_fd);
 	g_test_add_func("/context-pump/not-walked-when-idle", test_not_walked_when_idle);
 	g_test_add_func("/context-pump/free-stops", test_free_stops);
+	g_test_add_func("/context-pump/take-return", test_take_return);
+	g_test_add_func("/context-pump/only-due-runs", test_only_due_runs);
 	return g_test_run();
 }
