@@ -206,6 +206,32 @@ static gboolean measure_begin(gpointer data)
 	return G_SOURCE_REMOVE;
 }
 
+/* One window of the feed: worker 0's CPU and the room's sends at its end. */
+typedef struct {
+	KtWorker *worker;
+	KtRoom *room;
+	double cpu;
+	guint64 sends;
+} Snapshot;
+
+static gboolean take_snapshot(gpointer data)
+{
+	Snapshot *snap = data;
+	KtRoomCounters c;
+
+	snap->cpu = thread_cpu_seconds();
+	kt_room_get_counters(snap->room, &c);
+	snap->sends = c.rtp_out;
+	return G_SOURCE_REMOVE;
+}
+
+static int compare_doubles(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
 static gboolean measure_end(gpointer data)
 {
 	Feed *f = data;
@@ -372,6 +398,9 @@ int main(int argc, char **argv)
 	KtRoomCounters before, after;
 	double cpu, per_packet_us, wall, idle_cpu_per_s = 0, marginal_us;
 	SendStats send_stats = {.worker = w0};
+	guint n_windows = seconds >= 2 ? MIN(seconds / 2, 16) : 1;
+	double window_us[16], sorted_us[16];
+	Snapshot prev;
 	KtSendBatch *floor_batch;
 	guint64 sends;
 
@@ -415,7 +444,23 @@ int main(int argc, char **argv)
 	feed.end_us = g_get_monotonic_time() + (gint64)seconds * G_USEC_PER_SEC;
 	kt_worker_invoke_sync(w0, measure_begin, &feed);
 	kt_worker_invoke_sync(w1, start_feed, &feed);
-	wait_for(&feed.done, (seconds + 5) * 1000);
+	/* The run in windows of a second or two, each measured by itself: the
+	 * median of them says what this machine does when nothing else gets in
+	 * the way, the spread how much something did (this VM's neighbours
+	 * move every figure by tens of percent from one minute to the next). */
+	prev = (Snapshot){.worker = w0, .room = room};
+	kt_worker_invoke_sync(w0, take_snapshot, &prev);
+	for (guint i = 0; i < n_windows; i++) {
+		Snapshot snap = {.worker = w0, .room = room};
+
+		g_usleep((gulong)(seconds * G_USEC_PER_SEC / n_windows));
+		kt_worker_invoke_sync(w0, take_snapshot, &snap);
+		window_us[i] = snap.sends > prev.sends
+		                   ? (snap.cpu - prev.cpu) * 1e6 / (double)(snap.sends - prev.sends)
+		                   : 0;
+		prev = snap;
+	}
+	wait_for(&feed.done, 5000);
 	kt_worker_invoke_sync(w0, measure_end, &feed);
 	kt_room_get_counters(room, &after);
 	fprintf(stderr, "bench-forward: feed done\n");
@@ -442,6 +487,16 @@ int main(int argc, char **argv)
 	printf("  cost per forwarded packet per subscriber  %.3f us (all worker CPU / packets)\n",
 	       per_packet_us);
 	printf("    of which forwarding (minus idle cost)   %.3f us\n", marginal_us);
+	memcpy(sorted_us, window_us, n_windows * sizeof(double));
+	qsort(sorted_us, n_windows, sizeof(double), compare_doubles);
+	printf("    by %.1f s windows: median %.3f us, range %.3f-%.3f us:",
+	       (double)seconds / n_windows,
+	       n_windows % 2 ? sorted_us[n_windows / 2]
+	                     : (sorted_us[n_windows / 2 - 1] + sorted_us[n_windows / 2]) / 2,
+	       sorted_us[0], sorted_us[n_windows - 1]);
+	for (guint i = 0; i < n_windows; i++)
+		printf(" %.2f", window_us[i]);
+	printf("\n");
 	printf("  worker 0 ran one of its %u ICE contexts %" G_GUINT64_FORMAT
 	       " times (libnice's timers walked only then)\n",
 	       feed.ice_contexts, feed.ice_end - feed.ice_start);

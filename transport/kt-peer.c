@@ -272,6 +272,18 @@ static int send_datagram(KtPeer *peer, const guint8 *buf, int len)
 	return nice_agent_send(peer->agent, peer->stream_id, 1, len, (const gchar *)buf);
 }
 
+void kt_peer_prefetch_send(KtPeer *peer, guint step, guint32 ssrc)
+{
+	if (step == 0) {
+		__builtin_prefetch(&peer->worker);
+		__builtin_prefetch(&peer->srtp);
+		__builtin_prefetch(&peer->direct_fd);
+		__builtin_prefetch(&peer->direct_addr_len);
+	} else if (peer->srtp) {
+		kt_srtp_prefetch_rtp(peer->srtp, step - 1, ssrc);
+	}
+}
+
 int kt_peer_send_rtp(KtPeer *peer, guint8 *buf, gsize len, gsize cap)
 {
 	int n;

@@ -110,6 +110,11 @@ void kt_peer_set_media_funcs(KtPeer *peer, const KtPeerMediaFuncs *funcs, gpoint
 int kt_peer_send_rtp(KtPeer *peer, guint8 *buf, gsize len, gsize cap);
 int kt_peer_send_rtcp(KtPeer *peer, guint8 *buf, gsize len, gsize cap);
 gboolean kt_peer_is_connected(KtPeer *peer);
+/* Has the CPU fetch what kt_peer_send_rtp() of an @ssrc packet to @peer will
+ * read, in four steps (0 to 3), each reading only what the one before
+ * fetched, for a caller sending to many peers in a row (kt-room-forward.c)
+ * that runs each step a send or so before the next. Worker thread. */
+void kt_peer_prefetch_send(KtPeer *peer, guint step, guint32 ssrc);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(KtPeer, kt_peer_unref)
 

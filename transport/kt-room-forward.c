@@ -110,15 +110,49 @@ static gsize build_canonical(KtRoom *room, Source *s, const guint8 *buf, const K
 	return len;
 }
 
+void kt_room_prefetch_sinks(GPtrArray *sinks, gint i, guint32 ssrc, gboolean simulcast)
+{
+	/* Step k works on the sink STEPS - k ahead, reading what step k - 1
+	 * fetched for it one sink ago. */
+	for (gint step = 0; step < KT_ROOM_PREFETCH_STEPS; step++) {
+		gint j = i + KT_ROOM_PREFETCH_STEPS - step;
+		SubStream *ss;
+
+		if (j < 0 || j >= (gint)sinks->len)
+			continue;
+		ss = g_ptr_array_index(sinks, j);
+		if (step == 0) {
+			/* Its first 64 bytes, wherever malloc put them. */
+			__builtin_prefetch(ss, 1);
+			__builtin_prefetch((const char *)ss + 63, 1);
+			if (simulcast) {
+				__builtin_prefetch(&ss->sim, 1);
+				__builtin_prefetch((const char *)&ss->sim + 64, 1);
+			}
+		} else if (step == 1) {
+			__builtin_prefetch(ss->sub);
+		} else {
+			kt_peer_prefetch_send(ss->sub->peer, (guint)step - 2, ssrc);
+		}
+	}
+}
+
 static void send_to_subscribers(KtRoom *room, Source *s, gsize len, gboolean keyframe,
                                 gsize payload_len)
 {
+	/* Counted once for the whole fan-out: two atomic adds per send were a
+	 * tenth of the room's own time. */
+	guint64 sent = 0, bytes = 0;
+
+	for (gint i = -KT_ROOM_PREFETCH_STEPS; i < 0; i++)
+		kt_room_prefetch_sinks(s->sinks, i, s->ssrc, FALSE);
 	for (guint i = 0; i < s->sinks->len; i++) {
 		SubStream *ss = g_ptr_array_index(s->sinks, i);
 		KtPeer *peer = ss->sub->peer;
 		guint8 pt = ss->pt_for[s->codec];
 		gsize tx_len = len, tx_payload_len = payload_len;
 
+		kt_room_prefetch_sinks(s->sinks, (gint)i, s->ssrc, FALSE);
 		if (!pt || !kt_peer_is_connected(peer) || ss->pause.on)
 			continue;
 		if (!ss->started) {
@@ -147,9 +181,13 @@ static void send_to_subscribers(KtRoom *room, Source *s, gsize len, gboolean key
 		if (kt_room_send_rtp(room, ss, tx_len, FALSE) > 0) {
 			ss->packets++;
 			ss->octets += tx_payload_len;
-			COUNT(room, rtp_out, 1);
-			COUNT(room, bytes_out, tx_len);
+			sent++;
+			bytes += tx_len;
 		}
+	}
+	if (sent) {
+		COUNT(room, rtp_out, sent);
+		COUNT(room, bytes_out, bytes);
 	}
 }
 

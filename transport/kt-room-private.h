@@ -166,14 +166,24 @@ typedef struct {
 } PauseOut;
 
 typedef struct {
+	/* What every packet's send reads, in the first cache line (the room
+	 * fetches it ahead: kt_room_prefetch_sinks). */
 	Subscriber *sub;
+	guint8 pt_for[KT_CODEC_N]; /* by the source's codec */
+	/* Transport-wide sequence extension id the line negotiated; 0 = none
+	 * (its packets go out unnumbered and uncounted by the estimate). */
+	guint8 twcc_ext_id;
+	/* Playout-delay extension id its video line negotiated, 0 = none (kt-playout.h). */
+	guint8 playout_ext_id;
+	gboolean started;        /* video: first keyframe forwarded */
+	guint32 packets, octets; /* for our SRs (RFC 3550 §6.4.1) */
+	PauseOut pause;          /* its source is single-layer video */
+
 	Source *source;
-	guint8 pt_for[KT_CODEC_N], rtx_pt_for[KT_CODEC_N]; /* by the source's codec */
+	guint8 rtx_pt_for[KT_CODEC_N]; /* by the source's codec */
 	gboolean nack, pli, fir;
-	gboolean started; /* video: first keyframe forwarded */
 	gint64 waiting_since_us;
 	guint16 rtx_seq;
-	guint32 packets, octets; /* for our SRs (RFC 3550 §6.4.1) */
 	/* Our last SR to this subscriber, to turn its RR's LSR/DLSR into a
 	 * round-trip time (RFC 3550 §6.4.1). */
 	guint32 sr_lsr;
@@ -187,13 +197,7 @@ typedef struct {
 	guint16 resent_seq[KT_ROOM_RESENT_KEEP];
 	gint64 resent_at_us[KT_ROOM_RESENT_KEEP];
 	guint resent_next;
-	/* Transport-wide sequence extension id the line negotiated; 0 = none
-	 * (its packets go out unnumbered and uncounted by the estimate). */
-	guint8 twcc_ext_id;
-	/* Playout-delay extension id its video line negotiated, 0 = none (kt-playout.h). */
-	guint8 playout_ext_id;
-	SimOut sim;     /* its source is simulcast */
-	PauseOut pause; /* its source is single-layer video */
+	SimOut sim; /* its source is simulcast */
 	/* Its share of the subscriber's estimate (kt-room-alloc.c), bit/s: what
 	 * the layer choice may spend; 0 with a known estimate = pause it. */
 	guint32 budget_bps;
@@ -325,6 +329,15 @@ void kt_room_send_receiver_reports(KtRoom *room, gint64 now_us);
 void kt_room_send_twcc_feedback(KtRoom *room);
 void kt_room_send_publisher_nacks(KtRoom *room, gint64 now_us);
 void kt_room_send_sender_report(KtRoom *room, SubStream *ss);
+/* For a loop over @sinks (SubStream*) sending each an @ssrc packet: at sink
+ * @i, has the CPU fetch, a step at a time, the state the next few sinks'
+ * sends will read (their SubStream's first line, or with @simulcast its
+ * SimOut too, their Subscriber, peer, SRTP sender and cipher). Each is found
+ * through the one before, so fetched one by one as the send reads it the
+ * misses queue up: most of the room's own time with 200 subscribers. Call
+ * with @i from -KT_ROOM_PREFETCH_STEPS before the loop's first sink. */
+#define KT_ROOM_PREFETCH_STEPS 6
+void kt_room_prefetch_sinks(GPtrArray *sinks, gint i, guint32 ssrc, gboolean simulcast);
 
 /* kt-room-red.c, worker: RED (RFC 2198) around Opus on the packet path. */
 /* Whether a packet of @t with payload type @pt is RED (it keeps that type in

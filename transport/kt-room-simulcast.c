@@ -251,14 +251,18 @@ void kt_room_sim_forward(KtRoom *room, Source *layer, const KtRtpHeader *h, cons
                          gsize payload_len, gsize out_len, gboolean keyframe, gint64 now)
 {
 	Source *s = layer->parent;
+	guint64 sent = 0;
 
 	meter_packet(layer, h, payload, payload_len, keyframe, now);
 	if (s->muted)
 		return;
+	for (gint i = -KT_ROOM_PREFETCH_STEPS; i < 0; i++)
+		kt_room_prefetch_sinks(s->sinks, i, s->ssrc, TRUE);
 	for (guint i = 0; i < s->sinks->len; i++) {
 		SubStream *ss = g_ptr_array_index(s->sinks, i);
 		guint8 pt = ss->pt_for[layer->codec];
 
+		kt_room_prefetch_sinks(s->sinks, (gint)i, s->ssrc, TRUE);
 		if (!pt || !kt_peer_is_connected(ss->sub->peer) ||
 		    !out_take(room, s, &ss->sim, layer, keyframe, out_len, room->tx, now))
 			continue;
@@ -268,9 +272,13 @@ void kt_room_sim_forward(KtRoom *room, Source *layer, const KtRtpHeader *h, cons
 		if (kt_room_send_rtp(room, ss, out_len, FALSE) > 0) {
 			ss->packets++;
 			ss->octets += payload_len;
-			COUNT(room, rtp_out, 1);
-			COUNT(room, bytes_out, out_len);
+			sent++;
 		}
+	}
+	/* Counted once for the whole fan-out, as kt-room-forward.c does. */
+	if (sent) {
+		COUNT(room, rtp_out, sent);
+		COUNT(room, bytes_out, sent * out_len);
 	}
 	/* Recorders get the top layer, on the public SSRC. */
 	if (s->taps->len > 0 &&

@@ -86,6 +86,20 @@ static SsrcState *ssrc_state(KtSrtpSend *s, guint32 ssrc)
 	return NULL;
 }
 
+void kt_srtp_send_prefetch(KtSrtpSend *s, guint step, guint32 ssrc)
+{
+	if (step == 0) {
+		__builtin_prefetch(s);
+		__builtin_prefetch((const char *)s + 64);
+		return;
+	}
+	__builtin_prefetch(&s->ssrcs[(ssrc * 2654435761u) >> (32 - SSRC_BITS)], 1);
+	/* EVP_CIPHER_CTX is opaque; its first lines hold what EVP reads first. */
+	__builtin_prefetch(s->keys.cipher);
+	__builtin_prefetch((const char *)s->keys.cipher + 64);
+	__builtin_prefetch((const char *)s->keys.cipher + 128);
+}
+
 /* The rollover counter for @seq (RFC 3711 §3.3.1 and Appendix A, as a receiver guesses
  * it), the state moved on when @seq is the newest. */
 static guint32 estimate_roc(SsrcState *st, guint16 seq)

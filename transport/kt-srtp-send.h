@@ -32,3 +32,10 @@ void kt_srtp_send_free(KtSrtpSend *s);
  * protected again (a retransmission): the rollover counter is estimated from the sequence
  * number as a receiver does (RFC 3711 Appendix A). No allocation, nothing logged. */
 int kt_srtp_send_rtp(KtSrtpSend *s, guint8 *buf, gsize len, gsize cap);
+
+/* Asks the CPU to fetch what kt_srtp_send_rtp() will read for @ssrc, in two
+ * steps: @step 0 the sender itself, @step 1 (after 0 has had time to land)
+ * @ssrc's slot and the cipher. For a caller that sends to many peers in a
+ * row (kt-room-forward.c): each peer's state is elsewhere in memory, and
+ * fetched one after the other the misses add up. Reads nothing at step 0. */
+void kt_srtp_send_prefetch(KtSrtpSend *s, guint step, guint32 ssrc);

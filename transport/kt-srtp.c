@@ -70,6 +70,14 @@ int kt_srtp_protect_rtp(KtSrtp *s, guint8 *buf, gsize len, gsize cap)
 	return kt_srtp_send_rtp(s->rtp_tx, buf, len, cap);
 }
 
+void kt_srtp_prefetch_rtp(KtSrtp *s, guint step, guint32 ssrc)
+{
+	if (step == 0)
+		__builtin_prefetch(s);
+	else
+		kt_srtp_send_prefetch(s->rtp_tx, step - 1, ssrc);
+}
+
 int kt_srtp_unprotect_rtp(KtSrtp *s, guint8 *buf, gsize len)
 {
 	if (s == NULL || buf == NULL || !len_ok(len, RTP_HEADER_LEN))

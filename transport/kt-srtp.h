@@ -66,5 +66,9 @@ void kt_srtp_free(KtSrtp *s);
  * return a negative KtSrtpStatus on failure. */
 int kt_srtp_protect_rtp(KtSrtp *s, guint8 *buf, gsize len, gsize cap);
 int kt_srtp_unprotect_rtp(KtSrtp *s, guint8 *buf, gsize len);
+/* Has the CPU fetch what kt_srtp_protect_rtp() of an @ssrc packet will read,
+ * in three steps (0, 1, 2), each reading only what the one before fetched:
+ * see kt_srtp_send_prefetch(). */
+void kt_srtp_prefetch_rtp(KtSrtp *s, guint step, guint32 ssrc);
 int kt_srtp_protect_rtcp(KtSrtp *s, guint8 *buf, gsize len, gsize cap);
 int kt_srtp_unprotect_rtcp(KtSrtp *s, guint8 *buf, gsize len);
