@@ -512,8 +512,11 @@ int main(int argc, char **argv)
 	    sendto_floor_us(n_subs, NULL));
 	floor_batch = kt_send_batch_new(256, NULL);
 	if (floor_batch)
-		printf("    the same through io_uring, one batch    %.3f us (the batched floor)\n",
-		       sendto_floor_us(n_subs, floor_batch));
+		printf(
+		    "    the same through io_uring, one batch    %.3f us (the batched floor, %s)\n",
+		    sendto_floor_us(n_subs, floor_batch),
+		    kt_send_batch_get_send_with_addr(floor_batch) ? "IORING_OP_SEND + address"
+		                                                  : "IORING_OP_SENDMSG");
 	g_clear_pointer(&floor_batch, kt_send_batch_free);
 	printf("  subscriber streams per core (this stream)  %.0f\n",
 	       per_packet_us > 0 ? 1e6 / (per_packet_us * (feed.video_pps + feed.audio_pps)) : 0);

@@ -4,6 +4,9 @@
 #include <errno.h>
 #include <liburing.h>
 #include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include <gio/gio.h>
 
@@ -20,9 +23,43 @@ struct _KtSendBatch {
 	struct io_uring ring;
 	Slot *slots;
 	guint n_slots;
+	/* IORING_OP_SEND takes the address itself (Linux 6.0): no msghdr for
+	 * the kernel to copy in and check per datagram. Else sendmsg. */
+	gboolean send_with_addr;
 	guint pending; /* slots [0, pending) are queued in the ring */
 	guint64 sent, dropped;
 };
+
+/* Whether this kernel's IORING_OP_SEND takes a destination address: one
+ * datagram from a loopback socket to itself (older kernels refuse the
+ * address with EINVAL). */
+static gboolean probe_send_with_addr(KtSendBatch *batch)
+{
+	struct sockaddr_in addr = {.sin_family = AF_INET,
+	                           .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof(addr);
+	struct io_uring_sqe *sqe;
+	struct io_uring_cqe *cqe;
+	guint8 byte = 0;
+	gboolean ok = FALSE;
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return FALSE;
+	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&addr, &len) == 0) {
+		sqe = io_uring_get_sqe(&batch->ring);
+		io_uring_prep_send(sqe, fd, &byte, 1, MSG_DONTWAIT);
+		io_uring_prep_send_set_addr(sqe, (struct sockaddr *)&addr, (__u16)len);
+		if (io_uring_submit_and_wait(&batch->ring, 1) == 1 &&
+		    io_uring_wait_cqe(&batch->ring, &cqe) == 0) {
+			ok = cqe->res == 1;
+			io_uring_cqe_seen(&batch->ring, cqe);
+		}
+	}
+	close(fd);
+	return ok;
+}
 
 KtSendBatch *kt_send_batch_new(guint slots, GError **error)
 {
@@ -38,6 +75,7 @@ KtSendBatch *kt_send_batch_new(guint slots, GError **error)
 		g_free(batch);
 		return NULL;
 	}
+	batch->send_with_addr = probe_send_with_addr(batch);
 	batch->n_slots = slots;
 	batch->slots = g_new0(Slot, slots);
 	for (guint i = 0; i < slots; i++) {
@@ -85,7 +123,12 @@ int kt_send_batch_add(KtSendBatch *batch, int fd, const struct sockaddr *addr, s
 	s->msg.msg_namelen = addr_len;
 	/* MSG_DONTWAIT: a full socket buffer fails the send at once instead of
 	 * io_uring waiting for room, so the flush never waits. */
-	io_uring_prep_sendmsg(sqe, fd, &s->msg, MSG_DONTWAIT);
+	if (batch->send_with_addr) {
+		io_uring_prep_send(sqe, fd, s->data, len, MSG_DONTWAIT);
+		io_uring_prep_send_set_addr(sqe, (struct sockaddr *)&s->addr, (__u16)addr_len);
+	} else {
+		io_uring_prep_sendmsg(sqe, fd, &s->msg, MSG_DONTWAIT);
+	}
 	return (int)len;
 }
 
@@ -126,6 +169,17 @@ guint kt_send_batch_flush(KtSendBatch *batch)
 	batch->dropped += batch->pending - sent;
 	batch->pending = 0;
 	return sent;
+}
+
+gboolean kt_send_batch_get_send_with_addr(KtSendBatch *batch)
+{
+	return batch->send_with_addr;
+}
+
+void kt_send_batch_use_sendmsg(KtSendBatch *batch)
+{
+	g_return_if_fail(batch->pending == 0);
+	batch->send_with_addr = FALSE;
 }
 
 guint kt_send_batch_get_pending(KtSendBatch *batch)

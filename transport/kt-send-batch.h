@@ -53,6 +53,14 @@ int kt_send_batch_add(KtSendBatch *batch, int fd, const struct sockaddr *addr, s
  * done. Returns how many were sent. */
 guint kt_send_batch_flush(KtSendBatch *batch);
 
+/* Whether datagrams go out as IORING_OP_SEND with their address (Linux 6.0
+ * and later; probed at creation), else as IORING_OP_SENDMSG, whose msghdr
+ * the kernel copies in and checks for each one. */
+gboolean kt_send_batch_get_send_with_addr(KtSendBatch *batch);
+/* From now on through IORING_OP_SENDMSG even where IORING_OP_SEND would do:
+ * so the tests cover the older kernels' way too. Nothing may be queued. */
+void kt_send_batch_use_sendmsg(KtSendBatch *batch);
+
 /* Datagrams queued and not yet flushed. */
 guint kt_send_batch_get_pending(KtSendBatch *batch);
 

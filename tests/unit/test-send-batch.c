@@ -44,6 +44,11 @@ static void sockets_close(Sockets *s)
 	close(s->tx);
 }
 
+/* Each case runs twice: as the batch chose (IORING_OP_SEND with the address
+ * where the kernel takes it) and through IORING_OP_SENDMSG, older kernels'
+ * way. */
+static gboolean use_sendmsg;
+
 /* NULL (and the test skipped) where this kernel or its seccomp profile
  * refuses io_uring: the workers then send each datagram by themselves. */
 static KtSendBatch *batch_or_skip(guint slots)
@@ -51,8 +56,15 @@ static KtSendBatch *batch_or_skip(guint slots)
 	g_autoptr(GError) error = NULL;
 	KtSendBatch *batch = kt_send_batch_new(slots, &error);
 
-	if (!batch)
+	if (!batch) {
 		g_test_skip(error->message);
+		return NULL;
+	}
+	if (use_sendmsg)
+		kt_send_batch_use_sendmsg(batch);
+	g_test_message("sending through %s", kt_send_batch_get_send_with_addr(batch)
+	                                         ? "IORING_OP_SEND + address"
+	                                         : "IORING_OP_SENDMSG");
 	return batch;
 }
 
@@ -153,11 +165,47 @@ static void test_bad_input(void)
 	sockets_close(&s);
 }
 
+/* What the kernel is asked: on Linux 6.0 and later (this platform's is
+ * newer) the address goes with IORING_OP_SEND; once told, SENDMSG. */
+static void test_mode(void)
+{
+	g_autoptr(KtSendBatch) b = batch_or_skip(2);
+
+	if (!b)
+		return;
+	if (!use_sendmsg && !kt_send_batch_get_send_with_addr(b))
+		g_test_message("this kernel's IORING_OP_SEND takes no address: SENDMSG");
+	g_assert_true(!use_sendmsg || !kt_send_batch_get_send_with_addr(b));
+}
+
+typedef struct {
+	const char *name;
+	void (*func)(void);
+} Case;
+
+static const Case cases[] = {
+    {"order", test_order},
+    {"copied", test_copied},
+    {"bad-input", test_bad_input},
+    {"mode", test_mode},
+};
+
+static void run_with_sendmsg(gconstpointer data)
+{
+	use_sendmsg = TRUE;
+	((const Case *)data)->func();
+	use_sendmsg = FALSE;
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
-	g_test_add_func("/send-batch/order", test_order);
-	g_test_add_func("/send-batch/copied", test_copied);
-	g_test_add_func("/send-batch/bad-input", test_bad_input);
+	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autofree char *as_chosen = g_strdup_printf("/send-batch/%s", cases[i].name);
+		g_autofree char *sendmsg = g_strdup_printf("/send-batch/sendmsg/%s", cases[i].name);
+
+		g_test_add_func(as_chosen, cases[i].func);
+		g_test_add_data_func(sendmsg, &cases[i], run_with_sendmsg);
+	}
 	return g_test_run();
 }
