@@ -1,5 +1,5 @@
 /* GMainContexts run from one GSource of another (kt-context-pump.h): the
- * pump takes the inner contexts' earliest deadline as its ready time and
+ * pump takes the inner contexts' earliest deadline as its timeout and
  * polls their fds (each one's wake-up fd at least) with the outer
  * context's; when it is dispatched it runs each inner context that is due
  * or whose fds fired, doing its prepare, query, check and dispatch itself,

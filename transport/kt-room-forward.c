@@ -110,33 +110,6 @@ static gsize build_canonical(KtRoom *room, Source *s, const guint8 *buf, const K
 	return len;
 }
 
-void kt_room_prefetch_sinks(GPtrArray *sinks, gint i, guint32 ssrc, gboolean simulcast)
-{
-	/* Step k works on the sink STEPS - k ahead, reading what step k - 1
-	 * fetched for it one sink ago. */
-	for (gint step = 0; step < KT_ROOM_PREFETCH_STEPS; step++) {
-		gint j = i + KT_ROOM_PREFETCH_STEPS - step;
-		SubStream *ss;
-
-		if (j < 0 || j >= (gint)sinks->len)
-			continue;
-		ss = g_ptr_array_index(sinks, j);
-		if (step == 0) {
-			/* Its first 64 bytes, wherever malloc put them. */
-			__builtin_prefetch(ss, 1);
-			__builtin_prefetch((const char *)ss + 63, 1);
-			if (simulcast) {
-				__builtin_prefetch(&ss->sim, 1);
-				__builtin_prefetch((const char *)&ss->sim + 64, 1);
-			}
-		} else if (step == 1) {
-			__builtin_prefetch(ss->sub);
-		} else {
-			kt_peer_prefetch_send(ss->sub->peer, (guint)step - 2, ssrc);
-		}
-	}
-}
-
 static void send_to_subscribers(KtRoom *room, Source *s, gsize len, gboolean keyframe,
                                 gsize payload_len)
 {

@@ -60,11 +60,17 @@ void kt_srtp_send_free(KtSrtpSend *s)
 	g_free(s);
 }
 
+/* Where @ssrc's slot search starts: Fibonacci hashing, the top bits. */
+static guint home_slot(guint32 ssrc)
+{
+	return (ssrc * 2654435761u) >> (32 - SSRC_BITS);
+}
+
 /* @ssrc's slot, taken if it has none (open addressing, filled to 3/4 at most); NULL when
  * the table is full. */
 static SsrcState *ssrc_state(KtSrtpSend *s, guint32 ssrc)
 {
-	guint i = (ssrc * 2654435761u) >> (32 - SSRC_BITS); /* Fibonacci hashing: the top bits */
+	guint i = home_slot(ssrc);
 
 	for (guint probes = 0; probes < SSRC_SLOTS; probes++, i = (i + 1) & (SSRC_SLOTS - 1)) {
 		SsrcState *st = &s->ssrcs[i];
@@ -93,7 +99,8 @@ void kt_srtp_send_prefetch(KtSrtpSend *s, guint step, guint32 ssrc)
 		__builtin_prefetch((const char *)s + 64);
 		return;
 	}
-	__builtin_prefetch(&s->ssrcs[(ssrc * 2654435761u) >> (32 - SSRC_BITS)], 1);
+	/* Where its slot is, unless a collision moved it one on. */
+	__builtin_prefetch(&s->ssrcs[home_slot(ssrc)], 1);
 	/* EVP_CIPHER_CTX is opaque; its first lines hold what EVP reads first. */
 	__builtin_prefetch(s->keys.cipher);
 	__builtin_prefetch((const char *)s->keys.cipher + 64);
